@@ -1,0 +1,57 @@
+"""Baseline correction of epochs (a pure array function, modelled on ``mne.baseline.rescale``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._check import check_option
+from .config import BASELINE_MODES
+from .epochs import window_mean
+
+
+def rescale(data, times, baseline, mode):
+    """Baseline-correct epochs.
+
+    With ``m`` the mean and ``s`` the SD of each epoch over the baseline window:
+
+    - ``"subtract"``: ``x - m`` (µV)
+    - ``"ratio"``: ``x / m``
+    - ``"percent"``: ``100 * (x - m) / m``
+    - ``"logratio"``: ``log10(x / m)``
+    - ``"zscore"``: ``(x - m) / s``
+
+    Parameters
+    ----------
+    data : ndarray, shape (..., n_times)
+        Envelope epochs (µV).
+    times : ndarray, shape (n_times,)
+        Sample times (s).
+    baseline : tuple of float
+        Baseline window (s), start inclusive, stop exclusive.
+    mode : str
+        One of the modes above.
+
+    Returns
+    -------
+    corrected : ndarray
+        Same shape as ``data``; NaN where the baseline mean (or SD) is 0.
+    base : ndarray
+        The baseline mean ``m`` (µV), shape ``data.shape[:-1]``.
+    """
+    mode = check_option("baseline_mode", mode, BASELINE_MODES)
+    base = window_mean(data, times, baseline)
+    m = base[..., None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if mode == "subtract":
+            out = data - m
+        elif mode == "ratio":
+            out = data / np.where(m > 0, m, np.nan)
+        elif mode == "percent":
+            out = 100.0 * (data - m) / np.where(m > 0, m, np.nan)
+        elif mode == "logratio":
+            out = np.log10(data / np.where(m > 0, m, np.nan))
+        else:
+            sel = (times >= baseline[0] - 1e-9) & (times < baseline[1] - 1e-9)
+            s = data[..., sel].std(axis=-1)[..., None]
+            out = (data - m) / np.where(s > 0, s, np.nan)
+    return out, base

@@ -1,0 +1,111 @@
+"""Command-line interface: parses arguments and calls the library (nothing else)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from .errors import EmgkitError
+
+
+def _cmd_simulate(args):
+    from .simstudy import simulate_study
+
+    table = simulate_study(args.out_dir, args.subjects, seed=args.seed, fmt=args.format,
+                           sfreq=args.sfreq)
+    print(f"Wrote {len(table)} participants ({args.format.upper()}, {args.sfreq:g} Hz) to "
+          f"{args.out_dir} with participants.tsv and study.toml")
+    return 0
+
+
+def _cmd_process(args):
+    from .pipeline import process_recording
+
+    result = process_recording(args.recording, args.config, participant_id=args.participant,
+                               keep_continuous=False)
+    written = result.write(args.out)
+    print(repr(result))
+    print(result.condition_means().round(3).to_string())
+    for path in written.values():
+        print(f"wrote {path}")
+    return 0
+
+
+def _cmd_inspect(args):
+    from .events import find_stim_channel, stim_events
+    from .io import describe, read_raw
+
+    raw = read_raw(args.recording, preload=False)
+    d = describe(raw)
+    print(f"file       {d['file']}")
+    print(f"sfreq      {d['sfreq']:g} Hz")
+    print(f"duration   {d['duration']:.3f} s ({raw.n_times} samples)")
+    print(f"start      {d['meas_date']}")
+    print(f"channels   {len(d['channels'])}")
+    for ch in d["channels"]:
+        print(f"  {ch['name']:<20} {ch['type']:<6} {ch['unit']}")
+    try:
+        stim = find_stim_channel(raw.ch_names, raw.get_channel_types())
+    except EmgkitError:
+        stim = None
+    if stim is not None:
+        values = raw.copy().pick([stim]).load_data(verbose="error").get_data()[0]
+        samples, codes, idle = stim_events(values, args.mask)
+        uniq = sorted({int(c) for c in codes})
+        counts = {c: int((codes == c).sum()) for c in uniq}
+        print(f"trigger    {stim}: idle {idle}, mask {args.mask:#x}, {len(samples)} events, "
+              f"codes {counts}")
+    if d["annotations"]:
+        print("annotations " + ", ".join(f"{k!r} ×{v}" for k, v in d["annotations"].items()))
+    return 0
+
+
+def build_parser():
+    """Return the ``emgkit`` argument parser."""
+    p = argparse.ArgumentParser(prog="emgkit", description="Facial EMG processing.")
+    p.add_argument("--version", action="version", version=_version())
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("simulate", help="write a simulated study (BIDS-like) with study.toml")
+    s.add_argument("out_dir")
+    s.add_argument("--subjects", type=int, default=4)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--format", choices=["bdf", "edf"], default="bdf")
+    s.add_argument("--sfreq", type=float, default=2048.0, help="Hz (default 2048)")
+    s.set_defaults(func=_cmd_simulate)
+
+    s = sub.add_parser("process", help="process one recording into trials.tsv/timecourses.tsv")
+    s.add_argument("recording")
+    s.add_argument("--config", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--participant", default=None, help="participant id (default: sub-XX "
+                   "from the file name)")
+    s.set_defaults(func=_cmd_process)
+
+    s = sub.add_parser("inspect", help="print channels, sampling rate, duration, events")
+    s.add_argument("recording")
+    s.add_argument("--mask", type=lambda v: int(v, 0), default=0xFFFF)
+    s.set_defaults(func=_cmd_inspect)
+    return p
+
+
+def _version():
+    from . import __version__
+
+    return f"emgkit {__version__}"
+
+
+def main(argv=None):
+    """Entry point of the ``emgkit`` command; returns the exit code."""
+    logging.basicConfig(level=logging.WARNING, format="emgkit: %(levelname)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except EmgkitError as exc:
+        print(f"emgkit: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

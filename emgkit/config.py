@@ -1,0 +1,376 @@
+"""The study configuration: a TOML file validated into small dataclasses.
+
+A config says which channel(s) carry each muscle, where the events come from, and how to
+filter, epoch, baseline-correct and reject. Every key is checked; an unknown key, a wrong
+type or a bad value raises :class:`~emgkit.errors.ConfigError` naming the key (and file).
+
+Example
+-------
+.. code-block:: toml
+
+    [channels]                 # muscle = channel label, or "anode-cathode"
+    corrugator  = "EXG1-EXG2"
+    zygomaticus = "EXG3-EXG4"
+
+    [events]
+    source = "stim"            # "stim" | "annotations" | "events.tsv" | path to a TSV
+    mask = 65535
+    [events.conditions]        # trigger code or annotation text -> condition
+    "1" = "happy"
+    "2" = "angry"
+
+    [preprocess]
+    band = [20.0, 500.0]       # Hz; [20.0] = high-pass only
+    notch = 50.0               # Hz (harmonics included); 0 = none
+    smooth = 0.05              # s, envelope window
+
+    [epochs]
+    tmin = -1.0
+    tmax = 6.0
+    baseline = [-1.0, 0.0]
+    baseline_mode = "ratio"
+    response = [0.5, 3.0]
+    bin = 0.5
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ._check import check_number, check_option, check_window
+from .errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+BASELINE_MODES = ("subtract", "ratio", "percent", "logratio", "zscore")
+ENVELOPES = ("mean", "rms")
+
+
+@dataclass(frozen=True)
+class EventsConfig:
+    """Where events come from and how they map to conditions.
+
+    Attributes
+    ----------
+    source : str
+        ``"stim"`` (trigger channel), ``"annotations"`` (EDF+/BDF+ annotations),
+        ``"events.tsv"`` (the BIDS sidecar ``*_events.tsv`` next to the recording) or a
+        path to a TSV with ``onset`` (s) and ``trial_type`` columns; ``{participant_id}``
+        in the path is replaced.
+    stim_channel : str or None
+        Trigger channel label; None finds ``Status``/``Trigger``/``STI 014``.
+    mask : int
+        Bit mask applied to trigger values (BioSemi: ``0xFFFF`` or ``0xFF``).
+    conditions : dict
+        Trigger code or annotation text (str) -> condition name.
+    shift : dict
+        Condition -> onset shift in s (e.g. expression onset in dynamic faces).
+    min_interval : float
+        Events closer than this (s) to the previous kept event are ignored.
+    """
+
+    source: str = "stim"
+    stim_channel: str | None = None
+    mask: int = 0xFFFF
+    conditions: dict = field(default_factory=dict)
+    shift: dict = field(default_factory=dict)
+    min_interval: float = 0.0
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    """Filtering and envelope settings (frequencies in Hz, windows in s)."""
+
+    l_freq: float | None = 20.0
+    h_freq: float | None = 500.0
+    order: int = 4
+    notch: float = 50.0
+    notch_harmonics: bool = True
+    envelope: str = "mean"
+    smooth: float = 0.05
+
+
+@dataclass(frozen=True)
+class EpochsConfig:
+    """Epoch, baseline, score and bin settings (all times in s relative to onset)."""
+
+    tmin: float = -1.0
+    tmax: float = 6.0
+    baseline: tuple = (-1.0, 0.0)
+    baseline_mode: str = "ratio"
+    response: tuple = (0.5, 3.0)
+    bin: float = 0.5
+
+
+@dataclass(frozen=True)
+class RejectConfig:
+    """Trial rejection rules.
+
+    Attributes
+    ----------
+    threshold : float
+        Reject a trial × muscle whose baseline or response level lies more than this many
+        robust SDs (1.4826 × MAD) from the participant's median for that muscle; 0 = off.
+    flat : float
+        Reject when a monopolar/bipolar input channel stays constant for at least this long
+        (s) inside the epoch (flat line, or saturated when the constant is the channel's
+        extreme); 0 = off.
+    """
+
+    threshold: float = 3.5
+    flat: float = 0.1
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated study configuration. Build it with :func:`load_config`."""
+
+    channels: dict
+    events: EventsConfig = field(default_factory=EventsConfig)
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    epochs: EpochsConfig = field(default_factory=EpochsConfig)
+    reject: RejectConfig = field(default_factory=RejectConfig)
+    study: dict = field(default_factory=dict)
+    path: Path | None = None
+
+    def __repr__(self):
+        muscles = ", ".join(f"{m}={c}" for m, c in self.channels.items())
+        p, e = self.preprocess, self.epochs
+        band = f"{p.l_freq}-{p.h_freq} Hz"
+        return (f"<emgkit Config | {muscles} | events: {self.events.source} "
+                f"({len(self.events.conditions)} codes) | band {band}, notch {p.notch} Hz, "
+                f"{p.envelope} {p.smooth * 1000:g} ms | epochs {e.tmin}..{e.tmax} s, "
+                f"{e.baseline_mode} baseline>")
+
+    def to_dict(self):
+        """Return the resolved config as plain, JSON-serialisable data."""
+        d = dataclasses.asdict(self)
+        d.pop("path")
+        return json.loads(json.dumps(d, default=list))
+
+    def digest(self):
+        """Return a short sha256 of the resolved config (for provenance)."""
+        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+    def resolve(self, path):
+        """Resolve a path given in the config relative to the config file's folder."""
+        path = Path(path)
+        if not path.is_absolute() and self.path is not None:
+            path = self.path.parent / path
+        return path
+
+
+_SECTIONS = {"channels", "events", "preprocess", "epochs", "reject", "study"}
+
+
+def _where(src, key):
+    return f"{key} (in {src})" if src else key
+
+
+def _check_keys(section, allowed, src):
+    for key in section:
+        if key not in allowed:
+            raise ConfigError(f"Unknown config key {_where(src, key)!r}; allowed keys are: "
+                              f"{', '.join(sorted(allowed))}.")
+
+
+def _table(d, name, src):
+    sub = d.get(name, {})
+    if not isinstance(sub, dict):
+        raise ConfigError(f"{_where(src, name)} must be a table ([{name}]), got {sub!r}.")
+    return sub
+
+
+def _channels(d, src):
+    chans = _table(d, "channels", src)
+    if not chans:
+        raise ConfigError(f"{_where(src, '[channels]')} is missing or empty; map each muscle "
+                          f'to a channel label or an "anode-cathode" pair, e.g. '
+                          f'corrugator = "EXG1-EXG2".')
+    out = {}
+    for muscle, spec in chans.items():
+        if not isinstance(spec, str) or not spec.strip():
+            raise ConfigError(f"{_where(src, 'channels.' + muscle)} must be a channel label "
+                              f'or "anode-cathode" string, got {spec!r}.')
+        out[muscle] = spec.strip()
+    return out
+
+
+def _events(d, src):
+    ev = _table(d, "events", src)
+    fields = {f.name for f in dataclasses.fields(EventsConfig)}
+    _check_keys(ev, fields, src and f"{src} [events]")
+    kw = {}
+    if "source" in ev:
+        if not isinstance(ev["source"], str) or not ev["source"]:
+            raise ConfigError(f"{_where(src, 'events.source')} must be 'stim', 'annotations', "
+                              f"'events.tsv' or a TSV path, got {ev['source']!r}.")
+        kw["source"] = ev["source"]
+    if "stim_channel" in ev:
+        if not isinstance(ev["stim_channel"], str):
+            raise ConfigError(f"{_where(src, 'events.stim_channel')} must be a channel label.")
+        kw["stim_channel"] = ev["stim_channel"]
+    if "mask" in ev:
+        mask = ev["mask"]
+        if isinstance(mask, bool) or not isinstance(mask, int) or not 0 < mask < 2 ** 24:
+            raise ConfigError(f"{_where(src, 'events.mask')} must be an integer in 1..16777215 "
+                              f"(e.g. 65535 for BioSemi, 255 for 8-bit ports), got {mask!r}.")
+        kw["mask"] = mask
+    conds = ev.get("conditions", {})
+    if not isinstance(conds, dict) or not conds:
+        raise ConfigError(f"{_where(src, 'events.conditions')} must be a non-empty table of "
+                          f'code or annotation text -> condition, e.g. "1" = "happy".')
+    for k, v in conds.items():
+        if not isinstance(v, str) or not v:
+            raise ConfigError(f"{_where(src, 'events.conditions.' + k)} must be a condition "
+                              f"name (string), got {v!r}.")
+    kw["conditions"] = {str(k): v for k, v in conds.items()}
+    shift = ev.get("shift", {})
+    if isinstance(shift, (int, float)) and not isinstance(shift, bool):
+        shift = {c: shift for c in set(kw["conditions"].values())}
+    if not isinstance(shift, dict):
+        raise ConfigError(f"{_where(src, 'events.shift')} must be a number (s) or a table "
+                          f"condition -> s, got {shift!r}.")
+    known = set(kw["conditions"].values())
+    for c, s in shift.items():
+        if c not in known:
+            raise ConfigError(f"{_where(src, 'events.shift.' + c)}: {c!r} is not a condition "
+                              f"named in events.conditions ({', '.join(sorted(known))}).")
+        check_number(_where(src, f"events.shift.{c}"), s)
+    kw["shift"] = {c: float(s) for c, s in shift.items()}
+    if "min_interval" in ev:
+        kw["min_interval"] = check_number(_where(src, "events.min_interval"),
+                                          ev["min_interval"], low=0)
+    return EventsConfig(**kw)
+
+
+def _preprocess(d, src):
+    pp = _table(d, "preprocess", src)
+    _check_keys(pp, {"band", "order", "notch", "notch_harmonics", "envelope", "smooth"},
+                src and f"{src} [preprocess]")
+    kw = {}
+    if "band" in pp:
+        band = pp["band"]
+        if not isinstance(band, list) or len(band) not in (1, 2):
+            raise ConfigError(f"{_where(src, 'preprocess.band')} must be [l_freq, h_freq] in Hz "
+                              f"(or [l_freq] for high-pass only), got {band!r}.")
+        kw["l_freq"] = check_number(_where(src, "preprocess.band[0]"), band[0], low=0,
+                                    low_inclusive=False)
+        kw["h_freq"] = None
+        if len(band) == 2:
+            kw["h_freq"] = check_number(_where(src, "preprocess.band[1]"), band[1],
+                                        low=kw["l_freq"], low_inclusive=False)
+    if "order" in pp:
+        order = pp["order"]
+        if isinstance(order, bool) or not isinstance(order, int) or not 1 <= order <= 10:
+            raise ConfigError(f"{_where(src, 'preprocess.order')} must be an integer 1..10, "
+                              f"got {order!r}.")
+        kw["order"] = order
+    if "notch" in pp:
+        kw["notch"] = check_number(_where(src, "preprocess.notch"), pp["notch"], low=0)
+    if "notch_harmonics" in pp:
+        if not isinstance(pp["notch_harmonics"], bool):
+            raise ConfigError(f"{_where(src, 'preprocess.notch_harmonics')} must be true/false.")
+        kw["notch_harmonics"] = pp["notch_harmonics"]
+    if "envelope" in pp:
+        kw["envelope"] = check_option(_where(src, "preprocess.envelope"), pp["envelope"],
+                                      ENVELOPES)
+    if "smooth" in pp:
+        kw["smooth"] = check_number(_where(src, "preprocess.smooth"), pp["smooth"], low=0)
+    return PreprocessConfig(**kw)
+
+
+def _epochs(d, src):
+    ep = _table(d, "epochs", src)
+    _check_keys(ep, {f.name for f in dataclasses.fields(EpochsConfig)},
+                src and f"{src} [epochs]")
+    kw = {}
+    for key in ("tmin", "tmax", "bin"):
+        if key in ep:
+            kw[key] = check_number(_where(src, f"epochs.{key}"), ep[key])
+    cfg = EpochsConfig(**kw)
+    if cfg.tmax <= cfg.tmin:
+        raise ConfigError(f"{_where(src, 'epochs.tmax')}={cfg.tmax:g} must be greater than "
+                          f"epochs.tmin={cfg.tmin:g}.")
+    check_number(_where(src, "epochs.bin"), cfg.bin, low=0, low_inclusive=False)
+    for key in ("baseline", "response"):
+        if key in ep:
+            kw[key] = check_window(_where(src, f"epochs.{key}"), ep[key],
+                                   tmin=cfg.tmin, tmax=cfg.tmax)
+    if "baseline_mode" in ep:
+        kw["baseline_mode"] = check_option(_where(src, "epochs.baseline_mode"),
+                                           ep["baseline_mode"], BASELINE_MODES)
+    cfg = EpochsConfig(**kw)
+    check_window(_where(src, "epochs.baseline"), cfg.baseline, tmin=cfg.tmin, tmax=cfg.tmax)
+    check_window(_where(src, "epochs.response"), cfg.response, tmin=cfg.tmin, tmax=cfg.tmax)
+    return cfg
+
+
+def _reject(d, src):
+    rj = _table(d, "reject", src)
+    _check_keys(rj, {"threshold", "flat"}, src and f"{src} [reject]")
+    kw = {k: check_number(_where(src, f"reject.{k}"), rj[k], low=0) for k in rj}
+    return RejectConfig(**kw)
+
+
+def config_from_dict(d, *, path=None):
+    """Validate a config mapping (as parsed from TOML) into a :class:`Config`.
+
+    Parameters
+    ----------
+    d : dict
+        The parsed TOML document.
+    path : path-like | None
+        The file it came from (used in messages and to resolve relative paths).
+
+    Returns
+    -------
+    Config
+    """
+    src = str(path) if path is not None else ""
+    if not isinstance(d, dict):
+        raise ConfigError(f"The config {src} must be a TOML table, got {type(d).__name__}.")
+    _check_keys(d, _SECTIONS, src)
+    study = _table(d, "study", src)
+    return Config(channels=_channels(d, src), events=_events(d, src),
+                  preprocess=_preprocess(d, src), epochs=_epochs(d, src),
+                  reject=_reject(d, src), study=dict(study),
+                  path=Path(path).resolve() if path is not None else None)
+
+
+def load_config(path):
+    """Read and validate a TOML study config.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``study.toml`` file.
+
+    Returns
+    -------
+    Config
+        The validated configuration.
+
+    Raises
+    ------
+    ConfigError
+        When the file is missing, is not valid TOML, or any key is unknown or invalid.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"Config file {path} does not exist; pass the path of a study.toml "
+                          f"(`emgkit simulate DIR` writes an example).")
+    try:
+        d = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Config file {path} is not valid TOML: {exc}.") from None
+    return config_from_dict(d, path=path)

@@ -1,0 +1,89 @@
+"""Cut epochs around event onsets and average them into time bins (pure array functions)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._check import check_number, check_sfreq
+
+
+def epoch_times(sfreq, tmin, tmax):
+    """Return the epoch's sample times (s): the sample grid from ``tmin`` to ``tmax``."""
+    sfreq = check_sfreq(sfreq)
+    first = int(round(tmin * sfreq))
+    last = int(round(tmax * sfreq))
+    return np.arange(first, last + 1) / sfreq
+
+
+def epoch(data, sfreq, onsets, tmin, tmax):
+    """Cut ``data`` into epochs around ``onsets``.
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_channels, n_times)
+        Continuous signals.
+    sfreq : float
+        Sampling rate (Hz).
+    onsets : array of float
+        Event onsets in s from the first sample.
+    tmin, tmax : float
+        Epoch limits relative to onset (s).
+
+    Returns
+    -------
+    epochs : ndarray, shape (n_events, n_channels, n_epoch_times)
+        Epoch data; events whose window leaves the recording are all NaN.
+    times : ndarray
+        Sample times relative to onset (s).
+    inside : ndarray of bool, shape (n_events,)
+        True where the whole window lies inside the recording.
+    """
+    times = epoch_times(sfreq, tmin, tmax)
+    onsets = np.asarray(onsets, dtype=float)
+    starts = np.round(onsets * sfreq).astype(np.int64) + int(round(tmin * sfreq))
+    n = data.shape[-1]
+    inside = (starts >= 0) & (starts + len(times) <= n)
+    idx = np.clip(starts[:, None] + np.arange(len(times)), 0, max(n - 1, 0))
+    out = np.moveaxis(data[:, idx], 0, 1)
+    out[~inside] = np.nan
+    return out, times, inside
+
+
+def window_mean(epochs, times, window):
+    """Mean over samples with ``window[0] <= t < window[1]`` (s), along the last axis."""
+    sel = (times >= window[0] - 1e-9) & (times < window[1] - 1e-9)
+    if not sel.any():
+        sel = np.abs(times - window[0]) == np.abs(times - window[0]).min()
+    return epochs[..., sel].mean(axis=-1)  # NaN epochs (outside the recording) stay NaN
+
+
+def bin_edges(tmin, tmax, width):
+    """Return bin start times (s): bins of ``width`` aligned to 0, inside [tmin, tmax]."""
+    width = check_number("bin", width, low=0, low_inclusive=False)
+    first = np.ceil(tmin / width - 1e-9) * width
+    n = int(np.floor((tmax - first) / width + 1e-9))
+    return first + width * np.arange(n)
+
+
+def bin_means(epochs, times, width):
+    """Average epochs into consecutive time bins.
+
+    Parameters
+    ----------
+    epochs : ndarray, shape (..., n_times)
+        Epoch data.
+    times : ndarray
+        Sample times (s).
+    width : float
+        Bin width (s); bins start at multiples of ``width``.
+
+    Returns
+    -------
+    values : ndarray, shape (..., n_bins)
+        Mean of the samples with ``start <= t < start + width`` per bin.
+    starts : ndarray
+        Bin start times (s).
+    """
+    starts = bin_edges(times[0], times[-1] + 1e-9, width)
+    values = np.stack([window_mean(epochs, times, (s, s + width)) for s in starts], axis=-1)
+    return values, starts

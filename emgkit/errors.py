@@ -1,0 +1,28 @@
+"""The emgkit exception hierarchy.
+
+Every error emgkit raises on bad input is an :class:`EmgkitError`, so a batch run can
+catch one type, log the message and go on with the next participant. Messages name the
+file or parameter involved, the value received and what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class EmgkitError(Exception):
+    """Base class of all errors emgkit raises on bad input or data."""
+
+
+class ReadError(EmgkitError):
+    """A recording or table cannot be read (missing, truncated, malformed, missing channel)."""
+
+
+class ConfigError(EmgkitError):
+    """A study configuration or a function parameter is invalid (names the key and value)."""
+
+
+class EventError(EmgkitError):
+    """Events cannot be found or mapped to conditions."""
+
+
+class ModelError(EmgkitError):
+    """A statistical model cannot be fitted (bad table, unidentifiable term, ...)."""

@@ -1,0 +1,153 @@
+"""Find events: trigger channel (BioSemi ``Status``), EDF+ annotations or a TSV log.
+
+Trigger values are masked (BioSemi carries status flags in bits 16-23) and an event is a
+change of the masked value to anything other than the idle level, so set-ups that idle at
+0, 255 or 254 all work. Codes or annotation texts are mapped to condition names by the
+config, with an optional per-condition onset shift (dynamic faces).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import EventError
+
+STIM_NAMES = ("status", "trigger", "sti 014", "sti014", "stim")
+
+
+def stim_events(stim, mask=0xFFFF, idle=None):
+    """Find trigger events in a trigger-channel array.
+
+    Parameters
+    ----------
+    stim : ndarray, shape (n_times,)
+        Raw trigger values (digital units).
+    mask : int
+        Bit mask; only these bits carry trigger codes.
+    idle : int | None
+        Value of the lines between events; None takes the most frequent masked value.
+
+    Returns
+    -------
+    samples : ndarray of int
+        Sample index of each event (first sample of the new value).
+    codes : ndarray of int
+        Masked value after each change.
+    idle : int
+        The idle level used.
+    """
+    values = np.asarray(stim).astype(np.int64) & int(mask)
+    if values.size == 0:
+        return np.array([], int), np.array([], int), 0
+    if idle is None:
+        uniq, counts = np.unique(values, return_counts=True)
+        idle = int(uniq[np.argmax(counts)])
+    samples = np.flatnonzero(np.diff(values) != 0) + 1
+    samples = samples[values[samples] != idle]
+    return samples, values[samples], idle
+
+
+def find_stim_channel(ch_names, ch_types=None, name=None, *, source=""):
+    """Return the label of the trigger channel (``name`` matched case-insensitively)."""
+    where = f" in {source}" if source else ""
+    if name is not None:
+        hits = [c for c in ch_names if c.lower() == name.lower()]
+        if not hits:
+            raise EventError(f"Trigger channel {name!r} not found{where}; available "
+                             f"channels: {', '.join(ch_names)}. Fix events.stim_channel.")
+        return hits[0]
+    hits = [c for c in ch_names if c.strip().lower() in STIM_NAMES]
+    if not hits and ch_types is not None:
+        hits = [c for c, t in zip(ch_names, ch_types) if t == "stim"]
+    if not hits:
+        raise EventError(f"No trigger channel (Status/Trigger/STI 014) found{where}; set "
+                         f"events.stim_channel, or use events.source = \"annotations\" or "
+                         f"a TSV. Channels: {', '.join(ch_names)}.")
+    return hits[0]
+
+
+def read_events_tsv(path):
+    """Read a BIDS-style events TSV with ``onset`` (s) and ``trial_type`` columns.
+
+    Returns
+    -------
+    DataFrame
+        ``onset`` (s) and ``code`` (the trial_type as str), plus any other columns.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise EventError(f"Events file {path} does not exist; fix events.source or write "
+                         f"the TSV (columns onset, trial_type).")
+    try:
+        df = pd.read_csv(path, sep="\t", na_values=["n/a"], keep_default_na=True)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise EventError(f"Events file {path} cannot be parsed as TSV: {exc}.") from None
+    missing = [c for c in ("onset", "trial_type") if c not in df.columns]
+    if missing:
+        raise EventError(f"Events file {path} lacks column(s) {', '.join(missing)}; it has "
+                         f"{', '.join(map(str, df.columns))}.")
+    onset = pd.to_numeric(df["onset"], errors="coerce")
+    if onset.isna().any():
+        bad = df.loc[onset.isna(), "onset"].iloc[0]
+        raise EventError(f"Events file {path}: onset {bad!r} is not a number (s).")
+    out = df.drop(columns=["onset", "trial_type"]).copy()
+    out.insert(0, "code", df["trial_type"].astype(str).str.strip())
+    out.insert(0, "onset", onset.astype(float))
+    return out
+
+
+def map_events(found, conditions, *, shift=None, min_interval=0.0, source=""):
+    """Map raw events to conditions.
+
+    Parameters
+    ----------
+    found : DataFrame
+        ``onset`` (s) and ``code`` (str) per raw event; extra columns are kept.
+    conditions : dict
+        Code or annotation text -> condition name.
+    shift : dict | None
+        Condition -> onset shift in s, added to the onset.
+    min_interval : float
+        Events within this many s of the previous kept event are dropped.
+    source : str
+        Where the events came from, for messages.
+
+    Returns
+    -------
+    DataFrame
+        ``trial`` (1-based, in time order), ``onset_s``, ``condition``, ``code`` and extra
+        columns.
+
+    Raises
+    ------
+    EventError
+        When no event maps to a condition; the message lists the codes that were seen.
+    """
+    shift = shift or {}
+    keys = {str(k).strip(): v for k, v in conditions.items()}
+    df = found.copy()
+    df["code"] = df["code"].astype(str).str.strip()
+    df["condition"] = df["code"].map(keys)
+    df = df[df["condition"].notna()].sort_values("onset", kind="stable")
+    if df.empty:
+        seen = found["code"].astype(str).value_counts()
+        listing = ", ".join(f"{c!r} ×{n}" for c, n in seen.items()) or "none"
+        raise EventError(f"No events matching events.conditions "
+                         f"({', '.join(map(repr, keys))}) found in {source or 'the recording'}. "
+                         f"Codes seen: {listing}. Fix [events.conditions] or events.mask.")
+    if min_interval > 0:
+        keep, last = [], -np.inf
+        for onset in df["onset"].to_numpy():
+            ok = onset - last >= min_interval
+            keep.append(ok)
+            if ok:
+                last = onset
+        df = df[np.array(keep)]
+    df["onset_s"] = df["onset"] + df["condition"].map(lambda c: shift.get(c, 0.0))
+    df = df.drop(columns="onset").reset_index(drop=True)
+    df.insert(0, "trial", np.arange(1, len(df) + 1))
+    cols = ["trial", "onset_s", "condition", "code"]
+    return df[cols + [c for c in df.columns if c not in cols]]

@@ -1,0 +1,166 @@
+"""The one place where the steps are chained: read → muscles → filter → envelope → epochs →
+baseline → reject → tables, driven by a validated :class:`~emgkit.config.Config`."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import baseline as _baseline
+from . import channels as _channels
+from . import epochs as _epochs
+from . import events as _events
+from . import reject as _reject
+from .config import Config, load_config
+from .envelope import envelope as _envelope
+from .errors import EventError
+from .filter import apply_filter, design_filter
+from .io import read_raw
+from .result import ProcessedRecording
+
+logger = logging.getLogger("emgkit")
+
+
+def participant_from_path(path):
+    """Return the BIDS ``sub-<label>`` found in a file name, else the file's stem."""
+    m = re.search(r"(sub-[A-Za-z0-9]+)", Path(path).name)
+    return m.group(1) if m else Path(path).stem
+
+
+def sidecar_events(path):
+    """Return the BIDS ``*_events.tsv`` path belonging to a recording."""
+    path = Path(path)
+    stem = path.name.rsplit("_", 1)[0] if "_" in path.stem else path.stem
+    return path.with_name(f"{stem}_events.tsv")
+
+
+def _find_events(raw, stim_values, config, path, participant_id):
+    ev = config.events
+    src = ev.source
+    if src == "stim":
+        samples, codes, idle = _events.stim_events(stim_values, ev.mask)
+        found = pd.DataFrame({"onset": samples / raw.info["sfreq"], "code": codes.astype(str)})
+        where = f"{path} (trigger channel, mask {ev.mask:#x}, idle level {idle})"
+    elif src == "annotations":
+        ann = raw.annotations
+        found = pd.DataFrame({"onset": np.asarray(ann.onset, float) - raw.first_time,
+                              "code": [str(d) for d in ann.description]})
+        where = f"{path} (annotations)"
+    else:
+        tsv = sidecar_events(path) if src == "events.tsv" else \
+            config.resolve(src.replace("{participant_id}", participant_id))
+        found = _events.read_events_tsv(tsv)
+        where = str(tsv)
+    return _events.map_events(found, ev.conditions, shift=ev.shift,
+                              min_interval=ev.min_interval, source=where)
+
+
+def process_recording(path, config, *, participant_id=None, keep_continuous=True,
+                      verbose="error"):
+    """Process one recording from file to trial table.
+
+    Parameters
+    ----------
+    path : path-like
+        EDF/EDF+/BDF/BDF+ recording.
+    config : Config | path-like
+        Validated config or the path of a ``study.toml``.
+    participant_id : str | None
+        Participant label; None takes ``sub-XX`` from the file name.
+    keep_continuous : bool
+        Keep the continuous envelope (µV) on the result (for plots and reports).
+    verbose : str
+        MNE's verbosity.
+
+    Returns
+    -------
+    ProcessedRecording
+        Trial and time-course tables, epochs and settings; see its attributes.
+    """
+    if not isinstance(config, Config):
+        config = load_config(config)
+    path = Path(path)
+    pid = participant_id or participant_from_path(path)
+
+    raw = read_raw(path, preload=False, verbose=verbose)
+    resolved = _channels.resolve_muscles(config.channels, raw.ch_names, source=str(path))
+    labels = _channels.needed_channels(resolved)
+    stim = None
+    if config.events.source == "stim":
+        stim = _events.find_stim_channel(raw.ch_names, raw.get_channel_types(),
+                                         config.events.stim_channel, source=str(path))
+    picks = labels + ([stim] if stim and stim not in labels else [])
+    raw.pick(picks)
+    raw.load_data(verbose=verbose)
+    sfreq = float(raw.info["sfreq"])
+    data = raw.get_data(picks=labels) * 1e6  # V -> µV
+    stim_values = raw.get_data(picks=[stim])[0] if stim else None
+
+    events = _find_events(raw, stim_values, config, path, pid)
+    pp, ep = config.preprocess, config.epochs
+    sos = design_filter(sfreq, pp.l_freq, pp.h_freq, order=pp.order, notch=pp.notch,
+                        harmonics=pp.notch_harmonics)
+    derived = _channels.derive(data, labels, resolved)
+    filtered = apply_filter(derived, sos)
+    env = _envelope(filtered, sfreq, pp.smooth, kind=pp.envelope)
+
+    env_epochs, times, inside = _epochs.epoch(env, sfreq, events["onset_s"].to_numpy(),
+                                              ep.tmin, ep.tmax)
+    if not inside.any():
+        raise EventError(f"{path}: none of the {len(events)} events has a full epoch "
+                         f"({ep.tmin:g}..{ep.tmax:g} s) inside the recording "
+                         f"({raw.n_times / sfreq:.1f} s); check the events or the epoch limits.")
+    corrected, base = _baseline.rescale(env_epochs, times, ep.baseline, ep.baseline_mode)
+    response = _epochs.window_mean(env_epochs, times, ep.response)
+    score = _epochs.window_mean(corrected, times, ep.response)
+    bins, starts = _epochs.bin_means(corrected, times, ep.bin)
+
+    reasons = _rejections(config, data, labels, resolved, sfreq, events, inside, base,
+                          response, len(times))
+    from .tables import timecourses_table, trials_table
+
+    trials = trials_table(pid, events, list(resolved), base, response, score, reasons)
+    timecourses = timecourses_table(trials, bins, starts, ep.bin)
+    return ProcessedRecording(
+        participant_id=pid, path=path, sfreq=sfreq, config=config, channels=resolved,
+        events=events, times=times, envelope_epochs=env_epochs, corrected=corrected,
+        trials=trials, timecourses=timecourses, meas_date=raw.info["meas_date"],
+        duration=raw.n_times / sfreq,
+        envelope=env if keep_continuous else None)
+
+
+def _rejections(config, data, labels, resolved, sfreq, events, inside, base, response,
+                n_times):
+    rj, ep = config.reject, config.epochs
+    muscles = list(resolved)
+    reasons = [[[] for _ in muscles] for _ in range(len(events))]
+    onsets = np.round(events["onset_s"].to_numpy() * sfreq).astype(np.int64)
+    starts = onsets + int(round(ep.tmin * sfreq))
+    stops = starts + n_times
+    spans = dict(zip(labels, _reject.bad_spans(data, sfreq, rj.flat)))
+    ok = inside.copy()
+    conditions = events["condition"].to_numpy()
+    for m, muscle in enumerate(muscles):
+        per_trial = [set() for _ in range(len(events))]
+        for lab in resolved[muscle]:
+            if lab is not None:
+                for i, kinds in enumerate(_reject.span_reasons(spans[lab], starts, stops)):
+                    per_trial[i] |= kinds
+        clean = ok & np.array([not s for s in per_trial])
+        # outliers are judged against the clean trials' distribution: baselines across all
+        # trials of the muscle, responses within condition (responses differ by condition)
+        vals = np.where(clean, base[:, m], np.nan)
+        for i in np.flatnonzero(_reject.level_outliers(vals, rj.threshold)):
+            per_trial[i].add("baseline_outlier")
+        vals = np.where(clean, response[:, m], np.nan)
+        for i in np.flatnonzero(_reject.condition_outliers(vals, conditions, rj.threshold)):
+            per_trial[i].add("response_outlier")
+        for i in range(len(events)):
+            if not inside[i]:
+                per_trial[i].add("outside_recording")
+            reasons[i][m] = sorted(per_trial[i])
+    return reasons

@@ -1,0 +1,168 @@
+"""Trial rejection with reasons: outlying levels, flat and saturated input channels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+ROBUST_SD = 1.4826  # MAD -> SD for normal data
+
+
+def robust_z(values):
+    """Robust z-scores: ``(x - median) / (1.4826 * MAD)`` over the finite values.
+
+    Returns NaN where ``values`` is not finite; all zeros when the MAD is 0.
+    """
+    values = np.asarray(values, dtype=float)
+    ok = np.isfinite(values)
+    z = np.full(values.shape, np.nan)
+    if not ok.any():
+        return z
+    med = np.median(values[ok])
+    mad = ROBUST_SD * np.median(np.abs(values[ok] - med))
+    z[ok] = (values[ok] - med) / mad if mad > 0 else 0.0
+    return z
+
+
+def level_outliers(levels, threshold):
+    """Flag levels (µV) lying more than ``threshold`` robust SDs from the median.
+
+    The test is done on log10 of the level, because envelope levels are positive and
+    right-skewed. ``threshold`` 0 switches the test off.
+
+    Parameters
+    ----------
+    levels : ndarray, shape (n_trials,)
+        Per-trial mean envelope (µV) of one muscle.
+    threshold : float
+        Robust SDs.
+
+    Returns
+    -------
+    ndarray of bool
+    """
+    levels = np.asarray(levels, dtype=float)
+    if not threshold:
+        return np.zeros(levels.shape, bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = robust_z(np.log10(np.where(levels > 0, levels, np.nan)))
+    return np.abs(np.nan_to_num(z, nan=0.0)) > threshold
+
+
+def condition_outliers(levels, conditions, threshold):
+    """Flag levels (µV) that are outliers within their condition.
+
+    The test is done on log10 of the level. Each level is compared with its condition's
+    median; the scale is the larger of the condition's robust SD and the robust SD of all
+    within-condition deviations (so a condition with few or very similar trials does not
+    get a tiny scale). ``threshold`` 0 switches the test off.
+
+    Parameters
+    ----------
+    levels : ndarray, shape (n_trials,)
+        Per-trial mean envelope (µV) of one muscle; NaN = not judged.
+    conditions : ndarray, shape (n_trials,)
+        Condition of each trial.
+    threshold : float
+        Robust SDs.
+
+    Returns
+    -------
+    ndarray of bool
+    """
+    levels = np.asarray(levels, dtype=float)
+    flag = np.zeros(levels.shape, bool)
+    if not threshold:
+        return flag
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log10(np.where(levels > 0, levels, np.nan))
+    conditions = np.asarray(conditions)
+    dev = np.full(levels.shape, np.nan)
+    groups = [np.flatnonzero(conditions == c) for c in dict.fromkeys(conditions.tolist())]
+    for rows in groups:
+        ok = rows[np.isfinite(logs[rows])]
+        if ok.size:
+            dev[ok] = logs[ok] - np.median(logs[ok])
+    finite = np.isfinite(dev)
+    if finite.sum() < 3:
+        return flag
+    pooled = ROBUST_SD * np.median(np.abs(dev[finite]))
+    for rows in groups:
+        ok = rows[np.isfinite(dev[rows])]
+        if ok.size == 0:
+            continue
+        scale = max(pooled, ROBUST_SD * np.median(np.abs(dev[ok])))
+        if scale > 0:
+            flag[ok] = np.abs(dev[ok]) > threshold * scale
+    return flag
+
+
+def constant_runs(x, min_samples):
+    """Find stretches where ``x`` stays exactly constant for at least ``min_samples``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_times,)
+        One input channel (raw, before filtering).
+    min_samples : int
+        Minimum run length.
+
+    Returns
+    -------
+    list of (start, stop, value)
+        Sample ranges ``[start, stop)`` and the constant value.
+    """
+    x = np.asarray(x)
+    if x.size < 2 or min_samples < 2:
+        return []
+    same = np.concatenate([[False], x[1:] == x[:-1], [False]])
+    edges = np.flatnonzero(np.diff(same.astype(np.int8)))
+    starts, stops = edges[::2], edges[1::2] + 1
+    keep = (stops - starts) >= min_samples
+    return [(int(a), int(b), x[a]) for a, b in zip(starts[keep], stops[keep])]
+
+
+def bad_spans(channels, sfreq, min_duration):
+    """Flat and saturated stretches of monopolar (or bipolar) input channels.
+
+    A constant stretch is ``"saturated"`` when its value is the channel's maximum or
+    minimum over the recording (the amplifier's rail), otherwise ``"flat"``.
+
+    Parameters
+    ----------
+    channels : ndarray, shape (n_channels, n_times)
+        Input channels before filtering (µV).
+    sfreq : float
+        Sampling rate (Hz).
+    min_duration : float
+        Minimum duration (s) of a constant stretch; 0 = off.
+
+    Returns
+    -------
+    list of list of (start_sample, stop_sample, kind)
+        One list per channel.
+    """
+    out = []
+    min_samples = int(round(min_duration * sfreq))
+    for x in np.atleast_2d(channels):
+        spans = []
+        if min_duration > 0 and x.size:
+            hi, lo = x.max(), x.min()
+            for a, b, v in constant_runs(x, max(min_samples, 2)):
+                spans.append((a, b, "saturated" if v in (hi, lo) else "flat"))
+        out.append(spans)
+    return out
+
+
+def span_reasons(spans, starts, stops):
+    """Per epoch, the kinds of bad span overlapping ``[start, stop)`` (sample indices).
+
+    Returns
+    -------
+    list of set of str
+    """
+    reasons = [set() for _ in starts]
+    for a, b, kind in spans:
+        hit = (starts < b) & (stops > a)
+        for i in np.flatnonzero(hit):
+            reasons[i].add(kind)
+    return reasons

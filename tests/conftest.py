@@ -1,0 +1,45 @@
+"""Shared fixtures: simulated recordings built once per session (copied per test)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+REAL = SHARED / "real_data"
+
+
+@pytest.fixture(scope="session")
+def study_factory(tmp_path_factory):
+    """Return a function (fmt, sfreq, n_subjects, seed) -> folder of a simulated study."""
+    from emgkit.simstudy import simulate_study
+
+    cache = {}
+
+    def make(fmt="bdf", sfreq=2048.0, n_subjects=1, seed=0):
+        key = (fmt, float(sfreq), n_subjects, seed)
+        if key not in cache:
+            out = tmp_path_factory.mktemp(f"study_{fmt}_{int(sfreq)}_{n_subjects}_{seed}")
+            simulate_study(out, n_subjects, seed=seed, fmt=fmt, sfreq=sfreq)
+            cache[key] = out
+        return cache[key]
+
+    return make
+
+
+@pytest.fixture
+def bdf_study(study_factory, tmp_path):
+    """A fresh copy of a one-participant 2048 Hz BDF study."""
+    src = study_factory("bdf", 2048.0)
+    dst = tmp_path / "study"
+    shutil.copytree(src, dst)
+    return dst
+
+
+def recording_of(study, sub="sub-01", fmt="bdf"):
+    return Path(study) / sub / "emg" / f"{sub}_task-mimicry_emg.{fmt}"
