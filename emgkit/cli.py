@@ -12,8 +12,11 @@ from .errors import EmgkitError
 def _cmd_simulate(args):
     from .simstudy import simulate_study
 
+    from .simulate import SimParams
+
+    params = SimParams(sfreq=args.sfreq, n_trials=args.trials)
     table = simulate_study(args.out_dir, args.subjects, seed=args.seed, fmt=args.format,
-                           sfreq=args.sfreq)
+                           sfreq=args.sfreq, params=params)
     print(f"Wrote {len(table)} participants ({args.format.upper()}, {args.sfreq:g} Hz) to "
           f"{args.out_dir} with participants.tsv and study.toml")
     return 0
@@ -73,6 +76,7 @@ def build_parser():
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--format", choices=["bdf", "edf"], default="bdf")
     s.add_argument("--sfreq", type=float, default=2048.0, help="Hz (default 2048)")
+    s.add_argument("--trials", type=int, default=6, help="trials per condition (default 6)")
     s.set_defaults(func=_cmd_simulate)
 
     s = sub.add_parser("process", help="process one recording into trials.tsv/timecourses.tsv")

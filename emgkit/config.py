@@ -69,6 +69,8 @@ class EventsConfig:
         Trigger channel label; None finds ``Status``/``Trigger``/``STI 014``.
     mask : int
         Bit mask applied to trigger values (BioSemi: ``0xFFFF`` or ``0xFF``).
+    idle : int or None
+        Masked trigger value between events; None takes the first sample's value.
     conditions : dict
         Trigger code or annotation text (str) -> condition name.
     shift : dict
@@ -80,6 +82,7 @@ class EventsConfig:
     source: str = "stim"
     stim_channel: str | None = None
     mask: int = 0xFFFF
+    idle: int | None = None
     conditions: dict = field(default_factory=dict)
     shift: dict = field(default_factory=dict)
     min_interval: float = 0.0
@@ -176,10 +179,12 @@ def _where(src, key):
     return f"{key} (in {src})" if src else key
 
 
-def _check_keys(section, allowed, src):
+def _check_keys(section, allowed, src, prefix=""):
     for key in section:
         if key not in allowed:
-            raise ConfigError(f"Unknown config key {_where(src, key)!r}; allowed keys are: "
+            where = f" in {src}" if src else ""
+            raise ConfigError(f"Unknown config key {prefix + key!r}{where}; allowed keys "
+                              f"{'in [' + prefix[:-1] + '] ' if prefix else ''}are: "
                               f"{', '.join(sorted(allowed))}.")
 
 
@@ -208,7 +213,7 @@ def _channels(d, src):
 def _events(d, src):
     ev = _table(d, "events", src)
     fields = {f.name for f in dataclasses.fields(EventsConfig)}
-    _check_keys(ev, fields, src and f"{src} [events]")
+    _check_keys(ev, fields, src, "events.")
     kw = {}
     if "source" in ev:
         if not isinstance(ev["source"], str) or not ev["source"]:
@@ -225,6 +230,12 @@ def _events(d, src):
             raise ConfigError(f"{_where(src, 'events.mask')} must be an integer in 1..16777215 "
                               f"(e.g. 65535 for BioSemi, 255 for 8-bit ports), got {mask!r}.")
         kw["mask"] = mask
+    if "idle" in ev:
+        idle = ev["idle"]
+        if isinstance(idle, bool) or not isinstance(idle, int) or idle < 0:
+            raise ConfigError(f"{_where(src, 'events.idle')} must be a non-negative integer "
+                              f"(the masked trigger value between events), got {idle!r}.")
+        kw["idle"] = idle
     conds = ev.get("conditions", {})
     if not isinstance(conds, dict) or not conds:
         raise ConfigError(f"{_where(src, 'events.conditions')} must be a non-empty table of "
@@ -256,7 +267,7 @@ def _events(d, src):
 def _preprocess(d, src):
     pp = _table(d, "preprocess", src)
     _check_keys(pp, {"band", "order", "notch", "notch_harmonics", "envelope", "smooth"},
-                src and f"{src} [preprocess]")
+                src, "preprocess.")
     kw = {}
     if "band" in pp:
         band = pp["band"]
@@ -292,7 +303,7 @@ def _preprocess(d, src):
 def _epochs(d, src):
     ep = _table(d, "epochs", src)
     _check_keys(ep, {f.name for f in dataclasses.fields(EpochsConfig)},
-                src and f"{src} [epochs]")
+                src, "epochs.")
     kw = {}
     for key in ("tmin", "tmax", "bin"):
         if key in ep:
@@ -317,7 +328,7 @@ def _epochs(d, src):
 
 def _reject(d, src):
     rj = _table(d, "reject", src)
-    _check_keys(rj, {"threshold", "flat"}, src and f"{src} [reject]")
+    _check_keys(rj, {"threshold", "flat"}, src, "reject.")
     kw = {k: check_number(_where(src, f"reject.{k}"), rj[k], low=0) for k in rj}
     return RejectConfig(**kw)
 

@@ -28,7 +28,8 @@ def stim_events(stim, mask=0xFFFF, idle=None):
     mask : int
         Bit mask; only these bits carry trigger codes.
     idle : int | None
-        Value of the lines between events; None takes the most frequent masked value.
+        Value of the lines between events; None takes the value at the first sample
+        (recordings start idle; set it explicitly when one starts inside a trigger).
 
     Returns
     -------
@@ -43,8 +44,7 @@ def stim_events(stim, mask=0xFFFF, idle=None):
     if values.size == 0:
         return np.array([], int), np.array([], int), 0
     if idle is None:
-        uniq, counts = np.unique(values, return_counts=True)
-        idle = int(uniq[np.argmax(counts)])
+        idle = int(values[0])
     samples = np.flatnonzero(np.diff(values) != 0) + 1
     samples = samples[values[samples] != idle]
     return samples, values[samples], idle
@@ -128,7 +128,7 @@ def map_events(found, conditions, *, shift=None, min_interval=0.0, source=""):
     """
     shift = shift or {}
     keys = {str(k).strip(): v for k, v in conditions.items()}
-    df = found.copy()
+    df = found.drop(columns=[c for c in ("trial", "condition", "onset_s") if c in found])
     df["code"] = df["code"].astype(str).str.strip()
     df["condition"] = df["code"].map(keys)
     df = df[df["condition"].notna()].sort_values("onset", kind="stable")

@@ -42,7 +42,7 @@ def _find_events(raw, stim_values, config, path, participant_id):
     ev = config.events
     src = ev.source
     if src == "stim":
-        samples, codes, idle = _events.stim_events(stim_values, ev.mask)
+        samples, codes, idle = _events.stim_events(stim_values, ev.mask, ev.idle)
         found = pd.DataFrame({"onset": samples / raw.info["sfreq"], "code": codes.astype(str)})
         where = f"{path} (trigger channel, mask {ev.mask:#x}, idle level {idle})"
     elif src == "annotations":

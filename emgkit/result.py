@@ -96,8 +96,9 @@ class ProcessedRecording:
             Index condition, columns muscles.
         """
         df = self.trials[~self.trials["rejected"]] if kept_only else self.trials
-        return df.pivot_table(index="condition", columns="muscle", values="score",
-                              aggfunc="mean", sort=False)
+        table = df.pivot_table(index="condition", columns="muscle", values="score",
+                               aggfunc="mean", sort=False)
+        return table.reindex(index=self.conditions, columns=self.muscles)
 
     def to_epochs(self, kind="envelope"):
         """Return an :class:`mne.EpochsArray` of the epochs with trial metadata.

@@ -98,7 +98,7 @@ recordings = "{{participant_id}}/emg/{{participant_id}}_task-{task}_emg.{fmt}"
 [preprocess]
 band = [{band[0]}, {band[-1]}]   # Hz
 notch = {params.mains}           # Hz, harmonics included; 0 = none
-smooth = 0.05                    # s, moving-average envelope window
+smooth = 0.05          # s, moving-average envelope window
 
 [epochs]
 tmin = -1.0

@@ -32,7 +32,7 @@ def test_documented_keys_are_accepted(tmp_path):
 
 @pytest.mark.parametrize("d,match", [
     (dict(BASE, filters={}), r"Unknown config key 'filters'"),
-    (_with("preprocess", smoth=0.1), r"Unknown config key 'smoth'"),
+    (_with("preprocess", smoth=0.1), r"Unknown config key 'preprocess.smoth'"),
     (_with("epochs", baseline_mode="db"), r"epochs.baseline_mode='db' is not allowed"),
     (_with("epochs", tmin="-1"), r"epochs.tmin must be a number, got '-1'"),
     (_with("epochs", response=[0.5, 7.0]), r"epochs.response ends at 7 s, after the epoch"),

@@ -49,7 +49,7 @@ def test_notch_removes_mains_and_harmonics_only():
     for f in (75.0, 125.0, 225.0, 325.0):
         expected = np.abs(signal.sosfreqz(sos, [f], fs=sfreq)[1][0]) ** 2
         assert _gain(sfreq, f, **kw) == pytest.approx(expected, rel=2e-3)
-        assert expected > 0.9
+        assert expected > 0.85  # midway between two notches (Q = 30, applied twice)
     assert notch_frequencies(2048.0, 60.0, h_freq=500.0) == [60.0 * k for k in range(1, 9)]
     assert notch_frequencies(512.0, 50.0) == [50.0 * k for k in range(1, 6)]
     assert notch_frequencies(512.0, 50.0, harmonics=False) == [50.0]

@@ -1,0 +1,47 @@
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+
+from conftest import recording_of
+from emgkit.cli import main
+
+
+def test_simulate_process_inspect(tmp_path, capsys):
+    assert main(["simulate", str(tmp_path / "s"), "--subjects", "2", "--seed", "3",
+                 "--sfreq", "512", "--format", "edf"]) == 0
+    parts = pd.read_csv(tmp_path / "s" / "participants.tsv", sep="\t")
+    assert parts["participant_id"].tolist() == ["sub-01", "sub-02"]
+    assert parts["group"].tolist() == ["placebo", "naltrexone"]
+    rec = recording_of(tmp_path / "s", "sub-02", "edf")
+    assert main(["process", str(rec), "--config", str(tmp_path / "s" / "study.toml"),
+                 "--out", str(tmp_path / "out")]) == 0
+    trials = pd.read_csv(tmp_path / "out" / "trials.tsv", sep="\t")
+    assert set(trials["participant_id"]) == {"sub-02"} and len(trials) == 72
+    tc = pd.read_csv(tmp_path / "out" / "timecourses.tsv", sep="\t")
+    assert list(tc.columns[:6]) == ["participant_id", "trial", "condition", "muscle", "time_s",
+                                    "time_end_s"]
+    capsys.readouterr()
+    assert main(["inspect", str(rec)]) == 0
+    out = capsys.readouterr().out
+    assert "sfreq      512 Hz" in out and "EXG1" in out and "'happy' ×6" in out
+    assert "Trigger: idle 0, mask 0xffff, 24 events, codes {1: 6, 2: 6, 3: 6, 4: 6}" in out
+
+
+def test_errors_exit_2_with_message(bdf_study, tmp_path, capsys):
+    cfg = tmp_path / "bad.toml"
+    shutil.copy(bdf_study / "study.toml", cfg)
+    cfg.write_text(cfg.read_text().replace("[epochs]", "[epochs]\nwindow = 3"))
+    code = main(["process", str(recording_of(bdf_study)), "--config", str(cfg), "--out",
+                 str(tmp_path / "o")])
+    assert code == 2
+    assert "Unknown config key 'epochs.window' in " in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_console_script_installed():
+    exe = shutil.which("emgkit")
+    cmd = [exe] if exe else [sys.executable, "-m", "emgkit.cli"]
+    out = subprocess.run(cmd + ["--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("emgkit ")
