@@ -1,0 +1,374 @@
+"""The fitted model's outputs: tidy tables, figures, sentences and R code."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import patsy
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+from .design import design, r_term_name, reference_grid, sum_coded_formula
+from .reml import RemlCriterion, Satterthwaite
+
+
+def _t_table(est, se, df, level=0.95):
+    est, se, df = (np.asarray(a, float) for a in (est, se, df))
+    t = est / se
+    p = 2 * stats.t.sf(np.abs(t), df)
+    q = stats.t.ppf(0.5 + level / 2, df)
+    return t, p, est - q * se, est + q * se
+
+
+@dataclass(repr=False)
+class MixedResult:
+    """A REML-fitted linear mixed model with Satterthwaite inference.
+
+    Build it with :func:`emgkit.stats.fit_model`. Every output is a tidy DataFrame:
+    :meth:`fixed_effects`, :meth:`anova`, :meth:`emmeans`, :meth:`contrasts`,
+    :meth:`variance`; :attr:`fit` holds the REML log-likelihood and convergence record.
+    """
+
+    data: pd.DataFrame
+    formula: str
+    outcome: str
+    factors: dict
+    covariates: list
+    groups: str
+    X: np.ndarray
+    dinfo: object
+    Z: np.ndarray
+    z_names: list
+    crit: RemlCriterion
+    theta: np.ndarray
+    beta: np.ndarray
+    C: np.ndarray
+    G: np.ndarray
+    s2: float
+    fit: dict
+    sat: Satterthwaite
+    _cache: dict = field(default_factory=dict)
+
+    # -- presentation ------------------------------------------------------------------
+    def __repr__(self):
+        state = "converged" if self.fit["converged"] else "NOT converged"
+        return (f"<MixedResult | {self.formula} + (1 | {self.groups}) | n={self.fit['n_obs']}, "
+                f"{self.fit['n_groups']} participants | REML logLik "
+                f"{self.fit['reml_loglik']:.3f} | {state}>")
+
+    def _repr_html_(self):
+        return (f"<p><code>{self.lme4_formula()}</code> — REML logLik "
+                f"{self.fit['reml_loglik']:.3f}, n = {self.fit['n_obs']}, "
+                f"{self.fit['n_groups']} participants</p>" +
+                self.fixed_effects().to_html(index=False, float_format=lambda v: f"{v:.4g}"))
+
+    # -- tables ------------------------------------------------------------------------
+    def fixed_effects(self, level=0.95):
+        """Fixed effects with Satterthwaite df.
+
+        Returns
+        -------
+        DataFrame
+            ``term`` (R/lme4 naming, treatment coding), ``estimate``, ``se``, ``df``
+            (Satterthwaite), ``t``, ``p`` (two-sided), ``ci_low``, ``ci_high``.
+        """
+        se = np.sqrt(np.diag(self.C))
+        eye = np.eye(len(self.beta))
+        df = np.array([self.sat.df(eye[k], self.C) for k in range(len(self.beta))])
+        t, p, lo, hi = _t_table(self.beta, se, df, level)
+        return pd.DataFrame(dict(term=[r_term_name(n) for n in self.dinfo.column_names],
+                                 estimate=self.beta, se=se, df=df, t=t, p=p, ci_low=lo,
+                                 ci_high=hi))
+
+    def anova(self):
+        """Type III F tests per term.
+
+        Hypotheses are built with sum-to-zero (deviation) coding of every factor, so each
+        main effect is averaged over the other factors' levels and covariates are tested at
+        0 (as lmerTest's ``anova(type = 3)`` and SPSS do); denominator df by Satterthwaite's
+        method for multi-df tests (lmerTest's ``contestMD``).
+
+        Returns
+        -------
+        DataFrame
+            ``term``, ``num_df``, ``den_df``, ``F``, ``p``.
+        """
+        if "anova" in self._cache:
+            return self._cache["anova"].copy()
+        rhs = sum_coded_formula(self.formula.split("~", 1)[1], self.factors)
+        Xs, sinfo = design(rhs, self.data)
+        crit = RemlCriterion(self.data[self.outcome].to_numpy(float), Xs, self.Z,
+                             self.data[self.groups].to_numpy())
+        beta, C = crit.gls(self.theta)
+        sat = Satterthwaite(crit, self.theta)
+        rows = []
+        for term, sl in sinfo.term_name_slices.items():
+            if term == "Intercept":
+                continue
+            L = np.eye(len(beta))[sl]
+            F, q, ddf = sat.df_F(L, beta, C)
+            rows.append(dict(term=term.replace(", Sum)", "").replace("C(", ""), num_df=q,
+                             den_df=ddf, F=F, p=float(stats.f.sf(F, q, ddf))))
+        out = pd.DataFrame(rows)
+        self._cache["anova"] = out
+        return out.copy()
+
+    def _grid(self):
+        grid = reference_grid(self.data, self.factors, self.covariates)
+        Xg = np.asarray(patsy.build_design_matrices([self.dinfo], grid)[0])
+        return grid, Xg
+
+    def emmeans(self, level=0.95):
+        """Estimated marginal means for every cell of the factors (covariates at their mean).
+
+        Returns
+        -------
+        DataFrame
+            One column per factor, then ``emmean``, ``se``, ``df`` (Satterthwaite),
+            ``ci_low``, ``ci_high``.
+        """
+        grid, Xg = self._grid()
+        est = Xg @ self.beta
+        se = np.sqrt(np.einsum("ip,pq,iq->i", Xg, self.C, Xg))
+        df = np.array([self.sat.df(x, self.C) for x in Xg])
+        _, _, lo, hi = _t_table(est, se, df, level)
+        out = grid[list(self.factors)].astype(str)
+        return out.assign(emmean=est, se=se, df=df, ci_low=lo, ci_high=hi)
+
+    def effect_sd(self):
+        """SD used for standardised effects: sqrt(residual + random-intercept variance)."""
+        return float(np.sqrt(self.s2 + self.G[0, 0]))
+
+    def contrasts(self, factor="group", *, method="trt.vs.ctrl", adjust="holm", level=0.95):
+        """Contrasts of ``factor``'s levels within every combination of the other factors.
+
+        Parameters
+        ----------
+        factor : str
+            The factor compared (default the between-subject ``group``).
+        method : "trt.vs.ctrl" | "pairwise"
+            Each level minus the reference level, or all pairs.
+        adjust : str
+            Multiplicity correction over all rows (``statsmodels`` ``multipletests``
+            method: "holm", "bonferroni", "fdr_bh", or "none").
+        level : float
+            Confidence level of the (unadjusted) intervals.
+
+        Returns
+        -------
+        DataFrame
+            ``contrast`` (e.g. "naltrexone - placebo"), one column per other factor,
+            ``estimate``, ``se``, ``df`` (Satterthwaite), ``t``, ``p``, ``p_adj``,
+            ``ci_low``, ``ci_high``, ``effect_size`` (estimate / sqrt(residual +
+            random-intercept variance)).
+        """
+        from ..errors import ModelError
+
+        if factor not in self.factors:
+            raise ModelError(f"contrasts: {factor!r} is not a factor of the model "
+                             f"({', '.join(self.factors) or 'none'}).")
+        grid, Xg = self._grid()
+        levels = self.factors[factor]
+        if method == "trt.vs.ctrl":
+            pairs = [(lv, levels[0]) for lv in levels[1:]]
+        elif method == "pairwise":
+            pairs = [(a, b) for i, b in enumerate(levels) for a in levels[i + 1:]]
+        else:
+            raise ModelError(f"method={method!r} is not allowed; use 'trt.vs.ctrl' or "
+                             f"'pairwise'.")
+        by = [f for f in self.factors if f != factor]
+        rows, Ls = [], []
+        keys = grid[by].astype(str).drop_duplicates() if by else pd.DataFrame(index=[0])
+        for _, key in keys.iterrows():
+            mask = np.ones(len(grid), bool)
+            for b in by:
+                mask &= grid[b].astype(str).to_numpy() == key[b]
+            sub = grid[mask]
+            for a, b in pairs:
+                ia = sub.index[sub[factor].astype(str) == a][0]
+                ib = sub.index[sub[factor].astype(str) == b][0]
+                Ls.append(Xg[ia] - Xg[ib])
+                rows.append({"contrast": f"{a} - {b}", **{k: key[k] for k in by}})
+        L = np.array(Ls)
+        est = L @ self.beta
+        se = np.sqrt(np.einsum("ip,pq,iq->i", L, self.C, L))
+        df = np.array([self.sat.df(x, self.C) for x in L])
+        t, p, lo, hi = _t_table(est, se, df, level)
+        p_adj = p if adjust in (None, "none") else multipletests(p, method=adjust)[1]
+        out = pd.DataFrame(rows).assign(estimate=est, se=se, df=df, t=t, p=p, p_adj=p_adj,
+                                        ci_low=lo, ci_high=hi,
+                                        effect_size=est / self.effect_sd())
+        out.attrs["adjust"] = adjust
+        return out
+
+    def variance(self):
+        """Variance components.
+
+        Returns
+        -------
+        DataFrame
+            ``group`` (participant column or "Residual"), ``term`` ("(Intercept)", slope
+            names, or "cov(a, b)"), ``variance``, ``sd``.
+        """
+        names = [r_term_name(n) for n in self.z_names]
+        rows = []
+        for i, a in enumerate(names):
+            rows.append(dict(group=self.groups, term=a, variance=self.G[i, i],
+                             sd=np.sqrt(max(self.G[i, i], 0))))
+        for i in range(len(names)):
+            for j in range(i):
+                rows.append(dict(group=self.groups, term=f"cov({names[j]}, {names[i]})",
+                                 variance=self.G[i, j], sd=np.nan))
+        rows.append(dict(group="Residual", term="", variance=self.s2, sd=np.sqrt(self.s2)))
+        return pd.DataFrame(rows)
+
+    # -- diagnostics -------------------------------------------------------------------
+    def residuals(self):
+        """Return (fitted, conditional residuals): fitted = Xβ̂ + Zb̂ (BLUPs)."""
+        y = self.data[self.outcome].to_numpy(float)
+        r = y - self.X @ self.beta
+        fitted = self.X @ self.beta
+        grp = self.data[self.groups].to_numpy()
+        for g in pd.unique(grp):
+            m = grp == g
+            Zi = self.Z[m]
+            M = self.s2 * np.eye(self.Z.shape[1]) + self.G @ (Zi.T @ Zi)
+            b = np.linalg.solve(M, self.G @ (Zi.T @ r[m]))
+            fitted[m] += Zi @ b
+        return fitted, y - fitted
+
+    def plot_diagnostics(self, ax=None):
+        """Residuals vs fitted and a normal QQ plot of the conditional residuals.
+
+        Parameters
+        ----------
+        ax : array of two Axes | None
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from matplotlib.figure import Figure
+
+        if ax is None:
+            fig = Figure(figsize=(9, 3.6), layout="constrained")
+            ax = fig.subplots(1, 2)
+        fig = ax[0].figure
+        fitted, resid = self.residuals()
+        ax[0].scatter(fitted, resid, s=4, alpha=0.4, color="#1f77b4")
+        ax[0].axhline(0, color="k", lw=0.7)
+        ax[0].set(xlabel=f"fitted {self.outcome}", ylabel="residual",
+                  title="Residuals vs fitted")
+        osm, osr = stats.probplot(resid, dist="norm", fit=False)
+        ax[1].scatter(osm, np.sort(resid), s=4, alpha=0.4, color="#1f77b4")
+        lim = np.array([osm.min(), osm.max()])
+        ax[1].plot(lim, lim * resid.std(ddof=1) + resid.mean(), color="k", lw=0.7)
+        ax[1].set(xlabel="normal quantile", ylabel="residual", title="Normal QQ")
+        return fig
+
+    # -- text ---------------------------------------------------------------------------
+    def lme4_formula(self):
+        """The equivalent lme4 formula."""
+        re = " + ".join("1" if n == "Intercept" else n for n in self.z_names)
+        if self.fit.get("re_formula", "~ 1") not in ("~ 1", None):
+            re = "1 + " + self.fit["re_formula"].split("~", 1)[1].strip()
+        return f"{self.formula.strip()} + ({re} | {self.groups})"
+
+    def r_code(self, data_file="trials.tsv"):
+        """R code (lme4 + lmerTest + emmeans) that fits the same model."""
+        lines = ["library(lme4)", "library(lmerTest)", "library(emmeans)",
+                 f'd <- read.delim("{data_file}", na.strings = "n/a")',
+                 f"d${self.groups} <- factor(d${self.groups})"]
+        if "rejected" in self.data.columns or True:
+            lines.append('if ("rejected" %in% names(d)) d <- d[!as.logical(d$rejected), ]')
+        for f, lv in self.factors.items():
+            lines.append(f"d${f} <- factor(d${f}, levels = c({', '.join(repr(v) for v in lv)}))"
+                         .replace("'", '"'))
+        lines += [f"m <- lmer({self.lme4_formula()}, data = d, REML = TRUE)", "summary(m)",
+                  "anova(m, type = 3)  # Satterthwaite df", "VarCorr(m)"]
+        if "group" in self.factors:
+            by = [f for f in self.factors if f != "group"]
+            spec = "pairwise ~ group" + (" | " + " * ".join(by) if by else "")
+            lines.append(f"emmeans(m, {spec}, adjust = 'none')")
+        return "\n".join(lines) + "\n"
+
+    def summary_sentences(self, factor="group", alpha=0.05):
+        """One APA-style sentence per contrast of ``factor`` (see :meth:`contrasts`)."""
+        out = []
+        con = self.contrasts(factor)
+        for _, r in con.iterrows():
+            a, b = r["contrast"].split(" - ")
+            cell = []
+            muscle = r.get("muscle")
+            stim = [r[c] for c in con.columns if c in ("emotion", "condition")]
+            other = [f"{c} = {r[c]}" for c in self.factors
+                     if c not in (factor, "muscle", "emotion", "condition")]
+            what = f"{muscle} responses" if muscle is not None else f"{self.outcome}"
+            if stim:
+                what += f" to {stim[0]} faces"
+            if other:
+                what += f" ({', '.join(other)})"
+            p = r["p_adj"]
+            sig = p < alpha
+            verb = ("increased" if r["estimate"] > 0 else "decreased") if sig else \
+                "did not significantly change"
+            pt = "p < .001" if p < 0.001 else f"p = {p:.3f}".replace("0.", ".")
+            cell.append(f"{a.capitalize()} (vs {b}) {verb} {what}, b = {r['estimate']:.3g}, "
+                        f"95 % CI [{r['ci_low']:.3g}, {r['ci_high']:.3g}], "
+                        f"t({r['df']:.1f}) = {r['t']:.2f}, {pt}"
+                        f"{' (Holm-adjusted)' if con.attrs.get('adjust') == 'holm' else ''}, "
+                        f"d = {r['effect_size']:.2f}.")
+            out.extend(cell)
+        return out
+
+    # -- output -------------------------------------------------------------------------
+    def write(self, out_dir, *, figures=True):
+        """Write every output table (TSV), ``fit.json``, ``model.R`` and figures.
+
+        Returns
+        -------
+        dict
+            Name -> path.
+        """
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        tables = {"fixed_effects": self.fixed_effects(), "anova": self.anova(),
+                  "emmeans": self.emmeans(), "variance": self.variance()}
+        if "group" in self.factors:
+            tables["contrasts"] = self.contrasts("group")
+        written = {}
+        for name, df in tables.items():
+            written[name] = _atomic(out / f"{name}.tsv",
+                                    lambda p, df=df: df.to_csv(p, sep="\t", index=False,
+                                                               float_format="%.10g",
+                                                               na_rep="n/a"))
+        fit = {k: v for k, v in self.fit.items()}
+        fit["df_method"] = "Satterthwaite"
+        fit["anova"] = "Type III, sum-to-zero coding, Satterthwaite denominator df"
+        written["fit"] = _atomic(out / "fit.json", lambda p: p.write_text(
+            json.dumps(fit, indent=2, default=float)))
+        written["R"] = _atomic(out / "model.R", lambda p: p.write_text(self.r_code()))
+        if "group" in self.factors:
+            written["summary"] = _atomic(out / "summary.txt", lambda p: p.write_text(
+                "\n".join(self.summary_sentences()) + "\n"))
+        if figures:
+            fig = self.plot_diagnostics()
+            written["diagnostics"] = _atomic(out / "diagnostics.png",
+                                             lambda p: fig.savefig(p, dpi=110, format="png"))
+        return written
+
+
+def _atomic(path, writer):
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        writer(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
