@@ -64,6 +64,69 @@ def _cmd_inspect(args):
     return 0
 
 
+def _read_table(path, what):
+    import pandas as pd
+
+    from .errors import ModelError
+
+    try:
+        return pd.read_csv(path, sep=None if str(path).endswith(".csv") else "\t",
+                           engine="python", dtype={"participant_id": str},
+                           na_values=["n/a"], keep_default_na=True)
+    except FileNotFoundError:
+        raise ModelError(f"{what} {path} does not exist.") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise ModelError(f"{what} {path} cannot be read as a table: {exc}.") from None
+
+
+def _cmd_stats(args):
+    import pandas as pd
+
+    from .stats import fit_model
+    from .stats.design import formula_variables
+
+    trials = _read_table(args.trials, "Trial table")
+    parts = _read_table(args.participants, "Participants table") if args.participants else None
+    _, preds = formula_variables(args.formula)
+    split = args.by or ("muscle" if "muscle" in trials.columns and "muscle" not in preds
+                        and trials["muscle"].nunique() > 1 else None)
+    subsets = [(None, trials)] if not split else [
+        (level, trials[trials[split] == level]) for level in pd.unique(trials[split])]
+    from pathlib import Path
+
+    out = Path(args.out)
+    for level, table in subsets:
+        res = fit_model(table, args.formula, participants=parts, re_formula=args.re_formula,
+                        dropna=args.dropna)
+        folder = out if level is None else out / f"{split}-{level}"
+        res.write(folder)
+        print(f"{'' if level is None else f'[{split} = {level}] '}{res!r}")
+        for sentence in res.summary_sentences() if "group" in res.factors else []:
+            print("  " + sentence)
+        print(f"  wrote {folder}")
+    if split:
+        _combine(out, split, [lv for lv, _ in subsets])
+    return 0
+
+
+def _combine(out, split, levels):
+    """Stack per-level tables into DIR/<name>.tsv with a leading column for the split."""
+    import pandas as pd
+
+    from .simstudy import write_tsv
+
+    for name in ("fixed_effects", "anova", "contrasts", "emmeans", "variance"):
+        parts = []
+        for lv in levels:
+            p = out / f"{split}-{lv}" / f"{name}.tsv"
+            if p.exists():
+                parts.append(pd.read_csv(p, sep="\t", keep_default_na=False).assign(
+                    **{split: lv}))
+        if parts:
+            df = pd.concat(parts, ignore_index=True)
+            write_tsv(df[[split] + [c for c in df.columns if c != split]], out / f"{name}.tsv")
+
+
 def build_parser():
     """Return the ``emgkit`` argument parser."""
     p = argparse.ArgumentParser(prog="emgkit", description="Facial EMG processing.")
@@ -86,6 +149,17 @@ def build_parser():
     s.add_argument("--participant", default=None, help="participant id (default: sub-XX "
                    "from the file name)")
     s.set_defaults(func=_cmd_process)
+
+    s = sub.add_parser("stats", help="fit the group mixed model to a trial table")
+    s.add_argument("trials", help="trials.tsv (one or many participants)")
+    s.add_argument("--participants", default=None, help="participants.tsv (group, covariates)")
+    s.add_argument("--formula", required=True, help='e.g. "score ~ group * condition"')
+    s.add_argument("--re-formula", default=None, help='random slopes, e.g. "~ condition"')
+    s.add_argument("--by", default=None, help="fit one model per level of this column "
+                   "(default: per muscle when the formula has no muscle term)")
+    s.add_argument("--dropna", action="store_true", help="drop rows with missing values")
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=_cmd_stats)
 
     s = sub.add_parser("inspect", help="print channels, sampling rate, duration, events")
     s.add_argument("recording")

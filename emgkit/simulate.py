@@ -298,3 +298,67 @@ def simulate_recording(params, *, group="placebo", drug=False, seed=None, subjec
 def with_params(params, **changes):
     """Return a copy of ``params`` with some fields changed."""
     return replace(params, **changes)
+
+
+def simulate_scores(n_per_group=10, *, conditions=("neutral", "angry", "happy", "sad"),
+                    muscles=("corrugator", "zygomaticus", "depressor"), n_trials=10,
+                    condition_effects=None, drug_effects=None, subject_sd=0.1,
+                    residual_sd=0.35, trait_effect=0.0, groups=("placebo", "naltrexone"),
+                    seed=None):
+    """Simulate a trial-level score table with exactly known model parameters.
+
+    The data follow ``score = μ[condition, muscle] + δ[condition, muscle]·drug + γ·trait
+    + u_participant + e`` with ``u ~ N(0, subject_sd²)`` and ``e ~ N(0, residual_sd²)``; use
+    it to check a group model against truth or to plan a study's size.
+
+    Parameters
+    ----------
+    n_per_group : int
+        Participants per group.
+    conditions, muscles : sequence of str
+        Levels of the within-subject factors.
+    n_trials : int
+        Trials per condition × muscle and participant.
+    condition_effects : dict | None
+        (condition, muscle) -> mean score in the placebo group (default 0).
+    drug_effects : dict | None
+        (condition, muscle) -> additive effect of the drug (default none).
+    subject_sd, residual_sd : float
+        SDs of the random intercept and the residual.
+    trait_effect : float
+        Score change per SD of the participant's trait (``trait`` column, z).
+    groups : tuple of str
+        (placebo, drug) group names.
+    seed : int | None
+
+    Returns
+    -------
+    trials : DataFrame
+        ``participant_id, group, trait, condition, muscle, trial, score``.
+    participants : DataFrame
+        ``participant_id, group, trait``.
+    """
+    rng = np.random.default_rng(seed)
+    condition_effects = condition_effects or {}
+    drug_effects = drug_effects or {}
+    rows, parts = [], []
+    width = max(2, len(str(2 * n_per_group)))
+    for i in range(2 * n_per_group):
+        pid = f"sub-{i + 1:0{width}d}"
+        group = groups[i % 2]
+        trait = float(rng.normal())
+        u = rng.normal(0, subject_sd)
+        parts.append(dict(participant_id=pid, group=group, trait=round(trait, 6)))
+        trial = 0
+        for cond in conditions:
+            for muscle in muscles:
+                mu = condition_effects.get((cond, muscle), 0.0) + trait_effect * trait + u
+                if group != groups[0]:
+                    mu += drug_effects.get((cond, muscle), 0.0)
+                scores = mu + rng.normal(0, residual_sd, n_trials)
+                for s in scores:
+                    trial += 1
+                    rows.append((pid, group, round(trait, 6), cond, muscle, trial, s))
+    trials = pd.DataFrame(rows, columns=["participant_id", "group", "trait", "condition",
+                                         "muscle", "trial", "score"])
+    return trials, pd.DataFrame(parts)

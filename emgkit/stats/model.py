@@ -20,7 +20,9 @@ from .design import design, formula_variables, prepare_data
 from .reml import RemlCriterion, Satterthwaite
 from .result import MixedResult
 
+#: statsmodels optimizers tried (lbfgs, statsmodels' default, is slow with random slopes)
 OPTIMIZERS = ("bfgs", "lbfgs", "powell", "nm", "cg")
+SLOPE_OPTIMIZERS = ("bfgs", "nm", "powell", "cg")
 
 
 def _check_rank(X, names, formula):
@@ -40,7 +42,7 @@ def _check_rank(X, names, formula):
 
 
 def fit_model(table, formula, *, participants=None, groups="participant_id", re_formula=None,
-              levels=None, drop_rejected=True, dropna=False, optimizers=OPTIMIZERS):
+              levels=None, drop_rejected=True, dropna=False, optimizers=None):
     """Fit a linear mixed model by REML.
 
     Parameters
@@ -64,8 +66,9 @@ def fit_model(table, formula, *, participants=None, groups="participant_id", re_
         Drop rows whose ``rejected`` column is true.
     dropna : bool
         Drop rows with missing model values instead of raising.
-    optimizers : sequence of str
-        statsmodels optimizers to try; the best REML log-likelihood is kept.
+    optimizers : sequence of str | None
+        statsmodels optimizers to try; the best finite REML log-likelihood is kept and then
+        refined. None: :data:`OPTIMIZERS` (intercept only) or :data:`SLOPE_OPTIMIZERS`.
 
     Returns
     -------
@@ -95,6 +98,8 @@ def fit_model(table, formula, *, participants=None, groups="participant_id", re_
     if len(y) <= X.shape[1]:
         raise ModelError(f"{len(y)} rows cannot estimate {X.shape[1]} fixed effects.")
 
+    if optimizers is None:
+        optimizers = OPTIMIZERS if Z.shape[1] == 1 else SLOPE_OPTIMIZERS
     attempts = []
     model = sm.MixedLM(y, X, grp, exog_re=Z)
     for method in optimizers:
