@@ -14,47 +14,12 @@ from pathlib import Path
 import mne
 import numpy as np
 
+from .edfheader import read_header
 from .errors import ReadError
 
 logger = logging.getLogger("emgkit")
 
 SUFFIXES = {".edf": "edf", ".bdf": "bdf"}
-
-
-def _header_check(path):
-    """Parse the fixed header and compare the declared data size with the file size."""
-    size = path.stat().st_size
-    if size < 256:
-        raise ReadError(f"{path}: only {size} bytes; an EDF/BDF header alone is 256 bytes. "
-                        f"The file is truncated or not an EDF/BDF file.")
-    with open(path, "rb") as f:
-        head = f.read(256)
-        try:
-            n_bytes_hdr = int(head[184:192].decode("ascii").strip())
-            n_rec = int(head[236:244].decode("ascii").strip())
-            ns = int(head[252:256].decode("ascii").strip())
-        except ValueError:
-            raise ReadError(f"{path}: the header's size fields are not numbers; this is not "
-                            f"a valid EDF/BDF file.") from None
-        if ns < 1 or ns > 10000 or n_bytes_hdr != 256 * (ns + 1):
-            raise ReadError(f"{path}: the header declares {ns} signals and {n_bytes_hdr} "
-                            f"header bytes, which do not fit; the file is malformed.")
-        sig = f.read(256 * ns)
-    if len(sig) < 256 * ns:
-        raise ReadError(f"{path}: the file ends inside its signal headers (truncated).")
-    try:
-        spr = [int(sig[216 * ns + 8 * i: 216 * ns + 8 * i + 8].decode("ascii").strip())
-               for i in range(ns)]
-    except ValueError:
-        raise ReadError(f"{path}: a samples-per-record field is not a number.") from None
-    sample_bytes = 3 if head[:1] == b"\xff" else 2
-    rec_bytes = sum(spr) * sample_bytes
-    data_bytes = size - n_bytes_hdr
-    if n_rec > 0 and rec_bytes > 0 and data_bytes < n_rec * rec_bytes:
-        have = data_bytes // rec_bytes
-        raise ReadError(f"{path}: truncated: the header declares {n_rec} data records "
-                        f"({n_rec * rec_bytes} bytes) but the file holds {data_bytes} bytes "
-                        f"({have} complete records). Re-export or re-copy the file.")
 
 
 def read_raw(path, *, channels=None, preload=True, verbose="error"):
@@ -89,7 +54,7 @@ def read_raw(path, *, channels=None, preload=True, verbose="error"):
     if kind is None:
         raise ReadError(f"{path}: unsupported file type {path.suffix!r}; emgkit reads "
                         f".edf and .bdf files.")
-    _header_check(path)
+    read_header(path)
     reader = mne.io.read_raw_bdf if kind == "bdf" else mne.io.read_raw_edf
     try:
         raw = reader(path, preload=False, verbose=verbose)

@@ -19,8 +19,11 @@ from .config import Config, load_config
 from .envelope import envelope as _envelope
 from .errors import EventError
 from .filter import apply_filter, design_filter
+from .edfheader import read_digital, read_header
 from .io import read_raw
+from .quality import cms_spans, recording_quality
 from .result import ProcessedRecording
+from .tables import timecourses_table, trials_table
 
 logger = logging.getLogger("emgkit")
 
@@ -119,29 +122,35 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
     score = _epochs.window_mean(corrected, times, ep.response)
     bins, starts = _epochs.bin_means(corrected, times, ep.bin)
 
-    reasons = _rejections(config, data, labels, resolved, sfreq, events, inside, base,
-                          response, len(times))
-    from .tables import timecourses_table, trials_table
-
+    spans = dict(zip(labels, _reject.bad_spans(data, sfreq, config.reject.flat)))
+    reasons = _rejections(config, spans, resolved, sfreq, events, inside, base, response,
+                          len(times))
     trials = trials_table(pid, events, list(resolved), base, response, score, reasons)
     timecourses = timecourses_table(trials, bins, starts, ep.bin)
+    cms = None
+    if stim is not None and path.suffix.lower() == ".bdf":
+        header = read_header(path)
+        if stim in header.labels:
+            cms = cms_spans(read_digital(header, stim), header.sfreq(stim))
+    quality = recording_quality(list(resolved), derived, filtered, sfreq, spans, resolved,
+                                mains=pp.notch, band=(pp.l_freq, pp.h_freq), trials=trials,
+                                cms=cms, start=float(events["onset_s"].iloc[0]) - 2.0,
+                                source=str(path))
     return ProcessedRecording(
         participant_id=pid, path=path, sfreq=sfreq, config=config, channels=resolved,
         events=events, times=times, envelope_epochs=env_epochs, corrected=corrected,
         trials=trials, timecourses=timecourses, meas_date=raw.info["meas_date"],
-        duration=raw.n_times / sfreq,
+        duration=raw.n_times / sfreq, quality=quality,
         envelope=env if keep_continuous else None)
 
 
-def _rejections(config, data, labels, resolved, sfreq, events, inside, base, response,
-                n_times):
+def _rejections(config, spans, resolved, sfreq, events, inside, base, response, n_times):
     rj, ep = config.reject, config.epochs
     muscles = list(resolved)
     reasons = [[[] for _ in muscles] for _ in range(len(events))]
     onsets = np.round(events["onset_s"].to_numpy() * sfreq).astype(np.int64)
     starts = onsets + int(round(ep.tmin * sfreq))
     stops = starts + n_times
-    spans = dict(zip(labels, _reject.bad_spans(data, sfreq, rj.flat)))
     ok = inside.copy()
     conditions = events["condition"].to_numpy()
     for m, muscle in enumerate(muscles):

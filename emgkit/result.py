@@ -40,6 +40,8 @@ class ProcessedRecording:
     meas_date : datetime | None
     duration : float
         Recording duration (s).
+    quality : dict | None
+        Signal-quality measures (see :func:`emgkit.quality.recording_quality`).
     envelope : ndarray, shape (n_muscles, n_samples) | None
         Continuous envelope (µV).
     """
@@ -57,6 +59,7 @@ class ProcessedRecording:
     timecourses: pd.DataFrame
     meas_date: object = None
     duration: float = 0.0
+    quality: dict | None = None
     envelope: np.ndarray | None = field(default=None)
 
     @property
@@ -156,7 +159,7 @@ class ProcessedRecording:
         return plot_average(self, ax=ax, **kwargs)
 
     def write(self, out_dir):
-        """Write ``trials.tsv`` and ``timecourses.tsv`` to ``out_dir`` atomically.
+        """Write ``trials.tsv``, ``timecourses.tsv`` and ``quality.tsv`` atomically.
 
         Returns
         -------
@@ -166,7 +169,12 @@ class ProcessedRecording:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         written = {}
-        for name, df in (("trials", self.trials), ("timecourses", self.timecourses)):
+        tables = [("trials", self.trials), ("timecourses", self.timecourses)]
+        if self.quality is not None:
+            q = self.quality["summary"].copy()
+            q.insert(0, "participant_id", self.participant_id)
+            tables.append(("quality", q))
+        for name, df in tables:
             path = out / f"{name}.tsv"
             tmp = out / f".{name}.tsv.{os.getpid()}.tmp"
             df.to_csv(tmp, sep="\t", index=False, float_format="%.6g")

@@ -216,7 +216,7 @@ def simulate_recording(params, *, group="placebo", drug=False, seed=None, subjec
     rng.shuffle(order)
     isis = rng.uniform(p.isi[0], p.isi[1], len(order))
     stim_onsets = 3.0 + np.concatenate([[0.0], np.cumsum(isis[:-1])])
-    total = stim_onsets[-1] + p.isi[1] + 1.0
+    total = float(np.ceil(stim_onsets[-1] + p.isi[1] + 1.0))  # whole records, no padding
     n = int(round(total * sfreq))
     t = np.arange(n) / sfreq
 

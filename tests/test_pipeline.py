@@ -132,7 +132,7 @@ def test_writes_tables_atomically(bdf_study, tmp_path):
     for col in ("participant_id", "trial", "condition", "muscle", "onset_s", "baseline",
                 "response", "score", "rejected", "reject_reason"):
         assert col in trials.columns
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["timecourses.tsv",
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["quality.tsv", "timecourses.tsv",
                                                                      "trials.tsv"]
 
 
