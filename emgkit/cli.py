@@ -80,51 +80,36 @@ def _read_table(path, what):
 
 
 def _cmd_stats(args):
-    import pandas as pd
-
-    from .stats import fit_model
-    from .stats.design import formula_variables
+    from .stats.study import fit_models, write_models
 
     trials = _read_table(args.trials, "Trial table")
     parts = _read_table(args.participants, "Participants table") if args.participants else None
-    _, preds = formula_variables(args.formula)
-    split = args.by or ("muscle" if "muscle" in trials.columns and "muscle" not in preds
-                        and trials["muscle"].nunique() > 1 else None)
-    subsets = [(None, trials)] if not split else [
-        (level, trials[trials[split] == level]) for level in pd.unique(trials[split])]
-    from pathlib import Path
-
-    out = Path(args.out)
-    for level, table in subsets:
-        res = fit_model(table, args.formula, participants=parts, re_formula=args.re_formula,
-                        dropna=args.dropna)
-        folder = out if level is None else out / f"{split}-{level}"
-        res.write(folder)
-        print(f"{'' if level is None else f'[{split} = {level}] '}{res!r}")
+    split, results = fit_models(trials, args.formula, participants=parts, by=args.by,
+                                re_formula=args.re_formula, dropna=args.dropna)
+    out = write_models(split, results, args.out)
+    for level, res in results.items():
+        print(repr(res))
         for sentence in res.summary_sentences() if "group" in res.factors else []:
             print("  " + sentence)
-        print(f"  wrote {folder}")
-    if split:
-        _combine(out, split, [lv for lv, _ in subsets])
+    print(f"wrote {out}")
     return 0
 
 
-def _combine(out, split, levels):
-    """Stack per-level tables into DIR/<name>.tsv with a leading column for the split."""
-    import pandas as pd
+def _cmd_report(args):
+    from .report import group_report, subject_report
 
-    from .simstudy import write_tsv
+    if args.group:
+        path = group_report(args.group, args.out, participants=args.participants,
+                            formula=args.formula)
+    else:
+        if not args.recording or not args.config:
+            from .errors import ConfigError
 
-    for name in ("fixed_effects", "anova", "contrasts", "emmeans", "variance"):
-        parts = []
-        for lv in levels:
-            p = out / f"{split}-{lv}" / f"{name}.tsv"
-            if p.exists():
-                parts.append(pd.read_csv(p, sep="\t", keep_default_na=False).assign(
-                    **{split: lv}))
-        if parts:
-            df = pd.concat(parts, ignore_index=True)
-            write_tsv(df[[split] + [c for c in df.columns if c != split]], out / f"{name}.tsv")
+            raise ConfigError("emgkit report needs RECORDING and --config (or --group "
+                              "RESULTS_DIR).")
+        path = subject_report(args.recording, args.config, args.out)
+    print(f"wrote {path}")
+    return 0
 
 
 def build_parser():
@@ -160,6 +145,17 @@ def build_parser():
     s.add_argument("--dropna", action="store_true", help="drop rows with missing values")
     s.add_argument("--out", required=True)
     s.set_defaults(func=_cmd_stats)
+
+    s = sub.add_parser("report", help="PDF report of a recording, or of a study (--group)")
+    s.add_argument("recording", nargs="?")
+    s.add_argument("--config", default=None)
+    s.add_argument("--group", default=None, metavar="RESULTS_DIR",
+                   help="write the group report of a results folder")
+    s.add_argument("--participants", default=None)
+    s.add_argument("--formula", default="score ~ group * condition",
+                   help="model fitted when RESULTS_DIR/group has no model outputs")
+    s.add_argument("--out", required=True, help="PDF file to write")
+    s.set_defaults(func=_cmd_report)
 
     s = sub.add_parser("inspect", help="print channels, sampling rate, duration, events")
     s.add_argument("recording")

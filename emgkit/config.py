@@ -142,6 +142,7 @@ class Config:
     epochs: EpochsConfig = field(default_factory=EpochsConfig)
     reject: RejectConfig = field(default_factory=RejectConfig)
     study: dict = field(default_factory=dict)
+    report_blinded: bool = False
     path: Path | None = None
 
     def __repr__(self):
@@ -172,7 +173,7 @@ class Config:
         return path
 
 
-_SECTIONS = {"channels", "events", "preprocess", "epochs", "reject", "study"}
+_SECTIONS = {"channels", "events", "preprocess", "epochs", "reject", "study", "report"}
 
 
 def _where(src, key):
@@ -352,7 +353,13 @@ def config_from_dict(d, *, path=None):
         raise ConfigError(f"The config {src} must be a TOML table, got {type(d).__name__}.")
     _check_keys(d, _SECTIONS, src)
     study = _table(d, "study", src)
-    return Config(channels=_channels(d, src), events=_events(d, src),
+    report = _table(d, "report", src)
+    _check_keys(report, {"blinded"}, src, "report.")
+    blinded = report.get("blinded", False)
+    if not isinstance(blinded, bool):
+        raise ConfigError(f"{_where(src, 'report.blinded')} must be true or false, got "
+                          f"{blinded!r}.")
+    return Config(report_blinded=blinded, channels=_channels(d, src), events=_events(d, src),
                   preprocess=_preprocess(d, src), epochs=_epochs(d, src),
                   reject=_reject(d, src), study=dict(study),
                   path=Path(path).resolve() if path is not None else None)

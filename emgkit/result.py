@@ -69,8 +69,10 @@ class ProcessedRecording:
 
     @property
     def conditions(self):
-        """Condition names in order of first appearance."""
-        return list(dict.fromkeys(self.events["condition"]))
+        """Condition names present, in the config's order (stable colours across pages)."""
+        present = set(self.events["condition"])
+        order = list(dict.fromkeys(self.config.events.conditions.values()))
+        return [c for c in order if c in present] + sorted(present - set(order))
 
     def __repr__(self):
         n_rej = int(self.trials["rejected"].sum())

@@ -68,6 +68,7 @@ def plot_average(result, ax=None, *, kept_only=True):
             data = result.corrected[rows, m]
             data = data[~np.isnan(data).all(axis=1)] if len(data) else data
             if len(data) == 0:
+                a.plot([], [], color=colors[cond], ls=":", label=f"{cond}: no usable trials")
                 continue
             mean = data.mean(axis=0)
             sem = data.std(axis=0, ddof=1) / np.sqrt(len(data)) if len(data) > 1 else 0 * mean
@@ -81,8 +82,8 @@ def plot_average(result, ax=None, *, kept_only=True):
         a.set_xlabel("time from onset (s)")
         if m == 0:
             a.set_ylabel(_UNITS.get(mode, mode))
-        if a.get_legend_handles_labels()[0]:
-            a.legend(fontsize=7, frameon=False)
-        else:
+        if not a.lines[1:] or all(len(ln.get_xdata()) == 0 for ln in a.lines
+                                  if ln.get_label() and not ln.get_label().startswith("_")):
             a.text(0.5, 0.5, "no usable trials", transform=a.transAxes, ha="center")
+        a.legend(fontsize=7, frameon=False)
     return fig

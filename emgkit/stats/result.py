@@ -52,12 +52,14 @@ class MixedResult:
     s2: float
     fit: dict
     sat: Satterthwaite
+    context: dict = field(default_factory=dict)
     _cache: dict = field(default_factory=dict)
 
     # -- presentation ------------------------------------------------------------------
     def __repr__(self):
         state = "converged" if self.fit["converged"] else "NOT converged"
-        return (f"<MixedResult | {self.formula} + (1 | {self.groups}) | n={self.fit['n_obs']}, "
+        ctx = "".join(f" | {k} = {v}" for k, v in self.context.items())
+        return (f"<MixedResult{ctx} | {self.formula} + (1 | {self.groups}) | n={self.fit['n_obs']}, "
                 f"{self.fit['n_groups']} participants | REML logLik "
                 f"{self.fit['reml_loglik']:.3f} | {state}>")
 
@@ -304,7 +306,7 @@ class MixedResult:
         for _, r in con.iterrows():
             a, b = r["contrast"].split(" - ")
             cell = []
-            muscle = r.get("muscle")
+            muscle = r.get("muscle", self.context.get("muscle"))
             stim = [r[c] for c in con.columns if c in ("emotion", "condition")]
             other = [f"{c} = {r[c]}" for c in self.factors
                      if c not in (factor, "muscle", "emotion", "condition")]

@@ -1,0 +1,142 @@
+"""PDF reports: page count, text, atomic writing, and figures for edge cases."""
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from conftest import recording_of
+from emgkit import process_recording, vizgroup, vizqc
+from emgkit.cli import main
+from emgkit.report import group_report, subject_report
+
+pypdf = pytest.importorskip("pypdf")
+
+
+def _text(path):
+    reader = pypdf.PdfReader(str(path))
+    return len(reader.pages), "\n".join(p.extract_text() for p in reader.pages)
+
+
+@pytest.fixture(scope="module")
+def processed(study_factory):
+    study = study_factory("bdf", 1000.0, n_subjects=4, seed=3)
+    results = {}
+    for sub in ("sub-01", "sub-02", "sub-03", "sub-04"):
+        results[sub] = process_recording(recording_of(study, sub), study / "study.toml")
+    return study, results
+
+
+def test_subject_report_pages_and_text(processed, tmp_path):
+    study, results = processed
+    out = tmp_path / "sub-01.pdf"
+    subject_report(recording_of(study), study / "study.toml", out, result=results["sub-01"])
+    n, text = _text(out)
+    assert n == 9
+    for needle in ("emgkit report — sub-01", "sha256", "Sampling rate:    1000 Hz",
+                   "corrugator: EXG1 − EXG2", "Group:            placebo", "Signal quality",
+                   "Methods", "band-pass filtered between 20 and 450 Hz",
+                   "ratio to the baseline mean", "Trial rejection: counts", "Rejected trials",
+                   "Whole session", "Spectra before and after filtering"):
+        assert needle in text, needle
+    assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_blinded_report_and_cli(processed, tmp_path, capsys):
+    study, _ = processed
+    cfg = tmp_path / "study.toml"
+    cfg.write_text((study / "study.toml").read_text() + "\n[report]\nblinded = true\n")
+    shutil.copy(study / "participants.tsv", tmp_path / "participants.tsv")
+    out = tmp_path / "r.pdf"
+    assert main(["report", str(recording_of(study, "sub-02")), "--config", str(cfg),
+                 "--out", str(out)]) == 0
+    _, text = _text(out)
+    assert "Group:            blinded" in text and "naltrexone" not in text
+
+
+def test_failed_report_leaves_no_file(processed, tmp_path, monkeypatch):
+    study, results = processed
+    import emgkit.report as rp
+
+    def boom(*a, **k):
+        raise RuntimeError("plot failed")
+
+    monkeypatch.setattr(rp.vizqc, "plot_scores", boom)
+    out = tmp_path / "x.pdf"
+    with pytest.raises(RuntimeError):
+        subject_report(recording_of(study), study / "study.toml", out,
+                       result=results["sub-01"])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_group_report(processed, tmp_path):
+    study, results = processed
+    for sub, res in results.items():
+        res.write(tmp_path / "res" / sub)
+    shutil.copy(study / "participants.tsv", tmp_path / "res" / "participants.tsv")
+    out = tmp_path / "group.pdf"
+    assert main(["report", "--group", str(tmp_path / "res"), "--out", str(out)]) == 0
+    n, text = _text(out)
+    assert n >= 7
+    for needle in ("emgkit group report", "Grand-average time courses", "Estimated marginal",
+                   "Raw baseline levels by group", "Type III tests", "Drug contrasts",
+                   "Data quality per participant", "naltrexone - placebo"):
+        assert needle in text, needle
+    assert (tmp_path / "res" / "group" / "contrasts.tsv").exists()
+
+
+def _edge(result, kind):
+    r = result
+    trials = r.trials.copy()
+    if kind == "all_rejected":
+        trials["rejected"] = True
+        trials["reject_reason"] = "baseline_outlier"
+        r = type(r)(**{**r.__dict__, "trials": trials})
+    elif kind == "one_trial":
+        keep = r.events.index[:1]
+        r = type(r)(**{**r.__dict__, "events": r.events.loc[keep],
+                       "envelope_epochs": r.envelope_epochs[keep],
+                       "corrected": r.corrected[keep],
+                       "trials": trials[trials.trial == r.events.trial.iloc[0]]})
+    elif kind == "one_muscle":
+        ch = {"corrugator": r.channels["corrugator"]}
+        q = dict(r.quality)
+        for k in ("psd_raw", "psd_filtered", "excerpt_raw", "excerpt_filtered"):
+            q[k] = q[k][:1]
+        r = type(r)(**{**r.__dict__, "channels": ch,
+                       "envelope_epochs": r.envelope_epochs[:, :1],
+                       "corrected": r.corrected[:, :1], "envelope": r.envelope[:1],
+                       "trials": trials[trials.muscle == "corrugator"], "quality": q})
+    return r
+
+
+@pytest.mark.parametrize("kind", ["all_rejected", "one_trial", "one_muscle"])
+def test_figures_for_edge_cases(processed, kind, tmp_path):
+    _, results = processed
+    r = _edge(results["sub-01"], kind)
+    for fn in (vizqc.plot_raw_excerpt, vizqc.plot_psd, vizqc.plot_session,
+               vizqc.plot_trial_images, vizqc.plot_scores):
+        assert isinstance(fn(r), Figure)
+    assert isinstance(r.plot_average(), Figure)
+    if kind == "all_rejected":
+        fig = r.plot_average()
+        assert any("no usable trials" in t.get_text() for a in fig.axes for t in a.texts)
+
+
+def test_group_figures_edge_cases(processed):
+    _, results = processed
+    trials = pd.concat([r.trials for r in results.values()])
+    parts = pd.DataFrame({"participant_id": list(results), "group": ["placebo", "naltrexone",
+                                                                     "placebo", "naltrexone"]})
+    one = trials[trials.participant_id == "sub-01"]
+    tcs = results["sub-01"].timecourses
+    for fig in (vizgroup.plot_group_timecourses(tcs, parts.iloc[:1]),
+                vizgroup.plot_baselines(one, parts),
+                vizgroup.plot_emmeans(pd.DataFrame({"group": ["placebo", "naltrexone"],
+                                                    "condition": ["happy", "happy"],
+                                                    "emmean": [1.0, 1.2], "ci_low": [0.9, 1.0],
+                                                    "ci_high": [1.1, 1.4]}))):
+        assert isinstance(fig, Figure)
+    assert np.isfinite(trials["baseline"]).any()
