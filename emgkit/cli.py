@@ -112,6 +112,26 @@ def _cmd_report(args):
     return 0
 
 
+def _cmd_run(args):
+    from .runner import run_study
+    from .study import plan_from_bids
+
+    plan = plan_from_bids(args.bids, args.task) if args.bids else None
+    scheduler = "local" if args.dask and not args.scheduler else args.scheduler
+    record = run_study(args.config, args.out, plan=plan, jobs=args.jobs, scheduler=scheduler,
+                       reports=not args.no_reports, force=args.force)
+    s = record["summary"]
+    print(f"{s['done']} processed, {s['skipped']} unchanged (skipped), {s['failed']} failed; "
+          f"group step: {record['group']['status']}")
+    for pid, info in record["participants"].items():
+        if info["status"] == "failed":
+            print(f"  FAILED {pid}: {info['message'].splitlines()[0]}", file=sys.stderr)
+    if record["group"]["status"] == "failed":
+        print(f"  group step failed: {record['group']['message']}", file=sys.stderr)
+    print(f"results in {args.out} (provenance: {args.out}/run.json)")
+    return 0 if record["status"] == "ok" else 1
+
+
 def build_parser():
     """Return the ``emgkit`` argument parser."""
     p = argparse.ArgumentParser(prog="emgkit", description="Facial EMG processing.")
@@ -156,6 +176,22 @@ def build_parser():
                    help="model fitted when RESULTS_DIR/group has no model outputs")
     s.add_argument("--out", required=True, help="PDF file to write")
     s.set_defaults(func=_cmd_report)
+
+    s = sub.add_parser("run", help="process a whole study: participants, model, reports")
+    s.add_argument("config", help="study.toml ([study] participants and recordings, "
+                   "[model] formula)")
+    s.add_argument("--out", required=True)
+    s.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    s.add_argument("--bids", default=None, metavar="ROOT", help="take recordings, events and "
+                   "participants from an EMG-BIDS dataset")
+    s.add_argument("--task", default=None, help="BIDS task label")
+    s.add_argument("--scheduler", default=None, help="Dask scheduler address "
+                   "(tcp://host:port)")
+    s.add_argument("--dask", action="store_true", help="run on a local Dask cluster")
+    s.add_argument("--no-reports", action="store_true", help="skip the PDF reports")
+    s.add_argument("--force", action="store_true", help="discard results of another config "
+                   "in --out")
+    s.set_defaults(func=_cmd_run)
 
     s = sub.add_parser("inspect", help="print channels, sampling rate, duration, events")
     s.add_argument("recording")

@@ -142,6 +142,7 @@ class Config:
     epochs: EpochsConfig = field(default_factory=EpochsConfig)
     reject: RejectConfig = field(default_factory=RejectConfig)
     study: dict = field(default_factory=dict)
+    model: dict = field(default_factory=dict)
     report_blinded: bool = False
     path: Path | None = None
 
@@ -173,7 +174,8 @@ class Config:
         return path
 
 
-_SECTIONS = {"channels", "events", "preprocess", "epochs", "reject", "study", "report"}
+_SECTIONS = {"channels", "events", "preprocess", "epochs", "reject", "study", "report",
+             "model"}
 
 
 def _where(src, key):
@@ -353,13 +355,28 @@ def config_from_dict(d, *, path=None):
         raise ConfigError(f"The config {src} must be a TOML table, got {type(d).__name__}.")
     _check_keys(d, _SECTIONS, src)
     study = _table(d, "study", src)
+    _check_keys(study, {"participants", "recordings", "task"}, src, "study.")
+    for key, val in study.items():
+        if not isinstance(val, str) or not val:
+            raise ConfigError(f"{_where(src, 'study.' + key)} must be a non-empty string, "
+                              f"got {val!r}.")
+    if "recordings" in study and "{participant_id}" not in study["recordings"]:
+        raise ConfigError(f"{_where(src, 'study.recordings')}={study['recordings']!r} must "
+                          f"contain {{participant_id}}, e.g. "
+                          f'"{{participant_id}}/emg/{{participant_id}}_task-x_emg.bdf".')
+    model = _table(d, "model", src)
+    _check_keys(model, {"formula", "re_formula"}, src, "model.")
+    for key, val in model.items():
+        if not isinstance(val, str) or "~" not in val:
+            raise ConfigError(f"{_where(src, 'model.' + key)} must be a formula with '~', "
+                              f"got {val!r}.")
     report = _table(d, "report", src)
     _check_keys(report, {"blinded"}, src, "report.")
     blinded = report.get("blinded", False)
     if not isinstance(blinded, bool):
         raise ConfigError(f"{_where(src, 'report.blinded')} must be true or false, got "
                           f"{blinded!r}.")
-    return Config(report_blinded=blinded, channels=_channels(d, src), events=_events(d, src),
+    return Config(report_blinded=blinded, model=dict(model), channels=_channels(d, src), events=_events(d, src),
                   preprocess=_preprocess(d, src), epochs=_epochs(d, src),
                   reject=_reject(d, src), study=dict(study),
                   path=Path(path).resolve() if path is not None else None)

@@ -58,6 +58,12 @@ def _find_events(raw, stim_values, config, path, participant_id):
             config.resolve(src.replace("{participant_id}", participant_id))
         found = _events.read_events_tsv(tsv)
         where = str(tsv)
+        keys = set(map(str, ev.conditions))
+        if "value" in found.columns and not found["code"].isin(keys).any():
+            # BIDS events.tsv: the config may map trigger values rather than trial types
+            values = found["value"].astype(str).str.replace(r"\.0$", "", regex=True)
+            if values.isin(keys).any():
+                found = found.assign(trial_type=found["code"], code=values)
     return _events.map_events(found, ev.conditions, shift=ev.shift,
                               min_interval=ev.min_interval, source=where)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +70,27 @@ def write_recording(rec, path, *, fmt="bdf", status_high=0x98):
     stem = path.name.rsplit("_", 1)[0] if "_" in path.stem else path.stem
     write_tsv(rec.events, path.with_name(f"{stem}_events.tsv"))
     write_tsv(rec.truth, path.with_name(f"{stem}_truth.tsv"))
+    # EMG-BIDS sidecars: channels and recording metadata
+    stim_name = "Status" if fmt == "bdf" else "Trigger"
+    muscles = {lab: m for m, pair in rec.electrodes.items() for lab in pair}
+    chans = pd.DataFrame({
+        "name": rec.ch_names + [stim_name],
+        "type": ["EMG"] * len(rec.ch_names) + ["TRIG"],
+        "units": ["uV"] * len(rec.ch_names) + ["n/a"],
+        "description": [f"{muscles.get(c, 'n/a')} electrode" for c in rec.ch_names]
+        + ["trigger"],
+        "sampling_frequency": rec.sfreq,
+        "status": "good",
+    })
+    write_tsv(chans, path.with_name(f"{stem}_channels.tsv"))
+    task = re.search(r"_task-([A-Za-z0-9]+)", path.name)
+    meta = {"TaskName": task.group(1) if task else "mimicry", "SamplingFrequency": rec.sfreq,
+            "PowerLineFrequency": 50, "EMGReference": "bipolar pairs of monopolar "
+            "electrodes (anode - cathode) per muscle", "EMGGround": "n/a",
+            "EMGChannelCount": len(rec.ch_names), "TriggerChannelCount": 1,
+            "RecordingDuration": rec.duration, "RecordingType": "continuous",
+            "SoftwareVersions": "emgkit simulate"}
+    write_text(json.dumps(meta, indent=2), path.with_name(f"{stem}_emg.json"))
     return path
 
 

@@ -149,6 +149,8 @@ class SimRecording:
         ``artefact`` ("" or "saturated"/"flat" when an artefact overlaps the epoch).
     group : str
         "placebo" or the drug group name.
+    electrodes : dict
+        Muscle -> (anode, cathode) labels.
     """
 
     data: np.ndarray
@@ -158,6 +160,7 @@ class SimRecording:
     events: pd.DataFrame
     truth: pd.DataFrame
     group: str = "placebo"
+    electrodes: dict = field(default_factory=dict)
 
     @property
     def duration(self):
@@ -292,7 +295,8 @@ def simulate_recording(params, *, group="placebo", drug=False, seed=None, subjec
                                value=[p.conditions[c] for c in order],
                                trial=np.arange(1, len(order) + 1)))
     return SimRecording(data=data, ch_names=ch_names, sfreq=sfreq, trigger=trigger,
-                        events=events, truth=truth, group=group)
+                        events=events, truth=truth, group=group,
+                        electrodes=dict(p.electrodes))
 
 
 def with_params(params, **changes):

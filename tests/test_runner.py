@@ -1,0 +1,161 @@
+"""emgkit run: a study end to end, parallel, Dask, failure isolation, resume, provenance."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from emgkit.cli import main
+from emgkit.errors import ConfigError
+from emgkit.runner import run_study
+from emgkit.simstudy import simulate_study
+from emgkit.study import plan_from_bids
+
+
+@pytest.fixture(scope="module")
+def study6(tmp_path_factory):
+    root = tmp_path_factory.mktemp("study6")
+    simulate_study(root, 6, seed=8, sfreq=512.0)
+    return root
+
+
+@pytest.fixture
+def study(study6, tmp_path):
+    dst = tmp_path / "study"
+    shutil.copytree(study6, dst)
+    return dst
+
+
+def _tables(out):
+    return {name: pd.read_csv(out / "group" / f"{name}.tsv", sep="\t", keep_default_na=False)
+            for name in ("trials", "timecourses", "fixed_effects", "contrasts")}
+
+
+def test_run_from_config_with_reports(study, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", str(study / "study.toml"), "--out", str(out)]) == 0
+    assert "6 processed, 0 unchanged (skipped), 0 failed; group step: done" in \
+        capsys.readouterr().out
+    for sub in [f"sub-0{i}" for i in range(1, 7)]:
+        for f in ("trials.tsv", "timecourses.tsv", "quality.tsv", "report.pdf", "done.json"):
+            assert (out / sub / f).exists(), (sub, f)
+    for f in ("trials.tsv", "timecourses.tsv", "fixed_effects.tsv", "anova.tsv",
+              "contrasts.tsv", "emmeans.tsv", "variance.tsv", "group.pdf"):
+        assert (out / "group" / f).exists(), f
+    run = json.loads((out / "run.json").read_text())
+    assert run["status"] == "ok" and run["versions"]["emgkit"]
+    assert {"mne", "numpy", "statsmodels"} <= set(run["versions"])
+    assert run["config"]["epochs"]["baseline_mode"] == "ratio"
+    p = run["participants"]["sub-03"]
+    assert p["status"] == "done" and len(p["sha256"]) == 64
+    assert run["started"] <= run["finished"]
+    trials = pd.read_csv(out / "group" / "trials.tsv", sep="\t")
+    assert trials["participant_id"].nunique() == 6
+
+
+def test_parallel_and_dask_give_identical_tables(study, tmp_path):
+    run_study(study / "study.toml", tmp_path / "j1", jobs=1, reports=False, progress=False)
+    run_study(study / "study.toml", tmp_path / "j2", jobs=2, reports=False, progress=False)
+    one, two = _tables(tmp_path / "j1"), _tables(tmp_path / "j2")
+    for name in one:
+        pd.testing.assert_frame_equal(one[name], two[name])
+    pytest.importorskip("distributed")
+    rec = run_study(study / "study.toml", tmp_path / "dask", scheduler="local", reports=False,
+                    progress=False)
+    assert rec["status"] == "ok"
+    dask = _tables(tmp_path / "dask")
+    for name in one:
+        pd.testing.assert_frame_equal(one[name], dask[name])
+
+
+def test_corrupt_file_fails_only_its_participant(study, tmp_path, capsys):
+    bad = study / "sub-03" / "emg" / "sub-03_task-mimicry_emg.bdf"
+    bad.write_bytes(bad.read_bytes()[:-30000])
+    (study / "sub-05" / "emg" / "sub-05_task-mimicry_emg.bdf").unlink()
+    out = tmp_path / "out"
+    assert main(["run", str(study / "study.toml"), "--out", str(out), "--no-reports"]) == 1
+    err = capsys.readouterr().err
+    assert "FAILED sub-03: ReadError:" in err and "truncated" in err
+    assert "FAILED sub-05: EmgkitError: Recording" in err
+    run = json.loads((out / "run.json").read_text())
+    assert run["status"] == "failed"
+    assert {k for k, v in run["participants"].items() if v["status"] == "failed"} == {
+        "sub-03", "sub-05"}
+    assert "truncated" in run["participants"]["sub-03"]["message"]
+    assert run["group"]["status"] == "done" and run["group"]["participants"] == 4
+    assert not (out / "sub-03").exists()
+    trials = pd.read_csv(out / "group" / "trials.tsv", sep="\t")
+    assert set(trials["participant_id"]) == {"sub-01", "sub-02", "sub-04", "sub-06"}
+
+
+def test_rerun_recomputes_only_changed_participant(study, tmp_path):
+    out = tmp_path / "out"
+    run_study(study / "study.toml", out, reports=False, progress=False)
+    before = (out / "sub-01" / "trials.tsv").stat().st_mtime_ns
+    # replace sub-02's recording by another simulated one
+    other = tmp_path / "other"
+    simulate_study(other, 2, seed=99, sfreq=512.0)
+    shutil.copy(other / "sub-02" / "emg" / "sub-02_task-mimicry_emg.bdf",
+                study / "sub-02" / "emg" / "sub-02_task-mimicry_emg.bdf")
+    rec = run_study(study / "study.toml", out, reports=False, progress=False)
+    status = {k: v["status"] for k, v in rec["participants"].items()}
+    assert status == {"sub-01": "skipped", "sub-02": "done", "sub-03": "skipped",
+                      "sub-04": "skipped", "sub-05": "skipped", "sub-06": "skipped"}
+    assert (out / "sub-01" / "trials.tsv").stat().st_mtime_ns == before
+    # another config in the same folder is refused, unless forced
+    cfg = study / "study.toml"
+    cfg.write_text(cfg.read_text().replace("threshold = 3.5", "threshold = 3.0"))
+    with pytest.raises(ConfigError, match="holds results of another configuration"):
+        run_study(cfg, out, reports=False, progress=False)
+    rec = run_study(cfg, out, reports=False, progress=False, force=True)
+    assert rec["summary"]["done"] == 6
+
+
+def test_killed_run_resumes(study, tmp_path):
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "emgkit.cli", "run", str(study / "study.toml"), "--out",
+           str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 120
+    while not (out / "sub-02" / "done.json").exists() and time.time() < deadline:
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    # whatever is on disk: finished participants have done.json, nothing else is trusted
+    for child in out.iterdir():
+        if child.is_dir() and child.name.startswith("sub-"):
+            assert (child / "done.json").exists()
+    rec = run_study(study / "study.toml", out, reports=False, progress=False)
+    assert rec["status"] == "ok"
+    assert rec["participants"]["sub-01"]["status"] == "skipped"
+    assert not list(out.glob(".*.tmp"))
+    assert pd.read_csv(out / "group" / "trials.tsv", sep="\t")["participant_id"].nunique() == 6
+
+
+def test_bids_input_matches_config_run(study, tmp_path):
+    plan = plan_from_bids(study, task="mimicry")
+    assert sorted(plan.recordings) == [f"sub-0{i}" for i in range(1, 7)]
+    for f in ("channels.tsv", "emg.json", "events.tsv"):
+        assert (study / "sub-01" / "emg" / f"sub-01_task-mimicry_{f}").exists()
+    meta = json.loads((study / "sub-01" / "emg" / "sub-01_task-mimicry_emg.json").read_text())
+    assert meta["SamplingFrequency"] == 512.0 and meta["TaskName"] == "mimicry"
+    assert main(["run", str(study / "study.toml"), "--bids", str(study), "--task", "mimicry",
+                 "--out", str(tmp_path / "bids"), "--no-reports"]) == 0
+    run_study(study / "study.toml", tmp_path / "cfg", reports=False, progress=False)
+    a = _tables(tmp_path / "bids")["trials"]
+    b = _tables(tmp_path / "cfg")["trials"]
+    cols = ["participant_id", "trial", "condition", "muscle", "onset_s", "score", "rejected"]
+    pd.testing.assert_frame_equal(a[cols], b[cols], check_exact=False, rtol=1e-9)
+    run = json.loads((tmp_path / "bids" / "run.json").read_text())
+    assert run["config"]["events"]["source"] == "events.tsv"
+    with pytest.raises(Exception, match="No EMG recordings"):
+        plan_from_bids(study, task="rest")
