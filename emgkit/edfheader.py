@@ -37,6 +37,8 @@ class EdfHeader:
     physical_min, physical_max, digital_min, digital_max : list of float
     start : str
         ``dd.mm.yy hh.mm.ss`` as written.
+    reserved : str
+        The reserved field (``EDF+C``, ``EDF+D``, ``24BIT`` ...).
     """
 
     path: Path
@@ -52,6 +54,7 @@ class EdfHeader:
     digital_min: list
     digital_max: list
     start: str
+    reserved: str = ""
 
     @property
     def sample_bytes(self):
@@ -82,6 +85,8 @@ def read_header(path):
         Too short, malformed numeric fields, or fewer data bytes than the header declares.
     """
     path = Path(path)
+    if not path.is_file():
+        raise ReadError(f"Recording {path} does not exist.")
     size = path.stat().st_size
     if size < 256:
         raise ReadError(f"{path}: only {size} bytes; an EDF/BDF header alone is 256 bytes. "
@@ -114,7 +119,8 @@ def read_header(path):
                     record_duration=duration, header_bytes=n_bytes_hdr,
                     physical_min=nums[0], physical_max=nums[1], digital_min=nums[2],
                     digital_max=nums[3],
-                    start=f"{head[168:176].decode('latin-1')} {head[176:184].decode('latin-1')}")
+                    start=f"{head[168:176].decode('latin-1')} {head[176:184].decode('latin-1')}",
+                    reserved=head[192:236].decode("latin-1").strip())
     data_bytes = size - n_bytes_hdr
     rec = hdr.record_bytes
     if n_rec > 0 and rec > 0 and data_bytes < n_rec * rec:
@@ -155,3 +161,67 @@ def read_digital(header, label):
         out = block.view("<i2").ravel().astype(np.int32)
     del raw
     return out
+
+
+_UNIT_TO_UV = {"uv": 1.0, "µv": 1.0, "\xb5v": 1.0, "mv": 1e3, "v": 1e6, "nv": 1e-3}
+
+
+def microvolt_factor(unit):
+    """Factor converting a physical dimension to µV, or None when it is not a voltage."""
+    return _UNIT_TO_UV.get(unit.strip().lower().replace("micro", "u"))
+
+
+def fast_readable(header, labels):
+    """True when ``labels`` can be decoded directly: one sampling rate, voltage units,
+    a continuous (not EDF+D) file with positive record duration and a sane range."""
+    idx = [header.labels.index(lab) for lab in labels]
+    return (header.n_records > 0 and header.record_duration > 0
+            and not header.reserved.upper().startswith(("EDF+D", "BDF+D"))
+            and len({header.spr[i] for i in idx}) == 1
+            and all(microvolt_factor(header.units[i]) for i in idx)
+            and all(header.digital_max[i] != header.digital_min[i] for i in idx))
+
+
+def read_signals_uv(header, labels, *, out=None):
+    """Decode signals to µV with the header's calibration (numpy only, no other channels).
+
+    Parameters
+    ----------
+    header : EdfHeader
+    labels : list of str
+        Exact labels; all must share one sampling rate (see :func:`fast_readable`).
+    out : ndarray, shape (len(labels), n_times) | None
+        Array to fill.
+
+    Returns
+    -------
+    ndarray of float64, shape (len(labels), n_times)
+        ``(digital - dmin) * (pmax - pmin) / (dmax - dmin) + pmin``, converted to µV.
+    """
+    k0 = header.labels.index(labels[0])
+    n = header.spr[k0] * header.n_records
+    if out is None:
+        out = np.empty((len(labels), n))
+    for row, lab in enumerate(labels):
+        k = header.labels.index(lab)
+        gain = (header.physical_max[k] - header.physical_min[k]) / (
+            header.digital_max[k] - header.digital_min[k])
+        offset = header.physical_min[k] - header.digital_min[k] * gain
+        scale = microvolt_factor(header.units[k])
+        np.multiply(read_digital(header, lab), gain * scale, out=out[row])
+        out[row] += offset * scale
+    return out
+
+
+def start_datetime(header):
+    """Recording start as a timezone-aware UTC datetime, or None when invalid."""
+    import datetime as dt
+
+    try:
+        d, t = header.start.split()
+        day, month, year = (int(v) for v in d.split("."))
+        hh, mm, ss = (int(v) for v in t.split("."))
+        year += 1900 if year >= 85 else 2000
+        return dt.datetime(year, month, day, hh, mm, ss, tzinfo=dt.timezone.utc)
+    except (ValueError, TypeError):
+        return None

@@ -18,9 +18,8 @@ from . import reject as _reject
 from .config import Config, load_config
 from .envelope import envelope as _envelope
 from .errors import EventError
-from .filter import apply_filter, design_filter
-from .edfheader import read_digital, read_header
-from .io import read_raw
+from .filter import apply_filter, apply_filter_fft, design_filter
+from .loading import load_recording
 from .quality import cms_spans, recording_quality
 from .result import ProcessedRecording
 from .tables import timecourses_table, trials_table
@@ -41,17 +40,15 @@ def sidecar_events(path):
     return path.with_name(f"{stem}_events.tsv")
 
 
-def _find_events(raw, stim_values, config, path, participant_id):
+def _find_events(loaded, config, path, participant_id):
     ev = config.events
     src = ev.source
     if src == "stim":
-        samples, codes, idle = _events.stim_events(stim_values, ev.mask, ev.idle)
-        found = pd.DataFrame({"onset": samples / raw.info["sfreq"], "code": codes.astype(str)})
+        samples, codes, idle = _events.stim_events(loaded.stim, ev.mask, ev.idle)
+        found = pd.DataFrame({"onset": samples / loaded.sfreq, "code": codes.astype(str)})
         where = f"{path} (trigger channel, mask {ev.mask:#x}, idle level {idle})"
     elif src == "annotations":
-        ann = raw.annotations
-        found = pd.DataFrame({"onset": np.asarray(ann.onset, float) - raw.first_time,
-                              "code": [str(d) for d in ann.description]})
+        found = loaded.annotations
         where = f"{path} (annotations)"
     else:
         tsv = sidecar_events(path) if src == "events.tsv" else \
@@ -69,7 +66,7 @@ def _find_events(raw, stim_values, config, path, participant_id):
 
 
 def process_recording(path, config, *, participant_id=None, keep_continuous=True,
-                      verbose="error"):
+                      quality=True, engine="auto", verbose="error"):
     """Process one recording from file to trial table.
 
     Parameters
@@ -82,6 +79,10 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
         Participant label; None takes ``sub-XX`` from the file name.
     keep_continuous : bool
         Keep the continuous envelope (µV) on the result (for plots and reports).
+    quality : bool
+        Compute signal-quality measures (spectra, SNR, excerpts) for reports.
+    engine : "auto" | "numpy" | "mne"
+        How to read the file (see :func:`emgkit.loading.load_recording`).
     verbose : str
         MNE's verbosity.
 
@@ -95,26 +96,16 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
     path = Path(path)
     pid = participant_id or participant_from_path(path)
 
-    raw = read_raw(path, preload=False, verbose=verbose)
-    resolved = _channels.resolve_muscles(config.channels, raw.ch_names, source=str(path))
-    labels = _channels.needed_channels(resolved)
-    stim = None
-    if config.events.source == "stim":
-        stim = _events.find_stim_channel(raw.ch_names, raw.get_channel_types(),
-                                         config.events.stim_channel, source=str(path))
-    picks = labels + ([stim] if stim and stim not in labels else [])
-    raw.pick(picks)
-    raw.load_data(verbose=verbose)
-    sfreq = float(raw.info["sfreq"])
-    data = raw.get_data(picks=labels) * 1e6  # V -> µV
-    stim_values = raw.get_data(picks=[stim])[0] if stim else None
-
-    events = _find_events(raw, stim_values, config, path, pid)
+    loaded = load_recording(path, config, verbose=verbose, engine=engine)
+    sfreq, data, labels, resolved = loaded.sfreq, loaded.data, loaded.labels, loaded.resolved
+    stim = loaded.stim is not None
+    events = _find_events(loaded, config, path, pid)
     pp, ep = config.preprocess, config.epochs
     sos = design_filter(sfreq, pp.l_freq, pp.h_freq, order=pp.order, notch=pp.notch,
                         harmonics=pp.notch_harmonics)
     derived = _channels.derive(data, labels, resolved)
-    filtered = apply_filter(derived, sos)
+    filtered = (apply_filter_fft(derived, sos, sfreq) if pp.method == "fft"
+                else apply_filter(derived, sos))
     env = _envelope(filtered, sfreq, pp.smooth, kind=pp.envelope)
 
     env_epochs, times, inside = _epochs.epoch(env, sfreq, events["onset_s"].to_numpy(),
@@ -122,7 +113,7 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
     if not inside.any():
         raise EventError(f"{path}: none of the {len(events)} events has a full epoch "
                          f"({ep.tmin:g}..{ep.tmax:g} s) inside the recording "
-                         f"({raw.n_times / sfreq:.1f} s); check the events or the epoch limits.")
+                         f"({loaded.n_times / sfreq:.1f} s); check the events or the epoch limits.")
     corrected, base = _baseline.rescale(env_epochs, times, ep.baseline, ep.baseline_mode)
     response = _epochs.window_mean(env_epochs, times, ep.response)
     score = _epochs.window_mean(corrected, times, ep.response)
@@ -134,19 +125,17 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
     trials = trials_table(pid, events, list(resolved), base, response, score, reasons)
     timecourses = timecourses_table(trials, bins, starts, ep.bin)
     cms = None
-    if stim is not None and path.suffix.lower() == ".bdf":
-        header = read_header(path)
-        if stim in header.labels:
-            cms = cms_spans(read_digital(header, stim), header.sfreq(stim))
-    quality = recording_quality(list(resolved), derived, filtered, sfreq, spans, resolved,
+    if stim and path.suffix.lower() == ".bdf" and loaded.engine == "numpy":
+        cms = cms_spans(loaded.stim, sfreq)
+    quality = None if not quality else recording_quality(list(resolved), derived, filtered, sfreq, spans, resolved,
                                 mains=pp.notch, band=(pp.l_freq, pp.h_freq), trials=trials,
                                 cms=cms, start=float(events["onset_s"].iloc[0]) - 2.0,
                                 source=str(path))
     return ProcessedRecording(
         participant_id=pid, path=path, sfreq=sfreq, config=config, channels=resolved,
         events=events, times=times, envelope_epochs=env_epochs, corrected=corrected,
-        trials=trials, timecourses=timecourses, meas_date=raw.info["meas_date"],
-        duration=raw.n_times / sfreq, quality=quality,
+        trials=trials, timecourses=timecourses, meas_date=loaded.meas_date,
+        duration=loaded.n_times / sfreq, quality=quality,
         envelope=env if keep_continuous else None)
 
 

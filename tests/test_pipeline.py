@@ -171,25 +171,42 @@ def test_band_above_nyquist_at_512_hz(study_factory, tmp_path):
         process_recording(recording_of(study), p)
 
 
-def test_channels_loaded_are_only_those_needed(bdf_study, monkeypatch):
-    import emgkit.pipeline as pl
+@pytest.mark.parametrize("fmt", ["bdf", "edf"])
+def test_only_needed_channels_loaded_and_engines_agree(study_factory, fmt):
+    from emgkit.loading import load_recording
 
-    seen = {}
-    orig = pl.read_raw
+    study = study_factory(fmt, 1000.0)
+    cfg = load_config(study / "study.toml")
+    one = type(cfg)(**{**cfg.__dict__, "channels": {"corrugator": "EXG1-EXG2"}})
+    rec = recording_of(study, fmt=fmt)
+    fast = load_recording(rec, one, engine="numpy")
+    ref = load_recording(rec, one, engine="mne")
+    assert fast.engine == "numpy" and ref.engine == "mne"
+    assert fast.labels == ref.labels == ["EXG1", "EXG2"] and fast.data.shape[0] == 2
+    np.testing.assert_allclose(fast.data, ref.data, rtol=1e-9, atol=1e-9)
+    if fmt == "bdf":   # numpy keeps the whole Status word; masked codes agree
+        np.testing.assert_array_equal(fast.stim.astype(int) & 0xFFFF,
+                                      ref.stim.astype(int) & 0xFFFF)
+        assert ((fast.stim.astype(int) >> 16) & 0xFF == 0x98).all()
+    assert fast.sfreq == ref.sfreq == 1000.0
+    assert fast.meas_date == ref.meas_date
+    a = process_recording(rec, study / "study.toml", engine="numpy").trials
+    b = process_recording(rec, study / "study.toml", engine="mne").trials
+    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9)
 
-    def spy(*a, **k):
-        raw = orig(*a, **k)
-        seen["raw"] = raw
-        return raw
 
-    monkeypatch.setattr(pl, "read_raw", spy)
-    cfg = load_config(bdf_study / "study.toml")
-    text = (bdf_study / "study.toml").read_text().replace('zygomaticus = "EXG3-EXG4"\n', "")
-    text = text.replace('depressor = "EXG5-EXG6"\n', "")
-    (bdf_study / "one.toml").write_text(text)
-    res = pl.process_recording(recording_of(bdf_study), bdf_study / "one.toml")
-    assert seen["raw"].ch_names == ["EXG1", "EXG2", "Status"]
-    assert res.muscles == ["corrugator"] and cfg.channels["depressor"] == "EXG5-EXG6"
+def test_fft_and_iir_filtering_give_the_same_tables(bdf_study):
+    text = (bdf_study / "study.toml").read_text()
+    (bdf_study / "iir.toml").write_text(text.replace("smooth = 0.05 ",
+                                                     'smooth = 0.05\nmethod = "iir" '))
+    rec = recording_of(bdf_study)
+    fft = process_recording(rec, bdf_study / "study.toml")
+    iir = process_recording(rec, bdf_study / "iir.toml")
+    assert iir.config.preprocess.method == "iir" and fft.config.preprocess.method == "fft"
+    for col in ("baseline", "response", "score"):
+        np.testing.assert_allclose(fft.trials[col], iir.trials[col], rtol=1e-6)
+    np.testing.assert_allclose(fft.timecourses["value"], iir.timecourses["value"], rtol=1e-6)
+    assert (fft.trials["reject_reason"] == iir.trials["reject_reason"]).all()
 
 
 def test_simulator_is_seeded(tmp_path):
