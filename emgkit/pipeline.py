@@ -20,6 +20,7 @@ from .envelope import envelope as _envelope
 from .errors import EventError
 from .filter import apply_filter, apply_filter_fft, design_filter
 from .loading import load_recording
+from .onsets import detect_onsets
 from .quality import cms_spans, recording_quality
 from .result import ProcessedRecording
 from .tables import timecourses_table, trials_table
@@ -118,11 +119,13 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
     response = _epochs.window_mean(env_epochs, times, ep.response)
     score = _epochs.window_mean(corrected, times, ep.response)
     bins, starts = _epochs.bin_means(corrected, times, ep.bin)
+    latency = detect_onsets(env_epochs, times, ep.baseline, (0.0, ep.response[1]))
 
     spans = dict(zip(labels, _reject.bad_spans(data, sfreq, config.reject.flat)))
     reasons = _rejections(config, spans, resolved, sfreq, events, inside, base, response,
                           len(times))
     trials = trials_table(pid, events, list(resolved), base, response, score, reasons)
+    trials.insert(trials.columns.get_loc("score") + 1, "latency_s", latency.ravel())
     timecourses = timecourses_table(trials, bins, starts, ep.bin)
     cms = None
     if stim and path.suffix.lower() == ".bdf" and loaded.engine == "numpy":

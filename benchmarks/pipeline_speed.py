@@ -1,0 +1,129 @@
+"""emgkit's per-recording pipeline vs the straightforward MNE pipeline, in one process.
+
+Workload (see ``benchmarks/workload.py``): a 60-minute 2048 Hz BioSemi BDF with 6 facial
+electrodes + Status and 240 onsets, and a 30-minute 72-channel cap file. Pipeline: read →
+bipolar → band-pass 20–500 Hz + 50 Hz notches → rectify → 50 ms smoothing → epochs −1…6 s
+→ ratio baseline → 0.5 s bins and trial scores.
+
+Prints medians of ≥ 5 alternating runs (wall and CPU), the speed ratio, and the peak RSS
+of each implementation measured in a fresh child process.
+
+Run: ``python -m benchmarks.pipeline_speed [runs] [workload_dir]``
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.ndimage import uniform_filter1d
+
+from benchmarks.workload import cap, hour
+from emgkit import load_config, process_recording
+
+MUSCLES = {"corrugator": ("EXG1", "EXG2"), "zygomaticus": ("EXG3", "EXG4"),
+           "depressor": ("EXG5", "EXG6")}
+
+
+def mne_reference(path):
+    """The straightforward MNE pipeline (what a lab script does)."""
+    import mne
+
+    raw = mne.io.read_raw_bdf(path, preload=True, verbose="error")
+    events = mne.find_events(raw, stim_channel="Status", mask=0xFFFF, mask_type="and",
+                             consecutive=True, verbose="error")
+    raw = mne.set_bipolar_reference(raw, [a for a, _ in MUSCLES.values()],
+                                    [c for _, c in MUSCLES.values()], ch_name=list(MUSCLES),
+                                    verbose="error")
+    raw.set_channel_types({m: "emg" for m in MUSCLES})
+    picks = list(MUSCLES)
+    iir = dict(order=4, ftype="butter", output="sos")
+    raw.filter(20.0, 500.0, picks=picks, method="iir", iir_params=iir, phase="zero",
+               verbose="error")
+    raw.notch_filter(np.arange(50.0, 500.0, 50.0), picks=picks, method="iir",
+                     verbose="error")
+    sfreq = raw.info["sfreq"]
+    raw.apply_function(np.abs, picks=picks)
+    raw.apply_function(lambda x: uniform_filter1d(x, int(round(0.05 * sfreq)),
+                                                  mode="nearest"), picks=picks)
+    epochs = mne.Epochs(raw, events, tmin=-1.0, tmax=6.0, baseline=None, picks=picks,
+                        preload=True, verbose="error")
+    data = epochs.get_data()
+    times = epochs.times
+    base = data[..., times < 0].mean(-1, keepdims=True)
+    ratio = data / base
+    score = ratio[..., (times >= 0.5) & (times < 3.0)].mean(-1)
+    bins = np.stack([ratio[..., (times >= s) & (times < s + 0.5)].mean(-1)
+                     for s in np.arange(-1.0, 6.0, 0.5)], -1)
+    return score, bins
+
+
+def emgkit_pipeline(path, config):
+    return process_recording(path, config, keep_continuous=False, quality=False)
+
+
+def _child(conn, fn, args):
+    fn(*args)
+    conn.send(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+
+
+def peak_rss_mb(fn, *args):
+    """Peak RSS (MB) of running ``fn(*args)`` in a fresh child process."""
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    p = ctx.Process(target=_child, args=(child, fn, args))
+    p.start()
+    value = parent.recv()
+    p.join()
+    return value
+
+
+def _cap_config(cfg_path):
+    return load_config(cfg_path)
+
+
+def main(runs=5, folder="/tmp/emgkit-bench"):
+    folder = Path(folder)
+    path, cfg_path = hour(folder / "hour")
+    cap_path = cap(folder / "cap")
+    config = load_config(cfg_path)
+    timings = {"mne": [], "emgkit": []}
+    cpu = {"mne": [], "emgkit": []}
+    for _ in range(runs):
+        for name, fn in (("mne", lambda: mne_reference(path)),
+                         ("emgkit", lambda: emgkit_pipeline(path, config))):
+            w0, c0 = time.perf_counter(), time.process_time()
+            fn()
+            timings[name].append(time.perf_counter() - w0)
+            cpu[name].append(time.process_time() - c0)
+    med = {k: statistics.median(v) for k, v in timings.items()}
+    medc = {k: statistics.median(v) for k, v in cpu.items()}
+    print(f"60-min 2048 Hz BDF, {runs} alternating runs (median)")
+    for k in med:
+        print(f"  {k:<7} wall {med[k]:.2f} s   CPU {medc[k]:.2f} s")
+    print(f"  speed-up (wall) {med['mne'] / med['emgkit']:.1f}x, "
+          f"(CPU) {medc['mne'] / medc['emgkit']:.1f}x")
+    rss_e = peak_rss_mb(emgkit_pipeline, cap_path, cfg_path)
+    rss_m = peak_rss_mb(_mne_read_cap, cap_path)
+    print(f"72-channel 30-min cap file: emgkit peak RSS {rss_e:.0f} MB; "
+          f"mne.io.read_raw_bdf(preload=True) alone {rss_m:.0f} MB")
+    rss_h = peak_rss_mb(emgkit_pipeline, path, cfg_path)
+    rss_hm = peak_rss_mb(mne_reference, path)
+    print(f"60-min file: emgkit peak RSS {rss_h:.0f} MB; MNE pipeline {rss_hm:.0f} MB")
+    return med, medc
+
+
+def _mne_read_cap(path):
+    import mne
+
+    mne.io.read_raw_bdf(path, preload=True, verbose="error")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 5,
+         sys.argv[2] if len(sys.argv) > 2 else "/tmp/emgkit-bench")

@@ -1,0 +1,35 @@
+import numpy as np
+import pandas as pd
+
+from conftest import recording_of
+from emgkit import process_recording
+from emgkit.onsets import detect_onsets
+
+
+def test_detects_step_onsets_exactly():
+    sfreq = 1000.0
+    times = np.arange(-1000, 3001) / sfreq
+    rng = np.random.default_rng(0)
+    env = 3 + 0.05 * rng.standard_normal((4, len(times)))
+    env[0, times >= 0.8] += 2.0
+    env[1, times >= 0.25] += 1.0
+    env[2, (times >= 1.0) & (times < 1.05)] += 5.0    # too short to count (< 100 ms)
+    out = detect_onsets(env, times, (-1.0, 0.0), (0.0, 3.0))
+    assert abs(out[0] - 0.8) < 0.003 and abs(out[1] - 0.25) < 0.003
+    assert np.isnan(out[2]) and np.isnan(out[3])
+
+
+def test_latencies_match_simulated_bursts(study_factory):
+    study = study_factory("bdf", 2048.0)
+    rec = recording_of(study)
+    result = process_recording(rec, study / "study.toml")
+    truth = pd.read_csv(rec.with_name("sub-01_task-mimicry_truth.tsv"), sep="\t",
+                        keep_default_na=False)
+    m = result.trials.merge(truth, on=["trial", "muscle"], suffixes=("", "_true"))
+    pos = m["amplitude"] >= 1.0          # activations (relaxations have no onset)
+    det = m["latency_s"].notna()
+    recall = (pos & det).sum() / pos.sum()
+    precision = (pos & det).sum() / det.sum()
+    assert recall > 0.85 and precision > 0.85
+    err = (m["latency_s"] - m["latency_s_true"])[pos & det].abs()
+    assert err.median() < 0.08
