@@ -99,7 +99,6 @@ class PreprocessConfig:
     notch_harmonics: bool = True
     envelope: str = "mean"
     smooth: float = 0.05
-    method: str = "fft"
 
 
 @dataclass(frozen=True)
@@ -270,8 +269,7 @@ def _events(d, src):
 
 def _preprocess(d, src):
     pp = _table(d, "preprocess", src)
-    _check_keys(pp, {"band", "order", "notch", "notch_harmonics", "envelope", "smooth",
-                     "method"},
+    _check_keys(pp, {"band", "order", "notch", "notch_harmonics", "envelope", "smooth"},
                 src, "preprocess.")
     kw = {}
     if "band" in pp:
@@ -300,9 +298,6 @@ def _preprocess(d, src):
     if "envelope" in pp:
         kw["envelope"] = check_option(_where(src, "preprocess.envelope"), pp["envelope"],
                                       ENVELOPES)
-    if "method" in pp:
-        kw["method"] = check_option(_where(src, "preprocess.method"), pp["method"],
-                                    ("fft", "iir"))
     if "smooth" in pp:
         kw["smooth"] = check_number(_where(src, "preprocess.smooth"), pp["smooth"], low=0)
     return PreprocessConfig(**kw)

@@ -154,9 +154,11 @@ def read_digital(header, label):
                     shape=(n_rec, header.record_bytes))
     block = np.asarray(raw[:, start:start + width]).reshape(-1, nb)
     if nb == 3:
-        out = (block[:, 0].astype(np.int32) | (block[:, 1].astype(np.int32) << 8)
-               | (block[:, 2].astype(np.int32) << 16))
-        out = np.where(out >= 2 ** 23, out - 2 ** 24, out).astype(np.int32)
+        # bytes into the top 3 bytes of a little-endian int32; the arithmetic shift
+        # sign-extends the 24-bit value
+        buf = np.zeros((block.shape[0], 4), dtype=np.uint8)
+        buf[:, 1:] = block
+        out = buf.view("<i4").ravel() >> 8
     else:
         out = block.view("<i2").ravel().astype(np.int32)
     del raw
@@ -202,7 +204,8 @@ def read_signals_uv(header, labels, *, out=None):
     n = header.spr[k0] * header.n_records
     if out is None:
         out = np.empty((len(labels), n))
-    for row, lab in enumerate(labels):
+    def decode(row):
+        lab = labels[row]
         k = header.labels.index(lab)
         gain = (header.physical_max[k] - header.physical_min[k]) / (
             header.digital_max[k] - header.digital_min[k])
@@ -210,6 +213,11 @@ def read_signals_uv(header, labels, *, out=None):
         scale = microvolt_factor(header.units[k])
         np.multiply(read_digital(header, lab), gain * scale, out=out[row])
         out[row] += offset * scale
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(decode, range(len(labels))))
     return out
 
 

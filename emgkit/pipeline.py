@@ -18,7 +18,7 @@ from . import reject as _reject
 from .config import Config, load_config
 from .envelope import envelope as _envelope
 from .errors import EventError
-from .filter import apply_filter, apply_filter_fft, design_filter
+from .filter import apply_filter, design_filter
 from .loading import load_recording
 from .onsets import detect_onsets
 from .quality import cms_spans, recording_quality
@@ -105,8 +105,7 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
     sos = design_filter(sfreq, pp.l_freq, pp.h_freq, order=pp.order, notch=pp.notch,
                         harmonics=pp.notch_harmonics)
     derived = _channels.derive(data, labels, resolved)
-    filtered = (apply_filter_fft(derived, sos, sfreq) if pp.method == "fft"
-                else apply_filter(derived, sos))
+    filtered = apply_filter(derived, sos)
     env = _envelope(filtered, sfreq, pp.smooth, kind=pp.envelope)
 
     env_epochs, times, inside = _epochs.epoch(env, sfreq, events["onset_s"].to_numpy(),
@@ -128,7 +127,7 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
     trials.insert(trials.columns.get_loc("score") + 1, "latency_s", latency.ravel())
     timecourses = timecourses_table(trials, bins, starts, ep.bin)
     cms = None
-    if stim and path.suffix.lower() == ".bdf" and loaded.engine == "numpy":
+    if quality and stim and path.suffix.lower() == ".bdf" and loaded.engine == "numpy":
         cms = cms_spans(loaded.stim, sfreq)
     quality = None if not quality else recording_quality(list(resolved), derived, filtered, sfreq, spans, resolved,
                                 mains=pp.notch, band=(pp.l_freq, pp.h_freq), trials=trials,

@@ -24,3 +24,14 @@ def test_window_in_seconds_not_samples():
     env = envelope(x, 1000.0, 0.1)
     assert np.count_nonzero(env) == 100
     np.testing.assert_allclose(envelope(x, 1000.0, 0.0), np.abs(x))
+
+
+@pytest.mark.parametrize("size", [1, 2, 5, 102, 1001])
+def test_moving_average_matches_scipy(size):
+    from scipy.ndimage import uniform_filter1d
+
+    from emgkit.envelope import moving_average
+
+    x = np.abs(np.random.default_rng(size).normal(5, 2, 20000))
+    np.testing.assert_allclose(moving_average(x, size),
+                               uniform_filter1d(x, size, mode="nearest"), rtol=1e-9)
