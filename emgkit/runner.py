@@ -79,6 +79,7 @@ def process_participant(key, recording, config, out_dir, reports=True):
                 info.update(status="skipped", message="unchanged")
                 return info
         sub = key.split("_")[0]
+        check_bids_channels(rec, config)
         result = process_recording(rec, config, participant_id=sub, keep_continuous=reports)
         if "_ses-" in key:
             ses = key.split("_", 1)[1]
@@ -102,6 +103,31 @@ def process_participant(key, recording, config, out_dir, reports=True):
     finally:
         info["seconds"] = round(time.perf_counter() - t0, 3)
     return info
+
+
+def check_bids_channels(recording, config):
+    """When a BIDS ``*_channels.tsv`` sits next to the recording, refuse channels it marks
+    ``bad`` (or lists with a non-EMG type) for a muscle, naming the channel and file."""
+    rec = Path(recording)
+    stem = rec.name.rsplit("_", 1)[0]
+    tsv = rec.with_name(f"{stem}_channels.tsv")
+    if not tsv.exists():
+        return
+    table = pd.read_csv(tsv, sep="\t", dtype=str, keep_default_na=False)
+    if "name" not in table.columns:
+        raise EmgkitError(f"{tsv} has no 'name' column.")
+    info = {r["name"].lower(): r for _, r in table.iterrows()}
+    for muscle, spec in config.channels.items():
+        for label in [spec] + spec.split("-"):
+            row = info.get(label.strip().lower())
+            if row is None:
+                continue
+            if row.get("status", "good").lower() == "bad":
+                raise EmgkitError(f"{tsv}: channel {row['name']} (muscle {muscle}) is marked "
+                                  f"bad ({row.get('status_description', 'no reason given')}).")
+            if row.get("type", "EMG").upper() not in ("EMG", "MISC", "N/A", ""):
+                raise EmgkitError(f"{tsv}: channel {row['name']} for muscle {muscle} has type "
+                                  f"{row['type']}, not EMG; fix [channels] or the sidecar.")
 
 
 def _check_folder(out, config):

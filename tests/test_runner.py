@@ -159,3 +159,15 @@ def test_bids_input_matches_config_run(study, tmp_path):
     assert run["config"]["events"]["source"] == "events.tsv"
     with pytest.raises(Exception, match="No EMG recordings"):
         plan_from_bids(study, task="rest")
+    # a channel marked bad in *_channels.tsv fails only that participant, with the reason
+    tsv = study / "sub-04" / "emg" / "sub-04_task-mimicry_channels.tsv"
+    ch = pd.read_csv(tsv, sep="\t")
+    ch.loc[ch.name == "EXG3", "status"] = "bad"
+    ch["status_description"] = "electrode came off"
+    ch.to_csv(tsv, sep="\t", index=False)
+    rec = run_study(study / "study.toml", tmp_path / "bids2", plan=plan, reports=False,
+                    progress=False)
+    bad = rec["participants"]["sub-04"]
+    assert bad["status"] == "failed" and "EXG3 (muscle zygomaticus) is marked bad" in \
+        bad["message"] and "electrode came off" in bad["message"]
+    assert rec["summary"]["done"] == 5

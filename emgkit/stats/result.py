@@ -285,9 +285,8 @@ class MixedResult:
         """R code (lme4 + lmerTest + emmeans) that fits the same model."""
         lines = ["library(lme4)", "library(lmerTest)", "library(emmeans)",
                  f'd <- read.delim("{data_file}", na.strings = "n/a")',
-                 f"d${self.groups} <- factor(d${self.groups})"]
-        if "rejected" in self.data.columns or True:
-            lines.append('if ("rejected" %in% names(d)) d <- d[!as.logical(d$rejected), ]')
+                 f"d${self.groups} <- factor(d${self.groups})",
+                 'if ("rejected" %in% names(d)) d <- d[!as.logical(d$rejected), ]']
         for f, lv in self.factors.items():
             lines.append(f"d${f} <- factor(d${f}, levels = c({', '.join(repr(v) for v in lv)}))"
                          .replace("'", '"'))
