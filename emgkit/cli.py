@@ -85,7 +85,8 @@ def _cmd_stats(args):
     trials = _read_table(args.trials, "Trial table")
     parts = _read_table(args.participants, "Participants table") if args.participants else None
     split, results = fit_models(trials, args.formula, participants=parts, by=args.by,
-                                re_formula=args.re_formula, dropna=args.dropna)
+                                re_formula=args.re_formula, crossed=args.crossed,
+                                dropna=args.dropna)
     out = write_models(split, results, args.out)
     for level, res in results.items():
         print(repr(res))
@@ -160,6 +161,8 @@ def build_parser():
     s.add_argument("--participants", default=None, help="participants.tsv (group, covariates)")
     s.add_argument("--formula", required=True, help='e.g. "score ~ group * condition"')
     s.add_argument("--re-formula", default=None, help='random slopes, e.g. "~ condition"')
+    s.add_argument("--crossed", default=None, help="column with a crossed random intercept, "
+                   "e.g. stimulus_id")
     s.add_argument("--by", default=None, help="fit one model per level of this column "
                    "(default: per muscle when the formula has no muscle term)")
     s.add_argument("--dropna", action="store_true", help="drop rows with missing values")

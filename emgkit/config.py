@@ -365,8 +365,13 @@ def config_from_dict(d, *, path=None):
                           f"contain {{participant_id}}, e.g. "
                           f'"{{participant_id}}/emg/{{participant_id}}_task-x_emg.bdf".')
     model = _table(d, "model", src)
-    _check_keys(model, {"formula", "re_formula"}, src, "model.")
+    _check_keys(model, {"formula", "re_formula", "crossed"}, src, "model.")
     for key, val in model.items():
+        if key == "crossed":
+            if not isinstance(val, str) or not val:
+                raise ConfigError(f"{_where(src, 'model.crossed')} must be a column name, "
+                                  f"e.g. \"stimulus_id\", got {val!r}.")
+            continue
         if not isinstance(val, str) or "~" not in val:
             raise ConfigError(f"{_where(src, 'model.' + key)} must be a formula with '~', "
                               f"got {val!r}.")

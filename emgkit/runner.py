@@ -289,7 +289,8 @@ def _group(out, plan, config, ok, reports):
         write_tsv(tcs, gdir / "timecourses.tsv")
         formula = config.model.get("formula", "score ~ group * condition")
         split, models = fit_models(trials, formula, participants=plan.participants,
-                                   re_formula=config.model.get("re_formula"))
+                                   re_formula=config.model.get("re_formula"),
+                                   crossed=config.model.get("crossed"))
         write_models(split, models, gdir)
         info["formula"] = formula
         if reports:

@@ -308,7 +308,7 @@ def simulate_scores(n_per_group=10, *, conditions=("neutral", "angry", "happy", 
                     muscles=("corrugator", "zygomaticus", "depressor"), n_trials=10,
                     condition_effects=None, drug_effects=None, subject_sd=0.1,
                     residual_sd=0.35, trait_effect=0.0, groups=("placebo", "naltrexone"),
-                    seed=None):
+                    n_stimuli=0, stimulus_sd=0.0, seed=None):
     """Simulate a trial-level score table with exactly known model parameters.
 
     The data follow ``score = μ[condition, muscle] + δ[condition, muscle]·drug + γ·trait
@@ -333,6 +333,11 @@ def simulate_scores(n_per_group=10, *, conditions=("neutral", "angry", "happy", 
         Score change per SD of the participant's trait (``trait`` column, z).
     groups : tuple of str
         (placebo, drug) group names.
+    n_stimuli : int
+        Stimuli per condition (0: none); trials cycle through them and a ``stimulus_id``
+        column is added.
+    stimulus_sd : float
+        SD of the stimuli's random effect (the same for every participant and muscle).
     seed : int | None
 
     Returns
@@ -343,6 +348,8 @@ def simulate_scores(n_per_group=10, *, conditions=("neutral", "angry", "happy", 
         ``participant_id, group, trait``.
     """
     rng = np.random.default_rng(seed)
+    stim_effect = {(c, k): rng.normal(0, stimulus_sd) for c in conditions
+                   for k in range(max(n_stimuli, 1))}
     condition_effects = condition_effects or {}
     drug_effects = drug_effects or {}
     rows, parts = [], []
@@ -359,10 +366,15 @@ def simulate_scores(n_per_group=10, *, conditions=("neutral", "angry", "happy", 
                 mu = condition_effects.get((cond, muscle), 0.0) + trait_effect * trait + u
                 if group != groups[0]:
                     mu += drug_effects.get((cond, muscle), 0.0)
-                scores = mu + rng.normal(0, residual_sd, n_trials)
-                for s in scores:
+                stims = np.arange(n_trials) % max(n_stimuli, 1)
+                scores = mu + rng.normal(0, residual_sd, n_trials) + np.array(
+                    [stim_effect[(cond, k)] for k in stims])
+                for s, k in zip(scores, stims):
                     trial += 1
-                    rows.append((pid, group, round(trait, 6), cond, muscle, trial, s))
+                    rows.append((pid, group, round(trait, 6), cond, muscle, trial,
+                                 f"{cond}-{k + 1:02d}", s))
     trials = pd.DataFrame(rows, columns=["participant_id", "group", "trait", "condition",
-                                         "muscle", "trial", "score"])
+                                         "muscle", "trial", "stimulus_id", "score"])
+    if not n_stimuli:
+        trials = trials.drop(columns="stimulus_id")
     return trials, pd.DataFrame(parts)

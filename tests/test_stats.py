@@ -136,6 +136,41 @@ def test_random_slopes_fit():
     assert "(1 + condition | participant_id)" in res.lme4_formula()
 
 
+def test_crossed_stimulus_random_effect_matches_statsmodels_vc():
+    import warnings
+
+    import statsmodels.formula.api as smf
+
+    trials, _ = simulate_scores(8, muscles=("corrugator",), n_trials=8, n_stimuli=8,
+                                stimulus_sd=0.3, subject_sd=0.2, seed=3)
+    res = fit_model(trials, "score ~ group * condition", crossed="stimulus_id")
+    assert res.lme4_formula().endswith("+ (1 | participant_id) + (1 | stimulus_id)")
+    assert res.fit["n_groups"] == 16 and res.fit["crossed"] == ["stimulus_id"]
+    # statsmodels' variance-component formulation of the same model, same data
+    d = trials.assign(one=1, group=pd.Categorical(trials.group, ["placebo", "naltrexone"]),
+                      condition=pd.Categorical(trials.condition,
+                                               ["neutral", "angry", "happy", "sad"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = smf.mixedlm("score ~ group * condition", d, groups="one", re_formula="0",
+                          vc_formula={"p": "0 + C(participant_id)",
+                                      "s": "0 + C(stimulus_id)"}).fit(reml=True)
+    assert res.fit["reml_loglik"] >= ref.llf - 1e-6
+    assert res.fit["reml_loglik"] == pytest.approx(ref.llf, abs=1e-4)
+    vc = res.variance().set_index("group")["variance"]
+    np.testing.assert_allclose([vc["participant_id"], vc["stimulus_id"], vc["Residual"]],
+                               [*ref.vcomp, ref.scale], rtol=1e-3)
+    np.testing.assert_allclose(res.beta, ref.fe_params.to_numpy(), rtol=1e-4, atol=1e-6)
+    # the stimulus variance is real: the model without it fits much worse
+    assert res.fit["reml_loglik"] > fit_model(trials, "score ~ group * condition").fit[
+        "reml_loglik"] + 20
+    # the condition effect is tested against stimuli (32 stimuli, 4 conditions), not trials
+    assert res.anova().set_index("term").loc["condition", "den_df"] < 40
+    with pytest.raises(ModelError, match="cannot be combined"):
+        fit_model(trials, "score ~ group * condition", crossed="stimulus_id",
+                  re_formula="~ condition")
+
+
 def test_bad_input_is_a_clear_error():
     trials, parts = simulate_scores(3, muscles=("corrugator",), seed=1)
     with pytest.raises(ModelError, match=r"Column\(s\) emotion needed by the model are missing"):

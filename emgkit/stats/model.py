@@ -17,7 +17,7 @@ import statsmodels.api as sm
 
 from ..errors import ModelError
 from .design import design, formula_variables, prepare_data
-from .reml import RemlCriterion, Satterthwaite
+from .reml import CrossedReml, RemlCriterion, Satterthwaite
 from .result import MixedResult
 
 #: statsmodels optimizers tried (lbfgs, statsmodels' default, is slow with random slopes)
@@ -42,7 +42,7 @@ def _check_rank(X, names, formula):
 
 
 def fit_model(table, formula, *, participants=None, groups="participant_id", re_formula=None,
-              levels=None, drop_rejected=True, dropna=False, optimizers=None):
+              crossed=None, levels=None, drop_rejected=True, dropna=False, optimizers=None):
     """Fit a linear mixed model by REML.
 
     Parameters
@@ -60,6 +60,9 @@ def fit_model(table, formula, *, participants=None, groups="participant_id", re_
         Participant column; a random intercept per participant is always included.
     re_formula : str | None
         Random slopes, e.g. ``"~ condition"`` (intercept included); None = intercept only.
+    crossed : str | list of str | None
+        Column(s) with a crossed random intercept, e.g. ``"stimulus_id"`` (lme4:
+        ``(1 | participant_id) + (1 | stimulus_id)``). Not combined with ``re_formula``.
     levels : dict | None
         Column -> ordered levels (first = reference).
     drop_rejected : bool
@@ -80,7 +83,11 @@ def fit_model(table, formula, *, participants=None, groups="participant_id", re_
         Bad table (missing columns, NaNs, unknown participants), a term with one level, or
         a design that is not identifiable.
     """
-    extra = formula_variables("y " + re_formula)[1] if re_formula else []
+    crossed = [crossed] if isinstance(crossed, str) else list(crossed or [])
+    if crossed and re_formula:
+        raise ModelError("Random slopes (re_formula) and crossed random intercepts cannot be "
+                         "combined; choose one.")
+    extra = (formula_variables("y " + re_formula)[1] if re_formula else []) + crossed
     data, factors = prepare_data(table, formula, participants=participants, groups=groups,
                                  levels=levels, drop_rejected=drop_rejected, dropna=dropna,
                                  extra=extra)
@@ -100,6 +107,10 @@ def fit_model(table, formula, *, participants=None, groups="participant_id", re_
 
     if optimizers is None:
         optimizers = OPTIMIZERS if Z.shape[1] == 1 else SLOPE_OPTIMIZERS
+    for c in crossed:
+        data[c] = data[c].astype(str)
+        if data[c].nunique() < 2:
+            raise ModelError(f"The crossed random factor {c!r} has one level only.")
     attempts = []
     model = sm.MixedLM(y, X, grp, exog_re=Z)
     for method in optimizers:
@@ -120,22 +131,36 @@ def fit_model(table, formula, *, participants=None, groups="participant_id", re_
         raise ModelError(f"No optimizer could fit {formula!r}: " +
                          "; ".join(f"{a['optimizer']}: {a['message']}" for a in attempts))
     best = max(finite, key=lambda a: a["loglik"])
-    crit = RemlCriterion(y, X, Z, grp)
-    G, s2, polished_ok, loglik = crit.polish(best["G"], best["scale"])
+    if crossed:
+        # statsmodels fits the participant intercept (start values); the crossed model is
+        # optimised on its REML criterion from there
+        crit = CrossedReml(y, X, [grp] + [data[c].to_numpy() for c in crossed])
+        start = np.diag(np.repeat([best["G"][0, 0]] + [0.1 * best["scale"]] * len(crossed),
+                                  crit.sizes))
+        G, s2, polished_ok, loglik = crit.polish(start, best["scale"])
+        if not np.isfinite(loglik):
+            raise ModelError(f"The crossed random-effects model {formula!r} + "
+                             f"{' + '.join(f'(1 | {c})' for c in crossed)} could not be fitted.")
+        best = dict(best, loglik=-np.inf)
+    else:
+        crit = RemlCriterion(y, X, Z, grp)
+        G, s2, polished_ok, loglik = crit.polish(best["G"], best["scale"])
     theta = crit.pack(G, s2)
     if not np.isfinite(loglik) or loglik < best["loglik"] - 1e-8:
         G, s2, loglik = best["G"], best["scale"], best["loglik"]
         theta = crit.pack(G, s2)
         polished_ok = False
     beta, C = crit.gls(theta)
-    fit = dict(reml_loglik=float(loglik), n_obs=int(len(y)), n_groups=int(crit.n_groups),
+    fit = dict(reml_loglik=float(loglik), n_obs=int(len(y)),
+               n_groups=int(data[groups].nunique()),
                converged=bool(polished_ok and best["converged"] or polished_ok),
                optimizer=f"{best['optimizer']} + profiled-REML refinement",
                statsmodels_loglik={a["optimizer"]: a["loglik"] for a in attempts},
                statsmodels_converged={a["optimizer"]: a["converged"] for a in attempts},
-               formula=formula, re_formula=re_formula or "~ 1", groups=groups)
+               formula=formula, re_formula=re_formula or "~ 1", groups=groups,
+               crossed=crossed)
     return MixedResult(data=data, formula=formula, outcome=outcome, factors=factors,
                        covariates=[p for p in preds if p not in factors], groups=groups,
                        X=X, dinfo=dinfo, Z=Z, z_names=z_names, crit=crit, theta=theta,
                        beta=beta, C=C, G=G, s2=s2, fit=fit,
-                       sat=Satterthwaite(crit, theta))
+                       sat=Satterthwaite(crit, theta), crossed=crossed)

@@ -36,6 +36,7 @@ class RemlCriterion:
 
     def __init__(self, y, X, Z, groups):
         y, X, Z = (np.asarray(a, float) for a in (y, X, Z))
+        self.y, self.Z, self.groups = y, Z, np.asarray(groups)
         _, inv = np.unique(np.asarray(groups), return_inverse=True)
         self.n, self.p = X.shape
         self.q = Z.shape[1]
@@ -49,6 +50,32 @@ class RemlCriterion:
         np.add.at(self.Zty, inv, Z * y[:, None])
         self.XtX, self.Xty, self.yty = X.T @ X, X.T @ y, y @ y
         self._tril = np.tril_indices(self.q)
+
+    def with_design(self, X):
+        """The same random-effects structure with another fixed design ``X``."""
+        return RemlCriterion(self.y, X, self.Z, self.groups)
+
+    def variance_indices(self):
+        """Positions in θ of variances (not covariances), the residual excluded."""
+        return [k for k, (i, j) in enumerate(zip(*self._tril)) if i == j]
+
+    def components(self, G, s2, group, names):
+        """(group, term, variance, sd) rows of the variance components."""
+        rows = [(group, n, G[i, i], np.sqrt(max(G[i, i], 0))) for i, n in enumerate(names)]
+        rows += [(group, f"cov({names[j]}, {names[i]})", G[i, j], np.nan)
+                 for i in range(len(names)) for j in range(i)]
+        return rows + [("Residual", "", s2, np.sqrt(s2))]
+
+    def blups(self, G, s2, r):
+        """Conditional modes of the random effects given residuals ``r`` = y - Xβ̂,
+        returned as their contribution Zb̂ to the fitted values."""
+        out = np.zeros_like(r)
+        for g in np.unique(self.groups):
+            m = self.groups == g
+            Zi = self.Z[m]
+            M = s2 * np.eye(self.q) + G @ (Zi.T @ Zi)
+            out[m] = Zi @ np.linalg.solve(M, G @ (Zi.T @ r[m]))
+        return out
 
     # -- parameters ---------------------------------------------------------------------
     def unpack(self, theta):
@@ -153,7 +180,7 @@ class Satterthwaite:
     def __init__(self, crit, theta, rel_step=1e-4):
         self.crit, self.theta = crit, np.asarray(theta, float)
         G, _ = crit.unpack(self.theta)
-        diag_idx = [k for k, (i, j) in enumerate(zip(*crit._tril)) if i == j]
+        diag_idx = crit.variance_indices()
         scale = max(np.abs(self.theta).max(), 1e-300)
         self.active = [k for k in range(len(self.theta))
                        if not (k in diag_idx and self.theta[k] <= 1e-8 * scale)]
@@ -228,3 +255,81 @@ class Satterthwaite:
             return F, q, 2.0
         E = np.sum(nus / (nus - 2))
         return F, q, float(2 * E / (E - q)) if E > q else np.inf
+
+
+class CrossedReml(RemlCriterion):
+    """Random intercepts for two or more crossed factors (e.g. participant and stimulus).
+
+    ``V = σ² I + Σ_f τ_f² Z_f Z_f'`` with ``Z_f`` the indicator matrix of factor ``f``;
+    θ = (τ²_1, …, τ²_F, σ²). All random effects form one block, so the algebra runs on the
+    (Σ levels)² matrix ``Z'Z``.
+    """
+
+    def __init__(self, y, X, factors):
+        self.factors = [np.asarray(f) for f in factors]
+        blocks, sizes = [], []
+        for f in self.factors:
+            _, inv = np.unique(f, return_inverse=True)
+            Zf = np.zeros((len(f), inv.max() + 1))
+            Zf[np.arange(len(f)), inv] = 1.0
+            blocks.append(Zf)
+            sizes.append(Zf.shape[1])
+        Z = np.hstack(blocks)
+        y, X = np.asarray(y, float), np.asarray(X, float)
+        self.y, self.Z, self.groups = y, Z, np.zeros(len(y), int)
+        self.n, self.p = X.shape
+        self.q, self.n_groups = Z.shape[1], 1
+        self.sizes = sizes
+        self.ZtZ = (Z.T @ Z)[None]
+        self.ZtX = (Z.T @ X)[None]
+        self.Zty = (Z.T @ y)[None]
+        self.XtX, self.Xty, self.yty = X.T @ X, X.T @ y, y @ y
+        self._starts = np.cumsum([0] + sizes[:-1])
+
+    def with_design(self, X):
+        return CrossedReml(self.y, X, self.factors)
+
+    def variance_indices(self):
+        return list(range(len(self.sizes)))
+
+    def unpack(self, theta):
+        return np.diag(np.repeat(np.asarray(theta[:-1], float), self.sizes)), float(theta[-1])
+
+    def pack(self, G, s2):
+        return np.concatenate([np.diag(G)[self._starts], [s2]])
+
+    def components(self, G, s2, group, names):
+        rows = [(name, "(Intercept)", G[k, k], np.sqrt(max(G[k, k], 0)))
+                for name, k in zip(names, self._starts)]
+        return rows + [("Residual", "", s2, np.sqrt(s2))]
+
+    def blups(self, G, s2, r):
+        M = s2 * np.eye(self.q) + G @ self.ZtZ[0]
+        return self.Z @ np.linalg.solve(M, G @ (self.Z.T @ r))
+
+    def profiled(self, x):
+        Grel = np.diag(np.repeat(np.asarray(x, float) ** 2, self.sizes))
+        XVX, XVy, yVy, logdet_v = self._parts(Grel, 1.0)
+        sign, logdet_a = np.linalg.slogdet(XVX)
+        if sign <= 0 or not np.isfinite(logdet_v):
+            return np.inf
+        beta = np.linalg.solve(XVX, XVy)
+        s2 = (yVy - XVy @ beta) / (self.n - self.p)
+        if s2 <= 0:
+            return np.inf
+        return 0.5 * ((self.n - self.p) * (1 + np.log(2 * np.pi * s2)) + logdet_v + logdet_a)
+
+    def polish(self, G, s2):
+        x0 = np.sqrt(np.clip(np.diag(G)[self._starts] / s2, 1e-4, None))
+        bounds = [(0, None)] * len(x0)
+        res = optimize.minimize(self.profiled, x0, method="L-BFGS-B", bounds=bounds,
+                                options=dict(ftol=1e-15, gtol=1e-10, maxiter=2000))
+        res2 = optimize.minimize(self.profiled, res.x, method="Nelder-Mead",
+                                 options=dict(xatol=1e-12, fatol=1e-13, maxiter=20000))
+        best = res2 if res2.fun <= res.fun else res
+        x = np.abs(best.x)
+        Grel = np.diag(np.repeat(x ** 2, self.sizes))
+        XVX, XVy, yVy, _ = self._parts(Grel, 1.0)
+        beta = np.linalg.solve(XVX, XVy)
+        s2_hat = (yVy - XVy @ beta) / (self.n - self.p)
+        return Grel * s2_hat, float(s2_hat), bool(res.success or res2.success), -float(best.fun)

@@ -14,7 +14,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from .design import design, r_term_name, reference_grid, sum_coded_formula
-from .reml import RemlCriterion, Satterthwaite
+from .reml import RemlCriterion, Satterthwaite  # noqa: F401
 
 
 def _t_table(est, se, df, level=0.95):
@@ -52,6 +52,7 @@ class MixedResult:
     s2: float
     fit: dict
     sat: Satterthwaite
+    crossed: list = field(default_factory=list)
     context: dict = field(default_factory=dict)
     _cache: dict = field(default_factory=dict)
 
@@ -104,8 +105,7 @@ class MixedResult:
             return self._cache["anova"].copy()
         rhs = sum_coded_formula(self.formula.split("~", 1)[1], self.factors)
         Xs, sinfo = design(rhs, self.data)
-        crit = RemlCriterion(self.data[self.outcome].to_numpy(float), Xs, self.Z,
-                             self.data[self.groups].to_numpy())
+        crit = self.crit.with_design(Xs)
         beta, C = crit.gls(self.theta)
         sat = Satterthwaite(crit, self.theta)
         rows = []
@@ -217,31 +217,17 @@ class MixedResult:
             ``group`` (participant column or "Residual"), ``term`` ("(Intercept)", slope
             names, or "cov(a, b)"), ``variance``, ``sd``.
         """
-        names = [r_term_name(n) for n in self.z_names]
-        rows = []
-        for i, a in enumerate(names):
-            rows.append(dict(group=self.groups, term=a, variance=self.G[i, i],
-                             sd=np.sqrt(max(self.G[i, i], 0))))
-        for i in range(len(names)):
-            for j in range(i):
-                rows.append(dict(group=self.groups, term=f"cov({names[j]}, {names[i]})",
-                                 variance=self.G[i, j], sd=np.nan))
-        rows.append(dict(group="Residual", term="", variance=self.s2, sd=np.sqrt(self.s2)))
-        return pd.DataFrame(rows)
+        names = [self.groups] + self.crossed if self.crossed else \
+            [r_term_name(n) for n in self.z_names]
+        rows = self.crit.components(self.G, self.s2, self.groups, names)
+        return pd.DataFrame(rows, columns=["group", "term", "variance", "sd"])
 
     # -- diagnostics -------------------------------------------------------------------
     def residuals(self):
         """Return (fitted, conditional residuals): fitted = Xβ̂ + Zb̂ (BLUPs)."""
         y = self.data[self.outcome].to_numpy(float)
-        r = y - self.X @ self.beta
         fitted = self.X @ self.beta
-        grp = self.data[self.groups].to_numpy()
-        for g in pd.unique(grp):
-            m = grp == g
-            Zi = self.Z[m]
-            M = self.s2 * np.eye(self.Z.shape[1]) + self.G @ (Zi.T @ Zi)
-            b = np.linalg.solve(M, self.G @ (Zi.T @ r[m]))
-            fitted[m] += Zi @ b
+        fitted = fitted + self.crit.blups(self.G, self.s2, y - fitted)
         return fitted, y - fitted
 
     def plot_diagnostics(self, ax=None):
@@ -279,7 +265,8 @@ class MixedResult:
         re = " + ".join("1" if n == "Intercept" else n for n in self.z_names)
         if self.fit.get("re_formula", "~ 1") not in ("~ 1", None):
             re = "1 + " + self.fit["re_formula"].split("~", 1)[1].strip()
-        return f"{self.formula.strip()} + ({re} | {self.groups})"
+        extra = "".join(f" + (1 | {c})" for c in self.crossed)
+        return f"{self.formula.strip()} + ({re} | {self.groups}){extra}"
 
     def r_code(self, data_file="trials.tsv"):
         """R code (lme4 + lmerTest + emmeans) that fits the same model."""
