@@ -8,6 +8,7 @@ channels' raw digital samples, e.g. the full 24-bit BioSemi ``Status`` word whos
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,9 +151,23 @@ def read_digital(header, label):
     n_rec = header.n_records
     start = sum(header.spr[:k]) * nb
     width = header.spr[k] * nb
-    raw = np.memmap(header.path, dtype=np.uint8, mode="r", offset=header.header_bytes,
-                    shape=(n_rec, header.record_bytes))
-    block = np.asarray(raw[:, start:start + width]).reshape(-1, nb)
+    # one positioned read per record: only this signal's bytes are read, and nothing of
+    # the file is mapped into memory (a memmap's fault-around would map neighbouring
+    # channels' pages too)
+    block = np.empty((n_rec, width), dtype=np.uint8)
+    view = memoryview(block.reshape(-1))
+    fd = os.open(header.path, os.O_RDONLY)
+    try:
+        base = header.header_bytes + start
+        for r in range(n_rec):
+            got = os.preadv(fd, [view[r * width:(r + 1) * width]],
+                            base + r * header.record_bytes)
+            if got != width:
+                raise ReadError(f"{header.path}: record {r + 1} of {n_rec} is incomplete "
+                                f"(truncated file).")
+    finally:
+        os.close(fd)
+    block = block.reshape(-1, nb)
     if nb == 3:
         # bytes into the top 3 bytes of a little-endian int32; the arithmetic shift
         # sign-extends the 24-bit value
@@ -161,7 +176,6 @@ def read_digital(header, label):
         out = buf.view("<i4").ravel() >> 8
     else:
         out = block.view("<i2").ravel().astype(np.int32)
-    del raw
     return out
 
 
@@ -182,6 +196,16 @@ def fast_readable(header, labels):
             and len({header.spr[i] for i in idx}) == 1
             and all(microvolt_factor(header.units[i]) for i in idx)
             and all(header.digital_max[i] != header.digital_min[i] for i in idx))
+
+
+def calibration_uv(header, label):
+    """(gain, offset) turning a signal's digital values into µV: ``µV = d * gain + offset``."""
+    k = header.labels.index(label)
+    gain = (header.physical_max[k] - header.physical_min[k]) / (
+        header.digital_max[k] - header.digital_min[k])
+    offset = header.physical_min[k] - header.digital_min[k] * gain
+    scale = microvolt_factor(header.units[k])
+    return gain * scale, offset * scale
 
 
 def read_signals_uv(header, labels, *, out=None):
@@ -205,14 +229,9 @@ def read_signals_uv(header, labels, *, out=None):
     if out is None:
         out = np.empty((len(labels), n))
     def decode(row):
-        lab = labels[row]
-        k = header.labels.index(lab)
-        gain = (header.physical_max[k] - header.physical_min[k]) / (
-            header.digital_max[k] - header.digital_min[k])
-        offset = header.physical_min[k] - header.digital_min[k] * gain
-        scale = microvolt_factor(header.units[k])
-        np.multiply(read_digital(header, lab), gain * scale, out=out[row])
-        out[row] += offset * scale
+        gain, offset = calibration_uv(header, labels[row])
+        np.multiply(read_digital(header, labels[row]), gain, out=out[row])
+        out[row] += offset
 
     from concurrent.futures import ThreadPoolExecutor
 

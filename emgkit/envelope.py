@@ -11,7 +11,7 @@ def window_samples(sfreq, window):
     return max(1, int(round(check_number("smooth", window, low=0) * check_sfreq(sfreq))))
 
 
-def envelope(data, sfreq, window, *, kind="mean"):
+def envelope(data, sfreq, window, *, kind="mean", out=None):
     """Compute the amplitude envelope of EMG.
 
     Parameters
@@ -26,6 +26,9 @@ def envelope(data, sfreq, window, *, kind="mean"):
         ``"mean"``: moving average of the full-wave rectified signal; ``"rms"``: root of
         the moving average of the squared signal.
 
+    out : ndarray | None
+        Array for the result (may be ``data`` itself).
+
     Returns
     -------
     ndarray
@@ -35,18 +38,18 @@ def envelope(data, sfreq, window, *, kind="mean"):
     size = window_samples(sfreq, window)
     data = np.asarray(data, dtype=float)
     flat = data.reshape(-1, data.shape[-1])
-    out = np.empty_like(flat)
+    res = np.empty_like(flat) if out is None else out.reshape(flat.shape)
 
     def run(k):
         x = np.abs(flat[k]) if kind == "mean" else flat[k] * flat[k]
         y = x if size == 1 else moving_average(x, size)
-        out[k] = y if kind == "mean" else np.sqrt(np.maximum(y, 0.0))
+        res[k] = y if kind == "mean" else np.sqrt(np.maximum(y, 0.0))
 
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(min(2, len(flat))) as pool:
         list(pool.map(run, range(len(flat))))
-    return out.reshape(data.shape)
+    return res.reshape(data.shape)
 
 
 def moving_average(x, size):

@@ -51,10 +51,12 @@ def epoch(data, sfreq, onsets, tmin, tmax):
 
 def window_mean(epochs, times, window):
     """Mean over samples with ``window[0] <= t < window[1]`` (s), along the last axis."""
-    sel = (times >= window[0] - 1e-9) & (times < window[1] - 1e-9)
-    if not sel.any():
-        sel = np.abs(times - window[0]) == np.abs(times - window[0]).min()
-    return epochs[..., sel].mean(axis=-1)  # NaN epochs (outside the recording) stay NaN
+    a = int(np.searchsorted(times, window[0] - 1e-9))
+    b = int(np.searchsorted(times, window[1] - 1e-9))
+    if b <= a:  # window narrower than a sample: the nearest sample
+        a = int(np.argmin(np.abs(times - window[0])))
+        b = a + 1
+    return epochs[..., a:b].mean(axis=-1)  # NaN epochs (outside the recording) stay NaN
 
 
 def bin_edges(tmin, tmax, width):

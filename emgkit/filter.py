@@ -98,39 +98,52 @@ def design_filter(sfreq, l_freq=20.0, h_freq=500.0, *, order=4, notch=50.0,
     return np.vstack(parts)
 
 
-def _filtfilt_1d(sos, x, zi):
-    """Forward-backward filtering of one channel; identical to ``scipy.signal.sosfiltfilt``
-    with its default odd padding, with fewer temporary copies."""
-    pad = min(3 * (2 * len(sos) + 1), x.size - 1)
-    ext = np.empty(x.size + 2 * pad)
-    ext[pad:pad + x.size] = x
-    if pad:
-        ext[:pad] = 2 * x[0] - x[pad:0:-1]
-        ext[pad + x.size:] = 2 * x[-1] - x[-2:-pad - 2:-1]
-    y, _ = signal.sosfilt(sos, ext, zi=zi * ext[0])
-    y = y[::-1].copy()
-    y, _ = signal.sosfilt(sos, y, zi=zi * y[0])
-    return y[::-1][pad:pad + x.size]
+_CHUNK = 1 << 18
 
 
-def apply_filter(data, sos, *, workers=2):
+def _filtfilt_1d(sos, x, zi, out):
+    """Forward-backward filtering of one channel into ``out`` (may be ``x`` itself).
+
+    Identical to ``scipy.signal.sosfiltfilt`` with its default odd padding and steady-state
+    initial conditions, computed in chunks (the filter state is carried from chunk to
+    chunk) so that memory stays at one output array per channel.
+    """
+    n = x.size
+    pad = min(3 * (2 * len(sos) + 1), n - 1)
+    left = 2 * x[0] - x[pad:0:-1]
+    right = 2 * x[-1] - x[-2:-pad - 2:-1]
+    first = left[0] if pad else x[0]
+    _, state = signal.sosfilt(sos, left, zi=zi * first)
+    for a in range(0, n, _CHUNK):
+        out[a:a + _CHUNK], state = signal.sosfilt(sos, x[a:a + _CHUNK], zi=state)
+    y_right, state = signal.sosfilt(sos, right, zi=state)
+    # backward pass over the reversed forward output (right padding first)
+    rev = y_right[::-1]
+    _, state = signal.sosfilt(sos, rev, zi=zi * (rev[0] if pad else out[-1]))
+    for b in range(n, 0, -_CHUNK):
+        a = max(0, b - _CHUNK)
+        seg, state = signal.sosfilt(sos, out[a:b][::-1], zi=state)
+        out[a:b] = seg[::-1]
+    return out
+
+
+def apply_filter(data, sos, *, workers=2, out=None):
     """Filter along the last axis forward and backward (zero phase).
 
     Equal to ``scipy.signal.sosfiltfilt(sos, data, axis=-1)`` (odd padding, steady-state
     initial conditions); channels run in ``workers`` threads (scipy's ``sosfilt`` releases
-    the GIL), so both cores are used for multi-channel data.
+    the GIL), so both cores are used for multi-channel data. ``out`` (which may be ``data``
+    itself, for in-place filtering) receives the result.
     """
     data = np.asarray(data, dtype=float)
-    if data.ndim == 1:
-        return _filtfilt_1d(sos, data, signal.sosfilt_zi(sos))
     if data.shape[-1] < 2:
-        return data.copy()
+        return data.copy() if out is None else data
     flat = data.reshape(-1, data.shape[-1])
     zi = signal.sosfilt_zi(sos)
-    out = np.empty_like(flat)
+    res = np.empty_like(flat) if out is None else out.reshape(flat.shape)
 
     def run(k):
-        out[k] = _filtfilt_1d(sos, flat[k], zi)
+        _filtfilt_1d(sos, flat[k], zi, res[k])
 
     if workers > 1 and len(flat) > 1:
         from concurrent.futures import ThreadPoolExecutor
@@ -140,7 +153,7 @@ def apply_filter(data, sos, *, workers=2):
     else:
         for k in range(len(flat)):
             run(k)
-    return out.reshape(data.shape)
+    return res.reshape(data.shape)
 
 
 def band_pass(data, sfreq, l_freq, h_freq, *, order=4, notch=0.0, harmonics=True):

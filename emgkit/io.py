@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import mne
 import numpy as np
 
 from .edfheader import read_header
@@ -55,6 +54,8 @@ def read_raw(path, *, channels=None, preload=True, verbose="error"):
         raise ReadError(f"{path}: unsupported file type {path.suffix!r}; emgkit reads "
                         f".edf and .bdf files.")
     read_header(path)
+    import mne  # imported here: the numpy reading path does not need MNE
+
     reader = mne.io.read_raw_bdf if kind == "bdf" else mne.io.read_raw_edf
     try:
         raw = reader(path, preload=False, verbose=verbose)

@@ -16,10 +16,11 @@ import pandas as pd
 
 from . import channels as _channels
 from . import events as _events
-from .edfheader import fast_readable, read_digital, read_header, read_signals_uv, \
+from .edfheader import calibration_uv, fast_readable, read_digital, read_header, \
     start_datetime
 from .errors import ReadError
 from .io import SUFFIXES, read_raw
+from .reject import channel_bad_spans
 
 
 @dataclass
@@ -28,9 +29,10 @@ class Loaded:
 
     Attributes
     ----------
-    data : ndarray, shape (n_labels, n_times)
-        Input channels in µV.
-    labels : list of str
+    derived : ndarray, shape (n_muscles, n_times)
+        One signal per muscle in µV (anode − cathode for bipolar pairs).
+    spans : dict
+        Input channel label -> flat/saturated stretches ``(start, stop, kind)`` (samples).
     resolved : dict
         Muscle -> (anode, cathode).
     stim : ndarray | None
@@ -43,8 +45,8 @@ class Loaded:
         "numpy" or "mne".
     """
 
-    data: np.ndarray
-    labels: list
+    derived: np.ndarray
+    spans: dict
     resolved: dict
     stim: np.ndarray | None
     annotations: pd.DataFrame | None
@@ -54,7 +56,7 @@ class Loaded:
 
     @property
     def n_times(self):
-        return self.data.shape[1]
+        return self.derived.shape[1]
 
 
 def load_recording(path, config, *, verbose="error", engine="auto"):
@@ -82,12 +84,42 @@ def load_recording(path, config, *, verbose="error", engine="auto"):
                                                                           else [])}
         if (len(set(labels_all)) == len(labels_all) and len(spr) == 1
                 and fast_readable(header, labels)):
-            data = read_signals_uv(header, labels)
+            sfreq = header.sfreq(labels[0])
+            derived, spans = _derive_digital(header, resolved, sfreq, config.reject.flat)
             stim_values = read_digital(header, stim) if stim else None
             annotations = _annotations(path) if ev.source == "annotations" else None
-            return Loaded(data, labels, resolved, stim_values, annotations,
-                          header.sfreq(labels[0]), start_datetime(header), "numpy")
+            return Loaded(derived, spans, resolved, stim_values, annotations, sfreq,
+                          start_datetime(header), "numpy")
     return _load_mne(path, config, verbose)
+
+
+def _derive_digital(header, resolved, sfreq, flat):
+    """Decode each muscle's channels, find flat/saturated runs on the digital values and
+    form the µV signal (anode − cathode), one muscle per thread, never holding all
+    monopolar channels in memory at once."""
+    n = header.spr[header.labels.index(next(iter(resolved.values()))[0])] * header.n_records
+    derived = np.empty((len(resolved), n))
+    spans = {}
+
+    def one(m, pair):
+        for sign, label in zip((1.0, -1.0), pair):
+            if label is None:
+                continue
+            digital = read_digital(header, label)
+            if label not in spans:
+                spans[label] = channel_bad_spans(digital, sfreq, flat)
+            gain, offset = calibration_uv(header, label)
+            if sign > 0:
+                np.multiply(digital, gain, out=derived[m])
+                derived[m] += offset
+            else:
+                derived[m] -= digital * gain + offset
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda item: one(*item), enumerate(resolved.values())))
+    return derived, spans
 
 
 def _annotations(path):
@@ -117,5 +149,8 @@ def _load_mne(path, config, verbose):
     raw.load_data(verbose=verbose)
     data = raw.get_data(picks=labels) * 1e6  # V -> µV
     stim_values = raw.get_data(picks=[stim])[0] if stim else None
-    return Loaded(data, labels, resolved, stim_values, annotations, float(raw.info["sfreq"]),
-                  raw.info["meas_date"], "mne")
+    sfreq = float(raw.info["sfreq"])
+    spans = {lab: channel_bad_spans(x, sfreq, config.reject.flat)
+             for lab, x in zip(labels, data)}
+    return Loaded(_channels.derive(data, labels, resolved), spans, resolved, stim_values,
+                  annotations, sfreq, raw.info["meas_date"], "mne")

@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 
 from . import baseline as _baseline
-from . import channels as _channels
 from . import epochs as _epochs
 from . import events as _events
 from . import reject as _reject
@@ -98,15 +97,19 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
     pid = participant_id or participant_from_path(path)
 
     loaded = load_recording(path, config, verbose=verbose, engine=engine)
-    sfreq, data, labels, resolved = loaded.sfreq, loaded.data, loaded.labels, loaded.resolved
+    sfreq, resolved, spans = loaded.sfreq, loaded.resolved, loaded.spans
     stim = loaded.stim is not None
     events = _find_events(loaded, config, path, pid)
     pp, ep = config.preprocess, config.epochs
     sos = design_filter(sfreq, pp.l_freq, pp.h_freq, order=pp.order, notch=pp.notch,
                         harmonics=pp.notch_harmonics)
-    derived = _channels.derive(data, labels, resolved)
-    filtered = apply_filter(derived, sos)
-    env = _envelope(filtered, sfreq, pp.smooth, kind=pp.envelope)
+    derived = loaded.derived
+    if quality:
+        filtered = apply_filter(derived, sos)
+        env = _envelope(filtered, sfreq, pp.smooth, kind=pp.envelope)
+    else:  # lean: filter and envelope in place, one signal array per muscle
+        filtered = derived = env = _envelope(apply_filter(derived, sos, out=derived), sfreq,
+                                             pp.smooth, kind=pp.envelope, out=derived)
 
     env_epochs, times, inside = _epochs.epoch(env, sfreq, events["onset_s"].to_numpy(),
                                               ep.tmin, ep.tmax)
@@ -120,7 +123,6 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
     bins, starts = _epochs.bin_means(corrected, times, ep.bin)
     latency = detect_onsets(env_epochs, times, ep.baseline, (0.0, ep.response[1]))
 
-    spans = dict(zip(labels, _reject.bad_spans(data, sfreq, config.reject.flat)))
     reasons = _rejections(config, spans, resolved, sfreq, events, inside, base, response,
                           len(times))
     trials = trials_table(pid, events, list(resolved), base, response, score, reasons)

@@ -141,16 +141,23 @@ def bad_spans(channels, sfreq, min_duration):
     list of list of (start_sample, stop_sample, kind)
         One list per channel.
     """
-    out = []
-    min_samples = int(round(min_duration * sfreq))
-    for x in np.atleast_2d(channels):
-        spans = []
-        if min_duration > 0 and x.size:
-            hi, lo = x.max(), x.min()
-            for a, b, v in constant_runs(x, max(min_samples, 2)):
-                spans.append((a, b, "saturated" if v in (hi, lo) else "flat"))
-        out.append(spans)
-    return out
+    return [channel_bad_spans(x, sfreq, min_duration) for x in np.atleast_2d(channels)]
+
+
+def channel_bad_spans(x, sfreq, min_duration):
+    """Flat and saturated stretches of one channel (µV or raw digital values).
+
+    Returns
+    -------
+    list of (start_sample, stop_sample, kind)
+    """
+    if min_duration <= 0 or x.size == 0:
+        return []
+    runs = constant_runs(x, max(int(round(min_duration * sfreq)), 2))
+    if not runs:
+        return []
+    hi, lo = x.max(), x.min()
+    return [(a, b, "saturated" if v in (hi, lo) else "flat") for a, b, v in runs]
 
 
 def span_reasons(spans, starts, stops):

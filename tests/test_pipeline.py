@@ -183,8 +183,10 @@ def test_only_needed_channels_loaded_and_engines_agree(study_factory, fmt):
     fast = load_recording(rec, one, engine="numpy")
     ref = load_recording(rec, one, engine="mne")
     assert fast.engine == "numpy" and ref.engine == "mne"
-    assert fast.labels == ref.labels == ["EXG1", "EXG2"] and fast.data.shape[0] == 2
-    np.testing.assert_allclose(fast.data, ref.data, rtol=1e-9, atol=1e-9)
+    assert fast.resolved == ref.resolved == {"corrugator": ("EXG1", "EXG2")}
+    assert fast.derived.shape[0] == 1
+    np.testing.assert_allclose(fast.derived, ref.derived, rtol=1e-9, atol=1e-8)
+    assert fast.spans == ref.spans
     if fmt == "bdf":   # numpy keeps the whole Status word; masked codes agree
         np.testing.assert_array_equal(fast.stim.astype(int) & 0xFFFF,
                                       ref.stim.astype(int) & 0xFFFF)
@@ -203,3 +205,13 @@ def test_simulator_is_seeded(tmp_path):
     pb = (tmp_path / "b" / b.recording[0]).read_bytes()
     assert pa == pb
     shutil.rmtree(tmp_path / "b")
+
+
+def test_lean_in_place_path_gives_the_same_tables(bdf_study):
+    rec = recording_of(bdf_study)
+    full = process_recording(rec, bdf_study / "study.toml")
+    lean = process_recording(rec, bdf_study / "study.toml", quality=False,
+                             keep_continuous=False)
+    pd.testing.assert_frame_equal(full.trials, lean.trials)
+    pd.testing.assert_frame_equal(full.timecourses, lean.timecourses)
+    assert lean.quality is None and lean.envelope is None
