@@ -173,7 +173,9 @@ def read_digital(header, label):
         # sign-extends the 24-bit value
         buf = np.zeros((block.shape[0], 4), dtype=np.uint8)
         buf[:, 1:] = block
-        out = buf.view("<i4").ravel() >> 8
+        del block
+        out = buf.view("<i4").ravel()
+        np.right_shift(out, 8, out=out)
     else:
         out = block.view("<i2").ravel().astype(np.int32)
     return out

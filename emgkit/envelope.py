@@ -41,9 +41,13 @@ def envelope(data, sfreq, window, *, kind="mean", out=None):
     res = np.empty_like(flat) if out is None else out.reshape(flat.shape)
 
     def run(k):
-        x = np.abs(flat[k]) if kind == "mean" else flat[k] * flat[k]
-        y = x if size == 1 else moving_average(x, size)
-        res[k] = y if kind == "mean" else np.sqrt(np.maximum(y, 0.0))
+        x = flat[k]
+        if size == 1:
+            np.abs(x, out=res[k])  # one sample: rectified value (mean) = RMS
+            return
+        moving_average(x, size, out=res[k], square=kind == "rms")
+        if kind == "rms":
+            np.sqrt(np.maximum(res[k], 0.0, out=res[k]), out=res[k])
 
     from concurrent.futures import ThreadPoolExecutor
 
@@ -52,20 +56,41 @@ def envelope(data, sfreq, window, *, kind="mean", out=None):
     return res.reshape(data.shape)
 
 
-def moving_average(x, size):
+def moving_average(x, size, *, out=None, square=False):
     """Centred moving average of ``size`` samples with edges extended by the end values.
 
     The same as ``scipy.ndimage.uniform_filter1d(x, size, mode="nearest")`` (to ~1e-9
     relative), computed from a running sum, which is several times faster.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n,)
+    size : int
+        Window length (samples).
+    out : ndarray | None
+        Result array (may be ``x`` itself).
+    square : bool
+        ``False`` averages ``abs(x)`` (rectified mean); ``True`` averages ``x**2``.
+
+    Returns
+    -------
+    ndarray
     """
     x = np.asarray(x, dtype=float)
+    n = x.size
     left = size // 2
-    right = size - 1 - left
-    ext = np.empty(x.size + size)
+    ext = np.empty(n + size)
     ext[0] = 0.0
-    ext[1:left + 1] = x[0]
-    ext[left + 1:left + 1 + x.size] = x
-    ext[left + 1 + x.size:] = x[-1]
+    body = ext[left + 1:left + 1 + n]
+    if square:
+        np.multiply(x, x, out=body)
+    else:
+        np.abs(x, out=body)
+    ext[1:left + 1] = body[0]
+    ext[left + 1 + n:] = body[-1]
     cs = np.cumsum(ext, out=ext)
+    out = np.empty(n) if out is None else out
     # window for output i covers ext samples i+1 .. i+size (1-based after the leading 0)
-    return (cs[size:size + x.size] - cs[:x.size]) / size
+    np.subtract(cs[size:size + n], cs[:n], out=out)
+    out /= size
+    return out

@@ -113,7 +113,8 @@ def _derive_digital(header, resolved, sfreq, flat):
                 np.multiply(digital, gain, out=derived[m])
                 derived[m] += offset
             else:
-                derived[m] -= digital * gain + offset
+                for a in range(0, n, 1 << 20):  # chunks: no full-length temporaries
+                    derived[m, a:a + (1 << 20)] -= digital[a:a + (1 << 20)] * gain + offset
 
     from concurrent.futures import ThreadPoolExecutor
 

@@ -35,3 +35,11 @@ def test_moving_average_matches_scipy(size):
     x = np.abs(np.random.default_rng(size).normal(5, 2, 20000))
     np.testing.assert_allclose(moving_average(x, size),
                                uniform_filter1d(x, size, mode="nearest"), rtol=1e-9)
+    y = x - 5
+    ref = uniform_filter1d(y * y, size, mode="nearest")
+    np.testing.assert_allclose(moving_average(y, size, square=True), ref, rtol=1e-9,
+                               atol=1e-12 * ref.max())
+    inplace = y.copy()
+    moving_average(inplace, size, out=inplace)
+    ref = uniform_filter1d(np.abs(y), size, mode="nearest")
+    np.testing.assert_allclose(inplace, ref, rtol=1e-9, atol=1e-12 * ref.max())
