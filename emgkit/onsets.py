@@ -58,10 +58,17 @@ def detect_onsets(envelope, times, baseline, window, *, k=3.0, min_duration=0.1,
     has = full.any(-1)
     first = np.argmax(full, axis=-1)
     if back is not None:
-        low = env[..., wsel[0]:wsel[-1] + 1] <= (mu + back * sd)[..., None]
-        idx = np.where(low, np.arange(n), -1)
-        last_low = np.maximum.accumulate(idx, axis=-1)
-        prev = np.take_along_axis(last_low, np.maximum(first - 1, 0)[..., None], -1)[..., 0]
-        first = np.where((first > 0) & (prev >= 0), prev + 1, first)
+        lim = (mu + back * sd)
+        base = wsel[0]
+        flat_env = env.reshape(-1, env.shape[-1])
+        flat_first, flat_lim = first.reshape(-1), lim.reshape(-1)
+        for i in np.flatnonzero(has.reshape(-1)):
+            f = flat_first[i]
+            if f == 0:
+                continue
+            low = np.flatnonzero(flat_env[i, base:base + f] <= flat_lim[i])
+            if low.size:
+                flat_first[i] = low[-1] + 1
+        first = flat_first.reshape(first.shape)
     out[has] = times[wsel[0] + first[has]]
     return out
