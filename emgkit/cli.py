@@ -11,7 +11,6 @@ from .errors import EmgkitError
 
 def _cmd_simulate(args):
     from .simstudy import simulate_study
-
     from .simulate import SimParams
 
     params = SimParams(sfreq=args.sfreq, n_trials=args.trials)

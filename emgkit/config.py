@@ -381,9 +381,10 @@ def config_from_dict(d, *, path=None):
     if not isinstance(blinded, bool):
         raise ConfigError(f"{_where(src, 'report.blinded')} must be true or false, got "
                           f"{blinded!r}.")
-    return Config(report_blinded=blinded, model=dict(model), channels=_channels(d, src), events=_events(d, src),
+    return Config(channels=_channels(d, src), events=_events(d, src),
                   preprocess=_preprocess(d, src), epochs=_epochs(d, src),
-                  reject=_reject(d, src), study=dict(study),
+                  reject=_reject(d, src), study=dict(study), model=dict(model),
+                  report_blinded=blinded,
                   path=Path(path).resolve() if path is not None else None)
 
 

@@ -181,7 +181,7 @@ def read_digital(header, label):
     return out
 
 
-_UNIT_TO_UV = {"uv": 1.0, "µv": 1.0, "\xb5v": 1.0, "mv": 1e3, "v": 1e6, "nv": 1e-3}
+_UNIT_TO_UV = {"uv": 1.0, "µv": 1.0, "mv": 1e3, "v": 1e6, "nv": 1e-3}
 
 
 def microvolt_factor(unit):
@@ -208,38 +208,6 @@ def calibration_uv(header, label):
     offset = header.physical_min[k] - header.digital_min[k] * gain
     scale = microvolt_factor(header.units[k])
     return gain * scale, offset * scale
-
-
-def read_signals_uv(header, labels, *, out=None):
-    """Decode signals to µV with the header's calibration (numpy only, no other channels).
-
-    Parameters
-    ----------
-    header : EdfHeader
-    labels : list of str
-        Exact labels; all must share one sampling rate (see :func:`fast_readable`).
-    out : ndarray, shape (len(labels), n_times) | None
-        Array to fill.
-
-    Returns
-    -------
-    ndarray of float64, shape (len(labels), n_times)
-        ``(digital - dmin) * (pmax - pmin) / (dmax - dmin) + pmin``, converted to µV.
-    """
-    k0 = header.labels.index(labels[0])
-    n = header.spr[k0] * header.n_records
-    if out is None:
-        out = np.empty((len(labels), n))
-    def decode(row):
-        gain, offset = calibration_uv(header, labels[row])
-        np.multiply(read_digital(header, labels[row]), gain, out=out[row])
-        out[row] += offset
-
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(2) as pool:
-        list(pool.map(decode, range(len(labels))))
-    return out
 
 
 def start_datetime(header):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from ._check import check_number, check_option, check_sfreq
 
 

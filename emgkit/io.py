@@ -71,11 +71,6 @@ def read_raw(path, *, channels=None, preload=True, verbose="error"):
     return raw
 
 
-def channel_labels(path, *, verbose="error"):
-    """Return the channel labels of a recording without loading its data."""
-    return read_raw(path, preload=False, verbose=verbose).ch_names
-
-
 def describe(raw):
     """Summarise a recording for ``emgkit inspect``.
 

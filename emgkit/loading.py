@@ -16,8 +16,7 @@ import pandas as pd
 
 from . import channels as _channels
 from . import events as _events
-from .edfheader import calibration_uv, fast_readable, read_digital, read_header, \
-    start_datetime
+from .edfheader import calibration_uv, fast_readable, read_digital, read_header, start_datetime
 from .errors import ReadError
 from .io import SUFFIXES, read_raw
 from .reject import channel_bad_spans

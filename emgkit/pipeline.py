@@ -131,10 +131,10 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
     cms = None
     if quality and stim and path.suffix.lower() == ".bdf" and loaded.engine == "numpy":
         cms = cms_spans(loaded.stim, sfreq)
-    quality = None if not quality else recording_quality(list(resolved), derived, filtered, sfreq, spans, resolved,
-                                mains=pp.notch, band=(pp.l_freq, pp.h_freq), trials=trials,
-                                cms=cms, start=float(events["onset_s"].iloc[0]) - 2.0,
-                                source=str(path))
+    quality = None if not quality else recording_quality(
+        list(resolved), derived, filtered, sfreq, spans, resolved, mains=pp.notch,
+        band=(pp.l_freq, pp.h_freq), trials=trials, cms=cms,
+        start=float(events["onset_s"].iloc[0]) - 2.0, source=str(path))
     return ProcessedRecording(
         participant_id=pid, path=path, sfreq=sfreq, config=config, channels=resolved,
         events=events, times=times, envelope_epochs=env_epochs, corrected=corrected,

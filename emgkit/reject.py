@@ -121,29 +121,6 @@ def constant_runs(x, min_samples):
     return [(int(a), int(b), x[a]) for a, b in zip(starts[keep], stops[keep])]
 
 
-def bad_spans(channels, sfreq, min_duration):
-    """Flat and saturated stretches of monopolar (or bipolar) input channels.
-
-    A constant stretch is ``"saturated"`` when its value is the channel's maximum or
-    minimum over the recording (the amplifier's rail), otherwise ``"flat"``.
-
-    Parameters
-    ----------
-    channels : ndarray, shape (n_channels, n_times)
-        Input channels before filtering (µV).
-    sfreq : float
-        Sampling rate (Hz).
-    min_duration : float
-        Minimum duration (s) of a constant stretch; 0 = off.
-
-    Returns
-    -------
-    list of list of (start_sample, stop_sample, kind)
-        One list per channel.
-    """
-    return [channel_bad_spans(x, sfreq, min_duration) for x in np.atleast_2d(channels)]
-
-
 def channel_bad_spans(x, sfreq, min_duration):
     """Flat and saturated stretches of one channel (µV or raw digital values).
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import textwrap
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,6 +9,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
+
+from ._atomic import atomic_path
 
 A4 = (8.27, 11.69)
 
@@ -91,11 +92,5 @@ def atomic_pdf(path):
     """Yield a PdfPages writing to a temporary file that replaces ``path`` on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with PdfPages(tmp) as pdf:
-            yield pdf
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_path(path) as tmp, PdfPages(tmp) as pdf:
+        yield pdf

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from ._atomic import write_tsv
 
 
 @dataclass(repr=False)
@@ -177,9 +178,6 @@ class ProcessedRecording:
             q.insert(0, "participant_id", self.participant_id)
             tables.append(("quality", q))
         for name, df in tables:
-            path = out / f"{name}.tsv"
-            tmp = out / f".{name}.tsv.{os.getpid()}.tmp"
-            df.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
-            os.replace(tmp, path)
-            written[name] = path
+            written[name] = write_tsv(df, out / f"{name}.tsv", float_format="%.6g",
+                                      na_rep="")
         return written

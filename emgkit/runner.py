@@ -23,10 +23,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from ._atomic import write_text, write_tsv
 from .config import Config, load_config
 from .errors import ConfigError, EmgkitError
 from .report import sha256
-from .simstudy import write_text, write_tsv
 
 logger = logging.getLogger("emgkit")
 
@@ -246,7 +246,8 @@ def run_study(config, out_dir, *, plan=None, jobs=1, scheduler=None, reports=Tru
 
 def _run_dask(tasks, scheduler):
     try:
-        from distributed import Client, LocalCluster, as_completed as dask_completed
+        from distributed import Client, LocalCluster
+        from distributed import as_completed as dask_completed
     except ImportError:
         raise ConfigError("--scheduler needs Dask: pip install 'emgkit[dask]'.") from None
     if scheduler == "local":

@@ -13,37 +13,19 @@ Layout (``task`` defaults to ``mimicry``)::
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ._atomic import write_text, write_tsv
 from ._check import check_option
 from .errors import ConfigError
 from .simulate import SimParams, simulate_recording
 from .writers import write_edf
 
 EDF_RAIL = 3000.0  # µV: physical range of simulated 16-bit EDF files
-
-
-def write_tsv(df, path):
-    """Write a DataFrame as TSV atomically (temporary file, then rename)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    df.to_csv(tmp, sep="\t", index=False, na_rep="n/a")
-    os.replace(tmp, path)
-    return path
-
-
-def write_text(text, path):
-    """Write text atomically (temporary file, then rename)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
 
 
 def write_recording(rec, path, *, fmt="bdf", status_high=0x98):
@@ -106,7 +88,7 @@ def study_toml(params, *, fmt="bdf", band=None, task="mimicry"):
     else:
         events = 'source = "annotations"\n[events.conditions]\n' + "\n".join(
             f'"{cond}" = "{cond}"' for cond in params.conditions)
-    return f"""# emgkit study config for a simulated facial-mimicry study ({fmt.upper()}, {sfreq:g} Hz)
+    return f"""# emgkit config for a simulated facial-mimicry study ({fmt.upper()}, {sfreq:g} Hz)
 [study]
 participants = "participants.tsv"
 recordings = "{{participant_id}}/emg/{{participant_id}}_task-{task}_emg.{fmt}"

@@ -14,7 +14,7 @@ Amplitudes are in µV RMS: during a burst plateau the bipolar EMG's RMS equals
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -297,11 +297,6 @@ def simulate_recording(params, *, group="placebo", drug=False, seed=None, subjec
     return SimRecording(data=data, ch_names=ch_names, sfreq=sfreq, trigger=trigger,
                         events=events, truth=truth, group=group,
                         electrodes=dict(p.electrodes))
-
-
-def with_params(params, **changes):
-    """Return a copy of ``params`` with some fields changed."""
-    return replace(params, **changes)
 
 
 def simulate_scores(n_per_group=10, *, conditions=("neutral", "angry", "happy", "sad"),

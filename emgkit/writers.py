@@ -9,11 +9,11 @@ status bits), and an EDF+/BDF+ annotation signal.
 from __future__ import annotations
 
 import datetime as _dt
-import os
 from pathlib import Path
 
 import numpy as np
 
+from ._atomic import atomic_path
 from ._check import check_option, check_sfreq
 from .errors import ConfigError
 
@@ -173,13 +173,7 @@ def write_edf(path, data, ch_names, sfreq, *, fmt="bdf", units="uV", stim=None,
         out[r, col:col + len(b)] = np.frombuffer(b, dtype=np.uint8)
 
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(bytes(hdr))
-            f.write(out.tobytes())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(bytes(hdr))
+        f.write(out.tobytes())
     return path

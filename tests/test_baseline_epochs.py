@@ -1,6 +1,6 @@
-from mne.baseline import rescale as mne_rescale
 import numpy as np
 import pytest
+from mne.baseline import rescale as mne_rescale
 
 from emgkit.baseline import rescale
 from emgkit.epochs import bin_edges, bin_means, epoch, epoch_times

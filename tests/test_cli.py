@@ -3,8 +3,8 @@ import subprocess
 import sys
 
 import pandas as pd
-
 from conftest import recording_of
+
 from emgkit.cli import main
 
 

@@ -1,8 +1,8 @@
 import mne
 import numpy as np
 import pytest
-
 from conftest import REAL, recording_of
+
 from emgkit.errors import ReadError
 from emgkit.io import describe, read_raw
 from emgkit.writers import write_edf

@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
-
 from conftest import recording_of
+
 from emgkit import process_recording
 from emgkit.onsets import detect_onsets
 

@@ -6,9 +6,9 @@ import mne
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import recording_of
 from scipy.stats import spearmanr
 
-from conftest import recording_of
 from emgkit import process_recording
 from emgkit.config import load_config
 from emgkit.errors import ConfigError, EventError, ReadError
@@ -133,7 +133,8 @@ def test_writes_tables_atomically(bdf_study, tmp_path):
     for col in ("participant_id", "trial", "condition", "muscle", "onset_s", "baseline",
                 "response", "score", "rejected", "reject_reason"):
         assert col in trials.columns
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["quality.tsv", "timecourses.tsv",
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "quality.tsv", "timecourses.tsv",
                                                                      "trials.tsv"]
 
 

@@ -5,12 +5,12 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import recording_of
 from matplotlib.figure import Figure
 
-from conftest import recording_of
 from emgkit import process_recording, vizgroup, vizqc
 from emgkit.cli import main
-from emgkit.report import group_report, subject_report
+from emgkit.report import subject_report
 
 pypdf = pytest.importorskip("pypdf")
 

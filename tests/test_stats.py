@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import SHARED
+
 from emgkit.errors import ModelError
 from emgkit.simulate import simulate_scores
 from emgkit.stats import fit_model, trait_correlations

@@ -129,7 +129,10 @@ class RemlCriterion:
         Cholesky factor of G/σ²."""
         L = np.zeros((self.q, self.q))
         L[self._tril] = lvec
-        Grel = L @ L.T
+        return self._profiled_at(L @ L.T)
+
+    def _profiled_at(self, Grel):
+        """Negative profiled REML log-likelihood at relative covariance ``G/σ²``."""
         XVX, XVy, yVy, logdet_v = self._parts(Grel, 1.0)
         sign, logdet_a = np.linalg.slogdet(XVX)
         if sign <= 0 or not np.isfinite(logdet_v):
@@ -139,6 +142,21 @@ class RemlCriterion:
         if s2 <= 0:
             return np.inf
         return 0.5 * ((self.n - self.p) * (1 + np.log(2 * np.pi * s2)) + logdet_v + logdet_a)
+
+    def _scale_at(self, Grel):
+        """REML estimate of σ² given the relative covariance ``G/σ²``."""
+        XVX, XVy, yVy, _ = self._parts(Grel, 1.0)
+        beta = np.linalg.solve(XVX, XVy)
+        return float((yVy - XVy @ beta) / (self.n - self.p))
+
+    def _minimise(self, x0, bounds):
+        """L-BFGS-B then Nelder-Mead polishing of :meth:`profiled`; returns (best, ok)."""
+        res = optimize.minimize(self.profiled, x0, method="L-BFGS-B", bounds=bounds,
+                                options=dict(ftol=1e-15, gtol=1e-10, maxiter=2000))
+        res2 = optimize.minimize(self.profiled, res.x, method="Nelder-Mead",
+                                 options=dict(xatol=1e-12, fatol=1e-13, maxiter=20000))
+        best = res2 if res2.fun <= res.fun else res
+        return best, bool(res.success or res2.success) and np.isfinite(best.fun)
 
     def polish(self, G, s2):
         """Refine a fit to the REML optimum; returns (G, σ², converged, loglik)."""
@@ -150,11 +168,7 @@ class RemlCriterion:
         x0 = L0[self._tril]
         diag = [i == j for i, j in zip(*self._tril)]
         bounds = [(0, None) if d else (None, None) for d in diag]
-        res = optimize.minimize(self.profiled, x0, method="L-BFGS-B", bounds=bounds,
-                                options=dict(ftol=1e-15, gtol=1e-10, maxiter=2000))
-        res2 = optimize.minimize(self.profiled, res.x, method="Nelder-Mead",
-                                 options=dict(xatol=1e-12, fatol=1e-13, maxiter=20000))
-        best = res2 if res2.fun <= res.fun else res
+        best, converged = self._minimise(x0, bounds)
         x = best.x.copy()
         for k, d in enumerate(diag):
             if d and x[k] < 0:
@@ -162,12 +176,8 @@ class RemlCriterion:
         L = np.zeros((self.q, self.q))
         L[self._tril] = x
         Grel = L @ L.T
-        XVX, XVy, yVy, _ = self._parts(Grel, 1.0)
-        beta = np.linalg.solve(XVX, XVy)
-        s2_hat = (yVy - XVy @ beta) / (self.n - self.p)
-        G_hat = Grel * s2_hat
-        converged = bool(res.success or res2.success) and np.isfinite(best.fun)
-        return G_hat, float(s2_hat), converged, -float(best.fun)
+        s2_hat = self._scale_at(Grel)
+        return Grel * s2_hat, s2_hat, converged, -float(best.fun)
 
 
 class Satterthwaite:
@@ -223,11 +233,11 @@ class Satterthwaite:
             out.append((cp - cm) / (2 * self.steps[k]))
         return np.array(out)                               # (k, p, p)
 
-    def df(self, l, C):
-        """Satterthwaite df of the contrast ``l @ β`` (``C`` = Var(β̂))."""
-        l = np.asarray(l, float)
-        var = l @ C @ l
-        g = np.einsum("p,kpq,q->k", l, self.dC, l)
+    def df(self, contrast, C):
+        """Satterthwaite df of the contrast ``contrast @ β`` (``C`` = Var(β̂))."""
+        c = np.asarray(contrast, float)
+        var = c @ C @ c
+        g = np.einsum("p,kpq,q->k", c, self.dC, c)
         denom = g @ self.A @ g
         return float(2 * var ** 2 / denom) if denom > 0 else np.inf
 
@@ -308,28 +318,12 @@ class CrossedReml(RemlCriterion):
         return self.Z @ np.linalg.solve(M, G @ (self.Z.T @ r))
 
     def profiled(self, x):
-        Grel = np.diag(np.repeat(np.asarray(x, float) ** 2, self.sizes))
-        XVX, XVy, yVy, logdet_v = self._parts(Grel, 1.0)
-        sign, logdet_a = np.linalg.slogdet(XVX)
-        if sign <= 0 or not np.isfinite(logdet_v):
-            return np.inf
-        beta = np.linalg.solve(XVX, XVy)
-        s2 = (yVy - XVy @ beta) / (self.n - self.p)
-        if s2 <= 0:
-            return np.inf
-        return 0.5 * ((self.n - self.p) * (1 + np.log(2 * np.pi * s2)) + logdet_v + logdet_a)
+        """Negative profiled REML log-likelihood; ``x`` = relative SDs per factor."""
+        return self._profiled_at(np.diag(np.repeat(np.asarray(x, float) ** 2, self.sizes)))
 
     def polish(self, G, s2):
         x0 = np.sqrt(np.clip(np.diag(G)[self._starts] / s2, 1e-4, None))
-        bounds = [(0, None)] * len(x0)
-        res = optimize.minimize(self.profiled, x0, method="L-BFGS-B", bounds=bounds,
-                                options=dict(ftol=1e-15, gtol=1e-10, maxiter=2000))
-        res2 = optimize.minimize(self.profiled, res.x, method="Nelder-Mead",
-                                 options=dict(xatol=1e-12, fatol=1e-13, maxiter=20000))
-        best = res2 if res2.fun <= res.fun else res
-        x = np.abs(best.x)
-        Grel = np.diag(np.repeat(x ** 2, self.sizes))
-        XVX, XVy, yVy, _ = self._parts(Grel, 1.0)
-        beta = np.linalg.solve(XVX, XVy)
-        s2_hat = (yVy - XVy @ beta) / (self.n - self.p)
-        return Grel * s2_hat, float(s2_hat), bool(res.success or res2.success), -float(best.fun)
+        best, converged = self._minimise(x0, [(0, None)] * len(x0))
+        Grel = np.diag(np.repeat(np.abs(best.x) ** 2, self.sizes))
+        s2_hat = self._scale_at(Grel)
+        return Grel * s2_hat, s2_hat, converged, -float(best.fun)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,8 +12,9 @@ import patsy
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from .._atomic import atomic_path
 from .design import design, r_term_name, reference_grid, sum_coded_formula
-from .reml import RemlCriterion, Satterthwaite  # noqa: F401
+from .reml import RemlCriterion, Satterthwaite
 
 
 def _t_table(est, se, df, level=0.95):
@@ -60,7 +60,8 @@ class MixedResult:
     def __repr__(self):
         state = "converged" if self.fit["converged"] else "NOT converged"
         ctx = "".join(f" | {k} = {v}" for k, v in self.context.items())
-        return (f"<MixedResult{ctx} | {self.formula} + (1 | {self.groups}) | n={self.fit['n_obs']}, "
+        return (f"<MixedResult{ctx} | {self.formula} + (1 | {self.groups}) | "
+                f"n={self.fit['n_obs']}, "
                 f"{self.fit['n_groups']} participants | REML logLik "
                 f"{self.fit['reml_loglik']:.3f} | {state}>")
 
@@ -352,11 +353,6 @@ class MixedResult:
 
 
 def _atomic(path, writer):
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         writer(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path

@@ -52,7 +52,7 @@ def write_models(split, results, out_dir):
     pathlib.Path
         ``out_dir``.
     """
-    from ..simstudy import write_tsv
+    from .._atomic import write_tsv
 
     out = Path(out_dir)
     if split is None:
