@@ -13,7 +13,7 @@ Example
     zygomaticus = "EXG3-EXG4"
 
     [events]
-    source = "stim"            # "stim" | "annotations" | "events.tsv" | path to a TSV
+    source = "stim"            # "stim" | "annotations" | "analog" | "events.tsv" | a TSV path
     mask = 65535
     [events.conditions]        # trigger code or annotation text -> condition
     "1" = "happy"
@@ -44,6 +44,7 @@ from pathlib import Path
 
 from ._check import check_number, check_option, check_window
 from .errors import ConfigError
+from .inputconfig import InputConfig, input_config
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -61,7 +62,8 @@ class EventsConfig:
     Attributes
     ----------
     source : str
-        ``"stim"`` (trigger channel), ``"annotations"`` (EDF+/BDF+ annotations),
+        ``"stim"`` (trigger channel), ``"annotations"`` (EDF+/BDF+ annotations, or the
+        markers of an ``.acq`` file), ``"analog"`` (pulses on analog channels),
         ``"events.tsv"`` (the BIDS sidecar ``*_events.tsv`` next to the recording) or a
         path to a TSV with ``onset`` (s) and ``trial_type`` columns; ``{participant_id}``
         in the path is replaced.
@@ -77,6 +79,18 @@ class EventsConfig:
         Condition -> onset shift in s (e.g. expression onset in dynamic faces).
     min_interval : float
         Events closer than this (s) to the previous kept event are ignored.
+    analog_channels : tuple of str
+        ``source = "analog"``: channels carrying event pulses (see :mod:`emgkit.pulses`).
+    analog_mode : str
+        ``"channels"`` (one channel per condition; the code is the channel label),
+        ``"level"`` (pulse height codes the condition) or ``"bits"`` (lines are bits).
+    threshold : float or None
+        Pulse threshold in the channels' physical units; None = half-way between each
+        channel's minimum and maximum.
+    edge : str
+        ``"rising"`` or ``"falling"``: which pulse edge is the event onset.
+    level_step : float
+        Physical units per code step (``analog_mode = "level"``).
     """
 
     source: str = "stim"
@@ -86,11 +100,21 @@ class EventsConfig:
     conditions: dict = field(default_factory=dict)
     shift: dict = field(default_factory=dict)
     min_interval: float = 0.0
+    analog_channels: tuple = ()
+    analog_mode: str = "channels"
+    threshold: float | None = None
+    edge: str = "rising"
+    level_step: float = 1.0
 
 
 @dataclass(frozen=True)
 class PreprocessConfig:
-    """Filtering and envelope settings (frequencies in Hz, windows in s)."""
+    """Filtering and envelope settings (frequencies in Hz, windows in s).
+
+    ``processed`` lists muscles whose channel already holds an envelope computed by the
+    acquisition software (e.g. BIOPAC "average rectified EMG"): emgkit takes it as is,
+    without filtering, rectification or smoothing.
+    """
 
     l_freq: float | None = 20.0
     h_freq: float | None = 500.0
@@ -99,6 +123,7 @@ class PreprocessConfig:
     notch_harmonics: bool = True
     envelope: str = "mean"
     smooth: float = 0.05
+    processed: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -144,6 +169,7 @@ class Config:
     study: dict = field(default_factory=dict)
     model: dict = field(default_factory=dict)
     report_blinded: bool = False
+    input: InputConfig = field(default_factory=InputConfig)
     path: Path | None = None
 
     def __repr__(self):
@@ -175,7 +201,7 @@ class Config:
 
 
 _SECTIONS = {"channels", "events", "preprocess", "epochs", "reject", "study", "report",
-             "model"}
+             "model", "input"}
 
 
 def _where(src, key):
@@ -221,7 +247,7 @@ def _events(d, src):
     if "source" in ev:
         if not isinstance(ev["source"], str) or not ev["source"]:
             raise ConfigError(f"{_where(src, 'events.source')} must be 'stim', 'annotations', "
-                              f"'events.tsv' or a TSV path, got {ev['source']!r}.")
+                              f"'analog', 'events.tsv' or a TSV path, got {ev['source']!r}.")
         kw["source"] = ev["source"]
     if "stim_channel" in ev:
         if not isinstance(ev["stim_channel"], str):
@@ -264,13 +290,42 @@ def _events(d, src):
     if "min_interval" in ev:
         kw["min_interval"] = check_number(_where(src, "events.min_interval"),
                                           ev["min_interval"], low=0)
+    kw.update(_analog(ev, src))
+    if kw.get("source") == "analog" and not kw.get("analog_channels"):
+        raise ConfigError(f"{_where(src, 'events.analog_channels')} is required with "
+                          f'events.source = "analog": list the pulse channels, e.g. '
+                          f'["angry_ref", "happy_ref"].')
     return EventsConfig(**kw)
+
+
+def _analog(ev, src):
+    from .pulses import EDGES, MODES
+
+    kw = {}
+    if "analog_channels" in ev:
+        chans = ev["analog_channels"]
+        if (not isinstance(chans, list) or not chans
+                or not all(isinstance(c, str) and c for c in chans)):
+            raise ConfigError(f"{_where(src, 'events.analog_channels')} must be a list of "
+                              f"channel labels, got {chans!r}.")
+        kw["analog_channels"] = tuple(chans)
+    if "analog_mode" in ev:
+        kw["analog_mode"] = check_option(_where(src, "events.analog_mode"),
+                                         ev["analog_mode"], MODES)
+    if "edge" in ev:
+        kw["edge"] = check_option(_where(src, "events.edge"), ev["edge"], EDGES)
+    if "threshold" in ev:
+        kw["threshold"] = check_number(_where(src, "events.threshold"), ev["threshold"])
+    if "level_step" in ev:
+        kw["level_step"] = check_number(_where(src, "events.level_step"), ev["level_step"],
+                                        low=0, low_inclusive=False)
+    return kw
 
 
 def _preprocess(d, src):
     pp = _table(d, "preprocess", src)
-    _check_keys(pp, {"band", "order", "notch", "notch_harmonics", "envelope", "smooth"},
-                src, "preprocess.")
+    _check_keys(pp, {"band", "order", "notch", "notch_harmonics", "envelope", "smooth",
+                     "processed"}, src, "preprocess.")
     kw = {}
     if "band" in pp:
         band = pp["band"]
@@ -300,6 +355,14 @@ def _preprocess(d, src):
                                       ENVELOPES)
     if "smooth" in pp:
         kw["smooth"] = check_number(_where(src, "preprocess.smooth"), pp["smooth"], low=0)
+    if "processed" in pp:
+        muscles = pp["processed"]
+        known = set(_table(d, "channels", src))
+        if not isinstance(muscles, list) or not all(m in known for m in muscles):
+            raise ConfigError(f"{_where(src, 'preprocess.processed')} must list muscles named "
+                              f"in [channels] ({', '.join(sorted(known))}) whose channel "
+                              f"already holds an envelope, got {muscles!r}.")
+        kw["processed"] = tuple(muscles)
     return PreprocessConfig(**kw)
 
 
@@ -384,7 +447,7 @@ def config_from_dict(d, *, path=None):
     return Config(channels=_channels(d, src), events=_events(d, src),
                   preprocess=_preprocess(d, src), epochs=_epochs(d, src),
                   reject=_reject(d, src), study=dict(study), model=dict(model),
-                  report_blinded=blinded,
+                  report_blinded=blinded, input=input_config(d, lambda k: _where(src, k)),
                   path=Path(path).resolve() if path is not None else None)
 
 

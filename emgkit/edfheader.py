@@ -181,12 +181,18 @@ def read_digital(header, label):
     return out
 
 
-_UNIT_TO_UV = {"uv": 1.0, "µv": 1.0, "mv": 1e3, "v": 1e6, "nv": 1e-3}
+_UNIT_TO_UV = {"uv": 1.0, "mv": 1e3, "v": 1e6, "nv": 1e-3}
 
 
 def microvolt_factor(unit):
-    """Factor converting a physical dimension to µV, or None when it is not a voltage."""
-    return _UNIT_TO_UV.get(unit.strip().lower().replace("micro", "u"))
+    """Factor converting a physical dimension to µV, or None when it is not a voltage.
+
+    Accepts ``uV``/``µV``/``mV``/``V``/``nV`` and spelled-out forms (``Volts``,
+    ``millivolts``) as AcqKnowledge writes them.
+    """
+    u = unit.strip().lower().replace("micro", "u").replace("milli", "m").replace("nano", "n")
+    u = u.replace("\u03bc", "u").replace("volts", "v").replace("volt", "v")
+    return _UNIT_TO_UV.get(u.replace("µ", "u"))
 
 
 def fast_readable(header, labels):

@@ -1,22 +1,25 @@
 """Load exactly what one recording's processing needs: the muscles' input channels (µV),
-the trigger channel and annotations.
+the trigger channel, analog event channels and annotations.
 
 Continuous EDF/BDF files whose needed channels share one sampling rate are decoded
 directly with numpy (only the needed channels' bytes are touched, so a 72-channel cap file
 costs the memory of the few facial channels); other files (EDF+D, mixed rates,
-non-voltage units, annotation events) go through MNE.
+non-voltage units, annotation events) go through MNE. BIOPAC ``.acq`` files, AcqKnowledge
+text exports and generic CSV/TSV are read whole (:mod:`emgkit.acqio`, :mod:`emgkit.textio`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import channels as _channels
 from . import events as _events
-from .edfheader import calibration_uv, fast_readable, read_digital, read_header, start_datetime
+from .edfheader import (calibration_uv, fast_readable, microvolt_factor, read_digital,
+                        read_header, start_datetime)
 from .errors import ReadError
 from .io import SUFFIXES, read_raw
 from .reject import channel_bad_spans
@@ -41,7 +44,9 @@ class Loaded:
     sfreq : float
     meas_date : datetime | None
     engine : str
-        "numpy" or "mne".
+        "numpy", "mne", "acq" or "text".
+    aux : dict
+        Analog event channel label -> samples in the file's physical units.
     """
 
     derived: np.ndarray
@@ -52,25 +57,56 @@ class Loaded:
     sfreq: float
     meas_date: object
     engine: str
+    aux: dict = field(default_factory=dict)
 
     @property
     def n_times(self):
         return self.derived.shape[1]
 
 
+_FORMATS = {".edf": "edf", ".bdf": "bdf", ".acq": "acq", ".txt": "acq-text",
+            ".csv": "delimited", ".tsv": "delimited"}
+
+
+def recording_format(path, input_config=None):
+    """Return the reader for ``path``: the config's ``input.format`` or the suffix's."""
+    path = Path(path)
+    fmt = getattr(input_config, "format", "auto")
+    if fmt != "auto":
+        return fmt
+    fmt = _FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ReadError(f"{path}: unsupported file type {path.suffix!r}; emgkit reads .edf, "
+                        f".bdf, .acq (BIOPAC), .txt (AcqKnowledge text export) and .csv/.tsv "
+                        f"(set input.format for other suffixes).")
+    return fmt
+
+
 def load_recording(path, config, *, verbose="error", engine="auto"):
-    """Load the channels, trigger and annotations that ``config`` needs from ``path``.
+    """Load the channels, trigger, analog event channels and annotations that ``config``
+    needs from ``path``.
 
     Parameters
     ----------
+    path : pathlib.Path
+        Recording in any format emgkit reads (see :func:`recording_format`).
+    config : Config
     engine : "auto" | "numpy" | "mne"
-        ``auto`` uses the numpy decoder when the file allows it.
+        For EDF/BDF: ``auto`` uses the numpy decoder when the file allows it.
+
+    Returns
+    -------
+    Loaded
     """
-    if path.suffix.lower() not in SUFFIXES:
-        raise ReadError(f"{path}: unsupported file type {path.suffix!r}; emgkit reads "
-                        f".edf and .bdf files.")
+    path = Path(path)
+    fmt = recording_format(path, config.input)
+    if fmt not in SUFFIXES.values():
+        return _load_signals(path, config, fmt)
+    if not path.is_file():
+        raise ReadError(f"Recording {path} does not exist.")
     header = read_header(path)
     ev = config.events
+    aux_labels = list(ev.analog_channels) if ev.source == "analog" else []
     if engine in ("numpy", "auto"):
         labels_all = header.labels
         resolved = _channels.resolve_muscles(config.channels, labels_all, source=str(path))
@@ -79,17 +115,77 @@ def load_recording(path, config, *, verbose="error", engine="auto"):
         if ev.source == "stim":
             stim = _events.find_stim_channel(labels_all, None, ev.stim_channel,
                                              source=str(path))
+        aux = [_channels._lookup(a, labels_all) for a in aux_labels]
         spr = {header.spr[header.labels.index(lab)] for lab in labels + ([stim] if stim
-                                                                          else [])}
-        if (len(set(labels_all)) == len(labels_all) and len(spr) == 1
+                                                                          else [])
+               + [a for a in aux if a]}
+        if (len(set(labels_all)) == len(labels_all) and len(spr) == 1 and all(aux)
                 and fast_readable(header, labels)):
             sfreq = header.sfreq(labels[0])
             derived, spans = _derive_digital(header, resolved, sfreq, config.reject.flat)
             stim_values = read_digital(header, stim) if stim else None
             annotations = _annotations(path) if ev.source == "annotations" else None
             return Loaded(derived, spans, resolved, stim_values, annotations, sfreq,
-                          start_datetime(header), "numpy")
+                          start_datetime(header), "numpy",
+                          {a: _physical(header, a) for a in aux})
     return _load_mne(path, config, verbose)
+
+
+def _physical(header, label):
+    """One signal in the physical units of its header."""
+    k = header.labels.index(label)
+    gain = (header.physical_max[k] - header.physical_min[k]) / (
+        header.digital_max[k] - header.digital_min[k])
+    return (read_digital(header, label) - header.digital_min[k]) * gain + \
+        header.physical_min[k]
+
+
+def _find_aux(labels, wanted, source, find):
+    out = []
+    for name in wanted:
+        lab = find(name)
+        if lab is None:
+            raise ReadError(f"Analog event channel {name!r} not found in {source}; channels: "
+                            f"{', '.join(labels)}. Fix events.analog_channels.")
+        out.append(lab)
+    return out
+
+
+def _load_signals(path, config, fmt):
+    """Load a BIOPAC ``.acq``, an AcqKnowledge text export or a CSV/TSV recording."""
+    from .acqio import read_acq
+    from .textio import read_acq_text, read_delimited
+
+    inp, ev = config.input, config.events
+    if fmt == "acq":
+        sig = read_acq(path)
+    elif fmt == "acq-text":
+        sig = read_acq_text(path, sfreq=inp.sfreq, columns=inp.columns, units=inp.units)
+    else:
+        sig = read_delimited(path, sfreq=inp.sfreq, columns=inp.columns, units=inp.units,
+                             delimiter=inp.delimiter, header=inp.header,
+                             time_column=inp.time_column, time_unit=inp.time_unit)
+    names = sig.labels + list(sig.aliases)
+    resolved = _channels.resolve_muscles(config.channels, names, source=str(path))
+    resolved = {m: tuple(sig.aliases.get(x, x) if x else x for x in pair)
+                for m, pair in resolved.items()}
+    if fmt == "acq":  # AcqKnowledge may store channels at different rates
+        sig = read_acq(path, channels=_channels.needed_channels(resolved))
+    labels = _channels.needed_channels(resolved)
+    data = np.stack([sig.microvolts(lab) for lab in labels])
+    spans = {lab: channel_bad_spans(x, sig.sfreq, config.reject.flat)
+             for lab, x in zip(labels, data)}
+    stim_values = None
+    if ev.source == "stim":
+        stim = _events.find_stim_channel(sig.labels, None, ev.stim_channel, source=str(path))
+        stim_values = np.rint(sig.get(stim)).astype(np.int64)
+    aux = {}
+    if ev.source == "analog":
+        for lab in _find_aux(sig.labels, ev.analog_channels, path, sig.label):
+            aux[lab] = sig.get(lab)
+    return Loaded(_channels.derive(data, labels, resolved), spans, resolved, stim_values,
+                  sig.markers, sig.sfreq, sig.meas_date, "acq" if fmt == "acq" else "text",
+                  aux)
 
 
 def _derive_digital(header, resolved, sfreq, flat):
@@ -145,12 +241,22 @@ def _load_mne(path, config, verbose):
     annotations = pd.DataFrame({"onset": np.asarray(raw.annotations.onset, float)
                                 - raw.first_time,
                                 "code": [str(d) for d in raw.annotations.description]})
-    raw.pick(labels + ([stim] if stim and stim not in labels else []))
+    aux = []
+    if config.events.source == "analog":
+        aux = _find_aux(raw.ch_names, config.events.analog_channels, path,
+                        lambda a: _channels._lookup(a, raw.ch_names))
+    extra = [c for c in ([stim] if stim else []) + aux if c not in labels]
+    raw.pick(labels + list(dict.fromkeys(extra)))
     raw.load_data(verbose=verbose)
     data = raw.get_data(picks=labels) * 1e6  # V -> µV
     stim_values = raw.get_data(picks=[stim])[0] if stim else None
     sfreq = float(raw.info["sfreq"])
     spans = {lab: channel_bad_spans(x, sfreq, config.reject.flat)
              for lab, x in zip(labels, data)}
+    orig = getattr(raw, "_orig_units", None) or {}
+    aux_values = {}
+    for a in aux:  # back to the file's physical units (MNE scales voltages to V)
+        factor = microvolt_factor(orig.get(a, "")) or 1e6
+        aux_values[a] = raw.get_data(picks=[a])[0] * (1e6 / factor if factor else 1.0)
     return Loaded(_channels.derive(data, labels, resolved), spans, resolved, stim_values,
-                  annotations, sfreq, raw.info["meas_date"], "mne")
+                  annotations, sfreq, raw.info["meas_date"], "mne", aux_values)

@@ -20,6 +20,7 @@ from .errors import EventError
 from .filter import apply_filter, design_filter
 from .loading import load_recording
 from .onsets import detect_onsets
+from .pulses import analog_events
 from .quality import cms_spans, recording_quality
 from .result import ProcessedRecording
 from .tables import timecourses_table, trials_table
@@ -50,6 +51,11 @@ def _find_events(loaded, config, path, participant_id):
     elif src == "annotations":
         found = loaded.annotations
         where = f"{path} (annotations)"
+    elif src == "analog":
+        found = analog_events(loaded.aux, loaded.sfreq, mode=ev.analog_mode,
+                              threshold=ev.threshold, edge=ev.edge,
+                              level_step=ev.level_step, source=str(path))
+        where = f"{path} (analog channels {', '.join(loaded.aux)}, {ev.edge} edges)"
     else:
         tsv = sidecar_events(path) if src == "events.tsv" else \
             config.resolve(src.replace("{participant_id}", participant_id))
@@ -72,7 +78,8 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
     Parameters
     ----------
     path : path-like
-        EDF/EDF+/BDF/BDF+ recording.
+        Recording: EDF/EDF+/BDF/BDF+, BIOPAC .acq, AcqKnowledge text export or CSV/TSV
+        (see :func:`emgkit.loading.recording_format`).
     config : Config | path-like
         Validated config or the path of a ``study.toml``.
     participant_id : str | None
@@ -101,15 +108,25 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
     stim = loaded.stim is not None
     events = _find_events(loaded, config, path, pid)
     pp, ep = config.preprocess, config.epochs
-    sos = design_filter(sfreq, pp.l_freq, pp.h_freq, order=pp.order, notch=pp.notch,
-                        harmonics=pp.notch_harmonics)
     derived = loaded.derived
-    if quality:
-        filtered = apply_filter(derived, sos)
-        env = _envelope(filtered, sfreq, pp.smooth, kind=pp.envelope)
-    else:  # lean: filter and envelope in place, one signal array per muscle
-        filtered = derived = env = _envelope(apply_filter(derived, sos, out=derived), sfreq,
-                                             pp.smooth, kind=pp.envelope, out=derived)
+    raw_rows = [i for i, m in enumerate(resolved) if m not in pp.processed]
+    if len(raw_rows) == len(resolved):
+        sos = design_filter(sfreq, pp.l_freq, pp.h_freq, order=pp.order, notch=pp.notch,
+                            harmonics=pp.notch_harmonics)
+        if quality:
+            filtered = apply_filter(derived, sos)
+            env = _envelope(filtered, sfreq, pp.smooth, kind=pp.envelope)
+        else:  # lean: filter and envelope in place, one signal array per muscle
+            filtered = derived = env = _envelope(apply_filter(derived, sos, out=derived),
+                                                 sfreq, pp.smooth, kind=pp.envelope,
+                                                 out=derived)
+    else:  # some channels already hold the acquisition software's envelope: use as is
+        filtered, env = derived.copy(), derived.copy()
+        if raw_rows:
+            sos = design_filter(sfreq, pp.l_freq, pp.h_freq, order=pp.order,
+                                notch=pp.notch, harmonics=pp.notch_harmonics)
+            filtered[raw_rows] = apply_filter(derived[raw_rows], sos)
+            env[raw_rows] = _envelope(filtered[raw_rows], sfreq, pp.smooth, kind=pp.envelope)
 
     env_epochs, times, inside = _epochs.epoch(env, sfreq, events["onset_s"].to_numpy(),
                                               ep.tmin, ep.tmax)
@@ -131,10 +148,16 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
     cms = None
     if quality and stim and path.suffix.lower() == ".bdf" and loaded.engine == "numpy":
         cms = cms_spans(loaded.stim, sfreq)
-    quality = None if not quality else recording_quality(
-        list(resolved), derived, filtered, sfreq, spans, resolved, mains=pp.notch,
-        band=(pp.l_freq, pp.h_freq), trials=trials, cms=cms,
-        start=float(events["onset_s"].iloc[0]) - 2.0, source=str(path))
+    if quality:
+        quality = recording_quality(
+            list(resolved), derived, filtered, sfreq, spans, resolved,
+            mains=pp.notch if pp.notch < sfreq / 2 else 0.0, band=(pp.l_freq, pp.h_freq),
+            trials=trials, cms=cms, start=float(events["onset_s"].iloc[0]) - 2.0,
+            source=str(path))
+        done = quality["summary"]["muscle"].isin(pp.processed)  # envelopes: no spectra
+        quality["summary"].loc[done, ["snr_db", "mains_ratio"]] = np.nan
+    else:
+        quality = None
     return ProcessedRecording(
         participant_id=pid, path=path, sfreq=sfreq, config=config, channels=resolved,
         events=events, times=times, envelope_epochs=env_epochs, corrected=corrected,
