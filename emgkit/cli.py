@@ -35,31 +35,15 @@ def _cmd_process(args):
 
 
 def _cmd_inspect(args):
-    from .events import find_stim_channel, stim_events
-    from .io import describe, read_raw
+    from .config import load_config
+    from .recinfo import inspect_recording
 
-    raw = read_raw(args.recording, preload=False)
-    d = describe(raw)
-    print(f"file       {d['file']}")
-    print(f"sfreq      {d['sfreq']:g} Hz")
-    print(f"duration   {d['duration']:.3f} s ({raw.n_times} samples)")
-    print(f"start      {d['meas_date']}")
-    print(f"channels   {len(d['channels'])}")
-    for ch in d["channels"]:
-        print(f"  {ch['name']:<20} {ch['type']:<6} {ch['unit']}")
-    try:
-        stim = find_stim_channel(raw.ch_names, raw.get_channel_types())
-    except EmgkitError:
-        stim = None
-    if stim is not None:
-        values = raw.copy().pick([stim]).load_data(verbose="error").get_data()[0]
-        samples, codes, idle = stim_events(values, args.mask)
-        uniq = sorted({int(c) for c in codes})
-        counts = {c: int((codes == c).sum()) for c in uniq}
-        print(f"trigger    {stim}: idle {idle}, mask {args.mask:#x}, {len(samples)} events, "
-              f"codes {counts}")
-    if d["annotations"]:
-        print("annotations " + ", ".join(f"{k!r} ×{v}" for k, v in d["annotations"].items()))
+    inp, stim = None, args.stim
+    if args.config:
+        cfg = load_config(args.config)
+        inp, stim = cfg.input, stim or cfg.events.stim_channel
+    print(inspect_recording(args.recording, mask=args.mask, stim_channel=stim,
+                            input_config=inp).text())
     return 0
 
 
@@ -195,9 +179,14 @@ def build_parser():
                    "in --out")
     s.set_defaults(func=_cmd_run)
 
-    s = sub.add_parser("inspect", help="print channels, sampling rate, duration, events")
+    s = sub.add_parser("inspect", help="print channels, sampling rates, duration, trigger "
+                                       "codes (before/after masking), annotations, CMS")
     s.add_argument("recording")
-    s.add_argument("--mask", type=lambda v: int(v, 0), default=0xFFFF)
+    s.add_argument("--mask", type=lambda v: int(v, 0), default=0xFFFF,
+                   help="trigger bit mask (default 0xFFFF)")
+    s.add_argument("--stim", default=None, help="trigger channel label")
+    s.add_argument("--config", default=None,
+                   help="study.toml whose [input] says how to read text files")
     s.set_defaults(func=_cmd_inspect)
     return p
 

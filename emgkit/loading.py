@@ -20,6 +20,7 @@ from . import channels as _channels
 from . import events as _events
 from .edfheader import (calibration_uv, fast_readable, microvolt_factor, read_digital,
                         read_header, start_datetime)
+from .edfannot import gaps, read_annotations
 from .errors import ReadError
 from .io import SUFFIXES, read_raw
 from .reject import channel_bad_spans
@@ -105,12 +106,19 @@ def load_recording(path, config, *, verbose="error", engine="auto"):
     if not path.is_file():
         raise ReadError(f"Recording {path} does not exist.")
     header = read_header(path)
+    _check_continuous(header, path)
     ev = config.events
     aux_labels = list(ev.analog_channels) if ev.source == "analog" else []
     if engine in ("numpy", "auto"):
         labels_all = header.labels
         resolved = _channels.resolve_muscles(config.channels, labels_all, source=str(path))
         labels = _channels.needed_channels(resolved)
+        rates = {lab: header.sfreq(lab) for lab in labels}
+        if len(set(rates.values())) > 1:
+            shown = ", ".join(f"{k} {v:g} Hz" for k, v in rates.items())
+            raise ReadError(f"{path}: the EMG channels have different sampling rates "
+                            f"({shown}); emgkit processes muscles at one rate. Map muscles "
+                            f"to channels recorded at the same rate.")
         stim = None
         if ev.source == "stim":
             stim = _events.find_stim_channel(labels_all, None, ev.stim_channel,
@@ -124,7 +132,7 @@ def load_recording(path, config, *, verbose="error", engine="auto"):
             sfreq = header.sfreq(labels[0])
             derived, spans = _derive_digital(header, resolved, sfreq, config.reject.flat)
             stim_values = read_digital(header, stim) if stim else None
-            annotations = _annotations(path) if ev.source == "annotations" else None
+            annotations = _annotations(header) if ev.source == "annotations" else None
             return Loaded(derived, spans, resolved, stim_values, annotations, sfreq,
                           start_datetime(header), "numpy",
                           {a: _physical(header, a) for a in aux})
@@ -218,16 +226,26 @@ def _derive_digital(header, resolved, sfreq, flat):
     return derived, spans
 
 
-def _annotations(path):
-    import mne
+def _check_continuous(header, path):
+    """Refuse EDF+D/BDF+D files with real gaps (epochs would straddle missing time)."""
+    if not header.reserved.upper().startswith(("EDF+D", "BDF+D")):
+        return
+    _, onsets = read_annotations(header)
+    found = gaps(header, onsets)
+    if found:
+        shown = ", ".join(f"{miss:g} s after {at:g} s" for at, miss in found[:5])
+        raise ReadError(f"{path}: EDF+D file with {len(found)} gap(s) in the recording "
+                        f"({shown}{' …' if len(found) > 5 else ''}); emgkit needs continuous "
+                        f"data. Export the recording as one continuous (EDF+C) file or one "
+                        f"file per segment.")
 
-    try:
-        ann = mne.read_annotations(path)
-    except Exception as exc:  # MNE raises many types for malformed annotation signals
-        raise ReadError(f"{path}: annotations cannot be read ({type(exc).__name__}: "
-                        f"{exc}).") from exc
-    return pd.DataFrame({"onset": np.asarray(ann.onset, float),
-                         "code": [str(d) for d in ann.description]})
+
+def _annotations(header):
+    """Annotations with onsets (s) relative to the first sample."""
+    ann, onsets = read_annotations(header)
+    first = float(onsets[0]) if onsets is not None and len(onsets) else 0.0
+    return pd.DataFrame({"onset": ann["onset"].to_numpy(float) - (first if np.isfinite(
+        first) else 0.0), "code": ann["text"].astype(str).to_numpy()})
 
 
 def _load_mne(path, config, verbose):

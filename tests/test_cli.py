@@ -25,8 +25,8 @@ def test_simulate_process_inspect(tmp_path, capsys):
     capsys.readouterr()
     assert main(["inspect", str(rec)]) == 0
     out = capsys.readouterr().out
-    assert "sfreq      512 Hz" in out and "EXG1" in out and "'happy' ×6" in out
-    assert "Trigger: idle 0, mask 0xffff, 24 events, codes {1: 6, 2: 6, 3: 6, 4: 6}" in out
+    assert "512 Hz" in out and "EXG1" in out and "'happy' ×6" in out
+    assert "mask 0xffff, idle 0: 24 events, codes 1 ×6, 2 ×6, 3 ×6, 4 ×6" in out
 
 
 def test_errors_exit_2_with_message(bdf_study, tmp_path, capsys):
