@@ -17,7 +17,8 @@ def rescale(data, times, baseline, mode):
     - ``"subtract"``: ``x - m`` (µV)
     - ``"ratio"``: ``x / m``
     - ``"percent"``: ``100 * (x - m) / m``
-    - ``"logratio"``: ``log10(x / m)``
+    - ``"logratio"``: ``log10(x / m)`` (trial scores and time bins use the log of the
+      window means' ratio, see :func:`emgkit.pipeline.process_recording`)
     - ``"zscore"``: ``(x - m) / s``
 
     Parameters

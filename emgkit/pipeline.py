@@ -136,8 +136,17 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
                          f"({loaded.n_times / sfreq:.1f} s); check the events or the epoch limits.")
     corrected, base = _baseline.rescale(env_epochs, times, ep.baseline, ep.baseline_mode)
     response = _epochs.window_mean(env_epochs, times, ep.response)
-    score = _epochs.window_mean(corrected, times, ep.response)
-    bins, starts = _epochs.bin_means(corrected, times, ep.bin)
+    if ep.baseline_mode == "logratio":
+        # log10 of the window means' ratio (the log of the mean response over the mean
+        # baseline, as fEMG studies report it), not the mean of per-sample logs
+        with np.errstate(divide="ignore", invalid="ignore"):
+            positive = np.where(base > 0, base, np.nan)
+            score = np.log10(response / positive)
+            bins, starts = _epochs.bin_means(env_epochs, times, ep.bin)
+            bins = np.log10(bins / positive[..., None])
+    else:  # linear modes: the mean of the corrected samples equals the corrected mean
+        score = _epochs.window_mean(corrected, times, ep.response)
+        bins, starts = _epochs.bin_means(corrected, times, ep.bin)
     latency = detect_onsets(env_epochs, times, ep.baseline, (0.0, ep.response[1]))
 
     reasons = _rejections(config, spans, resolved, sfreq, events, inside, base, response,
@@ -146,8 +155,12 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
     trials.insert(trials.columns.get_loc("score") + 1, "latency_s", latency.ravel())
     timecourses = timecourses_table(trials, bins, starts, ep.bin)
     cms = None
-    if quality and stim and path.suffix.lower() == ".bdf" and loaded.engine == "numpy":
+    if stim and path.suffix.lower() == ".bdf" and loaded.engine == "numpy":
         cms = cms_spans(loaded.stim, sfreq)
+        if not quality:  # the quality summary logs them otherwise
+            for a, b in cms[:5]:
+                logger.warning("%s: BioSemi CMS out of range from %.3f s to %.3f s; signal "
+                               "quality is poor there.", path, a, b)
     if quality:
         quality = recording_quality(
             list(resolved), derived, filtered, sfreq, spans, resolved,

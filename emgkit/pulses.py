@@ -65,7 +65,8 @@ def analog_events(channels, sfreq, *, mode="channels", threshold=None, edge="ris
         See the module description.
     threshold : float | None
         Level (physical units) separating "on" from "off"; None = half-way between each
-        channel's minimum and maximum (a channel without pulses gives no events).
+        channel's minimum and maximum (a channel without pulses gives no events), or for
+        ``"level"`` half a ``level_step`` above the channel's minimum.
     edge : "rising" | "falling"
         Which edge of the pulse marks the event.
     level_step : float
@@ -101,7 +102,8 @@ def analog_events(channels, sfreq, *, mode="channels", threshold=None, edge="ris
         if not level_step > 0:
             raise ConfigError(f"events.level_step must be > 0, got {level_step!r}.")
         (x,) = arrays.values()
-        on = x > _threshold(x, threshold)
+        # default: half a code step above the idle floor, so every level counts
+        on = x > (float(threshold) if threshold is not None else np.min(x) + level_step / 2)
         code = np.where(on, np.rint(x / level_step), 0).astype(np.int64)
         code[on & (code == 0)] = 1  # above threshold but rounds to 0: still an event
         onsets, values = _events_from_codes(code, sfreq, edge)

@@ -62,8 +62,15 @@ def snr_db(filtered, sfreq, window=0.5, exclude=()):
 
 
 def cms_spans(status, sfreq):
-    """Spans (s) where the BioSemi CMS-in-range bit (20) of the Status word is 0."""
-    ok = (np.asarray(status, np.int64) >> CMS_BIT) & 1
+    """Spans (s) where the BioSemi CMS-in-range bit (20) of the Status word is 0.
+
+    A Status word whose bits 16–23 are all 0 everywhere does not come from ActiView (e.g.
+    a converted EDF); it carries no CMS information and gives no spans.
+    """
+    status = np.asarray(status, np.int64)
+    if not np.any((status >> 16) & 0xFF):
+        return []
+    ok = (status >> CMS_BIT) & 1
     bad = np.concatenate([[0], (ok == 0).astype(np.int8), [0]])
     edges = np.flatnonzero(np.diff(bad))
     return [(a / sfreq, b / sfreq) for a, b in zip(edges[::2], edges[1::2])]

@@ -134,7 +134,8 @@ def subject_report(recording, config, out, *, result=None):
 
 
 def _read_stack(folder, name):
-    files = sorted(Path(folder).glob(f"sub-*/{name}.tsv"))
+    files = sorted(f for f in Path(folder).glob(f"*/{name}.tsv")
+                   if f.parent.name != "group" and not f.parent.name.startswith("."))
     if not files:
         return pd.DataFrame()
     return pd.concat([pd.read_csv(f, sep="\t", dtype={"participant_id": str},
@@ -146,7 +147,7 @@ def group_report(results_dir, out, *, participants=None, formula="score ~ group 
                  mode=None):
     """Write the group PDF from a results folder.
 
-    ``results_dir`` holds ``sub-*/trials.tsv``, ``timecourses.tsv`` and ``quality.tsv`` (as
+    ``results_dir`` holds ``<participant>/trials.tsv``, ``timecourses.tsv`` and ``quality.tsv`` (as
     ``emgkit run`` writes them) and ``group/`` with the model outputs; when ``group/`` has
     no ``fixed_effects.tsv`` the model ``formula`` is fitted here (per muscle).
 
@@ -171,7 +172,7 @@ def group_report(results_dir, out, *, participants=None, formula="score ~ group 
     root = Path(results_dir)
     trials = _read_stack(root, "trials")
     if trials.empty:
-        raise EmgkitError(f"{root}: no sub-*/trials.tsv found; run `emgkit run` or "
+        raise EmgkitError(f"{root}: no <participant>/trials.tsv found; run `emgkit run` or "
                           f"`emgkit process` first.")
     trials["rejected"] = trials["rejected"].astype(str).str.lower().isin(["true", "1"])
     tcs, quality = _read_stack(root, "timecourses"), _read_stack(root, "quality")

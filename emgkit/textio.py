@@ -76,7 +76,7 @@ def _numeric_block(path, skip, delimiter, n_columns, names):
         raise ReadError(f"{path}: rows have different numbers of columns ({exc}). The file "
                         f"is truncated or not a rectangular export.") from None
     # trailing delimiters give empty last columns
-    while df.shape[1] > n_columns and df.iloc[:, -1].isna().all():
+    while df.shape[1] > 1 and df.iloc[:, -1].isna().all():
         df = df.iloc[:, :-1]
     if df.shape[1] != n_columns:
         raise ReadError(f"{path}: the data rows have {df.shape[1]} columns but "
@@ -204,6 +204,9 @@ def read_delimited(path, *, sfreq=None, columns=None, units=None, delimiter=None
     path = Path(path)
     if not path.is_file():
         raise ReadError(f"Recording {path} does not exist.")
+    if sfreq is None and time_column is None:
+        raise ConfigError(f"{path}: the sampling rate is unknown; set input.sfreq (Hz) or "
+                          f"input.time_column.")
     with open(path, encoding="latin-1") as f:
         first = f.readline().rstrip("\r\n")
     if not first.strip():
