@@ -8,6 +8,7 @@ channels' raw digital samples, e.g. the full 24-bit BioSemi ``Status`` word whos
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ReadError
+
+logger = logging.getLogger("emgkit")
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,10 @@ class EdfHeader:
 
     def sfreq(self, label):
         """Sampling rate (Hz) of one signal."""
+        if self.record_duration <= 0:
+            raise ReadError(f"{self.path}: the record duration is {self.record_duration:g} "
+                            f"s, so the file holds no sampled signals (an annotation-only "
+                            f"EDF+ file?).")
         return self.spr[self.labels.index(label)] / self.record_duration
 
 
@@ -102,6 +109,12 @@ def read_header(path):
         except ValueError:
             raise ReadError(f"{path}: the header's size fields are not numbers; this is not "
                             f"a valid EDF/BDF file.") from None
+        if not np.isfinite(duration) or duration < 0:
+            raise ReadError(f"{path}: the record duration {duration!r} s in the header is not "
+                            f"a finite, non-negative number; the header is corrupt.")
+        if n_rec < -1:
+            raise ReadError(f"{path}: the header declares {n_rec} data records; the header "
+                            f"is corrupt.")
         if ns < 1 or ns > 10000 or n_bytes_hdr != 256 * (ns + 1):
             raise ReadError(f"{path}: the header declares {ns} signals and {n_bytes_hdr} "
                             f"header bytes, which do not fit; the file is malformed.")
@@ -115,6 +128,18 @@ def read_header(path):
     except ValueError:
         raise ReadError(f"{path}: a numeric signal-header field (samples per record or "
                         f"range) is not a number.") from None
+    if any(v < 0 for v in spr):
+        raise ReadError(f"{path}: negative samples per record {min(spr)} in the signal "
+                        f"headers; the header is corrupt.")
+    if not all(np.isfinite(v) for group in nums for v in group):
+        raise ReadError(f"{path}: a physical or digital range in the signal headers is not "
+                        f"finite; the header is corrupt.")
+    data_bytes = size - n_bytes_hdr
+    rec = sum(spr) * (3 if head[:1] == b"\xff" else 2)
+    if n_rec == -1:  # allowed while recording: the count was never written
+        n_rec = data_bytes // rec if rec > 0 else 0
+        logger.warning("%s: the header does not give the number of data records (-1); "
+                       "using the %d complete records in the file.", path, n_rec)
     hdr = EdfHeader(path=path, bdf=head[:1] == b"\xff", labels=_fields(sig, ns, 16, 0),
                     units=_fields(sig, ns, 8, 96 * ns), spr=spr, n_records=n_rec,
                     record_duration=duration, header_bytes=n_bytes_hdr,
@@ -122,8 +147,6 @@ def read_header(path):
                     digital_max=nums[3],
                     start=f"{head[168:176].decode('latin-1')} {head[176:184].decode('latin-1')}",
                     reserved=head[192:236].decode("latin-1").strip())
-    data_bytes = size - n_bytes_hdr
-    rec = hdr.record_bytes
     if n_rec > 0 and rec > 0 and data_bytes < n_rec * rec:
         raise ReadError(f"{path}: truncated: the header declares {n_rec} data records "
                         f"({n_rec * rec} bytes) but the file holds {data_bytes} bytes "
@@ -207,8 +230,17 @@ def fast_readable(header, labels):
 
 
 def calibration_uv(header, label):
-    """(gain, offset) turning a signal's digital values into µV: ``µV = d * gain + offset``."""
+    """(gain, offset) turning a signal's digital values into µV: ``µV = d * gain + offset``.
+
+    Raises
+    ------
+    ReadError
+        When the digital range is empty (digital minimum = maximum).
+    """
     k = header.labels.index(label)
+    if header.digital_max[k] == header.digital_min[k]:
+        raise ReadError(f"{header.path}: channel {label!r} has digital minimum = maximum "
+                        f"({header.digital_min[k]:g}); its values cannot be calibrated.")
     gain = (header.physical_max[k] - header.physical_min[k]) / (
         header.digital_max[k] - header.digital_min[k])
     offset = header.physical_min[k] - header.digital_min[k] * gain

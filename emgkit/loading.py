@@ -113,6 +113,10 @@ def load_recording(path, config, *, verbose="error", engine="auto"):
         labels_all = header.labels
         resolved = _channels.resolve_muscles(config.channels, labels_all, source=str(path))
         labels = _channels.needed_channels(resolved)
+        for lab in labels:
+            if lab.strip().lower() in ("edf annotations", "bdf annotations"):
+                raise ReadError(f"{path}: {lab!r} is the annotation signal, not an EMG "
+                                f"channel; fix [channels].")
         rates = {lab: header.sfreq(lab) for lab in labels}
         if len(set(rates.values())) > 1:
             shown = ", ".join(f"{k} {v:g} Hz" for k, v in rates.items())
@@ -264,8 +268,12 @@ def _load_mne(path, config, verbose):
         aux = _find_aux(raw.ch_names, config.events.analog_channels, path,
                         lambda a: _channels._lookup(a, raw.ch_names))
     extra = [c for c in ([stim] if stim else []) + aux if c not in labels]
-    raw.pick(labels + list(dict.fromkeys(extra)))
-    raw.load_data(verbose=verbose)
+    try:
+        raw.pick(labels + list(dict.fromkeys(extra)))
+        raw.load_data(verbose=verbose)
+    except Exception as exc:  # MNE raises many types for malformed data
+        raise ReadError(f"{path}: MNE could not load the channels {', '.join(labels)} "
+                        f"({type(exc).__name__}: {exc}).") from exc
     data = raw.get_data(picks=labels) * 1e6  # V -> µV
     stim_values = raw.get_data(picks=[stim])[0] if stim else None
     sfreq = float(raw.info["sfreq"])

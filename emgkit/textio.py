@@ -43,13 +43,21 @@ def _sniff_delimiter(line):
 
 
 def _interval_s(line):
+    try:
+        return _parse_interval(line)
+    except ValueError:  # e.g. "e msec/sample"
+        return None
+
+
+def _parse_interval(line):
     m = _INTERVAL.match(line)
     if m:
         scale = {"msec": 1e-3, "ms": 1e-3, "sec": 1.0, "s": 1.0}.get(m.group(2).lower(), 1e-6)
         return float(m.group(1)) * scale
     m = _RATE.match(line)
     if m:
-        return 1.0 / float(m.group(1))
+        rate = float(m.group(1))
+        return 1.0 / rate if rate > 0 else 0.0
     return None
 
 
@@ -145,7 +153,11 @@ def read_acq_text(path, *, sfreq=None, columns=None, units=None):
         raise ReadError(f"{path}: expected {n} channel ids (CH1, CH2, …) after the channel "
                         f"names, got {lines[3 + 2 * n][:80]!r}; the header is malformed.")
     labels = dedupe([x.strip() for x in names], ids)
-    file_sfreq = 1.0 / _interval_s(lines[1])
+    interval = _interval_s(lines[1])
+    if not np.isfinite(interval) or interval <= 0:
+        raise ReadError(f"{path}: the sample interval {lines[1].strip()!r} is not a positive "
+                        f"number; the header is corrupt.")
+    file_sfreq = 1.0 / interval
     if sfreq is not None and not np.isclose(sfreq, file_sfreq, rtol=1e-6):
         raise ConfigError(f"input.sfreq = {sfreq:g} Hz contradicts the header of {path} "
                           f"({lines[1].strip()!r} = {file_sfreq:g} Hz); remove input.sfreq.")
