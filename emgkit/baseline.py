@@ -41,7 +41,20 @@ def rescale(data, times, baseline, mode):
     """
     mode = check_option("baseline_mode", mode, BASELINE_MODES)
     base = window_mean(data, times, baseline)
-    m = base[..., None]
+    s = None
+    if mode == "zscore":
+        sel = (times >= baseline[0] - 1e-9) & (times < baseline[1] - 1e-9)
+        s = data[..., sel].std(axis=-1)
+    return apply_baseline(data, base[..., None], mode,
+                          None if s is None else s[..., None]), base
+
+
+def apply_baseline(data, m, mode, s=None):
+    """Express ``data`` relative to baseline level ``m`` (and SD ``s`` for ``zscore``).
+
+    ``data``, ``m`` and ``s`` broadcast against each other; see :func:`rescale` for the
+    modes. NaN where ``m`` (ratio modes) or ``s`` is not positive.
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
         if mode == "subtract":
             out = data - m
@@ -52,7 +65,5 @@ def rescale(data, times, baseline, mode):
         elif mode == "logratio":
             out = np.log10(data / np.where(m > 0, m, np.nan))
         else:
-            sel = (times >= baseline[0] - 1e-9) & (times < baseline[1] - 1e-9)
-            s = data[..., sel].std(axis=-1)[..., None]
             out = (data - m) / np.where(s > 0, s, np.nan)
-    return out, base
+    return out

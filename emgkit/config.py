@@ -44,6 +44,7 @@ from pathlib import Path
 
 from ._check import check_number, check_option, check_window
 from .errors import ConfigError
+from .designconfig import BlocksConfig, blocks_config
 from .inputconfig import InputConfig, input_config
 
 if sys.version_info >= (3, 11):
@@ -170,6 +171,8 @@ class Config:
     model: dict = field(default_factory=dict)
     report_blinded: bool = False
     input: InputConfig = field(default_factory=InputConfig)
+    blocks: BlocksConfig = field(default_factory=BlocksConfig)
+    report_traits: tuple = ()
     path: Path | None = None
 
     def __repr__(self):
@@ -201,7 +204,7 @@ class Config:
 
 
 _SECTIONS = {"channels", "events", "preprocess", "epochs", "reject", "study", "report",
-             "model", "input"}
+             "model", "input", "blocks"}
 
 
 def _where(src, key):
@@ -418,7 +421,7 @@ def config_from_dict(d, *, path=None):
         raise ConfigError(f"The config {src} must be a TOML table, got {type(d).__name__}.")
     _check_keys(d, _SECTIONS, src)
     study = _table(d, "study", src)
-    _check_keys(study, {"participants", "recordings", "task"}, src, "study.")
+    _check_keys(study, {"participants", "recordings", "task", "order"}, src, "study.")
     for key, val in study.items():
         if not isinstance(val, str) or not val:
             raise ConfigError(f"{_where(src, 'study.' + key)} must be a non-empty string, "
@@ -439,7 +442,11 @@ def config_from_dict(d, *, path=None):
             raise ConfigError(f"{_where(src, 'model.' + key)} must be a formula with '~', "
                               f"got {val!r}.")
     report = _table(d, "report", src)
-    _check_keys(report, {"blinded"}, src, "report.")
+    _check_keys(report, {"blinded", "traits"}, src, "report.")
+    traits = report.get("traits", [])
+    if not isinstance(traits, list) or not all(isinstance(t, str) and t for t in traits):
+        raise ConfigError(f"{_where(src, 'report.traits')} must be a list of participants.tsv "
+                          f"columns, e.g. [\"ego_resiliency\"], got {traits!r}.")
     blinded = report.get("blinded", False)
     if not isinstance(blinded, bool):
         raise ConfigError(f"{_where(src, 'report.blinded')} must be true or false, got "
@@ -448,6 +455,8 @@ def config_from_dict(d, *, path=None):
                   preprocess=_preprocess(d, src), epochs=_epochs(d, src),
                   reject=_reject(d, src), study=dict(study), model=dict(model),
                   report_blinded=blinded, input=input_config(d, lambda k: _where(src, k)),
+                  blocks=blocks_config(d, lambda k: _where(src, k)),
+                  report_traits=tuple(traits),
                   path=Path(path).resolve() if path is not None else None)
 
 

@@ -67,9 +67,25 @@ def methods_text(config, sfreq=None, version=None):
     parts.append(f"Epochs from {_fmt(ep.tmin)} to {_fmt(ep.tmax)} s around stimulus "
                  f"onset{shift} were expressed as {_MODES[ep.baseline_mode]} of a baseline "
                  f"from {_fmt(ep.baseline[0])} to {_fmt(ep.baseline[1])} s.")
-    parts.append(f"Each trial's score was the mean from {_fmt(ep.response[0])} to "
-                 f"{_fmt(ep.response[1])} s; time courses were averaged in "
-                 f"{_fmt(ep.bin * 1000)} ms bins.")
+    bl = config.blocks
+    if bl.baseline:
+        pairs = ", ".join(f"{b} against {r}" for b, r in bl.baseline.items())
+        how = ("the mean response-window level of all trials of the matched baseline block"
+               if bl.match == "block" else
+               "the response-window level of the trial at the same position in the matched "
+               "baseline block")
+        parts.append(f"For trials in blocks with a designated baseline block ({pairs}), the "
+                     f"baseline was not the pre-stimulus window but {how}; the trials of "
+                     f"other blocks kept the pre-stimulus baseline.")
+    if ep.baseline_mode == "logratio":
+        parts.append(f"Each trial's score was the base-10 logarithm of the ratio of its mean "
+                     f"envelope from {_fmt(ep.response[0])} to {_fmt(ep.response[1])} s to "
+                     f"its baseline level; time courses used the same ratio in "
+                     f"{_fmt(ep.bin * 1000)} ms bins.")
+    else:
+        parts.append(f"Each trial's score was the mean from {_fmt(ep.response[0])} to "
+                     f"{_fmt(ep.response[1])} s; time courses were averaged in "
+                     f"{_fmt(ep.bin * 1000)} ms bins.")
     rules = []
     if rj.flat:
         rules.append(f"an input channel stayed constant for at least {_fmt(rj.flat * 1000)} "

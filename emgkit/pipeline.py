@@ -16,7 +16,8 @@ from . import events as _events
 from . import reject as _reject
 from .config import Config, load_config
 from .envelope import envelope as _envelope
-from .errors import EventError
+from .blocks import block_baselines
+from .errors import ConfigError, EventError
 from .filter import apply_filter, design_filter
 from .loading import load_recording
 from .onsets import detect_onsets
@@ -136,11 +137,23 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
                          f"({loaded.n_times / sfreq:.1f} s); check the events or the epoch limits.")
     corrected, base = _baseline.rescale(env_epochs, times, ep.baseline, ep.baseline_mode)
     response = _epochs.window_mean(env_epochs, times, ep.response)
+    base_used, base_source = base, None
+    if config.blocks.baseline:  # baselines from matched baseline blocks
+        if ep.baseline_mode == "zscore":
+            raise ConfigError(f"{config.path or 'config'}: epochs.baseline_mode = 'zscore' "
+                              f"cannot be combined with [blocks] baselines; use logratio, "
+                              f"ratio, percent or subtract.")
+        block_base, used = block_baselines(events, response, config.blocks, source=str(path))
+        has = used != ""
+        base_used = np.where(has[:, None], block_base, base)
+        corrected[has] = _baseline.apply_baseline(env_epochs[has], block_base[has][..., None],
+                                                  ep.baseline_mode)
+        base_source = np.where(has, used, "pre-stimulus")
     if ep.baseline_mode == "logratio":
         # log10 of the window means' ratio (the log of the mean response over the mean
         # baseline, as fEMG studies report it), not the mean of per-sample logs
         with np.errstate(divide="ignore", invalid="ignore"):
-            positive = np.where(base > 0, base, np.nan)
+            positive = np.where(base_used > 0, base_used, np.nan)
             score = np.log10(response / positive)
             bins, starts = _epochs.bin_means(env_epochs, times, ep.bin)
             bins = np.log10(bins / positive[..., None])
@@ -151,8 +164,11 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
 
     reasons = _rejections(config, spans, resolved, sfreq, events, inside, base, response,
                           len(times))
-    trials = trials_table(pid, events, list(resolved), base, response, score, reasons)
+    trials = trials_table(pid, events, list(resolved), base_used, response, score, reasons)
     trials.insert(trials.columns.get_loc("score") + 1, "latency_s", latency.ravel())
+    if base_source is not None:
+        trials.insert(trials.columns.get_loc("baseline") + 1, "baseline_source",
+                      np.repeat(base_source, len(resolved)))
     timecourses = timecourses_table(trials, bins, starts, ep.bin)
     cms = None
     if stim and path.suffix.lower() == ".bdf" and loaded.engine == "numpy":

@@ -144,7 +144,7 @@ def _read_stack(folder, name):
 
 
 def group_report(results_dir, out, *, participants=None, formula="score ~ group * condition",
-                 mode=None):
+                 mode=None, traits=()):
     """Write the group PDF from a results folder.
 
     ``results_dir`` holds ``<participant>/trials.tsv``, ``timecourses.tsv`` and ``quality.tsv`` (as
@@ -162,6 +162,10 @@ def group_report(results_dir, out, *, participants=None, formula="score ~ group 
         Model to fit when the folder has no model outputs.
     mode : str | None
         Baseline mode for axis labels (read from ``run.json`` when present).
+    traits : sequence of str
+        Participants-table columns: one scatter page each (participant mean score per
+        muscle × condition against the trait, with r and 95 % CI). The block-order balance
+        table (``group/order_balance.tsv``) is shown when present.
 
     Returns
     -------
@@ -234,7 +238,33 @@ def group_report(results_dir, out, *, participants=None, formula="score ~ group 
                             ("fixed_effects", "Fixed effects")):
             if name in tables:
                 pages += table_pages(title, tables[name])
+        if (gdir / "order_balance.tsv").exists():
+            pages += table_pages("Block/session order by group (counterbalancing check)",
+                                 pd.read_csv(gdir / "order_balance.tsv", sep="\t"))
+        pages += _trait_pages(trials, participants, traits, mode)
         pages += table_pages("Data quality per participant", dq)
         for fig in pages:
             pdf.savefig(fig)
     return Path(out)
+
+
+def _trait_pages(trials, participants, traits, mode):
+    from .stats.traits import participant_means, trait_correlations
+
+    if not traits:
+        return []
+    missing = [t for t in traits if t not in participants.columns]
+    if missing:
+        raise EmgkitError(f"report.traits names {', '.join(missing)}, which the participants "
+                          f"table does not have ({', '.join(map(str, participants.columns))}).")
+    means = participant_means(trials)
+    corr = trait_correlations(trials, participants, list(traits))
+    pages = []
+    for trait in traits:
+        n_m, n_c = means["muscle"].nunique(), means["condition"].nunique()
+        pages.append(figure_page(f"Mean response against {trait} (Pearson r, 95 % CI)",
+                                 vizgroup.plot_trait_scatter, n_m, n_c, means=means,
+                                 participants=participants, trait=trait, correlations=corr,
+                                 ylabel=mode))
+    pages += table_pages("Trait correlations", corr.round(4))
+    return pages

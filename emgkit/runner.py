@@ -288,17 +288,42 @@ def _group(out, plan, config, ok, reports):
                         ignore_index=True)
         write_tsv(trials, gdir / "trials.tsv")
         write_tsv(tcs, gdir / "timecourses.tsv")
+        participants = _design_checks(trials, plan.participants, config, gdir)
         formula = config.model.get("formula", "score ~ group * condition")
-        split, models = fit_models(trials, formula, participants=plan.participants,
+        split, models = fit_models(trials, formula, participants=participants,
                                    re_formula=config.model.get("re_formula"),
                                    crossed=config.model.get("crossed"))
         write_models(split, models, gdir)
         info["formula"] = formula
         if reports:
-            group_report(out, gdir / "group.pdf", participants=plan.participants,
-                         mode=config.epochs.baseline_mode)
+            group_report(out, gdir / "group.pdf", participants=participants,
+                         mode=config.epochs.baseline_mode, traits=config.report_traits)
         info["status"] = "done"
     except Exception as exc:
         info["message"] = f"{type(exc).__name__}: {exc}"
         logger.error("group step failed: %s", info["message"])
     return info
+
+
+def _design_checks(trials, participants, config, gdir):
+    """Block order balance and trait correlations; returns the participants table with a
+    derived ``order`` column when ``[study] order = "derived"``."""
+    from .order import derive_orders, order_balance
+    from .stats.traits import trait_correlations
+
+    participants = participants.copy()
+    order = config.study.get("order")
+    if order == "derived":
+        skip = set(config.blocks.baseline.values())
+        derived = derive_orders(trials, config.blocks.column, skip=skip)
+        participants = participants.drop(columns=["order"], errors="ignore").merge(
+            derived, on="participant_id", how="left")
+        order = "order"
+    if order:
+        balance = order_balance(participants, order=order)
+        write_tsv(balance["table"].assign(test_p=balance["p"], balanced=balance["balanced"]),
+                  gdir / "order_balance.tsv")
+    if config.report_traits:
+        write_tsv(trait_correlations(trials, participants, list(config.report_traits)),
+                  gdir / "traits.tsv")
+    return participants

@@ -97,6 +97,12 @@ def plot_emmeans(emmeans, *, factor="group", x="condition", ax=None, ylabel="sco
     if x not in em.columns:
         x = next((c for c in em.columns if c not in (factor, "muscle", "emmean", "se", "df",
                                                      "ci_low", "ci_high")), None)
+    keys = [c for c in ("muscle", factor, x) if c and c in em.columns]
+    other = [c for c in em.columns if c not in keys + ["emmean", "se", "df", "ci_low",
+                                                        "ci_high"]]
+    if other:  # further factors (e.g. order): shown averaged over their levels
+        em = em.groupby(keys, sort=False, observed=True)[["emmean", "ci_low", "ci_high"]] \
+            .mean().reset_index()
     panels = list(pd.unique(em["muscle"])) if "muscle" in em.columns else [None]
     if ax is None:
         fig = Figure(figsize=(3.6 * len(panels) + 0.5, 3.4), layout="constrained")
@@ -153,4 +159,66 @@ def plot_baselines(trials, participants, ax=None):
         a.set_xticks(range(len(colors)), list(colors), fontsize=8)
         a.set_title(muscle)
         a.set_ylabel("baseline level (µV)")
+    return fig
+
+
+def plot_trait_scatter(means, participants, trait, correlations=None, ax=None, ylabel="score"):
+    """Participants' mean response per muscle × condition against a trait score.
+
+    Parameters
+    ----------
+    means : DataFrame
+        ``participant_id``, ``muscle``, ``condition``, ``score`` (per participant mean).
+    participants : DataFrame
+        ``participant_id``, ``group`` and the ``trait`` column.
+    trait : str
+    correlations : DataFrame | None
+        Output of :func:`emgkit.stats.trait_correlations` (r and CI shown in the titles).
+    ax : array of Axes | None
+        One axis per muscle × condition (rows muscles); None makes a figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    cols = ["participant_id", "group", trait] if "group" in participants else \
+        ["participant_id", trait]
+    d = means.merge(participants[cols], on="participant_id", how="inner")
+    muscles, conds = list(pd.unique(d["muscle"])), list(pd.unique(d["condition"]))
+    if ax is None:
+        fig = Figure(figsize=(3.0 * len(conds) + 0.5, 2.8 * len(muscles)),
+                     layout="constrained")
+        axes = fig.subplots(len(muscles), len(conds), squeeze=False)
+    else:
+        axes = np.asarray(ax).reshape(len(muscles), len(conds))
+        fig = axes[0, 0].figure
+    colors = group_colors(pd.unique(d["group"])) if "group" in d else {None: "C0"}
+    for i, muscle in enumerate(muscles):
+        for j, cond in enumerate(conds):
+            a = axes[i, j]
+            s = d[(d["muscle"] == muscle) & (d["condition"] == cond)]
+            for g, color in colors.items():
+                sel = s if g is None else s[s["group"] == g]
+                a.scatter(sel[trait], sel["score"], s=14, color=color, label=g)
+            ok = s[[trait, "score"]].dropna()
+            if len(ok) >= 3 and ok[trait].std() > 0:
+                slope, icpt = np.polyfit(ok[trait], ok["score"], 1)
+                xs = np.linspace(ok[trait].min(), ok[trait].max(), 2)
+                a.plot(xs, icpt + slope * xs, color="k", lw=1)
+            title = f"{muscle} · {cond}"
+            if correlations is not None:
+                c = correlations[(correlations["trait"] == trait)
+                                 & (correlations["muscle"] == muscle)
+                                 & (correlations["condition"] == cond)]
+                if len(c) and np.isfinite(c["r"].iloc[0]):
+                    r = c.iloc[0]
+                    title += f"\nr = {r['r']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]"
+            a.set_title(title, fontsize=8)
+            a.tick_params(labelsize=7)
+            if i == len(muscles) - 1:
+                a.set_xlabel(trait, fontsize=8)
+            if j == 0:
+                a.set_ylabel(f"mean {ylabel}", fontsize=8)
+    if len(colors) > 1:
+        axes[0, 0].legend(fontsize=7)
     return fig

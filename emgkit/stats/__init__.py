@@ -3,6 +3,6 @@ contrasts and trait correlations."""
 
 from .model import fit_model
 from .result import MixedResult
-from .traits import trait_correlations
+from .traits import trait_correlations, within_between
 
-__all__ = ["MixedResult", "fit_model", "trait_correlations"]
+__all__ = ["MixedResult", "fit_model", "trait_correlations", "within_between"]

@@ -83,3 +83,25 @@ def trait_correlations(table, participants, traits, *, outcome="score",
                                p=float(res.pvalue))
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def within_between(table, column, *, groups="participant_id"):
+    """Split a trial-level predictor into its participant mean and the deviation from it.
+
+    Adds ``<column>_between`` (the participant's mean) and ``<column>_within`` (trial value
+    minus that mean), so a mixed model can estimate the within-participant association
+    (e.g. ``rating ~ score_within + score_between``) separately from differences between
+    participants.
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``table`` with the two columns.
+    """
+    if column not in table.columns:
+        raise ModelError(f"Column {column!r} is not in the table ({', '.join(table.columns)}).")
+    out = table.copy()
+    mean = out.groupby(groups, observed=True)[column].transform("mean")
+    out[f"{column}_between"] = mean
+    out[f"{column}_within"] = out[column] - mean
+    return out
