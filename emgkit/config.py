@@ -43,8 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._check import check_number, check_option, check_window
-from .errors import ConfigError
 from .designconfig import BlocksConfig, blocks_config
+from .errors import ConfigError
 from .inputconfig import InputConfig, input_config
 
 if sys.version_info >= (3, 11):

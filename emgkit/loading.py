@@ -18,9 +18,15 @@ import pandas as pd
 
 from . import channels as _channels
 from . import events as _events
-from .edfheader import (calibration_uv, fast_readable, microvolt_factor, read_digital,
-                        read_header, start_datetime)
 from .edfannot import gaps, read_annotations
+from .edfheader import (
+    calibration_uv,
+    fast_readable,
+    microvolt_factor,
+    read_digital,
+    read_header,
+    start_datetime,
+)
 from .errors import ReadError
 from .io import SUFFIXES, read_raw
 from .reject import channel_bad_spans

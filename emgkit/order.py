@@ -69,9 +69,9 @@ def order_balance(participants, *, order="order", group="group", alpha=0.10):
     balanced = bool((counts > 0).all() and spread <= 1 and p >= alpha)
     shown = "; ".join(f"{g}: " + ", ".join(f"{o} ×{n}" for o, n in row.items())
                       for g, row in table.iterrows())
-    message = (f"order balance across groups ({shown}); "
-               f"{'test p = ' + format(p, '.3g')}; "
-               f"{'balanced' if balanced else 'NOT balanced: order is confounded with group, add order to the model'}")
+    verdict = "balanced" if balanced else ("NOT balanced: order is confounded with group, "
+                                           "add order to the model")
+    message = f"order balance across groups ({shown}); test p = {p:.3g}; {verdict}"
     if not balanced:
         logger.warning("%s", message)
     out = table.reset_index()

@@ -14,9 +14,9 @@ from . import baseline as _baseline
 from . import epochs as _epochs
 from . import events as _events
 from . import reject as _reject
+from .blocks import block_baselines
 from .config import Config, load_config
 from .envelope import envelope as _envelope
-from .blocks import block_baselines
 from .errors import ConfigError, EventError
 from .filter import apply_filter, design_filter
 from .loading import load_recording
