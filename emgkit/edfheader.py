@@ -229,8 +229,9 @@ def fast_readable(header, labels):
             and all(header.digital_max[i] != header.digital_min[i] for i in idx))
 
 
-def calibration_uv(header, label):
-    """(gain, offset) turning a signal's digital values into µV: ``µV = d * gain + offset``.
+def calibration(header, label):
+    """(gain, offset) turning a signal's digital values into its physical unit:
+    ``physical = d * gain + offset``.
 
     Raises
     ------
@@ -243,8 +244,13 @@ def calibration_uv(header, label):
                         f"({header.digital_min[k]:g}); its values cannot be calibrated.")
     gain = (header.physical_max[k] - header.physical_min[k]) / (
         header.digital_max[k] - header.digital_min[k])
-    offset = header.physical_min[k] - header.digital_min[k] * gain
-    scale = microvolt_factor(header.units[k])
+    return gain, header.physical_min[k] - header.digital_min[k] * gain
+
+
+def calibration_uv(header, label):
+    """(gain, offset) turning a voltage signal's digital values into µV."""
+    gain, offset = calibration(header, label)
+    scale = microvolt_factor(header.units[header.labels.index(label)])
     return gain * scale, offset * scale
 
 

@@ -20,6 +20,7 @@ from . import channels as _channels
 from . import events as _events
 from .edfannot import gaps, read_annotations
 from .edfheader import (
+    calibration,
     calibration_uv,
     fast_readable,
     microvolt_factor,
@@ -151,11 +152,8 @@ def load_recording(path, config, *, verbose="error", engine="auto"):
 
 def _physical(header, label):
     """One signal in the physical units of its header."""
-    k = header.labels.index(label)
-    gain = (header.physical_max[k] - header.physical_min[k]) / (
-        header.digital_max[k] - header.digital_min[k])
-    return (read_digital(header, label) - header.digital_min[k]) * gain + \
-        header.physical_min[k]
+    gain, offset = calibration(header, label)
+    return read_digital(header, label) * gain + offset
 
 
 def _find_aux(labels, wanted, source, find):
@@ -169,26 +167,46 @@ def _find_aux(labels, wanted, source, find):
     return out
 
 
-def _load_signals(path, config, fmt):
-    """Load a BIOPAC ``.acq``, an AcqKnowledge text export or a CSV/TSV recording."""
+def read_signals(path, fmt, input_config=None, channels=None):
+    """Read a BIOPAC ``.acq``, an AcqKnowledge text export or a CSV/TSV recording whole.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+    fmt : "acq" | "acq-text" | "delimited"
+    input_config : InputConfig | None
+        Rate, column names, units … for text files (defaults when None).
+    channels : list of str | None
+        ``.acq``: the channels whose rate sets the output rate.
+
+    Returns
+    -------
+    Signals
+    """
     from .acqio import read_acq
+    from .inputconfig import InputConfig
     from .textio import read_acq_text, read_delimited
 
-    inp, ev = config.input, config.events
+    inp = input_config or InputConfig()
     if fmt == "acq":
-        sig = read_acq(path)
-    elif fmt == "acq-text":
-        sig = read_acq_text(path, sfreq=inp.sfreq, columns=inp.columns, units=inp.units)
-    else:
-        sig = read_delimited(path, sfreq=inp.sfreq, columns=inp.columns, units=inp.units,
-                             delimiter=inp.delimiter, header=inp.header,
-                             time_column=inp.time_column, time_unit=inp.time_unit)
+        return read_acq(path, channels=channels)
+    if fmt == "acq-text":
+        return read_acq_text(path, sfreq=inp.sfreq, columns=inp.columns, units=inp.units)
+    return read_delimited(path, sfreq=inp.sfreq, columns=inp.columns, units=inp.units,
+                          delimiter=inp.delimiter, header=inp.header,
+                          time_column=inp.time_column, time_unit=inp.time_unit)
+
+
+def _load_signals(path, config, fmt):
+    """Load a BIOPAC ``.acq``, an AcqKnowledge text export or a CSV/TSV recording."""
+    ev = config.events
+    sig = read_signals(path, fmt, config.input)
     names = sig.labels + list(sig.aliases)
     resolved = _channels.resolve_muscles(config.channels, names, source=str(path))
     resolved = {m: tuple(sig.aliases.get(x, x) if x else x for x in pair)
                 for m, pair in resolved.items()}
     if fmt == "acq":  # AcqKnowledge may store channels at different rates
-        sig = read_acq(path, channels=_channels.needed_channels(resolved))
+        sig = read_signals(path, fmt, channels=_channels.needed_channels(resolved))
     labels = _channels.needed_channels(resolved)
     data = np.stack([sig.microvolts(lab) for lab in labels])
     spans = {lab: channel_bad_spans(x, sig.sfreq, config.reject.flat)

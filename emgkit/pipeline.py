@@ -22,7 +22,7 @@ from .filter import apply_filter, design_filter
 from .loading import load_recording
 from .onsets import detect_onsets
 from .pulses import analog_events
-from .quality import cms_spans, recording_quality
+from .quality import cms_spans, recording_quality, warn_cms
 from .result import ProcessedRecording
 from .tables import timecourses_table, trials_table
 
@@ -174,9 +174,7 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
     if stim and path.suffix.lower() == ".bdf" and loaded.engine == "numpy":
         cms = cms_spans(loaded.stim, sfreq)
         if not quality:  # the quality summary logs them otherwise
-            for a, b in cms[:5]:
-                logger.warning("%s: BioSemi CMS out of range from %.3f s to %.3f s; signal "
-                               "quality is poor there.", path, a, b)
+            warn_cms(cms, path)
     if quality:
         quality = recording_quality(
             list(resolved), derived, filtered, sfreq, spans, resolved,

@@ -76,6 +76,13 @@ def cms_spans(status, sfreq):
     return [(a / sfreq, b / sfreq) for a, b in zip(edges[::2], edges[1::2])]
 
 
+def warn_cms(spans, source, limit=5):
+    """Log a warning for each (of the first ``limit``) CMS out-of-range spans (s)."""
+    for a, b in list(spans or [])[:limit]:
+        logger.warning("%s: BioSemi CMS out of range from %.3f s to %.3f s; the signals are "
+                       "unreliable there.", source, a, b)
+
+
 def recording_quality(muscles, derived, filtered, sfreq, spans, channels, *, mains, band,
                       trials, cms=None, excerpt_s=10.0, start=None, source=""):
     """Compute the quality summary of a recording.
@@ -136,10 +143,7 @@ def recording_quality(muscles, derived, filtered, sfreq, spans, channels, *, mai
                                  for m, mu in enumerate(muscles)])
     summary.insert(2, "mains_ratio", mains_ratio(freqs, p_raw, mains, band))
     summary["cms_out_s"] = sum(b - a for a, b in (cms or []))
-    if cms:
-        for a, b in cms[:5]:
-            logger.warning("%s: BioSemi CMS out of range from %.3f s to %.3f s; signal quality "
-                           "is poor there.", source, a, b)
+    warn_cms(cms, source)
     return dict(summary=summary, freqs=freqs, psd_raw=p_raw, psd_filtered=p_filt,
                 excerpt_times=np.arange(first, first + length) / sfreq,
                 excerpt_raw=derived[:, sel].copy(), excerpt_filtered=filtered[:, sel].copy(),

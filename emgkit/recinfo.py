@@ -20,7 +20,7 @@ from . import events as _events
 from .edfannot import annotation_signals, gaps, read_annotations
 from .edfheader import read_digital, read_header, start_datetime
 from .errors import EmgkitError
-from .quality import cms_spans
+from .quality import cms_spans, warn_cms
 
 logger = logging.getLogger("emgkit")
 
@@ -137,9 +137,7 @@ def inspect_recording(path, *, mask=0xFFFF, stim_channel=None, input_config=None
         info = _inspect_edf(path, mask, stim_channel)
     else:
         info = _inspect_signals(path, fmt, mask, stim_channel, input_config)
-    for a, b in info.cms_spans:
-        logger.warning("%s: BioSemi CMS out of range from %.3f s to %.3f s; the signals are "
-                       "unreliable there.", path, a, b)
+    warn_cms(info.cms_spans, path)
     return info
 
 
@@ -208,21 +206,9 @@ def _inspect_edf(path, mask, stim_channel):
 
 
 def _inspect_signals(path, fmt, mask, stim_channel, input_config):
-    from .acqio import read_acq
-    from .textio import read_acq_text, read_delimited
+    from .loading import read_signals
 
-    inp = input_config
-    if fmt == "acq":
-        sig = read_acq(path)
-    elif fmt == "acq-text":
-        sig = read_acq_text(path, sfreq=getattr(inp, "sfreq", None),
-                            columns=getattr(inp, "columns", None),
-                            units=getattr(inp, "units", None))
-    else:
-        kw = {} if inp is None else dict(
-            sfreq=inp.sfreq, columns=inp.columns, units=inp.units, delimiter=inp.delimiter,
-            header=inp.header, time_column=inp.time_column, time_unit=inp.time_unit)
-        sig = read_delimited(path, **kw)
+    sig = read_signals(path, fmt, input_config)
     channels = pd.DataFrame({"label": sig.labels, "unit": sig.units,
                              "sfreq": [sig.sfreq] * len(sig.labels),
                              "n_samples": [sig.n_times] * len(sig.labels)})
