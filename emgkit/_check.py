@@ -60,3 +60,18 @@ def check_window(name, window, *, tmin=None, tmax=None, error=ConfigError):
         raise error(f"{name} ends at {stop:g} s, after the epoch end tmax={tmax:g} s; "
                     f"widen the epoch or shorten the window.")
     return start, stop
+
+
+def config_key(src, key):
+    """Name a config key with its file, for messages: ``"events.mask (in study.toml)"``."""
+    return f"{key} (in {src})" if src else key
+
+
+def check_keys(section, allowed, src, prefix=""):
+    """Raise :class:`ConfigError` for a key of a config table that is not ``allowed``."""
+    for key in section:
+        if key not in allowed:
+            where = f" in {src}" if src else ""
+            raise ConfigError(f"Unknown config key {prefix + key!r}{where}; allowed keys "
+                              f"{'in [' + prefix[:-1] + '] ' if prefix else ''}are: "
+                              f"{', '.join(sorted(allowed))}.")

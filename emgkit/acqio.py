@@ -84,4 +84,5 @@ def read_acq(path, *, channels=None):
                         f"{exc}). It is truncated or not an AcqKnowledge file.") from exc
     return Signals(str(path), labels, [c.units or "" for c in chans], data, rate,
                    markers=pd.DataFrame({"onset": np.array(onsets, float), "code": codes}),
-                   aliases={f"CH{i + 1}": lab for i, lab in enumerate(labels)})
+                   aliases={f"CH{i + 1}": lab for i, lab in enumerate(labels)},
+                   rates=rates if len(set(rates.values())) > 1 else {})

@@ -42,7 +42,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._check import check_number, check_option, check_window
+from ._check import check_keys, check_number, check_option, check_window, config_key
 from .designconfig import BlocksConfig, blocks_config
 from .errors import ConfigError
 from .inputconfig import InputConfig, input_config
@@ -207,36 +207,25 @@ _SECTIONS = {"channels", "events", "preprocess", "epochs", "reject", "study", "r
              "model", "input", "blocks"}
 
 
-def _where(src, key):
-    return f"{key} (in {src})" if src else key
-
-
-def _check_keys(section, allowed, src, prefix=""):
-    for key in section:
-        if key not in allowed:
-            where = f" in {src}" if src else ""
-            raise ConfigError(f"Unknown config key {prefix + key!r}{where}; allowed keys "
-                              f"{'in [' + prefix[:-1] + '] ' if prefix else ''}are: "
-                              f"{', '.join(sorted(allowed))}.")
 
 
 def _table(d, name, src):
     sub = d.get(name, {})
     if not isinstance(sub, dict):
-        raise ConfigError(f"{_where(src, name)} must be a table ([{name}]), got {sub!r}.")
+        raise ConfigError(f"{config_key(src, name)} must be a table ([{name}]), got {sub!r}.")
     return sub
 
 
 def _channels(d, src):
     chans = _table(d, "channels", src)
     if not chans:
-        raise ConfigError(f"{_where(src, '[channels]')} is missing or empty; map each muscle "
+        raise ConfigError(f"{config_key(src, '[channels]')} is missing or empty; map each muscle "
                           f'to a channel label or an "anode-cathode" pair, e.g. '
                           f'corrugator = "EXG1-EXG2".')
     out = {}
     for muscle, spec in chans.items():
         if not isinstance(spec, str) or not spec.strip():
-            raise ConfigError(f"{_where(src, 'channels.' + muscle)} must be a channel label "
+            raise ConfigError(f"{config_key(src, 'channels.' + muscle)} must be a channel label "
                               f'or "anode-cathode" string, got {spec!r}.')
         out[muscle] = spec.strip()
     return out
@@ -245,57 +234,57 @@ def _channels(d, src):
 def _events(d, src):
     ev = _table(d, "events", src)
     fields = {f.name for f in dataclasses.fields(EventsConfig)}
-    _check_keys(ev, fields, src, "events.")
+    check_keys(ev, fields, src, "events.")
     kw = {}
     if "source" in ev:
         if not isinstance(ev["source"], str) or not ev["source"]:
-            raise ConfigError(f"{_where(src, 'events.source')} must be 'stim', 'annotations', "
+            raise ConfigError(f"{config_key(src, 'events.source')} must be 'stim', 'annotations', "
                               f"'analog', 'events.tsv' or a TSV path, got {ev['source']!r}.")
         kw["source"] = ev["source"]
     if "stim_channel" in ev:
         if not isinstance(ev["stim_channel"], str):
-            raise ConfigError(f"{_where(src, 'events.stim_channel')} must be a channel label.")
+            raise ConfigError(f"{config_key(src, 'events.stim_channel')} must be a channel label.")
         kw["stim_channel"] = ev["stim_channel"]
     if "mask" in ev:
         mask = ev["mask"]
         if isinstance(mask, bool) or not isinstance(mask, int) or not 0 < mask < 2 ** 24:
-            raise ConfigError(f"{_where(src, 'events.mask')} must be an integer in 1..16777215 "
+            raise ConfigError(f"{config_key(src, 'events.mask')} must be an integer in 1..16777215 "
                               f"(e.g. 65535 for BioSemi, 255 for 8-bit ports), got {mask!r}.")
         kw["mask"] = mask
     if "idle" in ev:
         idle = ev["idle"]
         if isinstance(idle, bool) or not isinstance(idle, int) or idle < 0:
-            raise ConfigError(f"{_where(src, 'events.idle')} must be a non-negative integer "
+            raise ConfigError(f"{config_key(src, 'events.idle')} must be a non-negative integer "
                               f"(the masked trigger value between events), got {idle!r}.")
         kw["idle"] = idle
     conds = ev.get("conditions", {})
     if not isinstance(conds, dict) or not conds:
-        raise ConfigError(f"{_where(src, 'events.conditions')} must be a non-empty table of "
+        raise ConfigError(f"{config_key(src, 'events.conditions')} must be a non-empty table of "
                           f'code or annotation text -> condition, e.g. "1" = "happy".')
     for k, v in conds.items():
         if not isinstance(v, str) or not v:
-            raise ConfigError(f"{_where(src, 'events.conditions.' + k)} must be a condition "
+            raise ConfigError(f"{config_key(src, 'events.conditions.' + k)} must be a condition "
                               f"name (string), got {v!r}.")
     kw["conditions"] = {str(k): v for k, v in conds.items()}
     shift = ev.get("shift", {})
     if isinstance(shift, (int, float)) and not isinstance(shift, bool):
         shift = {c: shift for c in set(kw["conditions"].values())}
     if not isinstance(shift, dict):
-        raise ConfigError(f"{_where(src, 'events.shift')} must be a number (s) or a table "
+        raise ConfigError(f"{config_key(src, 'events.shift')} must be a number (s) or a table "
                           f"condition -> s, got {shift!r}.")
     known = set(kw["conditions"].values())
     for c, s in shift.items():
         if c not in known:
-            raise ConfigError(f"{_where(src, 'events.shift.' + c)}: {c!r} is not a condition "
+            raise ConfigError(f"{config_key(src, 'events.shift.' + c)}: {c!r} is not a condition "
                               f"named in events.conditions ({', '.join(sorted(known))}).")
-        check_number(_where(src, f"events.shift.{c}"), s)
+        check_number(config_key(src, f"events.shift.{c}"), s)
     kw["shift"] = {c: float(s) for c, s in shift.items()}
     if "min_interval" in ev:
-        kw["min_interval"] = check_number(_where(src, "events.min_interval"),
+        kw["min_interval"] = check_number(config_key(src, "events.min_interval"),
                                           ev["min_interval"], low=0)
     kw.update(_analog(ev, src))
     if kw.get("source") == "analog" and not kw.get("analog_channels"):
-        raise ConfigError(f"{_where(src, 'events.analog_channels')} is required with "
+        raise ConfigError(f"{config_key(src, 'events.analog_channels')} is required with "
                           f'events.source = "analog": list the pulse channels, e.g. '
                           f'["angry_ref", "happy_ref"].')
     return EventsConfig(**kw)
@@ -309,60 +298,61 @@ def _analog(ev, src):
         chans = ev["analog_channels"]
         if (not isinstance(chans, list) or not chans
                 or not all(isinstance(c, str) and c for c in chans)):
-            raise ConfigError(f"{_where(src, 'events.analog_channels')} must be a list of "
+            raise ConfigError(f"{config_key(src, 'events.analog_channels')} must be a list of "
                               f"channel labels, got {chans!r}.")
         kw["analog_channels"] = tuple(chans)
     if "analog_mode" in ev:
-        kw["analog_mode"] = check_option(_where(src, "events.analog_mode"),
+        kw["analog_mode"] = check_option(config_key(src, "events.analog_mode"),
                                          ev["analog_mode"], MODES)
     if "edge" in ev:
-        kw["edge"] = check_option(_where(src, "events.edge"), ev["edge"], EDGES)
+        kw["edge"] = check_option(config_key(src, "events.edge"), ev["edge"], EDGES)
     if "threshold" in ev:
-        kw["threshold"] = check_number(_where(src, "events.threshold"), ev["threshold"])
+        kw["threshold"] = check_number(config_key(src, "events.threshold"), ev["threshold"])
     if "level_step" in ev:
-        kw["level_step"] = check_number(_where(src, "events.level_step"), ev["level_step"],
+        kw["level_step"] = check_number(config_key(src, "events.level_step"), ev["level_step"],
                                         low=0, low_inclusive=False)
     return kw
 
 
 def _preprocess(d, src):
     pp = _table(d, "preprocess", src)
-    _check_keys(pp, {"band", "order", "notch", "notch_harmonics", "envelope", "smooth",
+    check_keys(pp, {"band", "order", "notch", "notch_harmonics", "envelope", "smooth",
                      "processed"}, src, "preprocess.")
     kw = {}
     if "band" in pp:
         band = pp["band"]
         if not isinstance(band, list) or len(band) not in (1, 2):
-            raise ConfigError(f"{_where(src, 'preprocess.band')} must be [l_freq, h_freq] in Hz "
-                              f"(or [l_freq] for high-pass only), got {band!r}.")
-        kw["l_freq"] = check_number(_where(src, "preprocess.band[0]"), band[0], low=0,
+            raise ConfigError(f"{config_key(src, 'preprocess.band')} must be [l_freq, h_freq] "
+                              f"in Hz (or [l_freq] for high-pass only), got {band!r}.")
+        kw["l_freq"] = check_number(config_key(src, "preprocess.band[0]"), band[0], low=0,
                                     low_inclusive=False)
         kw["h_freq"] = None
         if len(band) == 2:
-            kw["h_freq"] = check_number(_where(src, "preprocess.band[1]"), band[1],
+            kw["h_freq"] = check_number(config_key(src, "preprocess.band[1]"), band[1],
                                         low=kw["l_freq"], low_inclusive=False)
     if "order" in pp:
         order = pp["order"]
         if isinstance(order, bool) or not isinstance(order, int) or not 1 <= order <= 10:
-            raise ConfigError(f"{_where(src, 'preprocess.order')} must be an integer 1..10, "
+            raise ConfigError(f"{config_key(src, 'preprocess.order')} must be an integer 1..10, "
                               f"got {order!r}.")
         kw["order"] = order
     if "notch" in pp:
-        kw["notch"] = check_number(_where(src, "preprocess.notch"), pp["notch"], low=0)
+        kw["notch"] = check_number(config_key(src, "preprocess.notch"), pp["notch"], low=0)
     if "notch_harmonics" in pp:
         if not isinstance(pp["notch_harmonics"], bool):
-            raise ConfigError(f"{_where(src, 'preprocess.notch_harmonics')} must be true/false.")
+            raise ConfigError(f"{config_key(src, 'preprocess.notch_harmonics')} must be "
+                              f"true/false.")
         kw["notch_harmonics"] = pp["notch_harmonics"]
     if "envelope" in pp:
-        kw["envelope"] = check_option(_where(src, "preprocess.envelope"), pp["envelope"],
+        kw["envelope"] = check_option(config_key(src, "preprocess.envelope"), pp["envelope"],
                                       ENVELOPES)
     if "smooth" in pp:
-        kw["smooth"] = check_number(_where(src, "preprocess.smooth"), pp["smooth"], low=0)
+        kw["smooth"] = check_number(config_key(src, "preprocess.smooth"), pp["smooth"], low=0)
     if "processed" in pp:
         muscles = pp["processed"]
         known = set(_table(d, "channels", src))
         if not isinstance(muscles, list) or not all(m in known for m in muscles):
-            raise ConfigError(f"{_where(src, 'preprocess.processed')} must list muscles named "
+            raise ConfigError(f"{config_key(src, 'preprocess.processed')} must list muscles named "
                               f"in [channels] ({', '.join(sorted(known))}) whose channel "
                               f"already holds an envelope, got {muscles!r}.")
         kw["processed"] = tuple(muscles)
@@ -371,34 +361,34 @@ def _preprocess(d, src):
 
 def _epochs(d, src):
     ep = _table(d, "epochs", src)
-    _check_keys(ep, {f.name for f in dataclasses.fields(EpochsConfig)},
+    check_keys(ep, {f.name for f in dataclasses.fields(EpochsConfig)},
                 src, "epochs.")
     kw = {}
     for key in ("tmin", "tmax", "bin"):
         if key in ep:
-            kw[key] = check_number(_where(src, f"epochs.{key}"), ep[key])
+            kw[key] = check_number(config_key(src, f"epochs.{key}"), ep[key])
     cfg = EpochsConfig(**kw)
     if cfg.tmax <= cfg.tmin:
-        raise ConfigError(f"{_where(src, 'epochs.tmax')}={cfg.tmax:g} must be greater than "
+        raise ConfigError(f"{config_key(src, 'epochs.tmax')}={cfg.tmax:g} must be greater than "
                           f"epochs.tmin={cfg.tmin:g}.")
-    check_number(_where(src, "epochs.bin"), cfg.bin, low=0, low_inclusive=False)
+    check_number(config_key(src, "epochs.bin"), cfg.bin, low=0, low_inclusive=False)
     for key in ("baseline", "response"):
         if key in ep:
-            kw[key] = check_window(_where(src, f"epochs.{key}"), ep[key],
+            kw[key] = check_window(config_key(src, f"epochs.{key}"), ep[key],
                                    tmin=cfg.tmin, tmax=cfg.tmax)
     if "baseline_mode" in ep:
-        kw["baseline_mode"] = check_option(_where(src, "epochs.baseline_mode"),
+        kw["baseline_mode"] = check_option(config_key(src, "epochs.baseline_mode"),
                                            ep["baseline_mode"], BASELINE_MODES)
     cfg = EpochsConfig(**kw)
-    check_window(_where(src, "epochs.baseline"), cfg.baseline, tmin=cfg.tmin, tmax=cfg.tmax)
-    check_window(_where(src, "epochs.response"), cfg.response, tmin=cfg.tmin, tmax=cfg.tmax)
+    check_window(config_key(src, "epochs.baseline"), cfg.baseline, tmin=cfg.tmin, tmax=cfg.tmax)
+    check_window(config_key(src, "epochs.response"), cfg.response, tmin=cfg.tmin, tmax=cfg.tmax)
     return cfg
 
 
 def _reject(d, src):
     rj = _table(d, "reject", src)
-    _check_keys(rj, {"threshold", "flat"}, src, "reject.")
-    kw = {k: check_number(_where(src, f"reject.{k}"), rj[k], low=0) for k in rj}
+    check_keys(rj, {"threshold", "flat"}, src, "reject.")
+    kw = {k: check_number(config_key(src, f"reject.{k}"), rj[k], low=0) for k in rj}
     return RejectConfig(**kw)
 
 
@@ -419,43 +409,43 @@ def config_from_dict(d, *, path=None):
     src = str(path) if path is not None else ""
     if not isinstance(d, dict):
         raise ConfigError(f"The config {src} must be a TOML table, got {type(d).__name__}.")
-    _check_keys(d, _SECTIONS, src)
+    check_keys(d, _SECTIONS, src)
     study = _table(d, "study", src)
-    _check_keys(study, {"participants", "recordings", "task", "order"}, src, "study.")
+    check_keys(study, {"participants", "recordings", "task", "order"}, src, "study.")
     for key, val in study.items():
         if not isinstance(val, str) or not val:
-            raise ConfigError(f"{_where(src, 'study.' + key)} must be a non-empty string, "
+            raise ConfigError(f"{config_key(src, 'study.' + key)} must be a non-empty string, "
                               f"got {val!r}.")
     if "recordings" in study and "{participant_id}" not in study["recordings"]:
-        raise ConfigError(f"{_where(src, 'study.recordings')}={study['recordings']!r} must "
+        raise ConfigError(f"{config_key(src, 'study.recordings')}={study['recordings']!r} must "
                           f"contain {{participant_id}}, e.g. "
                           f'"{{participant_id}}/emg/{{participant_id}}_task-x_emg.bdf".')
     model = _table(d, "model", src)
-    _check_keys(model, {"formula", "re_formula", "crossed"}, src, "model.")
+    check_keys(model, {"formula", "re_formula", "crossed"}, src, "model.")
     for key, val in model.items():
         if key == "crossed":
             if not isinstance(val, str) or not val:
-                raise ConfigError(f"{_where(src, 'model.crossed')} must be a column name, "
+                raise ConfigError(f"{config_key(src, 'model.crossed')} must be a column name, "
                                   f"e.g. \"stimulus_id\", got {val!r}.")
             continue
         if not isinstance(val, str) or "~" not in val:
-            raise ConfigError(f"{_where(src, 'model.' + key)} must be a formula with '~', "
+            raise ConfigError(f"{config_key(src, 'model.' + key)} must be a formula with '~', "
                               f"got {val!r}.")
     report = _table(d, "report", src)
-    _check_keys(report, {"blinded", "traits"}, src, "report.")
+    check_keys(report, {"blinded", "traits"}, src, "report.")
     traits = report.get("traits", [])
     if not isinstance(traits, list) or not all(isinstance(t, str) and t for t in traits):
-        raise ConfigError(f"{_where(src, 'report.traits')} must be a list of participants.tsv "
+        raise ConfigError(f"{config_key(src, 'report.traits')} must be a list of participants.tsv "
                           f"columns, e.g. [\"ego_resiliency\"], got {traits!r}.")
     blinded = report.get("blinded", False)
     if not isinstance(blinded, bool):
-        raise ConfigError(f"{_where(src, 'report.blinded')} must be true or false, got "
+        raise ConfigError(f"{config_key(src, 'report.blinded')} must be true or false, got "
                           f"{blinded!r}.")
     return Config(channels=_channels(d, src), events=_events(d, src),
                   preprocess=_preprocess(d, src), epochs=_epochs(d, src),
                   reject=_reject(d, src), study=dict(study), model=dict(model),
-                  report_blinded=blinded, input=input_config(d, lambda k: _where(src, k)),
-                  blocks=blocks_config(d, lambda k: _where(src, k)),
+                  report_blinded=blinded, input=input_config(d, src),
+                  blocks=blocks_config(d, src),
                   report_traits=tuple(traits),
                   path=Path(path).resolve() if path is not None else None)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ._check import check_option
+from ._check import check_keys, check_option, config_key
 from .errors import ConfigError
 
 MATCHES = ("block", "position")
@@ -44,15 +44,15 @@ class BlocksConfig:
     match: str = "block"
 
 
-def blocks_config(d, where):
-    """Validate the ``[blocks]`` table; ``where(key)`` names a key with its file."""
+def blocks_config(d, src):
+    """Validate the ``[blocks]`` table of config ``d`` read from file ``src``."""
+    def where(key):
+        return config_key(src, key)
+
     bl = d.get("blocks", {})
     if not isinstance(bl, dict):
         raise ConfigError(f"{where('blocks')} must be a table ([blocks]), got {bl!r}.")
-    for key in bl:
-        if key not in ("column", "baseline", "match"):
-            raise ConfigError(f"Unknown config key 'blocks.{key}' ({where('blocks')}); allowed "
-                              f"keys in [blocks] are: baseline, column, match.")
+    check_keys(bl, {"column", "baseline", "match"}, src, "blocks.")
     kw = {}
     if "column" in bl:
         if not isinstance(bl["column"], str) or not bl["column"]:

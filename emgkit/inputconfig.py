@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._check import check_number, check_option
+from ._check import check_keys, check_number, check_option, config_key
 from .errors import ConfigError
 
 FORMATS = ("auto", "edf", "bdf", "acq", "acq-text", "delimited")
@@ -60,16 +60,15 @@ class InputConfig:
     time_unit: str = "s"
 
 
-def input_config(d, where):
-    """Validate the ``[input]`` table; ``where(key)`` names a key with its file."""
+def input_config(d, src):
+    """Validate the ``[input]`` table of config ``d`` read from file ``src``."""
+    def where(key):
+        return config_key(src, key)
+
     inp = d.get("input", {})
     if not isinstance(inp, dict):
         raise ConfigError(f"{where('input')} must be a table ([input]), got {inp!r}.")
-    allowed = set(InputConfig.__dataclass_fields__)
-    for key in inp:
-        if key not in allowed:
-            raise ConfigError(f"Unknown config key 'input.{key}' ({where('input')}); allowed "
-                              f"keys in [input] are: {', '.join(sorted(allowed))}.")
+    check_keys(inp, set(InputConfig.__dataclass_fields__), src, "input.")
     kw = {}
     if "format" in inp:
         kw["format"] = check_option(where("input.format"), inp["format"], FORMATS)

@@ -205,9 +205,10 @@ def _load_signals(path, config, fmt):
     resolved = _channels.resolve_muscles(config.channels, names, source=str(path))
     resolved = {m: tuple(sig.aliases.get(x, x) if x else x for x in pair)
                 for m, pair in resolved.items()}
-    if fmt == "acq":  # AcqKnowledge may store channels at different rates
-        sig = read_signals(path, fmt, channels=_channels.needed_channels(resolved))
     labels = _channels.needed_channels(resolved)
+    if any(sig.rates.get(lab, sig.sfreq) != sig.sfreq for lab in labels):
+        # .acq with the EMG channels stored below the base rate: read at their rate
+        sig = read_signals(path, fmt, channels=labels)
     data = np.stack([sig.microvolts(lab) for lab in labels])
     spans = {lab: channel_bad_spans(x, sig.sfreq, config.reject.flat)
              for lab, x in zip(labels, data)}

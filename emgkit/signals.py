@@ -39,6 +39,9 @@ class Signals:
     aliases : dict
         Other names accepted for a channel (e.g. AcqKnowledge ``CH28``) -> label.
     meas_date : datetime | None
+    rates : dict
+        Label -> rate (Hz) at which the file stores the channel, when it differs between
+        channels (``.acq``); empty when every channel is stored at ``sfreq``.
     """
 
     source: str
@@ -50,6 +53,7 @@ class Signals:
         {"onset": np.array([], float), "code": np.array([], str)}))
     aliases: dict = field(default_factory=dict)
     meas_date: object = None
+    rates: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if len(set(self.labels)) != len(self.labels):

@@ -72,17 +72,19 @@ def is_acq_text(path):
             and re.match(r"^\s*\d+\s+channels?\s*$", first[2], re.IGNORECASE) is not None)
 
 
-def _numeric_block(path, skip, delimiter, n_columns, names):
-    """Parse the numeric rows after ``skip`` header lines into (n_columns, n_rows)."""
+def _read_table(path, skip, delimiter, dtype):
     try:
-        df = pd.read_csv(path, sep=delimiter, header=None, skiprows=skip, dtype=str,
-                         engine="c" if delimiter != r"\s+" else "python",
-                         skip_blank_lines=True, encoding="latin-1")
+        return pd.read_csv(path, sep=delimiter, header=None, skiprows=skip, dtype=dtype,
+                           engine="c" if delimiter != r"\s+" else "python",
+                           skip_blank_lines=True, encoding="latin-1")
     except pd.errors.EmptyDataError:
         raise ReadError(f"{path}: no data rows after the header.") from None
     except pd.errors.ParserError as exc:
         raise ReadError(f"{path}: rows have different numbers of columns ({exc}). The file "
                         f"is truncated or not a rectangular export.") from None
+
+
+def _trim(df, n_columns, names, path):
     # trailing delimiters give empty last columns
     while df.shape[1] > 1 and df.iloc[:, -1].isna().all():
         df = df.iloc[:, :-1]
@@ -90,12 +92,19 @@ def _numeric_block(path, skip, delimiter, n_columns, names):
         raise ReadError(f"{path}: the data rows have {df.shape[1]} columns but "
                         f"{n_columns} channel names are given ({', '.join(names)}); fix "
                         f"input.columns or check the export.")
-    values = df.apply(pd.to_numeric, errors="coerce")
-    bad = values.isna() & df.notna()
-    if bad.to_numpy().any():
-        row, col = np.argwhere(bad.to_numpy())[0]
+    return df
+
+
+def _numeric_block(path, skip, delimiter, n_columns, names):
+    """Parse the numeric rows after ``skip`` header lines into (n_columns, n_rows)."""
+    try:  # fast path: the C parser straight to floats
+        values = _trim(_read_table(path, skip, delimiter, float), n_columns, names, path)
+    except ValueError:  # a cell that is not a number: read as text to name it
+        df = _trim(_read_table(path, skip, delimiter, str), n_columns, names, path)
+        bad = (df.apply(pd.to_numeric, errors="coerce").isna() & df.notna()).to_numpy()
+        row, col = np.argwhere(bad)[0]
         raise ReadError(f"{path}: line {skip + row + 1}, column {names[col]!r}: value "
-                        f"{df.iat[row, col]!r} is not a number.")
+                        f"{df.iat[row, col]!r} is not a number.") from None
     missing = values.isna().to_numpy()
     if missing.any():
         row, col = np.argwhere(missing)[0]
