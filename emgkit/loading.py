@@ -18,10 +18,10 @@ import pandas as pd
 
 from . import channels as _channels
 from . import events as _events
+from .blocksource import ArraySource, DigitalSource
 from .edfannot import gaps, read_annotations
 from .edfheader import (
     calibration,
-    calibration_uv,
     fast_readable,
     microvolt_factor,
     read_digital,
@@ -39,10 +39,9 @@ class Loaded:
 
     Attributes
     ----------
-    derived : ndarray, shape (n_muscles, n_times)
-        One signal per muscle in µV (anode − cathode for bipolar pairs).
-    spans : dict
-        Input channel label -> flat/saturated stretches ``(start, stop, kind)`` (samples).
+    source : ArraySource | DigitalSource
+        One signal per muscle in µV (anode − cathode for bipolar pairs), readable block by
+        block (:mod:`emgkit.blocksource`).
     resolved : dict
         Muscle -> (anode, cathode).
     stim : ndarray | None
@@ -57,8 +56,7 @@ class Loaded:
         Analog event channel label -> samples in the file's physical units.
     """
 
-    derived: np.ndarray
-    spans: dict
+    source: object
     resolved: dict
     stim: np.ndarray | None
     annotations: pd.DataFrame | None
@@ -69,7 +67,19 @@ class Loaded:
 
     @property
     def n_times(self):
-        return self.derived.shape[1]
+        return self.source.n_times
+
+    @property
+    def derived(self):
+        """All samples of every muscle (µV), shape (n_muscles, n_times)."""
+        if isinstance(self.source, ArraySource):
+            return self.source.data
+        return self.source.read(0, self.n_times)
+
+    @property
+    def spans(self):
+        """Input channel label -> flat/saturated stretches ``(start, stop, kind)``."""
+        return self.source.spans()
 
 
 _FORMATS = {".edf": "edf", ".bdf": "bdf", ".acq": "acq", ".txt": "acq-text",
@@ -141,10 +151,10 @@ def load_recording(path, config, *, verbose="error", engine="auto"):
         if (len(set(labels_all)) == len(labels_all) and len(spr) == 1 and all(aux)
                 and fast_readable(header, labels)):
             sfreq = header.sfreq(labels[0])
-            derived, spans = _derive_digital(header, resolved, sfreq, config.reject.flat)
+            source = DigitalSource(header, resolved, sfreq, config.reject.flat)
             stim_values = read_digital(header, stim) if stim else None
             annotations = _annotations(header) if ev.source == "annotations" else None
-            return Loaded(derived, spans, resolved, stim_values, annotations, sfreq,
+            return Loaded(source, resolved, stim_values, annotations, sfreq,
                           start_datetime(header), "numpy",
                           {a: _physical(header, a) for a in aux})
     return _load_mne(path, config, verbose)
@@ -220,39 +230,9 @@ def _load_signals(path, config, fmt):
     if ev.source == "analog":
         for lab in _find_aux(sig.labels, ev.analog_channels, path, sig.label):
             aux[lab] = sig.get(lab)
-    return Loaded(_channels.derive(data, labels, resolved), spans, resolved, stim_values,
-                  sig.markers, sig.sfreq, sig.meas_date, "acq" if fmt == "acq" else "text",
-                  aux)
-
-
-def _derive_digital(header, resolved, sfreq, flat):
-    """Decode each muscle's channels, find flat/saturated runs on the digital values and
-    form the µV signal (anode − cathode), one muscle per thread, never holding all
-    monopolar channels in memory at once."""
-    n = header.spr[header.labels.index(next(iter(resolved.values()))[0])] * header.n_records
-    derived = np.empty((len(resolved), n))
-    spans = {}
-
-    def one(m, pair):
-        for sign, label in zip((1.0, -1.0), pair):
-            if label is None:
-                continue
-            digital = read_digital(header, label)
-            if label not in spans:
-                spans[label] = channel_bad_spans(digital, sfreq, flat)
-            gain, offset = calibration_uv(header, label)
-            if sign > 0:
-                np.multiply(digital, gain, out=derived[m])
-                derived[m] += offset
-            else:
-                for a in range(0, n, 1 << 20):  # chunks: no full-length temporaries
-                    derived[m, a:a + (1 << 20)] -= digital[a:a + (1 << 20)] * gain + offset
-
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(2) as pool:
-        list(pool.map(lambda item: one(*item), enumerate(resolved.values())))
-    return derived, spans
+    return Loaded(ArraySource(_channels.derive(data, labels, resolved), spans), resolved,
+                  stim_values, sig.markers, sig.sfreq, sig.meas_date,
+                  "acq" if fmt == "acq" else "text", aux)
 
 
 def _check_continuous(header, path):
@@ -309,5 +289,5 @@ def _load_mne(path, config, verbose):
     for a in aux:  # back to the file's physical units (MNE scales voltages to V)
         factor = microvolt_factor(orig.get(a, "")) or 1e6
         aux_values[a] = raw.get_data(picks=[a])[0] * (1e6 / factor if factor else 1.0)
-    return Loaded(_channels.derive(data, labels, resolved), spans, resolved, stim_values,
-                  annotations, sfreq, raw.info["meas_date"], "mne", aux_values)
+    return Loaded(ArraySource(_channels.derive(data, labels, resolved), spans), resolved,
+                  stim_values, annotations, sfreq, raw.info["meas_date"], "mne", aux_values)

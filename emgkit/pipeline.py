@@ -15,15 +15,18 @@ from . import epochs as _epochs
 from . import events as _events
 from . import reject as _reject
 from .blocks import block_baselines
+from .blocksource import ArraySource
 from .config import Config, load_config
 from .envelope import envelope as _envelope
-from .errors import ConfigError, EventError
+from .envelope import window_samples
+from .errors import ConfigError, EventError, ReadError
 from .filter import apply_filter, design_filter
 from .loading import load_recording
 from .onsets import detect_onsets
 from .pulses import analog_events
 from .quality import cms_spans, recording_quality, warn_cms
 from .result import ProcessedRecording
+from .stream import pad_length, process_blocks
 from .tables import timecourses_table, trials_table
 
 logger = logging.getLogger("emgkit")
@@ -105,32 +108,40 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
     pid = participant_id or participant_from_path(path)
 
     loaded = load_recording(path, config, verbose=verbose, engine=engine)
-    sfreq, resolved, spans = loaded.sfreq, loaded.resolved, loaded.spans
+    sfreq, resolved = loaded.sfreq, loaded.resolved
     stim = loaded.stim is not None
     events = _find_events(loaded, config, path, pid)
     pp, ep = config.preprocess, config.epochs
-    derived = loaded.derived
+    times = _epochs.epoch_times(sfreq, ep.tmin, ep.tmax)
+    starts = (np.round(events["onset_s"].to_numpy() * sfreq).astype(np.int64)
+              + int(round(ep.tmin * sfreq)))
+    in_memory = isinstance(loaded.source, ArraySource)
     raw_rows = [i for i, m in enumerate(resolved) if m not in pp.processed]
+    sos = design_filter(sfreq, pp.l_freq, pp.h_freq, order=pp.order, notch=pp.notch,
+                        harmonics=pp.notch_harmonics) if raw_rows else None
     if len(raw_rows) == len(resolved):
-        sos = design_filter(sfreq, pp.l_freq, pp.h_freq, order=pp.order, notch=pp.notch,
-                            harmonics=pp.notch_harmonics)
-        if quality:
-            filtered = apply_filter(derived, sos)
-            env = _envelope(filtered, sfreq, pp.smooth, kind=pp.envelope)
-        else:  # lean: filter and envelope in place, one signal array per muscle
-            filtered = derived = env = _envelope(apply_filter(derived, sos, out=derived),
-                                                 sfreq, pp.smooth, kind=pp.envelope,
-                                                 out=derived)
+        # blockwise: filter, envelope and epochs without whole-recording arrays unless
+        # the quality measures or the continuous envelope are wanted
+        keep = ((("filtered",) + (() if in_memory else ("derived",)) if quality else ())
+                + (("envelope",) if keep_continuous else ()))
+        if loaded.n_times <= pad_length(sos):
+            raise ReadError(f"{path}: {loaded.n_times} samples ({loaded.n_times / sfreq:g} s) "
+                            f"are too few to filter (zero-phase filtering needs more than "
+                            f"{pad_length(sos)}); check the file.")
+        env_epochs, inside, full = process_blocks(
+            loaded.source, sos, window_samples(sfreq, pp.smooth), starts, len(times),
+            kind=pp.envelope, keep=keep)
+        derived = loaded.source.data if in_memory else full.get("derived")
+        filtered, env = full.get("filtered"), full.get("envelope")
     else:  # some channels already hold the acquisition software's envelope: use as is
+        derived = loaded.derived
         filtered, env = derived.copy(), derived.copy()
         if raw_rows:
-            sos = design_filter(sfreq, pp.l_freq, pp.h_freq, order=pp.order,
-                                notch=pp.notch, harmonics=pp.notch_harmonics)
             filtered[raw_rows] = apply_filter(derived[raw_rows], sos)
             env[raw_rows] = _envelope(filtered[raw_rows], sfreq, pp.smooth, kind=pp.envelope)
-
-    env_epochs, times, inside = _epochs.epoch(env, sfreq, events["onset_s"].to_numpy(),
-                                              ep.tmin, ep.tmax)
+        env_epochs, times, inside = _epochs.epoch(env, sfreq, events["onset_s"].to_numpy(),
+                                                  ep.tmin, ep.tmax)
+    spans = loaded.spans
     if not inside.any():
         raise EventError(f"{path}: none of the {len(events)} events has a full epoch "
                          f"({ep.tmin:g}..{ep.tmax:g} s) inside the recording "
