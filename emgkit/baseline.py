@@ -40,13 +40,37 @@ def rescale(data, times, baseline, mode):
         The baseline mean ``m`` (µV), shape ``data.shape[:-1]``.
     """
     mode = check_option("baseline_mode", mode, BASELINE_MODES)
-    base = window_mean(data, times, baseline)
-    s = None
-    if mode == "zscore":
-        sel = (times >= baseline[0] - 1e-9) & (times < baseline[1] - 1e-9)
-        s = data[..., sel].std(axis=-1)
+    base, s = baseline_stats(data, times, baseline, mode)
     return apply_baseline(data, base[..., None], mode,
                           None if s is None else s[..., None]), base
+
+
+def baseline_stats(data, times, baseline, mode):
+    """Mean (and, for ``mode="zscore"``, SD) of epochs over the baseline window.
+
+    Parameters
+    ----------
+    data : ndarray, shape (..., n_times)
+        Envelope epochs (µV).
+    times : ndarray, shape (n_times,)
+        Sample times (s).
+    baseline : tuple of float
+        Baseline window (s), start inclusive, stop exclusive.
+    mode : str
+        Baseline mode (see :func:`rescale`).
+
+    Returns
+    -------
+    mean : ndarray, shape data.shape[:-1]
+        Baseline mean (µV).
+    sd : ndarray | None
+        Baseline SD (µV) for ``"zscore"``, else None.
+    """
+    mean = window_mean(data, times, baseline)
+    if mode != "zscore":
+        return mean, None
+    sel = (times >= baseline[0] - 1e-9) & (times < baseline[1] - 1e-9)
+    return mean, data[..., sel].std(axis=-1)
 
 
 def apply_baseline(data, m, mode, s=None):

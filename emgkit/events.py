@@ -40,14 +40,37 @@ def stim_events(stim, mask=0xFFFF, idle=None):
     idle : int
         The idle level used.
     """
-    values = np.asarray(stim).astype(np.int64) & int(mask)
+    values = _integers(stim)
     if values.size == 0:
         return np.array([], int), np.array([], int), 0
+    mask = int(mask)
     if idle is None:
-        idle = int(values[0])
-    samples = np.flatnonzero(np.diff(values) != 0) + 1
-    samples = samples[values[samples] != idle]
-    return samples, values[samples], idle
+        idle = int(values[0]) & mask
+    samples = changes(values, mask)
+    codes = values[samples].astype(np.int64) & mask
+    keep = codes != idle
+    return samples[keep], codes[keep], idle
+
+
+def _integers(values):
+    values = np.asarray(values)
+    return values if values.dtype.kind in "iu" else np.rint(values).astype(np.int64)
+
+
+def changes(values, mask, *, chunk=1 << 18):
+    """Sample indices ``i`` where ``values[i] & mask`` differs from ``values[i - 1] & mask``.
+
+    Computed in chunks, so a long trigger channel costs no full-length temporaries.
+    """
+    values = _integers(values)
+    if not np.can_cast(np.min_scalar_type(int(mask)), values.dtype):
+        values = values.astype(np.int64)
+    mask = values.dtype.type(int(mask))
+    found = []
+    for a in range(0, max(values.size - 1, 0), chunk):
+        seg = values[a:a + chunk + 1] & mask
+        found.append(np.flatnonzero(seg[1:] != seg[:-1]) + (a + 1))
+    return np.concatenate(found) if found else np.array([], np.int64)
 
 
 def find_stim_channel(ch_names, ch_types=None, name=None, *, source=""):

@@ -146,7 +146,7 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
         raise EventError(f"{path}: none of the {len(events)} events has a full epoch "
                          f"({ep.tmin:g}..{ep.tmax:g} s) inside the recording "
                          f"({loaded.n_times / sfreq:.1f} s); check the events or the epoch limits.")
-    corrected, base = _baseline.rescale(env_epochs, times, ep.baseline, ep.baseline_mode)
+    base, base_sd = _baseline.baseline_stats(env_epochs, times, ep.baseline, ep.baseline_mode)
     response = _epochs.window_mean(env_epochs, times, ep.response)
     base_used, base_source = base, None
     if config.blocks.baseline:  # baselines from matched baseline blocks
@@ -157,20 +157,19 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
         block_base, used = block_baselines(events, response, config.blocks, source=str(path))
         has = used != ""
         base_used = np.where(has[:, None], block_base, base)
-        corrected[has] = _baseline.apply_baseline(env_epochs[has], block_base[has][..., None],
-                                                  ep.baseline_mode)
         base_source = np.where(has, used, "pre-stimulus")
+    bins, bin_starts = _epochs.bin_means(env_epochs, times, ep.bin)
     if ep.baseline_mode == "logratio":
         # log10 of the window means' ratio (the log of the mean response over the mean
         # baseline, as fEMG studies report it), not the mean of per-sample logs
         with np.errstate(divide="ignore", invalid="ignore"):
             positive = np.where(base_used > 0, base_used, np.nan)
             score = np.log10(response / positive)
-            bins, starts = _epochs.bin_means(env_epochs, times, ep.bin)
             bins = np.log10(bins / positive[..., None])
     else:  # linear modes: the mean of the corrected samples equals the corrected mean
-        score = _epochs.window_mean(corrected, times, ep.response)
-        bins, starts = _epochs.bin_means(corrected, times, ep.bin)
+        score = _baseline.apply_baseline(response, base_used, ep.baseline_mode, base_sd)
+        bins = _baseline.apply_baseline(bins, base_used[..., None], ep.baseline_mode,
+                                        None if base_sd is None else base_sd[..., None])
     latency = detect_onsets(env_epochs, times, ep.baseline, (0.0, ep.response[1]))
 
     reasons = _rejections(config, spans, resolved, sfreq, events, inside, base, response,
@@ -180,7 +179,7 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
     if base_source is not None:
         trials.insert(trials.columns.get_loc("baseline") + 1, "baseline_source",
                       np.repeat(base_source, len(resolved)))
-    timecourses = timecourses_table(trials, bins, starts, ep.bin)
+    timecourses = timecourses_table(trials, bins, bin_starts, ep.bin)
     cms = None
     if stim and path.suffix.lower() == ".bdf" and loaded.engine == "numpy":
         cms = cms_spans(loaded.stim, sfreq)
@@ -198,7 +197,8 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
         quality = None
     return ProcessedRecording(
         participant_id=pid, path=path, sfreq=sfreq, config=config, channels=resolved,
-        events=events, times=times, envelope_epochs=env_epochs, corrected=corrected,
+        events=events, times=times, envelope_epochs=env_epochs,
+        baseline_level=base_used, baseline_sd=base_sd,
         trials=trials, timecourses=timecourses, meas_date=loaded.meas_date,
         duration=loaded.n_times / sfreq, quality=quality,
         envelope=env if keep_continuous else None)

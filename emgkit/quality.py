@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from scipy import signal
 
+from .events import changes
+
 logger = logging.getLogger("emgkit")
 
 CMS_BIT = 20  # BioSemi Status: 1 = CMS within range
@@ -67,13 +69,16 @@ def cms_spans(status, sfreq):
     A Status word whose bits 16–23 are all 0 everywhere does not come from ActiView (e.g.
     a converted EDF); it carries no CMS information and gives no spans.
     """
-    status = np.asarray(status, np.int64)
-    if not np.any((status >> 16) & 0xFF):
+    status = np.asarray(status)
+    if status.size == 0 or (not int(status[0]) & 0xFF0000
+                            and not changes(status, 0xFF0000).size):
         return []
-    ok = (status >> CMS_BIT) & 1
-    bad = np.concatenate([[0], (ok == 0).astype(np.int8), [0]])
-    edges = np.flatnonzero(np.diff(bad))
-    return [(a / sfreq, b / sfreq) for a, b in zip(edges[::2], edges[1::2])]
+    edges = changes(status, 1 << CMS_BIT)
+    ok0 = bool(int(status[0]) >> CMS_BIT & 1)
+    bounds = np.concatenate([[] if ok0 else [0], edges, [status.size]]).astype(np.int64)
+    # bounds alternate: start of a bad stretch, start of a good one, ...
+    return [(a / sfreq, b / sfreq) for a, b in zip(bounds[::2], bounds[1::2])
+            if b > a]
 
 
 def warn_cms(spans, source, limit=5):

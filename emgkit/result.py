@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,14 @@ class ProcessedRecording:
     envelope_epochs : ndarray, shape (n_trials, n_muscles, n_times)
         Envelope epochs (µV), NaN for events outside the recording.
     corrected : ndarray, shape (n_trials, n_muscles, n_times)
-        Baseline-corrected epochs (unit of the baseline mode).
+        Baseline-corrected epochs (unit of the baseline mode); computed on first use from
+        the envelope epochs and the baseline level (per-sample values; the trial scores
+        of ``logratio`` are the log of the window means' ratio).
+    baseline_level : ndarray, shape (n_trials, n_muscles)
+        The level (µV) each trial is expressed against: its pre-stimulus mean, or the
+        matched baseline block's mean with ``[blocks]``.
+    baseline_sd : ndarray | None
+        Pre-stimulus SD (µV) per trial × muscle (``zscore`` mode only).
     trials : DataFrame
         One row per trial × muscle (see :func:`emgkit.tables.trials_table`).
     timecourses : DataFrame
@@ -55,13 +63,23 @@ class ProcessedRecording:
     events: pd.DataFrame
     times: np.ndarray
     envelope_epochs: np.ndarray
-    corrected: np.ndarray
+    baseline_level: np.ndarray
     trials: pd.DataFrame
     timecourses: pd.DataFrame
     meas_date: object = None
     duration: float = 0.0
     quality: dict | None = None
     envelope: np.ndarray | None = field(default=None)
+    baseline_sd: np.ndarray | None = None
+
+    @cached_property
+    def corrected(self):
+        """Baseline-corrected epochs, shape (n_trials, n_muscles, n_times)."""
+        from .baseline import apply_baseline
+
+        sd = None if self.baseline_sd is None else self.baseline_sd[..., None]
+        return apply_baseline(self.envelope_epochs, self.baseline_level[..., None],
+                              self.config.epochs.baseline_mode, sd)
 
     @property
     def muscles(self):

@@ -1,6 +1,7 @@
 """PDF reports: page count, text, atomic writing, and figures for edge cases."""
 
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -93,22 +94,20 @@ def _edge(result, kind):
     if kind == "all_rejected":
         trials["rejected"] = True
         trials["reject_reason"] = "baseline_outlier"
-        r = type(r)(**{**r.__dict__, "trials": trials})
+        r = replace(r, trials=trials)
     elif kind == "one_trial":
         keep = r.events.index[:1]
-        r = type(r)(**{**r.__dict__, "events": r.events.loc[keep],
-                       "envelope_epochs": r.envelope_epochs[keep],
-                       "corrected": r.corrected[keep],
-                       "trials": trials[trials.trial == r.events.trial.iloc[0]]})
+        r = replace(r, events=r.events.loc[keep], envelope_epochs=r.envelope_epochs[keep],
+                    baseline_level=r.baseline_level[keep],
+                    trials=trials[trials.trial == r.events.trial.iloc[0]])
     elif kind == "one_muscle":
         ch = {"corrugator": r.channels["corrugator"]}
         q = dict(r.quality)
         for k in ("psd_raw", "psd_filtered", "excerpt_raw", "excerpt_filtered"):
             q[k] = q[k][:1]
-        r = type(r)(**{**r.__dict__, "channels": ch,
-                       "envelope_epochs": r.envelope_epochs[:, :1],
-                       "corrected": r.corrected[:, :1], "envelope": r.envelope[:1],
-                       "trials": trials[trials.muscle == "corrugator"], "quality": q})
+        r = replace(r, channels=ch, envelope_epochs=r.envelope_epochs[:, :1],
+                    baseline_level=r.baseline_level[:, :1], envelope=r.envelope[:1],
+                    trials=trials[trials.muscle == "corrugator"], quality=q)
     return r
 
 
