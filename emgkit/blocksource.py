@@ -19,7 +19,7 @@ import threading
 import numpy as np
 
 from .channels import needed_channels
-from .edfheader import calibration_uv
+from .edfheader import calibration_uv, decode_samples
 from .errors import ReadError
 
 
@@ -85,6 +85,9 @@ class DigitalSource:
         width = self.spr * nb
         self._lo = min(self._offset.values())
         self._hi = max(self._offset.values()) + width
+        if 2 * (self._hi - self._lo) >= header.record_bytes:
+            # most of each record is wanted: read whole records, one call per block
+            self._lo, self._hi = 0, header.record_bytes
         self._cal = {lab: calibration_uv(header, lab) for lab in self.labels}
         self._min_run = max(int(round(flat * sfreq)), 2) if flat > 0 else 0
         self._blocks = {}  # core start -> (core stop, {label: runs}, {label: (lo, hi)})
@@ -103,17 +106,18 @@ class DigitalSource:
                 f"{len(self.labels)} channels, {self.n_times} samples>")
 
     def _records(self, r0, r1):
-        """Bytes ``[lo, hi)`` of records ``r0 .. r1 - 1``, shape (r1 - r0, hi - lo)."""
+        """Bytes ``[lo, hi)`` of records ``r0 .. r1 - 1`` as a flat array (one record after
+        the other, ``hi - lo`` bytes each) with 4 spare bytes at the end."""
         h = self.header
         span = self._hi - self._lo
-        out = np.empty((r1 - r0, span), dtype=np.uint8)
-        view = memoryview(out.reshape(-1))
+        out = np.empty((r1 - r0) * span + 4, dtype=np.uint8)
+        view = memoryview(out)
         fd = os.open(h.path, os.O_RDONLY)
         try:
             base = h.header_bytes + self._lo
             if span == h.record_bytes:  # the needed channels fill the records: one read
                 want = (r1 - r0) * span
-                got = os.preadv(fd, [view], base + r0 * span)
+                got = os.preadv(fd, [view[:want]], base + r0 * span)
                 if got != want:
                     raise ReadError(f"{h.path}: records {r0 + 1}..{r1} are incomplete "
                                     f"(truncated file).")
@@ -129,21 +133,10 @@ class DigitalSource:
             os.close(fd)
         return out
 
-    def _decode(self, raw, label):
-        """Digital values (int32) of one channel in the records ``raw`` holds."""
-        nb = self.header.sample_bytes
-        a = self._offset[label] - self._lo
-        block = raw[:, a:a + self.spr * nb].reshape(-1, nb)
-        if nb == 3:
-            # bytes into the top 3 bytes of a little-endian int32; the arithmetic shift
-            # sign-extends the 24-bit value
-            buf = np.empty((block.shape[0], 4), dtype=np.uint8)
-            buf[:, 0] = 0
-            buf[:, 1:] = block
-            out = buf.view("<i4").ravel()
-            np.right_shift(out, 8, out=out)
-            return out
-        return block.view("<i2").ravel().astype(np.int32)
+    def _decode(self, raw, n_rec, label):
+        """Digital values (int32) of one channel in the ``n_rec`` records ``raw`` holds."""
+        return decode_samples(raw, n_rec, self.spr, self._offset[label] - self._lo,
+                              self._hi - self._lo, self.header.sample_bytes)
 
     def read(self, start, stop, core=None):
         """Samples ``[start, stop)`` of every muscle (µV), shape (n_muscles, stop - start).
@@ -155,7 +148,7 @@ class DigitalSource:
         r0, r1 = start // self.spr, -(-stop // self.spr)
         raw = self._records(r0, r1)
         cut = slice(start - r0 * self.spr, stop - r0 * self.spr)
-        digital = {lab: self._decode(raw, lab)[cut] for lab in self.labels}
+        digital = {lab: self._decode(raw, r1 - r0, lab)[cut] for lab in self.labels}
         del raw
         if core is not None:
             self._note_runs(digital, start, core)

@@ -177,8 +177,8 @@ def read_digital(header, label):
     # one positioned read per record: only this signal's bytes are read, and nothing of
     # the file is mapped into memory (a memmap's fault-around would map neighbouring
     # channels' pages too)
-    block = np.empty((n_rec, width), dtype=np.uint8)
-    view = memoryview(block.reshape(-1))
+    block = np.empty(n_rec * width + 4, dtype=np.uint8)
+    view = memoryview(block)
     fd = os.open(header.path, os.O_RDONLY)
     try:
         base = header.header_bytes + start
@@ -190,18 +190,42 @@ def read_digital(header, label):
                                 f"(truncated file).")
     finally:
         os.close(fd)
-    block = block.reshape(-1, nb)
+    return decode_samples(block, n_rec, header.spr[k], 0, width, nb)
+
+
+def decode_samples(raw, n_rec, spr, offset, stride, nb):
+    """Decode one signal's little-endian samples from a byte buffer.
+
+    Parameters
+    ----------
+    raw : ndarray of uint8
+        Bytes of ``n_rec`` records (at least 4 bytes beyond the last sample).
+    n_rec, spr : int
+        Records and samples per record of the signal.
+    offset : int
+        Byte position of the signal's first sample in ``raw``.
+    stride : int
+        Bytes from one record's samples of the signal to the next record's.
+    nb : int
+        Bytes per sample: 2 (EDF) or 3 (BDF).
+
+    Returns
+    -------
+    ndarray of int32, shape (n_rec * spr,)
+        Sign-extended digital values.
+    """
     if nb == 3:
-        # bytes into the top 3 bytes of a little-endian int32; the arithmetic shift
-        # sign-extends the 24-bit value
-        buf = np.zeros((block.shape[0], 4), dtype=np.uint8)
-        buf[:, 1:] = block
-        del block
-        out = buf.view("<i4").ravel()
+        # each sample read as a little-endian int32 starting at its first byte (the 4th
+        # byte belongs to the next sample); shifting left then arithmetically right by 8
+        # keeps the 24-bit value, sign-extended
+        words = np.ndarray((n_rec, spr), dtype="<i4", buffer=raw, offset=offset,
+                           strides=(stride, 3))
+        out = np.left_shift(words, 8)
         np.right_shift(out, 8, out=out)
-    else:
-        out = block.view("<i2").ravel().astype(np.int32)
-    return out
+        return out.reshape(-1)
+    words = np.ndarray((n_rec, spr), dtype="<i2", buffer=raw, offset=offset,
+                       strides=(stride, 2))
+    return words.astype(np.int32).reshape(-1)
 
 
 _UNIT_TO_UV = {"uv": 1.0, "mv": 1e3, "v": 1e6, "nv": 1e-3}

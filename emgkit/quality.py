@@ -70,14 +70,17 @@ def cms_spans(status, sfreq):
     a converted EDF); it carries no CMS information and gives no spans.
     """
     status = np.asarray(status)
-    if status.size == 0 or (not int(status[0]) & 0xFF0000
-                            and not changes(status, 0xFF0000).size):
+    if status.size == 0:
         return []
-    edges = changes(status, 1 << CMS_BIT)
+    flags = changes(status, 0xFF0000)  # changes of any flag bit (16-23)
+    if not flags.size and not int(status[0]) & 0xFF0000:
+        return []
+    prev = status[flags - 1].astype(np.int64)
+    edges = flags[((status[flags].astype(np.int64) ^ prev) >> CMS_BIT) & 1 == 1]
     ok0 = bool(int(status[0]) >> CMS_BIT & 1)
     bounds = np.concatenate([[] if ok0 else [0], edges, [status.size]]).astype(np.int64)
     # bounds alternate: start of a bad stretch, start of a good one, ...
-    return [(a / sfreq, b / sfreq) for a, b in zip(bounds[::2], bounds[1::2])
+    return [(int(a) / sfreq, int(b) / sfreq) for a, b in zip(bounds[::2], bounds[1::2])
             if b > a]
 
 
