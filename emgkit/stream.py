@@ -114,7 +114,7 @@ def _envelope_block(y, lo, hi, n_times, size, kind):
 
 
 def process_blocks(source, sos, size, starts, n_epoch, *, kind="mean", workers=2,
-                   keep=(), block=BLOCK):
+                   keep=(), block=None):
     """Filter, rectify/smooth and epoch every signal of ``source``, block by block.
 
     Parameters
@@ -136,6 +136,8 @@ def process_blocks(source, sos, size, starts, n_epoch, *, kind="mean", workers=2
     keep : tuple of str
         Full-length arrays to return as well: ``"derived"``, ``"filtered"``,
         ``"envelope"``.
+    block : int | None
+        Minimum samples per block (None: ``BLOCK``).
 
     Returns
     -------
@@ -158,7 +160,7 @@ def process_blocks(source, sos, size, starts, n_epoch, *, kind="mean", workers=2
                         f"than {edge}.")
     margin = filter_margin(sos)
     blocks = plan_blocks(n, None if margin is None else margin + size, workers=workers,
-                         block=block)
+                         block=BLOCK if block is None else block)
     zi = signal.sosfilt_zi(sos)[:, None, :]
     h_left = size // 2
     h_right = size - 1 - h_left
