@@ -1,8 +1,8 @@
 """Burst-onset detection: emgkit vs ``neurokit2.emg_process`` on the same signal.
 
 Takes the first ``minutes`` of the 60-minute workload's zygomaticus (bipolar, raw µV),
-runs NeuroKit2's full ``emg_process`` and emgkit's chain (band-pass + notch, envelope,
-epochs, :func:`emgkit.onsets.detect_onsets`) alternately, and scores both against the
+runs NeuroKit2's full ``emg_process`` and emgkit's chain (blockwise band-pass + notch,
+envelope and epochs, :func:`emgkit.onsets.detect_onsets`) alternately, and scores both against the
 simulator's known onsets: a true burst is an activation with amplitude ≥ 1 µV; a detection
 within 0–3 s after the stimulus is a hit when it lies within 300 ms of the true onset.
 
@@ -22,19 +22,23 @@ import pandas as pd
 
 from benchmarks.workload import hour
 from emgkit import load_config
-from emgkit.envelope import envelope
-from emgkit.epochs import epoch
-from emgkit.filter import apply_filter, design_filter
+from emgkit.blocksource import ArraySource
+from emgkit.envelope import window_samples
+from emgkit.epochs import epoch_times
+from emgkit.filter import design_filter
 from emgkit.loading import load_recording
 from emgkit.onsets import detect_onsets
+from emgkit.stream import process_blocks
 
 MUSCLE = "zygomaticus"
 
 
 def emgkit_onsets(sig, sfreq, stim_onsets):
     sos = design_filter(sfreq, 20.0, 500.0, notch=50.0)
-    env = envelope(apply_filter(sig[None], sos), sfreq, 0.05)
-    ep, times, _ = epoch(env, sfreq, stim_onsets, -1.0, 6.0)
+    times = epoch_times(sfreq, -1.0, 6.0)
+    starts = np.round(np.asarray(stim_onsets) * sfreq).astype(np.int64) + int(times[0] * sfreq)
+    ep, _, _ = process_blocks(ArraySource(sig[None], {}), sos, window_samples(sfreq, 0.05),
+                              starts, len(times))
     return detect_onsets(ep[:, 0], times, (-1.0, 0.0), (0.0, 3.0))
 
 
@@ -67,9 +71,8 @@ def main(runs=5, minutes=10.0, folder="/tmp/emgkit-bench"):
     path, cfg = hour(Path(folder) / "hour")
     loaded = load_recording(path, load_config(cfg))
     sfreq = loaded.sfreq
-    a, c = (loaded.labels.index(x) for x in loaded.resolved[MUSCLE])
     n = int(minutes * 60 * sfreq)
-    sig = loaded.data[a, :n] - loaded.data[c, :n]
+    sig = loaded.source.read(0, n)[list(loaded.resolved).index(MUSCLE)]
     truth = pd.read_csv(str(path).replace("_emg.bdf", "_truth.tsv"), sep="\t",
                         keep_default_na=False)
     truth = truth[(truth["muscle"] == MUSCLE) & (truth["stim_onset_s"] + 6 < minutes * 60)]

@@ -1,0 +1,41 @@
+"""The benchmark scripts' measuring functions work and agree with ground truth (on a small
+simulated recording; the timings themselves are never asserted)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from conftest import recording_of
+
+from emgkit.loading import load_recording
+
+
+def test_pipeline_benchmark_equality_check(study_factory):
+    from benchmarks.pipeline_speed import (
+        emgkit_pipeline,
+        max_relative_difference,
+        workload_config,
+    )
+
+    study = study_factory("bdf", 2048.0)
+    config = workload_config(study / "study.toml")
+    assert config.preprocess.notch_harmonics is False
+    assert len(emgkit_pipeline(recording_of(study), config).trials) > 0
+    assert max_relative_difference(recording_of(study), config) < 1e-6
+
+
+def test_onset_benchmark_chain_finds_the_known_onsets(study_factory):
+    from benchmarks.onset_detection import MUSCLE, emgkit_onsets, score
+    from emgkit import load_config
+
+    study = study_factory("bdf", 2048.0)
+    rec = recording_of(study)
+    loaded = load_recording(rec, load_config(study / "study.toml"))
+    sig = loaded.derived[list(loaded.resolved).index(MUSCLE)]
+    truth = pd.read_csv(str(rec).replace("_emg.bdf", "_truth.tsv"), sep="\t",
+                        keep_default_na=False)
+    truth = truth[truth["muscle"] == MUSCLE]
+    latency = emgkit_onsets(sig, loaded.sfreq, truth["stim_onset_s"].to_numpy())
+    mae, f1 = score(latency, truth)
+    assert np.isfinite(mae) and mae < 60.0
+    assert f1 > 0.8
