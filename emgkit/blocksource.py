@@ -13,14 +13,12 @@ A source hands out any sample range ``[start, stop)`` of the one-signal-per-musc
 
 from __future__ import annotations
 
-import os
 import threading
 
 import numpy as np
 
 from .channels import needed_channels
-from .edfheader import calibration_uv, decode_samples
-from .errors import ReadError
+from .edfheader import calibration_uv, decode_samples, read_records
 
 
 class ArraySource:
@@ -105,34 +103,6 @@ class DigitalSource:
         return (f"<DigitalSource | {self.header.path.name}: {self.n_signals} muscles from "
                 f"{len(self.labels)} channels, {self.n_times} samples>")
 
-    def _records(self, r0, r1):
-        """Bytes ``[lo, hi)`` of records ``r0 .. r1 - 1`` as a flat array (one record after
-        the other, ``hi - lo`` bytes each) with 4 spare bytes at the end."""
-        h = self.header
-        span = self._hi - self._lo
-        out = np.empty((r1 - r0) * span + 4, dtype=np.uint8)
-        view = memoryview(out)
-        fd = os.open(h.path, os.O_RDONLY)
-        try:
-            base = h.header_bytes + self._lo
-            if span == h.record_bytes:  # the needed channels fill the records: one read
-                want = (r1 - r0) * span
-                got = os.preadv(fd, [view[:want]], base + r0 * span)
-                if got != want:
-                    raise ReadError(f"{h.path}: records {r0 + 1}..{r1} are incomplete "
-                                    f"(truncated file).")
-            else:
-                for r in range(r0, r1):
-                    k = r - r0
-                    got = os.preadv(fd, [view[k * span:(k + 1) * span]],
-                                    base + r * h.record_bytes)
-                    if got != span:
-                        raise ReadError(f"{h.path}: record {r + 1} of {h.n_records} is "
-                                        f"incomplete (truncated file).")
-        finally:
-            os.close(fd)
-        return out
-
     def _decode(self, raw, n_rec, label):
         """Digital values (int32) of one channel in the ``n_rec`` records ``raw`` holds."""
         return decode_samples(raw, n_rec, self.spr, self._offset[label] - self._lo,
@@ -146,7 +116,7 @@ class DigitalSource:
         one core).
         """
         r0, r1 = start // self.spr, -(-stop // self.spr)
-        raw = self._records(r0, r1)
+        raw = read_records(self.header, self._lo, self._hi - self._lo, r0, r1)
         cut = slice(start - r0 * self.spr, stop - r0 * self.spr)
         digital = {lab: self._decode(raw, r1 - r0, lab)[cut] for lab in self.labels}
         del raw

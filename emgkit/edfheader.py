@@ -171,26 +171,44 @@ def read_digital(header, label):
     """
     k = header.labels.index(label)
     nb = header.sample_bytes
-    n_rec = header.n_records
-    start = sum(header.spr[:k]) * nb
     width = header.spr[k] * nb
-    # one positioned read per record: only this signal's bytes are read, and nothing of
-    # the file is mapped into memory (a memmap's fault-around would map neighbouring
-    # channels' pages too)
-    block = np.empty(n_rec * width + 4, dtype=np.uint8)
-    view = memoryview(block)
+    raw = read_records(header, sum(header.spr[:k]) * nb, width, 0, header.n_records)
+    return decode_samples(raw, header.n_records, header.spr[k], 0, width, nb)
+
+
+def read_records(header, start, width, r0, r1):
+    """Bytes ``start .. start + width - 1`` of each data record ``r0 .. r1 - 1``.
+
+    Only those bytes are read (one positioned read per record, or one read in all when
+    they are whole records), and nothing of the file is mapped into memory (a memmap's
+    fault-around would map neighbouring channels' pages too).
+
+    Returns
+    -------
+    ndarray of uint8, shape ((r1 - r0) * width + 4,)
+        The records' bytes one after the other, plus 4 spare bytes (for
+        :func:`decode_samples`).
+    """
+    out = np.empty((r1 - r0) * width + 4, dtype=np.uint8)
+    view = memoryview(out)
+    step = header.record_bytes
     fd = os.open(header.path, os.O_RDONLY)
     try:
         base = header.header_bytes + start
-        for r in range(n_rec):
-            got = os.preadv(fd, [view[r * width:(r + 1) * width]],
-                            base + r * header.record_bytes)
-            if got != width:
-                raise ReadError(f"{header.path}: record {r + 1} of {n_rec} is incomplete "
-                                f"(truncated file).")
+        if width == step:
+            want = (r1 - r0) * width
+            if os.preadv(fd, [view[:want]], base + r0 * step) != want:
+                raise ReadError(f"{header.path}: records {r0 + 1}..{r1} of "
+                                f"{header.n_records} are incomplete (truncated file).")
+        else:
+            for r in range(r0, r1):
+                k = r - r0
+                if os.preadv(fd, [view[k * width:(k + 1) * width]], base + r * step) != width:
+                    raise ReadError(f"{header.path}: record {r + 1} of {header.n_records} "
+                                    f"is incomplete (truncated file).")
     finally:
         os.close(fd)
-    return decode_samples(block, n_rec, header.spr[k], 0, width, nb)
+    return out
 
 
 def decode_samples(raw, n_rec, spr, offset, stride, nb):

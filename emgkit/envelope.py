@@ -80,18 +80,49 @@ def moving_average(x, size, *, out=None, square=False):
     x = np.asarray(x, dtype=float)
     n = x.size
     left = size // 2
-    ext = np.empty(n + size)
-    ext[0] = 0.0
-    body = ext[left + 1:left + 1 + n]
+    res = running_mean(x[None], -left, n + size - 1 - left, n, size, square=square)[0]
+    if out is None:
+        return res
+    out[...] = res
+    return out
+
+
+def running_mean(y, lo, hi, n_times, size, *, square=False):
+    """Centred moving averages of ``abs(y)`` (or ``y**2``) from a running sum.
+
+    Parameters
+    ----------
+    y : ndarray, shape (n_signals, m)
+        Samples ``[max(lo, 0), min(hi, n_times))`` of signals ``n_times`` samples long.
+    lo, hi : int
+        The window sums need samples ``lo .. hi - 1``; those before 0 or from
+        ``n_times`` on take the first/last value (``mode="nearest"``).
+    n_times : int
+        Length of the whole signals.
+    size : int
+        Window length (samples).
+    square : bool
+        Average ``y**2`` instead of ``abs(y)``.
+
+    Returns
+    -------
+    ndarray, shape (n_signals, hi - lo - size + 1)
+        Output ``i`` averages samples ``lo + i .. lo + i + size - 1``.
+    """
+    have0, have1 = max(lo, 0), min(hi, n_times)
+    length = hi - lo - size + 1
+    ext = np.empty((y.shape[0], hi - lo + 1))
+    ext[:, 0] = 0.0
+    body = ext[:, 1 + have0 - lo:1 + have1 - lo]
     if square:
-        np.multiply(x, x, out=body)
+        np.multiply(y, y, out=body)
     else:
-        np.abs(x, out=body)
-    ext[1:left + 1] = body[0]
-    ext[left + 1 + n:] = body[-1]
-    cs = np.cumsum(ext, out=ext)
-    out = np.empty(n) if out is None else out
-    # window for output i covers ext samples i+1 .. i+size (1-based after the leading 0)
-    np.subtract(cs[size:size + n], cs[:n], out=out)
+        np.abs(y, out=body)
+    if have0 > lo:
+        ext[:, 1:1 + have0 - lo] = body[:, :1]
+    if have1 < hi:
+        ext[:, 1 + have1 - lo:] = body[:, -1:]
+    cs = np.cumsum(ext, axis=1, out=ext)
+    out = cs[:, size:size + length] - cs[:, :length]
     out /= size
     return out

@@ -98,52 +98,59 @@ def design_filter(sfreq, l_freq=20.0, h_freq=500.0, *, order=4, notch=50.0,
     return np.vstack(parts)
 
 
-_CHUNK = 1 << 18
+def pad_length(sos):
+    """The padding (samples) ``scipy.signal.sosfiltfilt`` uses by default."""
+    sos = np.atleast_2d(sos)
+    ntaps = 2 * len(sos) + 1
+    ntaps -= min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))
+    return 3 * ntaps
 
 
-def _filtfilt_1d(sos, x, zi, out):
-    """Forward-backward filtering of one channel into ``out`` (may be ``x`` itself).
+def filtfilt_segment(sos, x, *, left_end=True, right_end=True):
+    """Forward-backward filtering of ``x`` (n_signals, n) along the last axis.
 
-    Identical to ``scipy.signal.sosfiltfilt`` with its default odd padding and steady-state
-    initial conditions, computed in chunks (the filter state is carried from chunk to
-    chunk) so that memory stays at one output array per channel.
+    At a true end of the recording (``left_end``/``right_end``) the signal is extended by
+    odd reflection as ``scipy.signal.sosfiltfilt`` does, with its steady-state initial
+    conditions, so that with both ends true the result equals ``sosfiltfilt``. Elsewhere
+    (a block cut out of a longer recording) the pass starts in the steady state of the
+    first sample; the caller's margin absorbs the start-up transient
+    (:func:`emgkit.stream.filter_margin`).
     """
-    n = x.size
-    pad = min(3 * (2 * len(sos) + 1), n - 1)
-    left = 2 * x[0] - x[pad:0:-1]
-    right = 2 * x[-1] - x[-2:-pad - 2:-1]
-    first = left[0] if pad else x[0]
-    _, state = signal.sosfilt(sos, left, zi=zi * first)
-    for a in range(0, n, _CHUNK):
-        out[a:a + _CHUNK], state = signal.sosfilt(sos, x[a:a + _CHUNK], zi=state)
-    y_right, state = signal.sosfilt(sos, right, zi=state)
-    # backward pass over the reversed forward output (right padding first)
-    rev = y_right[::-1]
-    _, state = signal.sosfilt(sos, rev, zi=zi * (rev[0] if pad else out[-1]))
-    for b in range(n, 0, -_CHUNK):
-        a = max(0, b - _CHUNK)
-        seg, state = signal.sosfilt(sos, out[a:b][::-1], zi=state)
-        out[a:b] = seg[::-1]
-    return out
+    zi = signal.sosfilt_zi(sos)[:, None, :]
+    edge = min(pad_length(sos), x.shape[1] - 1)
+    if left_end and edge:
+        ext_left = 2 * x[:, :1] - x[:, edge:0:-1]
+        _, state = signal.sosfilt(sos, ext_left, zi=zi * ext_left[:, 0][None, :, None])
+    else:
+        state = zi * x[:, 0][None, :, None]
+    y, state = signal.sosfilt(sos, x, zi=state)
+    if right_end and edge:
+        ext_right = 2 * x[:, -1:] - x[:, -2:-(edge + 2):-1]
+        y_right, state = signal.sosfilt(sos, ext_right, zi=state)
+        rev = y_right[:, ::-1]
+        _, state = signal.sosfilt(sos, rev, zi=zi * rev[:, 0][None, :, None])
+    else:
+        state = zi * y[:, -1][None, :, None]
+    out, _ = signal.sosfilt(sos, y[:, ::-1], zi=state)
+    return out[:, ::-1]
 
 
 def apply_filter(data, sos, *, workers=2, out=None):
     """Filter along the last axis forward and backward (zero phase).
 
     Equal to ``scipy.signal.sosfiltfilt(sos, data, axis=-1)`` (odd padding, steady-state
-    initial conditions); channels run in ``workers`` threads (scipy's ``sosfilt`` releases
-    the GIL), so both cores are used for multi-channel data. ``out`` (which may be ``data``
-    itself, for in-place filtering) receives the result.
+    initial conditions; signals shorter than its padding are padded by all but one
+    sample); channels run in ``workers`` threads (scipy's ``sosfilt`` releases the GIL).
+    ``out`` (which may be ``data`` itself) receives the result.
     """
     data = np.asarray(data, dtype=float)
     if data.shape[-1] < 2:
         return data.copy() if out is None else data
     flat = data.reshape(-1, data.shape[-1])
-    zi = signal.sosfilt_zi(sos)
     res = np.empty_like(flat) if out is None else out.reshape(flat.shape)
 
     def run(k):
-        _filtfilt_1d(sos, flat[k], zi, res[k])
+        res[k] = filtfilt_segment(sos, flat[k:k + 1])[0]
 
     if workers > 1 and len(flat) > 1:
         from concurrent.futures import ThreadPoolExecutor

@@ -20,13 +20,13 @@ from .config import Config, load_config
 from .envelope import envelope as _envelope
 from .envelope import window_samples
 from .errors import ConfigError, EventError, ReadError
-from .filter import apply_filter, design_filter
+from .filter import apply_filter, design_filter, pad_length
 from .loading import load_recording
 from .onsets import detect_onsets
 from .pulses import analog_events
 from .quality import cms_spans, recording_quality, warn_cms
 from .result import ProcessedRecording
-from .stream import pad_length, process_blocks
+from .stream import process_blocks
 from .tables import timecourses_table, trials_table
 
 logger = logging.getLogger("emgkit")

@@ -15,9 +15,10 @@ import math
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from scipy import signal
 
+from .envelope import running_mean
 from .errors import ReadError
+from .filter import filtfilt_segment, pad_length
 
 BLOCK = 1 << 19  # samples per block (~4 MB per signal in float64)
 
@@ -38,14 +39,6 @@ def filter_margin(sos, tol=1e-20):
     return int(math.ceil(math.log(tol) / math.log(r)))
 
 
-def pad_length(sos):
-    """The padding (samples) ``scipy.signal.sosfiltfilt`` uses by default."""
-    sos = np.atleast_2d(sos)
-    ntaps = 2 * len(sos) + 1
-    ntaps -= min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))
-    return 3 * ntaps
-
-
 def plan_blocks(n_times, margin, *, workers=2, block=BLOCK):
     """Block boundaries ``[(start, stop), ...]`` covering ``n_times`` samples.
 
@@ -62,52 +55,12 @@ def plan_blocks(n_times, margin, *, workers=2, block=BLOCK):
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
 
 
-def _filtfilt(sos, x, zi, edge, left_end, right_end):
-    """Forward-backward filtering of ``x`` (n_signals, n) along the last axis.
-
-    At a true end of the recording the signal is extended by odd reflection over ``edge``
-    samples as ``sosfiltfilt`` does; elsewhere the pass starts in the steady state of the
-    first sample (the block margin absorbs the start-up transient).
-    """
-    if left_end:
-        ext_left = 2 * x[:, :1] - x[:, edge:0:-1]
-        y_left, state = signal.sosfilt(sos, ext_left, zi=zi * ext_left[:, 0][None, :, None])
-        del y_left
-    else:
-        state = zi * x[:, 0][None, :, None]
-    y, state = signal.sosfilt(sos, x, zi=state)
-    if right_end:
-        ext_right = 2 * x[:, -1:] - x[:, -2:-(edge + 2):-1]
-        y_right, state = signal.sosfilt(sos, ext_right, zi=state)
-        rev = y_right[:, ::-1]
-        _, state = signal.sosfilt(sos, rev, zi=zi * rev[:, 0][None, :, None])
-    else:
-        state = zi * y[:, -1][None, :, None]
-    out, _ = signal.sosfilt(sos, y[:, ::-1], zi=state)
-    return out[:, ::-1]
-
-
 def _envelope_block(y, lo, hi, n_times, size, kind):
-    """Envelope of samples ``[lo + h, hi - size + 1 + h)`` from filtered ``y`` covering
-    ``[max(lo, 0), min(hi, n_times))``; edges beyond the recording take the end values."""
+    """Envelope of samples ``[lo + size // 2, hi - size + 1 + size // 2)`` from filtered
+    ``y`` covering ``[max(lo, 0), min(hi, n_times))``."""
     if size == 1:
         return np.abs(y)
-    have0, have1 = max(lo, 0), min(hi, n_times)
-    length = hi - lo - size + 1
-    ext = np.empty((y.shape[0], hi - lo + 1))
-    ext[:, 0] = 0.0
-    body = ext[:, 1 + have0 - lo:1 + have1 - lo]
-    if kind == "rms":
-        np.multiply(y, y, out=body)
-    else:
-        np.abs(y, out=body)
-    if have0 > lo:
-        ext[:, 1:1 + have0 - lo] = body[:, :1]
-    if have1 < hi:
-        ext[:, 1 + have1 - lo:] = body[:, -1:]
-    cs = np.cumsum(ext, axis=1, out=ext)
-    out = cs[:, size:size + length] - cs[:, :length]
-    out /= size
+    out = running_mean(y, lo, hi, n_times, size, square=kind == "rms")
     if kind == "rms":
         np.sqrt(np.maximum(out, 0.0, out=out), out=out)
     return out
@@ -161,7 +114,6 @@ def process_blocks(source, sos, size, starts, n_epoch, *, kind="mean", workers=2
     margin = filter_margin(sos)
     blocks = plan_blocks(n, None if margin is None else margin + size, workers=workers,
                          block=BLOCK if block is None else block)
-    zi = signal.sosfilt_zi(sos)[:, None, :]
     h_left = size // 2
     h_right = size - 1 - h_left
     ends = starts + n_epoch
@@ -177,7 +129,7 @@ def process_blocks(source, sos, size, starts, n_epoch, *, kind="mean", workers=2
         s0 = 0 if len(blocks) == 1 else max(0, lo - margin)
         s1 = n if len(blocks) == 1 else min(n, hi + margin)
         x = source.read(s0, s1, core=(a, b))
-        y = _filtfilt(sos, x, zi, edge, s0 == 0, s1 == n)
+        y = filtfilt_segment(sos, x, left_end=s0 == 0, right_end=s1 == n)
         if "derived" in full:
             full["derived"][:, a:b] = x[:, a - s0:b - s0]
         del x

@@ -12,9 +12,9 @@ from scipy.ndimage import uniform_filter1d
 from emgkit import stream
 from emgkit.blocksource import ArraySource, DigitalSource
 from emgkit.edfheader import read_digital, read_header
-from emgkit.filter import design_filter
+from emgkit.filter import design_filter, pad_length
 from emgkit.reject import channel_bad_spans
-from emgkit.stream import filter_margin, pad_length, plan_blocks, process_blocks
+from emgkit.stream import filter_margin, plan_blocks, process_blocks
 from emgkit.writers import write_edf
 
 SF = 2048.0
