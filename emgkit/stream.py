@@ -121,9 +121,8 @@ def process_blocks(source, sos, size, starts, n_epoch, *, kind="mean", workers=2
     def run(bounds):
         a, b = bounds
         want = np.flatnonzero(inside & (starts < b) & (ends > a))
-        if not want.size and not keep:
-            if hasattr(source, "_note_runs"):
-                source.read(a, b, core=(a, b))  # flat/saturated stretches only
+        if not want.size and not keep:  # no epoch here: only the flat/saturated stretches
+            source.read(a, b, core=(a, b))
             return
         lo, hi = a - h_left, b + h_right  # filtered samples the envelope needs
         s0 = 0 if len(blocks) == 1 else max(0, lo - margin)
