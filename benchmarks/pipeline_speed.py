@@ -22,9 +22,11 @@ from pathlib import Path
 
 import numpy as np
 from scipy.ndimage import uniform_filter1d
+from scipy.signal import sosfiltfilt
 
 from benchmarks.workload import cap, hour
 from emgkit import load_config, process_recording
+from emgkit.filter import design_filter
 
 MUSCLES = {"corrugator": ("EXG1", "EXG2"), "zygomaticus": ("EXG3", "EXG4"),
            "depressor": ("EXG5", "EXG6")}
@@ -68,8 +70,6 @@ def straightforward(path, config, onsets):
     ``uniform_filter1d`` of the rectified signal, epochs, window means, ratio."""
     import mne
 
-    from emgkit.filter import design_filter
-
     pp, ep = config.preprocess, config.epochs
     raw = mne.io.read_raw_bdf(path, preload=True, verbose="error")
     sfreq = raw.info["sfreq"]
@@ -78,8 +78,6 @@ def straightforward(path, config, onsets):
     del raw
     sos = design_filter(sfreq, pp.l_freq, pp.h_freq, order=pp.order, notch=pp.notch,
                         harmonics=pp.notch_harmonics)
-    from scipy.signal import sosfiltfilt
-
     env = uniform_filter1d(np.abs(sosfiltfilt(sos, x)), int(round(pp.smooth * sfreq)),
                            axis=-1, mode="nearest")
     times = np.arange(int(round(ep.tmin * sfreq)), int(round(ep.tmax * sfreq)) + 1) / sfreq

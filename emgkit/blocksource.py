@@ -30,11 +30,14 @@ class ArraySource:
         Signals (µV).
     spans : dict
         Input channel label -> flat/saturated stretches ``(start, stop, kind)`` (samples).
+    name : str
+        Where the signals come from (named in error messages).
     """
 
-    def __init__(self, data, spans):
+    def __init__(self, data, spans, name=""):
         self.data = data
         self._spans = spans
+        self.name = name
 
     @property
     def n_times(self):
@@ -74,6 +77,7 @@ class DigitalSource:
 
     def __init__(self, header, resolved, sfreq, flat):
         self.header = header
+        self.name = str(header.path)
         self.resolved = resolved
         self.labels = needed_channels(resolved)
         index = [header.labels.index(lab) for lab in self.labels]
@@ -157,14 +161,14 @@ class DigitalSource:
         "saturated" when the value is the channel's minimum or maximum. Parts of the
         recording that no block covered yet are read now.
         """
-        covered, at = [], 0
+        gaps, at = [], 0
         for a in sorted(self._blocks):
             if a > at:
-                covered.append((at, a))
+                gaps.append((at, a))
             at = max(at, self._blocks[a][0])
         if at < self.n_times:
-            covered.append((at, self.n_times))
-        for a, b in covered:  # gaps: read them in pieces of ~1M samples
+            gaps.append((at, self.n_times))
+        for a, b in gaps:  # read them in pieces of ~1M samples
             for s in range(a, b, 1 << 20):
                 self.read(s, min(b, s + (1 << 20)), core=(s, min(b, s + (1 << 20))))
         out = {}

@@ -41,14 +41,11 @@ def envelope(data, sfreq, window, *, kind="mean", out=None):
     flat = data.reshape(-1, data.shape[-1])
     res = np.empty_like(flat) if out is None else out.reshape(flat.shape)
 
+    n = flat.shape[1]
+
     def run(k):
-        x = flat[k]
-        if size == 1:
-            np.abs(x, out=res[k])  # one sample: rectified value (mean) = RMS
-            return
-        moving_average(x, size, out=res[k], square=kind == "rms")
-        if kind == "rms":
-            np.sqrt(np.maximum(res[k], 0.0, out=res[k]), out=res[k])
+        res[k] = envelope_segment(flat[k:k + 1], -(size // 2), n + size - 1 - size // 2, n,
+                                  size, kind)[0]
 
     from concurrent.futures import ThreadPoolExecutor
 
@@ -84,6 +81,31 @@ def moving_average(x, size, *, out=None, square=False):
     if out is None:
         return res
     out[...] = res
+    return out
+
+
+def envelope_segment(y, lo, hi, n_times, size, kind):
+    """Envelope of part of a signal, from the filtered samples it depends on.
+
+    Parameters
+    ----------
+    y : ndarray, shape (n_signals, m)
+        Filtered samples ``[max(lo, 0), min(hi, n_times))`` (µV).
+    lo, hi, n_times, size
+        As for :func:`running_mean`.
+    kind : "mean" | "rms"
+        See :func:`envelope`.
+
+    Returns
+    -------
+    ndarray, shape (n_signals, hi - lo - size + 1)
+        Envelope (µV) of samples ``lo + size // 2 ..``; edges use the nearest value.
+    """
+    if size == 1:
+        return np.abs(y)  # one sample: rectified value (mean) = RMS
+    out = running_mean(y, lo, hi, n_times, size, square=kind == "rms")
+    if kind == "rms":
+        np.sqrt(np.maximum(out, 0.0, out=out), out=out)
     return out
 
 

@@ -230,8 +230,8 @@ def _load_signals(path, config, fmt):
     if ev.source == "analog":
         for lab in _find_aux(sig.labels, ev.analog_channels, path, sig.label):
             aux[lab] = sig.get(lab)
-    return Loaded(ArraySource(_channels.derive(data, labels, resolved), spans), resolved,
-                  stim_values, sig.markers, sig.sfreq, sig.meas_date,
+    return Loaded(ArraySource(_channels.derive(data, labels, resolved), spans, str(path)),
+                  resolved, stim_values, sig.markers, sig.sfreq, sig.meas_date,
                   "acq" if fmt == "acq" else "text", aux)
 
 
@@ -289,5 +289,6 @@ def _load_mne(path, config, verbose):
     for a in aux:  # back to the file's physical units (MNE scales voltages to V)
         factor = microvolt_factor(orig.get(a, "")) or 1e6
         aux_values[a] = raw.get_data(picks=[a])[0] * (1e6 / factor if factor else 1.0)
-    return Loaded(ArraySource(_channels.derive(data, labels, resolved), spans), resolved,
-                  stim_values, annotations, sfreq, raw.info["meas_date"], "mne", aux_values)
+    return Loaded(ArraySource(_channels.derive(data, labels, resolved), spans, str(path)),
+                  resolved, stim_values, annotations, sfreq, raw.info["meas_date"], "mne",
+                  aux_values)

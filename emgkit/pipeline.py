@@ -19,8 +19,8 @@ from .blocksource import ArraySource
 from .config import Config, load_config
 from .envelope import envelope as _envelope
 from .envelope import window_samples
-from .errors import ConfigError, EventError, ReadError
-from .filter import apply_filter, design_filter, pad_length
+from .errors import ConfigError, EventError
+from .filter import apply_filter, design_filter
 from .loading import load_recording
 from .onsets import detect_onsets
 from .pulses import analog_events
@@ -124,10 +124,6 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
         # the quality measures or the continuous envelope are wanted
         keep = ((("filtered",) + (() if in_memory else ("derived",)) if quality else ())
                 + (("envelope",) if keep_continuous else ()))
-        if loaded.n_times <= pad_length(sos):
-            raise ReadError(f"{path}: {loaded.n_times} samples ({loaded.n_times / sfreq:g} s) "
-                            f"are too few to filter (zero-phase filtering needs more than "
-                            f"{pad_length(sos)}); check the file.")
         env_epochs, inside, full = process_blocks(
             loaded.source, sos, window_samples(sfreq, pp.smooth), starts, len(times),
             kind=pp.envelope, keep=keep)

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .envelope import running_mean
+from .envelope import envelope_segment
 from .errors import ReadError
 from .filter import filtfilt_segment, pad_length
 
@@ -53,17 +53,6 @@ def plan_blocks(n_times, margin, *, workers=2, block=BLOCK):
     count = workers * math.ceil(count / workers)
     edges = np.linspace(0, n_times, count + 1).round().astype(np.int64)
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
-
-
-def _envelope_block(y, lo, hi, n_times, size, kind):
-    """Envelope of samples ``[lo + size // 2, hi - size + 1 + size // 2)`` from filtered
-    ``y`` covering ``[max(lo, 0), min(hi, n_times))``."""
-    if size == 1:
-        return np.abs(y)
-    out = running_mean(y, lo, hi, n_times, size, square=kind == "rms")
-    if kind == "rms":
-        np.sqrt(np.maximum(out, 0.0, out=out), out=out)
-    return out
 
 
 def process_blocks(source, sos, size, starts, n_epoch, *, kind="mean", workers=2,
@@ -109,8 +98,9 @@ def process_blocks(source, sos, size, starts, n_epoch, *, kind="mean", workers=2
     full = {name: np.empty((nsig, n)) for name in keep}
     edge = pad_length(sos)
     if n <= edge:
-        raise ReadError(f"The recording has {n} samples; zero-phase filtering needs more "
-                        f"than {edge}.")
+        raise ReadError(f"{source.name or 'The recording'}: {n} samples are too few to "
+                        f"filter (zero-phase filtering needs more than {edge}); check the "
+                        f"file.")
     margin = filter_margin(sos)
     blocks = plan_blocks(n, None if margin is None else margin + size, workers=workers,
                          block=BLOCK if block is None else block)
@@ -134,7 +124,7 @@ def process_blocks(source, sos, size, starts, n_epoch, *, kind="mean", workers=2
         del x
         if "filtered" in full:
             full["filtered"][:, a:b] = y[:, a - s0:b - s0]
-        env = _envelope_block(y[:, max(lo, 0) - s0:min(hi, n) - s0], lo, hi, n, size, kind)
+        env = envelope_segment(y[:, max(lo, 0) - s0:min(hi, n) - s0], lo, hi, n, size, kind)
         del y
         if "envelope" in full:
             full["envelope"][:, a:b] = env
