@@ -1,7 +1,9 @@
-"""Atomic file output: write to a temporary file beside the target, then rename."""
+"""Atomic file output (write to a temporary file beside the target, then rename) and file
+hashing."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,3 +39,12 @@ def write_text(text, path):
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def sha256(path, chunk=1 << 20):
+    """Hex sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()

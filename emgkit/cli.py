@@ -103,7 +103,8 @@ def _cmd_run(args):
     plan = plan_from_bids(args.bids, args.task) if args.bids else None
     scheduler = "local" if args.dask and not args.scheduler else args.scheduler
     record = run_study(args.config, args.out, plan=plan, jobs=args.jobs, scheduler=scheduler,
-                       reports=not args.no_reports, force=args.force)
+                       reports=not args.no_reports, force=args.force,
+                       command=["emgkit"] + list(args.argv))
     s = record["summary"]
     print(f"{s['done']} processed, {s['skipped']} unchanged (skipped), {s['failed']} failed; "
           f"group step: {record['group']['status']}")
@@ -198,14 +199,32 @@ def _version():
 
 
 def main(argv=None):
-    """Entry point of the ``emgkit`` command; returns the exit code."""
+    """Entry point of the ``emgkit`` command; returns the exit code.
+
+    Exit codes: 0 success; 1 a participant or the group step failed, or the system refused
+    a file operation; 2 bad input or usage (one ``emgkit: error:`` line); 130 interrupted.
+    """
+    from .errors import Interrupted
+
     logging.basicConfig(level=logging.WARNING, format="emgkit: %(levelname)s: %(message)s")
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
         return args.func(args)
+    except Interrupted as exc:
+        print(f"emgkit: {exc}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("emgkit: interrupted.", file=sys.stderr)
+        return 130
     except EmgkitError as exc:
         print(f"emgkit: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the system refused a file operation (permissions, disk full)
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"emgkit: error: {exc.strerror or exc}{where}.", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,6 +8,7 @@ channels' raw digital samples, e.g. the full 24-bit BioSemi ``Status`` word whos
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from dataclasses import dataclass
@@ -101,6 +102,7 @@ def read_header(path):
                         f"The file is truncated or not an EDF/BDF file.")
     with open(path, "rb") as f:
         head = f.read(256)
+        _check_version(path, head)
         try:
             n_bytes_hdr = int(head[184:192].decode("ascii").strip())
             n_rec = int(head[236:244].decode("ascii").strip())
@@ -152,7 +154,34 @@ def read_header(path):
                         f"({n_rec * rec} bytes) but the file holds {data_bytes} bytes "
                         f"({data_bytes // rec} complete records). Re-export or re-copy the "
                         f"file.")
+    extra = data_bytes - n_rec * rec
+    if rec > 0 and extra >= rec:
+        raise ReadError(f"{path}: the header declares {n_rec} data records of {rec} bytes, "
+                        f"but the file holds {data_bytes // rec} complete records; the header "
+                        f"(number of data records, field 236-244) or the signals' samples per "
+                        f"record do not match the data. Re-export the file.")
+    if extra > 0:
+        # EDF: only complete data records are data; a partial record at the end (a writer
+        # stopped mid-record) is ignored
+        logger.warning("%s: %d byte(s) after the last of the %d data records (a partial "
+                       "record) are ignored.", path, extra, n_rec)
     return hdr
+
+
+def _check_version(path, head):
+    """The version field must say EDF (``0``) or BDF (``\xffBIOSEMI``) and agree with the
+    suffix: a ``.bdf`` read as EDF (or the reverse) gives wrong numbers, not an error."""
+    first = head[:1]
+    kind = {b"0": "EDF", b"\xff": "BDF"}.get(first)
+    if kind is None:
+        raise ReadError(f"{path}: the version field (byte 0) is {head[:8]!r}, neither EDF "
+                        f"('0') nor BioSemi BDF ('\\xffBIOSEMI'); this is not an EDF/BDF "
+                        f"file.")
+    suffix = path.suffix.lower()
+    if suffix in (".edf", ".bdf") and suffix[1:].upper() != kind:
+        raise ReadError(f"{path}: the file is named {suffix} but its version field says "
+                        f"{kind} ({head[:8]!r}); rename it to .{kind.lower()} if the content "
+                        f"is right, or re-export it.")
 
 
 def read_digital(header, label):
@@ -258,6 +287,68 @@ def microvolt_factor(unit):
     u = unit.strip().lower().replace("micro", "u").replace("milli", "m").replace("nano", "n")
     u = u.replace("\u03bc", "u").replace("volts", "v").replace("volt", "v")
     return _UNIT_TO_UV.get(u.replace("µ", "u"))
+
+
+def with_units(header, labels, units):
+    """Return ``header`` with the units of ``labels`` replaced by ``[input] units``.
+
+    Parameters
+    ----------
+    header : EdfHeader
+    labels : list of str
+        The EMG channels (file labels).
+    units : str | dict | None
+        One unit for every EMG channel, or channel label -> unit; None keeps the file's.
+
+    Raises
+    ------
+    ReadError
+        When ``units`` names a channel that is not among ``labels``.
+    """
+    if units is None:
+        return header
+    if isinstance(units, str):
+        units = {lab: units for lab in labels}
+    folded = {k.strip().lower(): v for k, v in units.items()}
+    unknown = [k for k in units if k.strip().lower() not in {lab.lower() for lab in labels}]
+    if unknown:
+        raise ReadError(f"input.units names {unknown}, which are not EMG channels of "
+                        f"{header.path} ({', '.join(labels)}).")
+    new = [folded.get(lab.strip().lower(), u) if lab in labels else u
+           for lab, u in zip(header.labels, header.units)]
+    return dataclasses.replace(header, units=new)
+
+
+def check_emg_signals(header, labels):
+    """Refuse EMG channels whose header fields would give wrong numbers.
+
+    Raises
+    ------
+    ReadError
+        Naming the file, the signal and the field: no samples per record, digital
+        minimum = maximum, physical minimum = maximum, or a unit that is not a voltage
+        (blank or unknown: set ``[input] units``).
+    """
+    for lab in labels:
+        k = header.labels.index(lab)
+        where = f"{header.path}: signal {k + 1} ({lab!r})"
+        if header.spr[k] <= 0:
+            raise ReadError(f"{where} has {header.spr[k]} samples per data record (field "
+                            f"'nr of samples'), so it holds no data; map the muscle to "
+                            f"another channel.")
+        if header.digital_max[k] == header.digital_min[k]:
+            raise ReadError(f"{where} has digital minimum = maximum "
+                            f"({header.digital_min[k]:g}); its values cannot be "
+                            f"calibrated. The header is corrupt: re-export the file.")
+        if header.physical_max[k] == header.physical_min[k]:
+            raise ReadError(f"{where} has physical minimum = maximum "
+                            f"({header.physical_min[k]:g}); every sample would calibrate to "
+                            f"the same value. The header is corrupt: re-export the file.")
+        if microvolt_factor(header.units[k]) is None:
+            raise ReadError(f"{where} has physical dimension {header.units[k]!r}, which is "
+                            f"not a voltage emgkit knows (uV, mV, V, nV); set [input] units "
+                            f"= \"uV\" (or a table channel -> unit) in the config if you "
+                            f"know the unit.")
 
 
 def fast_readable(header, labels):

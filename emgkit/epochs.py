@@ -15,6 +15,20 @@ def epoch_times(sfreq, tmin, tmax):
     return np.arange(first, last + 1) / sfreq
 
 
+def epoch_starts(onsets, sfreq, tmin, n_times):
+    """First sample of each epoch, as int64 that cannot wrap.
+
+    Onsets (s) far outside the recording are clipped to just outside it before the
+    conversion, so they give epochs marked ``outside_recording`` rather than an overflowed
+    integer that could land inside.
+    """
+    onsets = np.asarray(onsets, dtype=float)
+    limit = n_times + abs(tmin) * sfreq + 1.0
+    samples = np.clip(np.round(onsets * sfreq), -limit, limit)
+    return samples.astype(np.int64) + int(round(tmin * sfreq))
+
+
+
 def epoch(data, sfreq, onsets, tmin, tmax):
     """Cut ``data`` into epochs around ``onsets``.
 
@@ -40,8 +54,8 @@ def epoch(data, sfreq, onsets, tmin, tmax):
     """
     times = epoch_times(sfreq, tmin, tmax)
     onsets = np.asarray(onsets, dtype=float)
-    starts = np.round(onsets * sfreq).astype(np.int64) + int(round(tmin * sfreq))
     n = data.shape[-1]
+    starts = epoch_starts(onsets, sfreq, tmin, n)
     inside = (starts >= 0) & (starts + len(times) <= n)
     idx = np.clip(starts[:, None] + np.arange(len(times)), 0, max(n - 1, 0))
     out = np.moveaxis(data[:, idx], 0, 1)

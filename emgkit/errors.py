@@ -26,3 +26,12 @@ class EventError(EmgkitError):
 
 class ModelError(EmgkitError):
     """A statistical model cannot be fitted (bad table, unidentifiable term, ...)."""
+
+
+class OutputError(EmgkitError):
+    """An output folder is unsafe or unusable (holds inputs or foreign files, is locked by
+    another run, cannot be written)."""
+
+
+class Interrupted(EmgkitError):
+    """A run was stopped by the user (Ctrl-C or SIGTERM); finished results are kept."""

@@ -113,9 +113,12 @@ def read_events_tsv(path):
         raise EventError(f"Events file {path} lacks column(s) {', '.join(missing)}; it has "
                          f"{', '.join(map(str, df.columns))}.")
     onset = pd.to_numeric(df["onset"], errors="coerce")
-    if onset.isna().any():
-        bad = df.loc[onset.isna(), "onset"].iloc[0]
-        raise EventError(f"Events file {path}: onset {bad!r} is not a number (s).")
+    bad = ~np.isfinite(onset.to_numpy(dtype=float))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise EventError(f"Events file {path}, line {row + 2}: onset "
+                         f"{df['onset'].iloc[row]!r} is not a finite number of seconds; fix "
+                         f"or remove that row.")
     out = df.drop(columns=["onset", "trial_type"]).copy()
     out.insert(0, "code", df["trial_type"].astype(str).str.strip())
     out.insert(0, "onset", onset.astype(float))
@@ -155,6 +158,18 @@ def map_events(found, conditions, *, shift=None, min_interval=0.0, source=""):
     df["code"] = df["code"].astype(str).str.strip()
     df["condition"] = df["code"].map(keys)
     df = df[df["condition"].notna()].sort_values("onset", kind="stable")
+    onsets = pd.to_numeric(df["onset"], errors="coerce").to_numpy(dtype=float)
+    if not np.isfinite(onsets).all():
+        bad = df["onset"].iloc[int(np.flatnonzero(~np.isfinite(onsets))[0])]
+        raise EventError(f"{source or 'Events'}: onset {bad!r} is not a finite number of "
+                         f"seconds; fix the event log.")
+    dup = df["onset"].duplicated(keep=False).to_numpy()
+    if dup.any():
+        shown = ", ".join(f"{o:g} s ({c})" for o, c in
+                          zip(df["onset"][dup].iloc[:6], df["code"][dup].iloc[:6]))
+        raise EventError(f"{source or 'Events'}: {int(dup.sum())} events share an onset "
+                         f"({shown}); one stimulus cannot start twice at once. Remove the "
+                         f"duplicated rows from the event log.")
     if df.empty:
         seen = found["code"].astype(str).value_counts()
         listing = ", ".join(f"{c!r} ×{n}" for c, n in seen.items()) or "none"

@@ -22,11 +22,13 @@ from .blocksource import ArraySource, DigitalSource
 from .edfannot import gaps, read_annotations
 from .edfheader import (
     calibration,
+    check_emg_signals,
     fast_readable,
     microvolt_factor,
     read_digital,
     read_header,
     start_datetime,
+    with_units,
 )
 from .errors import ReadError
 from .io import SUFFIXES, read_raw
@@ -126,24 +128,22 @@ def load_recording(path, config, *, verbose="error", engine="auto"):
     _check_continuous(header, path)
     ev = config.events
     aux_labels = list(ev.analog_channels) if ev.source == "analog" else []
+    labels_all = header.labels
+    resolved = _channels.resolve_muscles(config.channels, labels_all, source=str(path))
+    labels = _channels.needed_channels(resolved)
+    stim = None
+    if ev.source == "stim":
+        stim = _events.find_stim_channel(labels_all, None, ev.stim_channel, source=str(path))
+    _check_muscle_channels(resolved, stim, path)
+    header = with_units(header, labels, config.input.units)
+    check_emg_signals(header, labels)
     if engine in ("numpy", "auto"):
-        labels_all = header.labels
-        resolved = _channels.resolve_muscles(config.channels, labels_all, source=str(path))
-        labels = _channels.needed_channels(resolved)
-        for lab in labels:
-            if lab.strip().lower() in ("edf annotations", "bdf annotations"):
-                raise ReadError(f"{path}: {lab!r} is the annotation signal, not an EMG "
-                                f"channel; fix [channels].")
         rates = {lab: header.sfreq(lab) for lab in labels}
         if len(set(rates.values())) > 1:
             shown = ", ".join(f"{k} {v:g} Hz" for k, v in rates.items())
             raise ReadError(f"{path}: the EMG channels have different sampling rates "
                             f"({shown}); emgkit processes muscles at one rate. Map muscles "
                             f"to channels recorded at the same rate.")
-        stim = None
-        if ev.source == "stim":
-            stim = _events.find_stim_channel(labels_all, None, ev.stim_channel,
-                                             source=str(path))
         aux = [_channels._lookup(a, labels_all) for a in aux_labels]
         spr = {header.spr[header.labels.index(lab)] for lab in labels + ([stim] if stim
                                                                           else [])
@@ -157,7 +157,36 @@ def load_recording(path, config, *, verbose="error", engine="auto"):
             return Loaded(source, resolved, stim_values, annotations, sfreq,
                           start_datetime(header), "numpy",
                           {a: _physical(header, a) for a in aux})
-    return _load_mne(path, config, verbose)
+    return _load_mne(path, config, verbose, header)
+
+
+def _check_muscle_channels(resolved, stim, path):
+    """Refuse muscle channels that cannot carry EMG: the annotation signal, the trigger
+    channel, or a bipolar pair of one electrode (its difference is zero)."""
+    for muscle, (anode, cathode) in resolved.items():
+        for lab in (anode, cathode):
+            if lab is None:
+                continue
+            low = lab.strip().lower()
+            if low in ("edf annotations", "bdf annotations"):
+                raise ReadError(f"{path}: {lab!r} is the annotation signal, not an EMG "
+                                f"channel; fix [channels] {muscle}.")
+            if lab == stim or low in _events.STIM_NAMES:
+                raise ReadError(f"{path}: muscle {muscle!r} is mapped to the trigger channel "
+                                f"{lab!r}; fix [channels] {muscle}.")
+        if cathode is not None and anode == cathode:
+            raise ReadError(f"{path}: muscle {muscle!r} is the bipolar pair {anode}-{cathode} "
+                            f"of one electrode, whose difference is zero; fix [channels] "
+                            f"{muscle}.")
+
+
+def _mne_scale(unit):
+    """The factor MNE's EDF/BDF reader divides a signal by to give volts: µV and mV are
+    recognised, any other unit is taken as volts (``mne.io.read_raw_edf``)."""
+    unit = unit.strip()
+    if unit in ("\u03bcV", "\u00b5V", "uV"):
+        return 1e-6
+    return 1e-3 if unit == "mV" else 1.0
 
 
 def _physical(header, label):
@@ -257,7 +286,7 @@ def _annotations(header):
         first) else 0.0), "code": ann["text"].astype(str).to_numpy()})
 
 
-def _load_mne(path, config, verbose):
+def _load_mne(path, config, verbose, header):
     raw = read_raw(path, preload=False, verbose=verbose)
     resolved = _channels.resolve_muscles(config.channels, raw.ch_names, source=str(path))
     labels = _channels.needed_channels(resolved)
@@ -279,16 +308,24 @@ def _load_mne(path, config, verbose):
     except Exception as exc:  # MNE raises many types for malformed data
         raise ReadError(f"{path}: MNE could not load the channels {', '.join(labels)} "
                         f"({type(exc).__name__}: {exc}).") from exc
-    data = raw.get_data(picks=labels) * 1e6  # V -> µV
+    # back to the file's physical values, then to µV by the (possibly overridden) unit
+    data = raw.get_data(picks=labels)
+    orig = getattr(raw, "_orig_units", None) or {}
+    units = dict(zip(header.labels, header.units))
+    for i, lab in enumerate(labels):
+        unit = units.get(lab, orig.get(lab, ""))
+        factor = microvolt_factor(unit)
+        if factor is None:
+            raise ReadError(f"{path}: channel {lab!r} has physical dimension {unit!r}, which "
+                            f"is not a voltage; set [input] units in the config.")
+        data[i] *= factor / _mne_scale(orig.get(lab, unit))
     stim_values = raw.get_data(picks=[stim])[0] if stim else None
     sfreq = float(raw.info["sfreq"])
     spans = {lab: channel_bad_spans(x, sfreq, config.reject.flat)
              for lab, x in zip(labels, data)}
-    orig = getattr(raw, "_orig_units", None) or {}
     aux_values = {}
     for a in aux:  # back to the file's physical units (MNE scales voltages to V)
-        factor = microvolt_factor(orig.get(a, "")) or 1e6
-        aux_values[a] = raw.get_data(picks=[a])[0] * (1e6 / factor if factor else 1.0)
+        aux_values[a] = raw.get_data(picks=[a])[0] / _mne_scale(orig.get(a, ""))
     return Loaded(ArraySource(_channels.derive(data, labels, resolved), spans, str(path)),
                   resolved, stim_values, annotations, sfreq, raw.info["meas_date"], "mne",
                   aux_values)

@@ -112,9 +112,9 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
     stim = loaded.stim is not None
     events = _find_events(loaded, config, path, pid)
     pp, ep = config.preprocess, config.epochs
+    _check_sample_settings(config, sfreq, len(events), len(resolved), path)
     times = _epochs.epoch_times(sfreq, ep.tmin, ep.tmax)
-    starts = (np.round(events["onset_s"].to_numpy() * sfreq).astype(np.int64)
-              + int(round(ep.tmin * sfreq)))
+    starts = _epochs.epoch_starts(events["onset_s"].to_numpy(), sfreq, ep.tmin, loaded.n_times)
     in_memory = isinstance(loaded.source, ArraySource)
     raw_rows = [i for i, m in enumerate(resolved) if m not in pp.processed]
     sos = design_filter(sfreq, pp.l_freq, pp.h_freq, order=pp.order, notch=pp.notch,
@@ -168,8 +168,8 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
                                         None if base_sd is None else base_sd[..., None])
     latency = detect_onsets(env_epochs, times, ep.baseline, (0.0, ep.response[1]))
 
-    reasons = _rejections(config, spans, resolved, sfreq, events, inside, base, response,
-                          len(times))
+    reasons = _rejections(config, spans, resolved, starts, inside, base, response, score,
+                          events["condition"].to_numpy(), len(times))
     trials = trials_table(pid, events, list(resolved), base_used, response, score, reasons)
     trials.insert(trials.columns.get_loc("score") + 1, "latency_s", latency.ravel())
     if base_source is not None:
@@ -200,17 +200,41 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
         envelope=env if keep_continuous else None)
 
 
-def _rejections(config, spans, resolved, sfreq, events, inside, base, response, n_times):
-    rj, ep = config.reject, config.epochs
+def _check_sample_settings(config, sfreq, n_events, n_muscles, path):
+    """Settings that only make sense once the sampling rate is known: windows and bins of at
+    least one sample, and an epoch array that fits in memory."""
+    ep, pp = config.epochs, config.preprocess
+    src = config.path or "the config"
+    one = 1.0 / sfreq
+    checks = [("epochs.bin", ep.bin), ("epochs.baseline", ep.baseline[1] - ep.baseline[0]),
+              ("epochs.response", ep.response[1] - ep.response[0])]
+    for key, width in checks:
+        if width < one:
+            raise ConfigError(f"{key} ({width:g} s, in {src}) is shorter than one sample "
+                              f"({one:g} s at {sfreq:g} Hz in {path}); make it at least "
+                              f"{one:g} s.")
+    if 0 < pp.smooth < one:
+        raise ConfigError(f"preprocess.smooth ({pp.smooth:g} s, in {src}) is shorter than one "
+                          f"sample ({one:g} s at {sfreq:g} Hz in {path}); use at least "
+                          f"{one:g} s or 0 (rectification only).")
+    n_bytes = 8.0 * n_events * n_muscles * (ep.tmax - ep.tmin) * sfreq
+    if n_bytes > 8e9:
+        raise ConfigError(f"epochs.tmin..tmax ({ep.tmin:g}..{ep.tmax:g} s, in {src}) with "
+                          f"{n_events} events × {n_muscles} muscles at {sfreq:g} Hz would need "
+                          f"{n_bytes / 1e9:.1f} GB of epochs; shorten the epoch.")
+
+
+def _rejections(config, spans, resolved, starts, inside, base, response, score, conditions,
+                n_times):
+    """Per trial and muscle, the sorted rejection reasons (empty: kept)."""
+    rj = config.reject
     muscles = list(resolved)
-    reasons = [[[] for _ in muscles] for _ in range(len(events))]
-    onsets = np.round(events["onset_s"].to_numpy() * sfreq).astype(np.int64)
-    starts = onsets + int(round(ep.tmin * sfreq))
+    n_events = len(starts)
+    reasons = [[[] for _ in muscles] for _ in range(n_events)]
     stops = starts + n_times
     ok = inside.copy()
-    conditions = events["condition"].to_numpy()
     for m, muscle in enumerate(muscles):
-        per_trial = [set() for _ in range(len(events))]
+        per_trial = [set() for _ in range(n_events)]
         for lab in resolved[muscle]:
             if lab is not None:
                 for i, kinds in enumerate(_reject.span_reasons(spans[lab], starts, stops)):
@@ -224,8 +248,11 @@ def _rejections(config, spans, resolved, sfreq, events, inside, base, response, 
         vals = np.where(clean, response[:, m], np.nan)
         for i in np.flatnonzero(_reject.condition_outliers(vals, conditions, rj.threshold)):
             per_trial[i].add("response_outlier")
-        for i in range(len(events)):
+        for i in range(n_events):
             if not inside[i]:
                 per_trial[i].add("outside_recording")
+            elif not np.isfinite(score[i, m]):
+                # e.g. a zero baseline (channel at 0) in ratio modes: never a kept NaN score
+                per_trial[i].add("invalid_score")
             reasons[i][m] = sorted(per_trial[i])
     return reasons

@@ -132,7 +132,8 @@ def recording_quality(muscles, derived, filtered, sfreq, spans, channels, *, mai
     _, p_filt = psd(filtered, sfreq)
     n = derived.shape[-1]
     length = min(n, int(round(excerpt_s * sfreq)))
-    first = int(round(start * sfreq)) if start is not None else max(0, n // 2 - length // 2)
+    first = (int(round(min(max(start, 0.0), n / sfreq) * sfreq)) if start is not None
+             else max(0, n // 2 - length // 2))
     first = int(np.clip(first, 0, n - length))
     sel = slice(first, first + length)
     bad, rows = {}, []

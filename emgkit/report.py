@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import pandas as pd
 
 from . import vizgroup, vizqc
+from ._atomic import sha256
 from .config import Config, load_config
 from .errors import EmgkitError
 from .methods import methods_text
 from .reportpages import atomic_pdf, figure_page, table_pages, text_page
-
-
-def sha256(path, chunk=1 << 20):
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _group_of(config, participant_id):
@@ -143,8 +134,16 @@ def _read_stack(folder, name):
                       for f in files], ignore_index=True)
 
 
+def _read_group(gdir, name):
+    path = Path(gdir) / f"{name}.tsv"
+    if not path.is_file():
+        return None
+    return pd.read_csv(path, sep="\t", dtype={"participant_id": str}, keep_default_na=False,
+                       na_values=["", "nan", "n/a"])
+
+
 def group_report(results_dir, out, *, participants=None, formula="score ~ group * condition",
-                 mode=None, traits=()):
+                 mode=None, traits=(), group_dir=None):
     """Write the group PDF from a results folder.
 
     ``results_dir`` holds ``<participant>/trials.tsv``, ``timecourses.tsv`` and ``quality.tsv`` (as
@@ -166,6 +165,10 @@ def group_report(results_dir, out, *, participants=None, formula="score ~ group 
         Participants-table columns: one scatter page each (participant mean score per
         muscle × condition against the trait, with r and 95 % CI). The block-order balance
         table (``group/order_balance.tsv``) is shown when present.
+    group_dir : path-like | None
+        Folder with the group tables and model outputs (default ``results_dir/group``);
+        its ``trials.tsv``/``timecourses.tsv`` are used when present, so only the
+        participants of the group step are shown.
 
     Returns
     -------
@@ -174,12 +177,19 @@ def group_report(results_dir, out, *, participants=None, formula="score ~ group 
     from .stats.study import fit_models, write_models
 
     root = Path(results_dir)
-    trials = _read_stack(root, "trials")
+    gdir = Path(group_dir) if group_dir is not None else root / "group"
+    trials = _read_group(gdir, "trials")
+    if trials is None:
+        trials = _read_stack(root, "trials")
     if trials.empty:
         raise EmgkitError(f"{root}: no <participant>/trials.tsv found; run `emgkit run` or "
                           f"`emgkit process` first.")
     trials["rejected"] = trials["rejected"].astype(str).str.lower().isin(["true", "1"])
-    tcs, quality = _read_stack(root, "timecourses"), _read_stack(root, "quality")
+    tcs = _read_group(gdir, "timecourses")
+    tcs = _read_stack(root, "timecourses") if tcs is None else tcs
+    quality = _read_stack(root, "quality")
+    if not quality.empty:
+        quality = quality[quality["participant_id"].isin(set(trials["participant_id"]))]
     if participants is None:
         participants = root / "participants.tsv"
     if not isinstance(participants, pd.DataFrame):
@@ -192,7 +202,6 @@ def group_report(results_dir, out, *, participants=None, formula="score ~ group 
         mode = json.loads(run.read_text()).get("config", {}).get("epochs", {}).get(
             "baseline_mode")
     mode = mode or "ratio"
-    gdir = root / "group"
     if not (gdir / "fixed_effects.tsv").exists():
         split, results = fit_models(trials, formula, participants=participants)
         write_models(split, results, gdir)
@@ -209,7 +218,7 @@ def group_report(results_dir, out, *, participants=None, formula="score ~ group 
         snr.columns = [f"snr_db_{c}" for c in snr.columns]
         dq = dq.merge(snr.reset_index(), on="participant_id", how="left")
     groups = participants["group"].value_counts().to_dict()
-    intro = [(None, f"Results folder: {root}\nParticipants: {len(dq)} "
+    intro = [(None, f"Results folder: {root.resolve().name}\nParticipants: {len(dq)} "
                     f"({', '.join(f'{g}: {n}' for g, n in groups.items())})\n"
                     f"Trials: {len(trials)} trial × muscle rows, {int(trials['rejected'].sum())}"
                     f" rejected\nBaseline mode: {mode}")]

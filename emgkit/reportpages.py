@@ -92,5 +92,6 @@ def atomic_pdf(path):
     """Yield a PdfPages writing to a temporary file that replaces ``path`` on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp, PdfPages(tmp) as pdf:
+    # no creation date: the same inputs give the same bytes
+    with atomic_path(path) as tmp, PdfPages(tmp, metadata={"CreationDate": None}) as pdf:
         yield pdf

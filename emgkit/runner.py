@@ -1,34 +1,46 @@
 """``emgkit run``: a whole study — parallel, resumable, failure-isolated, with provenance.
 
-Per participant, outputs go to a temporary folder that replaces ``OUT/<id>/`` only when
-complete (``done.json`` written last, holding the input's sha256 and the config digest), so
-an interrupted run leaves nothing a rerun would trust. A rerun skips participants whose
-recording and config are unchanged. ``OUT/run.json`` records versions, the resolved config,
-input hashes, times and each participant's status.
+Safety rules (see :mod:`emgkit.outdir`): the output folder must not hold any input and is
+marked as emgkit's; one run at a time holds its lock; per participant, outputs are
+assembled in a staging folder and moved to ``OUT/sub-<label>/`` when complete, with a
+``done.json`` manifest (file hashes and the resume key) written last. A rerun skips a
+participant only when its resume key — the hashes of the recording and its sidecars/event
+log, the participants-table row, the resolved config, the emgkit version and ``--no-reports``
+— is unchanged and every file of the manifest is intact. ``OUT/run.json`` records versions,
+the platform, the command line, the resolved config, input hashes, times and each
+participant's status; it never stays ``running`` (``interrupted`` after Ctrl-C).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
 import platform
-import shutil
+import re
+import signal
+import sys
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 
-from ._atomic import write_text, write_tsv
+from ._atomic import sha256, write_text, write_tsv
 from .config import Config, load_config
-from .errors import ConfigError, EmgkitError
-from .report import sha256
+from .errors import ConfigError, EmgkitError, Interrupted, OutputError
+from .outdir import OutputFolder, inside, verify
 
 logger = logging.getLogger("emgkit")
+
+#: packages whose versions can change results or reports
+SCIENTIFIC = ("mne", "numpy", "scipy", "pandas", "statsmodels", "patsy", "matplotlib",
+              "neurokit2", "bioread", "distributed")
 
 
 def _now():
@@ -36,73 +48,142 @@ def _now():
 
 
 def versions():
-    """Versions of emgkit, Python and the numerical dependencies."""
+    """Versions of emgkit, Python and the scientific dependencies (None when absent)."""
     from importlib.metadata import PackageNotFoundError, version
 
     from . import __version__
 
     out = {"emgkit": __version__, "python": platform.python_version()}
-    for pkg in ("mne", "numpy", "scipy", "pandas", "statsmodels", "matplotlib"):
+    for pkg in SCIENTIFIC:
         try:
             out[pkg] = version(pkg)
-        except PackageNotFoundError:  # pragma: no cover
+        except PackageNotFoundError:
             out[pkg] = None
     return out
 
 
-def process_participant(key, recording, config, out_dir, reports=True):
-    """Process one participant into ``out_dir/key`` (atomically). Runs in a worker.
+def _platform():
+    return {"system": platform.system(), "release": platform.release(),
+            "machine": platform.machine(), "platform": platform.platform()}
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """One participant's work, sent to a worker (picklable)."""
+
+    key: str
+    participant_id: str
+    session: str | None
+    folder: str
+    recording: str
+    config: Config
+    out: str
+    reports: bool
+    row: dict
+
+
+def participant_inputs(recording, config, participant_id):
+    """Every file besides the config that determines a participant's results: the
+    recording, its BIDS sidecars (``*_events.tsv``, ``*_channels.tsv``, ``*_emg.json``) and
+    the event log named by ``events.source``."""
+    from .pipeline import sidecar_events
+
+    rec = Path(recording)
+    stem = rec.name.rsplit("_", 1)[0] if "_" in rec.stem else rec.stem
+    files = [rec] + [rec.with_name(f"{stem}_{s}") for s in ("events.tsv", "channels.tsv",
+                                                             "emg.json")]
+    src = config.events.source
+    if src not in ("stim", "annotations", "analog", "events.tsv"):
+        files.append(config.resolve(src.replace("{participant_id}", participant_id)))
+    elif src == "events.tsv":
+        files.append(sidecar_events(rec))
+    return list(dict.fromkeys(p for p in files if p.is_file()))
+
+
+def _digest(obj):
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def resume_key(task, inputs):
+    """The key a participant's results are reused under (hex sha256) and its parts."""
+    from . import __version__
+
+    parts = dict(inputs={str(p): sha256(p) for p in inputs},
+                 participant=task.row, config=_digest(task.config.to_dict()),
+                 emgkit=__version__, reports=task.reports, session=task.session)
+    return _digest(parts), parts
+
+
+def process_participant(task):
+    """Process one participant into ``OUT/<task.folder>`` (atomically). Runs in a worker.
 
     Returns
     -------
     dict
-        ``participant``, ``status`` ("done", "skipped", "failed"), ``sha256``, ``message``,
-        ``seconds``.
+        ``participant``, ``folder``, ``recording``, ``status`` ("done", "skipped",
+        "failed"), ``sha256`` (recording), ``inputs`` (path -> sha256), ``emgkit`` (version
+        that produced the results), ``message``, ``seconds``.
     """
-    t0 = time.perf_counter()
-    out = Path(out_dir) / key
-    info = dict(participant=key, recording=str(recording), status="failed", sha256=None,
-                message="", seconds=0.0)
-    try:
-        from .pipeline import process_recording
-        from .report import subject_report
+    from . import __version__
 
-        rec = Path(recording)
+    t0 = time.perf_counter()
+    info = dict(participant=task.key, folder=task.folder, recording=task.recording,
+                status="failed", sha256=None, inputs={}, emgkit=None, message="",
+                seconds=0.0)
+    out = OutputFolder(task.out)
+    staging = None
+    try:
+        rec = Path(task.recording)
         if not rec.is_file():
             raise EmgkitError(f"Recording {rec} does not exist.")
-        digest = sha256(rec)
-        info["sha256"] = digest
-        done = out / "done.json"
-        if done.exists():
-            prev = json.loads(done.read_text())
-            if prev.get("sha256") == digest and prev.get("config") == config.digest():
-                info.update(status="skipped", message="unchanged")
-                return info
-        sub = key.split("_")[0]
-        check_bids_channels(rec, config)
-        result = process_recording(rec, config, participant_id=sub, keep_continuous=reports)
-        if "_ses-" in key:
-            ses = key.split("_", 1)[1]
-            result.trials.insert(1, "session", ses)
-            result.timecourses.insert(1, "session", ses)
-        tmp = Path(out_dir) / f".{key}.{os.getpid()}.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        result.write(tmp)
-        if reports:
-            subject_report(rec, config, tmp / "report.pdf", result=result)
-        (tmp / "done.json").write_text(json.dumps(dict(sha256=digest, config=config.digest(),
-                                                       recording=str(rec), finished=_now())))
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-        info.update(status="done", message="")
+        key, parts = resume_key(task, participant_inputs(rec, task.config,
+                                                         task.participant_id))
+        info.update(sha256=parts["inputs"][str(rec)], inputs=parts["inputs"])
+        done, problem = verify(out.path(task.folder))
+        if done is not None and done.get("key") == key:
+            info.update(status="skipped", message="unchanged",
+                        emgkit=done.get("generated_by", {}).get("version"))
+            return info
+        if (out.path(task.folder)).exists():
+            out.check_owned(task.folder)  # refuse before computing, not after
+            if done is None:
+                logger.warning("%s: earlier results are not trusted (%s); recomputing.",
+                               task.key, problem)
+        result = _process(task, rec)
+        staging = out.staging(task.folder)
+        result.write(staging)
+        if task.reports:
+            from .report import subject_report
+
+            subject_report(rec, task.config, staging / "report.pdf", result=result)
+        out.publish(staging, task.folder, key=key, key_parts=parts, recording=str(rec),
+                    participant_id=task.participant_id, session=task.session,
+                    finished=_now())
+        staging = None
+        info.update(status="done", emgkit=__version__)
     except Exception as exc:  # one participant's failure must not stop the study
         known = isinstance(exc, EmgkitError)
         info["message"] = f"{type(exc).__name__}: {exc}" + (
             "" if known else "\n" + traceback.format_exc(limit=3))
     finally:
+        if staging is not None:
+            import shutil
+
+            shutil.rmtree(staging, ignore_errors=True)
         info["seconds"] = round(time.perf_counter() - t0, 3)
     return info
+
+
+def _process(task, rec):
+    from .pipeline import process_recording
+
+    check_bids_channels(rec, task.config)
+    result = process_recording(rec, task.config, participant_id=task.participant_id,
+                               keep_continuous=task.reports)
+    if task.session:
+        result.trials.insert(1, "session", task.session)
+        result.timecourses.insert(1, "session", task.session)
+    return result
 
 
 def check_bids_channels(recording, config):
@@ -113,7 +194,10 @@ def check_bids_channels(recording, config):
     tsv = rec.with_name(f"{stem}_channels.tsv")
     if not tsv.exists():
         return
-    table = pd.read_csv(tsv, sep="\t", dtype=str, keep_default_na=False)
+    try:
+        table = pd.read_csv(tsv, sep="\t", dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise EmgkitError(f"{tsv} cannot be read as TSV: {exc}.") from None
     if "name" not in table.columns:
         raise EmgkitError(f"{tsv} has no 'name' column.")
     info = {r["name"].lower(): r for _, r in table.iterrows()}
@@ -130,30 +214,76 @@ def check_bids_channels(recording, config):
                                   f"{row['type']}, not EMG; fix [channels] or the sidecar.")
 
 
-def _check_folder(out, config):
-    run = out / "run.json"
-    if run.exists():
-        prev = json.loads(run.read_text())
-        if prev.get("config_digest") not in (None, config.digest()):
-            raise ConfigError(f"{out} holds results of another configuration "
-                              f"({prev.get('config_digest')} ≠ {config.digest()}); use a new "
-                              f"--out folder, or --force to discard them.")
-    for stale in out.glob(".*.tmp"):
-        shutil.rmtree(stale, ignore_errors=True)
+def _check_previous(out, config):
+    """Refuse a folder holding results of another configuration (unreadable ``run.json``:
+    warn; the participants' own resume keys still decide what is reused)."""
+    run = out.root / "run.json"
+    if not run.exists():
+        return
+    try:
+        prev = json.loads(run.read_text(encoding="utf-8"))
+        digest = prev.get("config_digest")
+    except (OSError, ValueError, AttributeError):
+        logger.warning("%s is unreadable; it will be rewritten (participants' results are "
+                       "reused only when their own done.json matches).", run)
+        return
+    if digest not in (None, config.digest()):
+        raise ConfigError(f"{out.root} holds results of another configuration "
+                          f"({digest} ≠ {config.digest()}); use a new --out folder, or "
+                          f"--force to recompute them with this one.")
 
 
 def _progress(total, enabled):
     if not enabled:
         return None
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover
-        return None
+    from tqdm import tqdm
+
     return tqdm(total=total, desc="participants", unit="rec")
 
 
+def _row(participants, pid):
+    """A participants-table row as JSON-safe data (NaN -> None)."""
+    row = participants[participants["participant_id"].astype(str) == pid]
+    if row.empty:
+        return {}
+    return {k: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v)
+            for k, v in row.iloc[0].items()}
+
+
+def _tasks(plan, config, out, reports):
+    tasks = []
+    for key, rec in plan.recordings.items():
+        pid, _, ses = key.partition("_ses-")
+        tasks.append(Task(key=key, participant_id=pid, session=f"ses-{ses}" if ses else None,
+                          folder=plan.folders[key], recording=str(Path(rec).absolute()),
+                          config=config, out=str(out.root), reports=reports,
+                          row=_row(plan.participants, pid)))
+    return tasks
+
+
+def _all_inputs(plan, config):
+    """Every input file of a run, for the output-folder checks and provenance."""
+    files = list(plan.inputs) + ([config.path] if config.path else [])
+    for key, rec in plan.recordings.items():
+        rec = Path(rec)
+        files.append(rec)
+        if rec.parent.is_dir():
+            stem = rec.name.rsplit("_", 1)[0] if "_" in rec.stem else rec.stem
+            files += [p for p in rec.parent.glob(f"{glob_escape(stem)}_*") if p.is_file()]
+        src = config.events.source
+        if src not in ("stim", "annotations", "analog", "events.tsv"):
+            files.append(config.resolve(src.replace("{participant_id}",
+                                                    key.partition("_ses-")[0])))
+    return list(dict.fromkeys(Path(f) for f in files))
+
+
+def glob_escape(text):
+    """Escape glob metacharacters in a file-name part."""
+    return re.sub(r"([*?\[])", r"[\1]", text)
+
+
 def run_study(config, out_dir, *, plan=None, jobs=1, scheduler=None, reports=True,
-              force=False, progress=None, group_step=True):
+              force=False, progress=None, group_step=True, command=None):
     """Run a whole study: every participant, then the group step.
 
     Parameters
@@ -161,7 +291,8 @@ def run_study(config, out_dir, *, plan=None, jobs=1, scheduler=None, reports=Tru
     config : Config | path-like
         The study config (``[study]`` gives participants and recordings unless ``plan``).
     out_dir : path-like
-        Output folder.
+        Output folder: new, empty, or written by emgkit before; never one that holds an
+        input (see :mod:`emgkit.outdir`).
     plan : StudyPlan | None
         Participants and recordings (e.g. from :func:`emgkit.study.plan_from_bids`).
     jobs : int
@@ -172,67 +303,104 @@ def run_study(config, out_dir, *, plan=None, jobs=1, scheduler=None, reports=Tru
     reports : bool
         Write per-participant and group PDF reports.
     force : bool
-        Discard results of another configuration in ``out_dir``.
+        Recompute a folder that holds results of another configuration (only files emgkit
+        wrote are ever replaced).
     progress : bool | None
         Show a progress bar (default: when attached to a terminal).
     group_step : bool
         Fit the group model and write the group outputs after the participants.
+    command : list of str | None
+        The command line, recorded in ``run.json`` (default ``sys.argv``).
 
     Returns
     -------
     dict
         The provenance record also written to ``out_dir/run.json``.
+
+    Raises
+    ------
+    OutputError
+        The output folder is unsafe or in use by another run.
+    Interrupted
+        Ctrl-C or SIGTERM; ``run.json`` says ``interrupted`` and finished participants are
+        kept for a rerun.
     """
     from .study import plan_from_config
 
     if not isinstance(config, Config):
         config = load_config(config)
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ConfigError(f"--jobs must be a positive integer, got {jobs!r}.")
     plan = plan or plan_from_config(config)
     if plan.source != str(config.path) and config.events.source not in ("annotations",):
         # EMG-BIDS: events come from each recording's *_events.tsv
         config = dataclasses.replace(config, events=dataclasses.replace(
             config.events, source="events.tsv"))
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    if force and (out / "run.json").exists():
-        for child in out.iterdir():
-            shutil.rmtree(child) if child.is_dir() else child.unlink()
-    _check_folder(out, config)
-    record = dict(started=_now(), versions=versions(), config_digest=config.digest(),
-                  config=config.to_dict(), config_file=str(config.path), source=plan.source,
-                  jobs=jobs, scheduler=scheduler, participants={})
-    write_text(json.dumps({**record, "status": "running"}, indent=2, default=str),
-               out / "run.json")
-    write_tsv(plan.participants, out / "participants.tsv")
-    tasks = [(key, str(rec), config, str(out), reports)
-             for key, rec in plan.recordings.items()]
+    inputs = _all_inputs(plan, config)
+    out = OutputFolder.open(out_dir, inputs=inputs)
+    with out.lock(), _interrupt_on_sigterm():
+        if not force:
+            _check_previous(out, config)
+        out.clean_staging()
+        record = dict(started=_now(), status="running", versions=versions(),
+                      platform=_platform(), command=list(sys.argv if command is None
+                                                         else command),
+                      flags=dict(jobs=jobs, scheduler=scheduler, reports=reports, force=force,
+                                 group_step=group_step),
+                      config_digest=config.digest(), config=config.to_dict(),
+                      config_file=str(config.path), source=plan.source,
+                      inputs={"config": _hash(config.path),
+                              "participants": {str(p): sha256(p) for p in plan.inputs}},
+                      participants={})
+        write_text(json.dumps(record, indent=2, default=str), out.root / "run.json")
+        try:
+            _run(record, plan, config, out, jobs, scheduler, reports, progress, group_step)
+        except KeyboardInterrupt:
+            record.update(status="interrupted", finished=_now())
+            write_text(json.dumps(record, indent=2, default=str), out.root / "run.json")
+            out.clean_staging()
+            n = sum(r["status"] in ("done", "skipped") for r in record["participants"].values())
+            raise Interrupted(f"run interrupted; {n} finished participant(s) are kept in "
+                              f"{out.root} and a rerun resumes from there.") from None
+        except BaseException as exc:
+            record.update(status="failed", finished=_now(),
+                          message=f"{type(exc).__name__}: {exc}")
+            write_text(json.dumps(record, indent=2, default=str), out.root / "run.json")
+            out.clean_staging()
+            raise
+    return record
+
+
+def _hash(path):
+    return {str(path): sha256(path)} if path and Path(path).is_file() else {}
+
+
+def _run(record, plan, config, out, jobs, scheduler, reports, progress, group_step):
+    write_tsv(plan.participants, out.root / "participants.tsv")
+    tasks = _tasks(plan, config, out, reports)
     bar = _progress(len(tasks), progress if progress is not None else os.isatty(2))
-    results = []
 
     def done(info):
-        results.append(info)
+        record["participants"][info["participant"]] = info
         if bar is not None:
             bar.update(1)
         if info["status"] == "failed":
             logger.error("%s failed: %s", info["participant"], info["message"].splitlines()[0])
 
-    if scheduler:
-        results_iter = _run_dask(tasks, scheduler)
-        for info in results_iter:
-            done(info)
-    elif jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(process_participant, *t) for t in tasks]
-            for fut in as_completed(futures):
-                done(fut.result())
-    else:
-        for t in tasks:
-            done(process_participant(*t))
-    if bar is not None:
-        bar.close()
-    results.sort(key=lambda r: r["participant"])
+    try:
+        if scheduler:
+            _run_dask(tasks, scheduler, done)
+        elif jobs > 1 and len(tasks) > 1:
+            _run_pool(tasks, jobs, done)
+        else:
+            for t in tasks:
+                done(process_participant(t))
+    finally:
+        if bar is not None:
+            bar.close()
+    results = sorted(record["participants"].values(), key=lambda r: r["participant"])
     record["participants"] = {r["participant"]: r for r in results}
-    ok = [r["participant"] for r in results if r["status"] in ("done", "skipped")]
+    ok = [r for r in results if r["status"] in ("done", "skipped")]
     record["group"] = _group(out, plan, config, ok, reports) if group_step else {
         "status": "not run"}
     record["finished"] = _now()
@@ -240,27 +408,114 @@ def run_study(config, out_dir, *, plan=None, jobs=1, scheduler=None, reports=Tru
     record["status"] = "failed" if n_failed or record["group"]["status"] == "failed" else "ok"
     record["summary"] = {s: sum(r["status"] == s for r in results)
                          for s in ("done", "skipped", "failed")}
-    write_text(json.dumps(record, indent=2, default=str), out / "run.json")
-    return record
+    write_text(json.dumps(record, indent=2, default=str), out.root / "run.json")
 
 
-def _run_dask(tasks, scheduler):
+def _failure(task, exc):
+    """The result record of a participant whose worker raised or died."""
+    name = type(exc).__name__
+    why = (" (its worker process died, e.g. out of memory or killed)"
+           if name in ("KilledWorker", "BrokenProcessPool") else "")
+    return dict(participant=task.key, folder=task.folder, recording=task.recording,
+                status="failed", sha256=None, inputs={}, emgkit=None,
+                message=f"{name}: {exc}{why}", seconds=0.0)
+
+
+@contextmanager
+def _interrupt_on_sigterm():
+    """Treat SIGTERM like Ctrl-C while a run holds its folder (main thread only)."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _worker_init():
+    """Workers ignore Ctrl-C (the parent cancels them) and die with their parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    parent = os.getppid()
+    try:  # Linux: the kernel kills the worker when the parent dies
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - other systems: poll
+        import threading
+
+        def watch():
+            while os.getppid() == parent:
+                time.sleep(1.0)
+            os._exit(1)
+
+        threading.Thread(target=watch, daemon=True).start()
+    if os.getppid() != parent:  # pragma: no cover - parent died before prctl
+        os._exit(1)
+
+
+def _run_pool(tasks, jobs, done):
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), initializer=_worker_init)
+    try:
+        futures = {pool.submit(process_participant, t): t for t in tasks}
+        for fut in as_completed(futures):
+            try:
+                info = fut.result()
+            except Exception as exc:  # the worker died (BrokenProcessPool)
+                info = _failure(futures[fut], exc)
+            done(info)
+    except BaseException:
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+_ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://\S+$")
+
+
+def _client(scheduler):
     try:
         from distributed import Client, LocalCluster
-        from distributed import as_completed as dask_completed
     except ImportError:
         raise ConfigError("--scheduler needs Dask: pip install 'emgkit[dask]'.") from None
     if scheduler == "local":
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                dashboard_address=None, host="127.0.0.1")
-        client = Client(cluster)
-    else:
-        cluster, client = None, Client(scheduler)
+        return cluster, Client(cluster)
+    if not _ADDRESS.match(str(scheduler)):
+        raise ConfigError(f"--scheduler {scheduler!r} is not a Dask scheduler address; use "
+                          f"tcp://host:port (or --dask for a local cluster).")
     try:
-        futures = [client.submit(process_participant, *t, key=f"emgkit-{t[0]}-{time.time()}",
-                                 pure=False) for t in tasks]
-        for fut in dask_completed(futures):
-            yield fut.result()
+        return None, Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(f"Cannot reach the Dask scheduler at {scheduler} "
+                          f"({type(exc).__name__}); check the address and that the scheduler "
+                          f"is running.") from None
+
+
+def _run_dask(tasks, scheduler, done):
+    from distributed import as_completed as dask_completed
+
+    cluster, client = _client(scheduler)
+    try:
+        stamp = time.time()
+        futures = {client.submit(process_participant, t, key=f"emgkit-{t.folder}-{stamp}",
+                                 pure=False): t for t in tasks}
+        for fut in dask_completed(list(futures)):
+            try:
+                info = fut.result()
+            except Exception as exc:  # KilledWorker: the participant crashed its workers
+                info = _failure(futures[fut], exc)
+            done(info)
     finally:
         client.close()
         if cluster is not None:
@@ -268,41 +523,56 @@ def _run_dask(tasks, scheduler):
 
 
 def _group(out, plan, config, ok, reports):
-    """Combine the successful participants' tables, fit the model, write the group PDF."""
-    from .report import group_report
+    """Combine the successful participants' tables, fit the model, write the group PDF;
+    all into a staging folder published as ``OUT/group``."""
+    import shutil
+
     from .stats.study import fit_models, write_models
 
-    gdir = out / "group"
     info = dict(status="failed", participants=len(ok), message="")
+    staging = None
     try:
         if not ok:
             raise EmgkitError("no participant was processed successfully.")
-        shutil.rmtree(gdir, ignore_errors=True)
-        gdir.mkdir()
-        trials = pd.concat([pd.read_csv(out / k / "trials.tsv", sep="\t",
-                                        dtype={"participant_id": str}, keep_default_na=False,
-                                        na_values=["", "nan", "n/a"]) for k in ok],
+        staging = out.staging("group")
+        trials = pd.concat([_read_result(out, r["folder"], "trials") for r in ok],
                            ignore_index=True)
-        tcs = pd.concat([pd.read_csv(out / k / "timecourses.tsv", sep="\t",
-                                     dtype={"participant_id": str}) for k in ok],
+        tcs = pd.concat([_read_result(out, r["folder"], "timecourses") for r in ok],
                         ignore_index=True)
-        write_tsv(trials, gdir / "trials.tsv")
-        write_tsv(tcs, gdir / "timecourses.tsv")
-        participants = _design_checks(trials, plan.participants, config, gdir)
+        write_tsv(trials, staging / "trials.tsv")
+        write_tsv(tcs, staging / "timecourses.tsv")
+        participants = _design_checks(trials, plan.participants, config, staging)
         formula = config.model.get("formula", "score ~ group * condition")
         split, models = fit_models(trials, formula, participants=participants,
                                    re_formula=config.model.get("re_formula"),
                                    crossed=config.model.get("crossed"))
-        write_models(split, models, gdir)
+        write_models(split, models, staging)
         info["formula"] = formula
         if reports:
-            group_report(out, gdir / "group.pdf", participants=participants,
-                         mode=config.epochs.baseline_mode, traits=config.report_traits)
+            from .report import group_report
+
+            group_report(out.root, staging / "group.pdf", participants=participants,
+                         mode=config.epochs.baseline_mode, traits=config.report_traits,
+                         group_dir=staging)
+        out.publish(staging, "group", participants=[r["participant"] for r in ok],
+                    finished=_now())
+        staging = None
         info["status"] = "done"
     except Exception as exc:
         info["message"] = f"{type(exc).__name__}: {exc}"
         logger.error("group step failed: %s", info["message"])
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
     return info
+
+
+def _read_result(out, folder, name):
+    path = out.path(folder, f"{name}.tsv")
+    if not inside(path, out.root):  # pragma: no cover - out.path checks
+        raise OutputError(f"{path} is outside {out.root}.")
+    return pd.read_csv(path, sep="\t", dtype={"participant_id": str}, keep_default_na=False,
+                       na_values=["", "nan", "n/a"])
 
 
 def _design_checks(trials, participants, config, gdir):

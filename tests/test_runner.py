@@ -120,7 +120,7 @@ def test_rerun_recomputes_only_changed_participant(study, tmp_path):
 def test_killed_run_resumes(study, tmp_path):
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "emgkit.cli", "run", str(study / "study.toml"), "--out",
-           str(out)]
+           str(out), "--no-reports"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     deadline = time.time() + 120
@@ -137,7 +137,7 @@ def test_killed_run_resumes(study, tmp_path):
     rec = run_study(study / "study.toml", out, reports=False, progress=False)
     assert rec["status"] == "ok"
     assert rec["participants"]["sub-01"]["status"] == "skipped"
-    assert not list(out.glob(".*.tmp"))
+    assert not list(out.glob(".emgkit-tmp-*"))
     assert pd.read_csv(out / "group" / "trials.tsv", sep="\t")["participant_id"].nunique() == 6
 
 

@@ -53,6 +53,7 @@ def write_models(split, results, out_dir):
         ``out_dir``.
     """
     from .._atomic import write_tsv
+    from ..outdir import safe_part
 
     out = Path(out_dir)
     if split is None:
@@ -60,7 +61,7 @@ def write_models(split, results, out_dir):
         return out
     stacks = {}
     for level, res in results.items():
-        res.write(out / f"{split}-{level}")
+        res.write(out / safe_part(f"{split}-{level}", what=f"Model folder for {split}"))
         tables = {"fixed_effects": res.fixed_effects(), "anova": res.anova(),
                   "emmeans": res.emmeans(), "variance": res.variance()}
         if "group" in res.factors:
