@@ -19,6 +19,7 @@ import numpy as np
 
 from .channels import needed_channels
 from .edfheader import calibration_uv, decode_samples, read_records
+from .reject import span_kind
 
 
 class ArraySource:
@@ -184,7 +185,7 @@ class DigitalSource:
                       if self._blocks[a][2][lab] is not None]
             lo = min(x for x, _ in bounds) if bounds else 0
             hi = max(x for _, x in bounds) if bounds else 0
-            out[lab] = [(a, b, "saturated" if v in (hi, lo) else "flat")
+            out[lab] = [(a, b, span_kind(v, lo, hi))
                         for a, b, v in merged if b - a >= self._min_run]
         return out
 

@@ -22,11 +22,13 @@ def _cmd_simulate(args):
 
 
 def _cmd_process(args):
+    from .outdir import OutputFolder
     from .pipeline import process_recording
 
     result = process_recording(args.recording, args.config, participant_id=args.participant,
                                keep_continuous=False)
-    written = result.write(args.out)
+    out = OutputFolder.open(args.out, inputs=[args.recording, args.config])
+    written = result.write(out.root)
     print(repr(result))
     print(result.condition_means().round(3).to_string())
     for path in written.values():
@@ -63,6 +65,7 @@ def _read_table(path, what):
 
 
 def _cmd_stats(args):
+    from .outdir import OutputFolder
     from .stats.study import fit_models, write_models
 
     trials = _read_table(args.trials, "Trial table")
@@ -70,7 +73,9 @@ def _cmd_stats(args):
     split, results = fit_models(trials, args.formula, participants=parts, by=args.by,
                                 re_formula=args.re_formula, crossed=args.crossed,
                                 dropna=args.dropna)
-    out = write_models(split, results, args.out)
+    folder = OutputFolder.open(args.out, inputs=[p for p in (args.trials, args.participants)
+                                                 if p])
+    out = write_models(split, results, folder.root)
     for level, res in results.items():
         print(repr(res))
         for sentence in res.summary_sentences() if "group" in res.factors else []:
@@ -80,8 +85,11 @@ def _cmd_stats(args):
 
 
 def _cmd_report(args):
+    from .outdir import check_file_target
     from .report import group_report, subject_report
 
+    check_file_target(args.out, inputs=[p for p in (args.recording, args.config,
+                                                    args.participants) if p])
     if args.group:
         path = group_report(args.group, args.out, participants=args.participants,
                             formula=args.formula)

@@ -38,6 +38,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+#: longest epoch (s) emgkit accepts
+MAX_EPOCH_S = 600.0
 BASELINE_MODES = ("subtract", "ratio", "percent", "logratio", "zscore")
 ENVELOPES = ("mean", "rms")
 
@@ -209,6 +212,19 @@ _SECTIONS = {"channels", "events", "preprocess", "epochs", "reject", "study", "r
 
 
 
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+def _name(src, key, value, what):
+    """Muscle and condition names appear in tables, plots and file names: letters, digits,
+    ``_`` and ``-`` (not first)."""
+    if not _NAME.match(value):
+        raise ConfigError(f"{config_key(src, key)}: {what} name {value!r} must use letters, "
+                          f"digits, '_' and '-' only (not first), e.g. "
+                          f"{re.sub(r'[^A-Za-z0-9_-]+', '_', value).strip('_-') or what!r}.")
+    return value
+
+
 def _table(d, name, src):
     sub = d.get(name, {})
     if not isinstance(sub, dict):
@@ -224,6 +240,7 @@ def _channels(d, src):
                           f'corrugator = "EXG1-EXG2".')
     out = {}
     for muscle, spec in chans.items():
+        _name(src, f"channels.{muscle}", muscle, "muscle")
         if not isinstance(spec, str) or not spec.strip():
             raise ConfigError(f"{config_key(src, 'channels.' + muscle)} must be a channel label "
                               f'or "anode-cathode" string, got {spec!r}.')
@@ -265,6 +282,7 @@ def _events(d, src):
         if not isinstance(v, str) or not v:
             raise ConfigError(f"{config_key(src, 'events.conditions.' + k)} must be a condition "
                               f"name (string), got {v!r}.")
+        _name(src, f"events.conditions.{k}", v, "condition")
     kw["conditions"] = {str(k): v for k, v in conds.items()}
     shift = ev.get("shift", {})
     if isinstance(shift, (int, float)) and not isinstance(shift, bool):
@@ -372,6 +390,15 @@ def _epochs(d, src):
         raise ConfigError(f"{config_key(src, 'epochs.tmax')}={cfg.tmax:g} must be greater than "
                           f"epochs.tmin={cfg.tmin:g}.")
     check_number(config_key(src, "epochs.bin"), cfg.bin, low=0, low_inclusive=False)
+    length = cfg.tmax - cfg.tmin
+    if length > MAX_EPOCH_S:
+        raise ConfigError(f"{config_key(src, 'epochs.tmin')}..tmax = {cfg.tmin:g}..{cfg.tmax:g} s "
+                          f"is an epoch of {length:g} s; emgkit cuts epochs of at most "
+                          f"{MAX_EPOCH_S:g} s (facial responses last seconds).")
+    if cfg.bin > length:
+        raise ConfigError(f"{config_key(src, 'epochs.bin')}={cfg.bin:g} s is longer than the "
+                          f"epoch ({cfg.tmin:g}..{cfg.tmax:g} s = {length:g} s); use a bin of "
+                          f"at most {length:g} s.")
     for key in ("baseline", "response"):
         if key in ep:
             kw[key] = check_window(config_key(src, f"epochs.{key}"), ep[key],
@@ -441,8 +468,14 @@ def config_from_dict(d, *, path=None):
     if not isinstance(blinded, bool):
         raise ConfigError(f"{config_key(src, 'report.blinded')} must be true or false, got "
                           f"{blinded!r}.")
+    preprocess, epochs = _preprocess(d, src), _epochs(d, src)
+    if preprocess.smooth > epochs.tmax - epochs.tmin:
+        raise ConfigError(f"{config_key(src, 'preprocess.smooth')}={preprocess.smooth:g} s is "
+                          f"longer than the epoch ({epochs.tmin:g}..{epochs.tmax:g} s); the "
+                          f"envelope would blur whole trials together. Use a window of tens "
+                          f"of ms (e.g. 0.05).")
     return Config(channels=_channels(d, src), events=_events(d, src),
-                  preprocess=_preprocess(d, src), epochs=_epochs(d, src),
+                  preprocess=preprocess, epochs=epochs,
                   reject=_reject(d, src), study=dict(study), model=dict(model),
                   report_blinded=blinded, input=input_config(d, src),
                   blocks=blocks_config(d, src),

@@ -150,6 +150,19 @@ def _foreign(folder, known):
     return out
 
 
+def check_file_target(path, *, inputs=()):
+    """Refuse writing a single output file (a PDF) over an input or onto a folder."""
+    target = Path(path).resolve()
+    if target.is_dir():
+        raise OutputError(f"--out {path} is a folder; give the file to write, e.g. "
+                          f"{Path(path) / 'report.pdf'}.")
+    for item in inputs:
+        if Path(item).resolve() == target:
+            raise OutputError(f"--out {path} is an input of this command; emgkit never "
+                              f"overwrites its inputs. Choose another file name.")
+    return target
+
+
 class OutputFolder:
     """An output folder of ``emgkit run`` (see the module docstring for the rules).
 

@@ -251,7 +251,7 @@ def _rejections(config, spans, resolved, starts, inside, base, response, score, 
         for i in range(n_events):
             if not inside[i]:
                 per_trial[i].add("outside_recording")
-            elif not np.isfinite(score[i, m]):
+            elif not per_trial[i] and not np.isfinite(score[i, m]):
                 # e.g. a zero baseline (channel at 0) in ratio modes: never a kept NaN score
                 per_trial[i].add("invalid_score")
             reasons[i][m] = sorted(per_trial[i])

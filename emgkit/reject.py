@@ -134,7 +134,13 @@ def channel_bad_spans(x, sfreq, min_duration):
     if not runs:
         return []
     hi, lo = x.max(), x.min()
-    return [(a, b, "saturated" if v in (hi, lo) else "flat") for a, b, v in runs]
+    return [(a, b, span_kind(v, lo, hi)) for a, b, v in runs]
+
+
+def span_kind(value, lo, hi):
+    """``"saturated"`` when a constant stretch sits at the channel's minimum or maximum,
+    else ``"flat"`` (a channel constant throughout is flat: it never moved)."""
+    return "saturated" if value in (hi, lo) and hi != lo else "flat"
 
 
 def span_reasons(spans, starts, stops):
