@@ -62,7 +62,7 @@ def test_read_events_tsv(tmp_path):
     with pytest.raises(EventError, match="lacks column"):
         read_events_tsv(p)
     p.write_text("onset\ttrial_type\nsoon\thappy\n")
-    with pytest.raises(EventError, match="'soon' is not a number"):
+    with pytest.raises(EventError, match="'soon' is not a finite number"):
         read_events_tsv(p)
     with pytest.raises(EventError, match="does not exist"):
         read_events_tsv(tmp_path / "missing.tsv")
