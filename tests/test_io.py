@@ -48,6 +48,9 @@ def test_truncated_file_is_a_clear_error(bdf_study, tmp_path):
         read_raw(bad)
     garbage = tmp_path / "x.edf"
     garbage.write_bytes(b"hello" * 100)
+    with pytest.raises(ReadError, match="not an EDF/BDF file"):
+        read_raw(garbage)
+    garbage.write_bytes(b"0" + b"hello" * 100)
     with pytest.raises(ReadError, match="not numbers"):
         read_raw(garbage)
 

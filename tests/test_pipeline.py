@@ -157,7 +157,7 @@ def test_failure_paths(bdf_study, tmp_path):
             '"2" = "angry"', '"12" = "angry"').replace('"3" = "sad"', '"13" = "sad"').replace(
             '"4" = "neutral"', '"14" = "neutral"'))
     with pytest.raises(EventError, match="none of the 24 events has a full epoch"):
-        run_with(text.replace("tmax = 6.0", "tmax = 600.0"))
+        run_with(text.replace("tmax = 6.0", "tmax = 300.0"))
     with pytest.raises(ReadError, match="does not exist"):
         process_recording(tmp_path / "none.bdf", cfg_path)
 

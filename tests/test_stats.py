@@ -127,6 +127,7 @@ def test_trait_correlation_recovers_planted_effect():
     assert fe.loc["trait", "ci_low"] < 0.15 < fe.loc["trait", "ci_high"]
 
 
+@pytest.mark.slow  # 60-80 s until the refinement is fixed (statistics issue)
 def test_random_slopes_fit():
     trials, parts = simulate_scores(8, muscles=("corrugator",), seed=2,
                                     condition_effects={("happy", "corrugator"): -0.3})
@@ -136,6 +137,7 @@ def test_random_slopes_fit():
     assert "(1 + condition | participant_id)" in res.lme4_formula()
 
 
+@pytest.mark.slow  # 60 s until the refinement is fixed (statistics issue)
 def test_crossed_stimulus_random_effect_matches_statsmodels_vc():
     import warnings
 
