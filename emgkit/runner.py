@@ -104,11 +104,16 @@ def _digest(obj):
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def resume_key(task, inputs):
-    """The key a participant's results are reused under (hex sha256) and its parts."""
+def resume_key(task, hashes):
+    """The key a participant's results are reused under (hex sha256) and its parts.
+
+    ``hashes`` maps each input file (:func:`participant_inputs`) to its sha256; inputs
+    enter by file name and content, so a study folder that was moved or copied
+    elsewhere is still recognised.
+    """
     from . import __version__
 
-    parts = dict(inputs={str(p): sha256(p) for p in inputs},
+    parts = dict(inputs={Path(p).name: h for p, h in hashes.items()},
                  participant=task.row, config=_digest(task.config.to_dict()),
                  emgkit=__version__, reports=task.reports, session=task.session)
     return _digest(parts), parts
@@ -136,9 +141,10 @@ def process_participant(task):
         rec = Path(task.recording)
         if not rec.is_file():
             raise EmgkitError(f"Recording {rec} does not exist.")
-        key, parts = resume_key(task, participant_inputs(rec, task.config,
-                                                         task.participant_id))
-        info.update(sha256=parts["inputs"][str(rec)], inputs=parts["inputs"])
+        inputs = participant_inputs(rec, task.config, task.participant_id)
+        hashes = {str(p): sha256(p) for p in inputs}
+        key, parts = resume_key(task, hashes)
+        info.update(sha256=parts["inputs"][rec.name], inputs=hashes)
         done, problem = verify(out.path(task.folder))
         if done is not None and done.get("key") == key:
             info.update(status="skipped", message="unchanged",

@@ -165,6 +165,9 @@ def statuses(rec):
 def test_resume_key_covers_every_input(study, tmp_path, monkeypatch):
     out = tmp_path / "out"
     run(study, out)
+    moved = tmp_path / "moved"  # a study folder moved elsewhere is still recognised
+    shutil.move(study, moved)
+    study = moved
     assert set(statuses(run(study, out)).values()) == {"skipped"}
     # an events sidecar
     ev = study / "sub-01" / "emg" / "sub-01_task-mimicry_events.tsv"
