@@ -184,8 +184,8 @@ def build_parser():
                    "(tcp://host:port)")
     s.add_argument("--dask", action="store_true", help="run on a local Dask cluster")
     s.add_argument("--no-reports", action="store_true", help="skip the PDF reports")
-    s.add_argument("--force", action="store_true", help="discard results of another config "
-                   "in --out")
+    s.add_argument("--force", action="store_true", help="recompute a folder holding results "
+                   "of another config (only files emgkit wrote are replaced)")
     s.set_defaults(func=_cmd_run)
 
     s = sub.add_parser("inspect", help="print channels, sampling rates, duration, trigger "

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ._atomic import write_text, write_tsv
-from ._check import check_option
+from ._check import check_option, check_sfreq
 from .errors import ConfigError
 from .simulate import SimParams, simulate_recording
 from .writers import write_edf
@@ -118,7 +118,7 @@ flat = 0.1        # s of constant signal = flat or saturated
 """
 
 
-def simulate_study(out_dir, n_subjects, *, seed=0, fmt="bdf", sfreq=2048.0, params=None,
+def simulate_study(out_dir, n_subjects, *, seed=0, fmt="bdf", sfreq=None, params=None,
                    drug_group="naltrexone", task="mimicry"):
     """Simulate a between-subjects drug study and write it to ``out_dir``.
 
@@ -136,10 +136,11 @@ def simulate_study(out_dir, n_subjects, *, seed=0, fmt="bdf", sfreq=2048.0, para
         Seed; the same seed gives identical files.
     fmt : "bdf" | "edf"
         BioSemi BDF with Status channel, or EDF+ with annotations and a trigger channel.
-    sfreq : float
-        Sampling rate in Hz.
+    sfreq : float | None
+        Sampling rate in Hz; None takes ``params.sfreq``. Never defaulted: one of the two
+        is required, and when both are given they must agree.
     params : SimParams | None
-        Simulation settings; ``sfreq`` overrides ``params.sfreq``.
+        Simulation settings.
     drug_group : str
         Name of the drug group.
     task : str
@@ -156,7 +157,11 @@ def simulate_study(out_dir, n_subjects, *, seed=0, fmt="bdf", sfreq=2048.0, para
         raise ConfigError(f"--subjects/n_subjects must be a positive integer, got {n_subjects!r}.")
     from dataclasses import replace
 
-    params = replace(params or SimParams(sfreq=sfreq), sfreq=float(sfreq))
+    if params is not None and sfreq is not None and float(sfreq) != params.sfreq:
+        raise ConfigError(f"simulate_study: sfreq={sfreq:g} Hz disagrees with "
+                          f"params.sfreq={params.sfreq:g} Hz; give one of them.")
+    sfreq = check_sfreq(params.sfreq if sfreq is None and params is not None else sfreq)
+    params = replace(params or SimParams(sfreq=sfreq), sfreq=sfreq)
     if fmt == "edf":
         params = replace(params, rail=EDF_RAIL, offset_amp=min(params.offset_amp, 300.0))
     out = Path(out_dir)

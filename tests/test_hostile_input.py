@@ -225,3 +225,13 @@ def test_nonsense_configs(rec, section, values, match):
 def test_windows_shorter_than_a_sample(rec, section, values, match):
     with pytest.raises(ConfigError, match=match):
         process_recording(rec, _variant(rec, **{section: values}), quality=False)
+
+
+def test_simulator_never_defaults_or_replaces_the_rate(tmp_path):
+    with pytest.raises(ConfigError, match="never assumes a sampling rate"):
+        simulate_study(tmp_path / "a", 1)
+    with pytest.raises(ConfigError, match="disagrees"):
+        simulate_study(tmp_path / "b", 1, sfreq=2048.0, params=SimParams(sfreq=256.0))
+    simulate_study(tmp_path / "c", 1, params=SimParams(sfreq=256.0, n_trials=1))
+    assert read_header(tmp_path / "c" / "sub-01" / "emg" / "sub-01_task-mimicry_emg.bdf"
+                       ).sfreq("EXG1") == 256.0
