@@ -334,7 +334,9 @@ def test_dask_killed_worker_fails_only_its_participant(study, tmp_path, monkeypa
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     monkeypatch.setattr(runner, "process_participant", crash_one)
     monkeypatch.chdir(tmp_path)
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+    # one task per worker at a time (no queued task shares the dying worker)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1,
+                          "distributed.scheduler.worker-saturation": 1.0}):
         rec = run(study, Path("rel_out"), scheduler="local")
     assert isinstance(distributed.KilledWorker, type)
     st = statuses(rec)
