@@ -30,9 +30,9 @@ import pandas as pd
 
 from ._atomic import sha256, write_text, write_tsv
 from .config import Config, load_config
-from .errors import ConfigError, EmgkitError, Interrupted, OutputError
+from .errors import ConfigError, EmgkitError, Interrupted
 from .executors import interrupt_on_sigterm, run_tasks
-from .outdir import OutputFolder, inside, verify
+from .outdir import OutputFolder, verify
 
 logger = logging.getLogger("emgkit")
 
@@ -266,7 +266,8 @@ def _tasks(plan, config, out, reports):
 
 
 def _all_inputs(plan, config):
-    """Every input file of a run, for the output-folder checks and provenance."""
+    """Every input file of a run, for the output-folder checks and provenance: the plan's
+    tables, the config, and per recording its inputs plus every ``<stem>_*`` sibling."""
     files = list(plan.inputs) + ([config.path] if config.path else [])
     for key, rec in plan.recordings.items():
         rec = Path(rec)
@@ -274,10 +275,7 @@ def _all_inputs(plan, config):
         if rec.parent.is_dir():
             stem = rec.name.rsplit("_", 1)[0] if "_" in rec.stem else rec.stem
             files += [p for p in rec.parent.glob(f"{glob_escape(stem)}_*") if p.is_file()]
-        src = config.events.source
-        if src not in ("stim", "annotations", "analog", "events.tsv"):
-            files.append(config.resolve(src.replace("{participant_id}",
-                                                    key.partition("_ses-")[0])))
+            files += participant_inputs(rec, config, key.partition("_ses-")[0])
     return list(dict.fromkeys(Path(f) for f in files))
 
 
@@ -455,10 +453,8 @@ def _group(out, plan, config, ok, reports):
 
 
 def _read_result(out, folder, name):
-    path = out.path(folder, f"{name}.tsv")
-    if not inside(path, out.root):  # pragma: no cover - out.path checks
-        raise OutputError(f"{path} is outside {out.root}.")
-    return pd.read_csv(path, sep="\t", dtype={"participant_id": str}, keep_default_na=False,
+    return pd.read_csv(out.path(folder, f"{name}.tsv"), sep="\t",
+                       dtype={"participant_id": str}, keep_default_na=False,
                        na_values=["", "nan", "n/a"])
 
 
