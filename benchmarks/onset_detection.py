@@ -22,13 +22,13 @@ import pandas as pd
 
 from benchmarks.workload import hour
 from emgkit import load_config
-from emgkit.blocksource import ArraySource
-from emgkit.envelope import window_samples
-from emgkit.epochs import epoch_times
-from emgkit.filter import design_filter
-from emgkit.loading import load_recording
-from emgkit.onsets import detect_onsets
-from emgkit.stream import process_blocks
+from emgkit.epochs.cut import epoch_times
+from emgkit.epochs.onsets import detect_onsets
+from emgkit.io.load import load_recording
+from emgkit.io.source import ArraySource
+from emgkit.signal.chunked import process_blocks
+from emgkit.signal.envelope import window_samples
+from emgkit.signal.filter import design_filter
 
 MUSCLE = "zygomaticus"
 

@@ -26,7 +26,7 @@ from scipy.signal import sosfiltfilt
 
 from benchmarks.workload import cap, hour
 from emgkit import load_config, process_recording
-from emgkit.filter import design_filter
+from emgkit.signal.filter import design_filter
 
 MUSCLES = {"corrugator": ("EXG1", "EXG2"), "zygomaticus": ("EXG3", "EXG4"),
            "depressor": ("EXG5", "EXG6")}

@@ -14,8 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from emgkit.runner import run_study
-from emgkit.simstudy import simulate_study
+from emgkit.sim.study import simulate_study
+from emgkit.study.run import run_study
 
 
 def main(repeats=3, reports=True):

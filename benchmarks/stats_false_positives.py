@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from emgkit.simulate import simulate_scores
+from emgkit.sim.recording import simulate_scores
 from emgkit.stats import fit_model
 
 

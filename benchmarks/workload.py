@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from emgkit.simstudy import study_toml, write_recording
-from emgkit.simulate import SimParams, simulate_recording
-from emgkit.writers import write_edf
+from emgkit.io.write import write_edf
+from emgkit.sim.recording import SimParams, simulate_recording
+from emgkit.sim.study import study_toml, write_recording
 
 SFREQ = 2048.0
 

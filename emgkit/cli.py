@@ -10,8 +10,8 @@ from .errors import EmgkitError
 
 
 def _cmd_simulate(args):
-    from .simstudy import simulate_study
-    from .simulate import SimParams
+    from .sim.recording import SimParams
+    from .sim.study import simulate_study
 
     params = SimParams(sfreq=args.sfreq, n_trials=args.trials)
     table = simulate_study(args.out_dir, args.subjects, seed=args.seed, fmt=args.format,
@@ -22,8 +22,8 @@ def _cmd_simulate(args):
 
 
 def _cmd_process(args):
-    from .outdir import OutputFolder
     from .pipeline import process_recording
+    from .study.outdir import OutputFolder
 
     result = process_recording(args.recording, args.config, participant_id=args.participant,
                                keep_continuous=False)
@@ -38,7 +38,7 @@ def _cmd_process(args):
 
 def _cmd_inspect(args):
     from .config import load_config
-    from .recinfo import inspect_recording
+    from .io.inspect import inspect_recording
 
     inp, stim = None, args.stim
     if args.config:
@@ -49,27 +49,13 @@ def _cmd_inspect(args):
     return 0
 
 
-def _read_table(path, what):
-    import pandas as pd
-
-    from .errors import ModelError
-
-    try:
-        return pd.read_csv(path, sep=None if str(path).endswith(".csv") else "\t",
-                           engine="python", dtype={"participant_id": str},
-                           na_values=["n/a"], keep_default_na=True)
-    except FileNotFoundError:
-        raise ModelError(f"{what} {path} does not exist.") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise ModelError(f"{what} {path} cannot be read as a table: {exc}.") from None
-
-
 def _cmd_stats(args):
-    from .outdir import OutputFolder
-    from .stats.study import fit_models, write_models
+    from ._files import read_tsv
+    from .stats.split import fit_models, write_models
+    from .study.outdir import OutputFolder
 
-    trials = _read_table(args.trials, "Trial table")
-    parts = _read_table(args.participants, "Participants table") if args.participants else None
+    trials = read_tsv(args.trials, what="Trial table")
+    parts = read_tsv(args.participants, what="Participants table") if args.participants else None
     split, results = fit_models(trials, args.formula, participants=parts, by=args.by,
                                 re_formula=args.re_formula, crossed=args.crossed,
                                 dropna=args.dropna)
@@ -85,14 +71,13 @@ def _cmd_stats(args):
 
 
 def _cmd_report(args):
-    from .outdir import check_file_target
     from .report import group_report, subject_report
+    from .study.outdir import check_file_target
 
     check_file_target(args.out, inputs=[p for p in (args.recording, args.config,
                                                     args.participants) if p])
     if args.group:
-        path = group_report(args.group, args.out, participants=args.participants,
-                            formula=args.formula)
+        path = group_report(args.group, args.out, participants=args.participants)
     else:
         if not args.recording or not args.config:
             from .errors import ConfigError
@@ -105,8 +90,8 @@ def _cmd_report(args):
 
 
 def _cmd_run(args):
-    from .runner import run_study
-    from .study import plan_from_bids
+    from .study.plan import plan_from_bids
+    from .study.run import run_study
 
     plan = plan_from_bids(args.bids, args.task) if args.bids else None
     scheduler = "local" if args.dask and not args.scheduler else args.scheduler
@@ -167,8 +152,6 @@ def build_parser():
     s.add_argument("--group", default=None, metavar="RESULTS_DIR",
                    help="write the group report of a results folder")
     s.add_argument("--participants", default=None)
-    s.add_argument("--formula", default="score ~ group * condition",
-                   help="model fitted when RESULTS_DIR/group has no model outputs")
     s.add_argument("--out", required=True, help="PDF file to write")
     s.set_defaults(func=_cmd_report)
 
@@ -201,7 +184,7 @@ def build_parser():
 
 
 def _version():
-    from . import __version__
+    from ._version import __version__
 
     return f"emgkit {__version__}"
 

@@ -17,7 +17,7 @@ REAL = SHARED / "real_data"
 @pytest.fixture(scope="session")
 def study_factory(tmp_path_factory):
     """Return a function (fmt, sfreq, n_subjects, seed) -> folder of a simulated study."""
-    from emgkit.simstudy import simulate_study
+    from emgkit.sim.study import simulate_study
 
     cache = {}
 

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from mne.baseline import rescale as mne_rescale
 
-from emgkit.baseline import rescale
-from emgkit.epochs import bin_edges, bin_means, epoch, epoch_times
+from emgkit.epochs.baseline import rescale
+from emgkit.epochs.cut import bin_edges, bin_means, epoch, epoch_times
 from emgkit.errors import ConfigError
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from conftest import recording_of
 
-from emgkit.loading import load_recording
+from emgkit.io.load import load_recording
 
 
 def test_pipeline_benchmark_equality_check(study_factory):

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from emgkit.channels import derive, needed_channels, resolve_muscles
 from emgkit.errors import ReadError
+from emgkit.signal.channels import derive, needed_channels, resolve_muscles
 
 
 def test_bipolar_derivation_against_hand_built_arrays():

@@ -12,10 +12,10 @@ import pytest
 
 from emgkit.config import config_from_dict, load_config
 from emgkit.errors import ConfigError
-from emgkit.order import derive_orders, order_balance
 from emgkit.pipeline import process_recording
-from emgkit.simdesign import BlockSimParams, simulate_block_study
+from emgkit.sim.blocks import BlockSimParams, simulate_block_study
 from emgkit.stats import fit_model, trait_correlations, within_between
+from emgkit.study.order import derive_orders, order_balance
 
 
 def _process_all(root, config):
@@ -110,8 +110,8 @@ def test_order_as_covariate(block_study):
 def test_run_writes_order_table_trait_pages_and_methods(tmp_path):
     from pypdf import PdfReader
 
-    from emgkit.methods import methods_text
-    from emgkit.runner import run_study
+    from emgkit.report.methods import methods_text
+    from emgkit.study.run import run_study
 
     toml = simulate_block_study(tmp_path / "s", 4, seed=3)
     info = run_study(toml, tmp_path / "out", reports=True, progress=False)

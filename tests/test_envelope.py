@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from emgkit.envelope import envelope, window_samples
+from emgkit.signal.envelope import envelope, window_samples
 
 
 @pytest.mark.parametrize("sfreq", [512.0, 2048.0])
@@ -30,7 +30,7 @@ def test_window_in_seconds_not_samples():
 def test_moving_average_matches_scipy(size):
     from scipy.ndimage import uniform_filter1d
 
-    from emgkit.envelope import moving_average
+    from emgkit.signal.envelope import moving_average
 
     x = np.abs(np.random.default_rng(size).normal(5, 2, 20000))
     np.testing.assert_allclose(moving_average(x, size),

@@ -3,7 +3,7 @@ import pytest
 from scipy import signal
 
 from emgkit.errors import ConfigError
-from emgkit.filter import apply_filter, band_pass, design_filter, notch_frequencies
+from emgkit.signal.filter import apply_filter, band_pass, design_filter, notch_frequencies
 
 
 def _gain(sfreq, freq, **kw):

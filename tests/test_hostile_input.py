@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from emgkit.config import config_from_dict, load_config
-from emgkit.edfheader import read_header
 from emgkit.errors import ConfigError, EventError, ReadError
+from emgkit.io.edf import read_header
 from emgkit.pipeline import process_recording
-from emgkit.simstudy import simulate_study
-from emgkit.simulate import SimParams
+from emgkit.sim.recording import SimParams
+from emgkit.sim.study import simulate_study
 
 ENGINES = ["numpy", "mne"]
 
@@ -110,7 +110,7 @@ def test_units_override_and_spelled_units(rec, reference, engine):
 
 def _raw(config):
     """The config's TOML document as a dict (for variations)."""
-    from emgkit.config import tomllib
+    from emgkit.config.load import tomllib
 
     return tomllib.loads(config.path.read_text())
 

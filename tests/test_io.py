@@ -4,8 +4,8 @@ import pytest
 from conftest import REAL, recording_of
 
 from emgkit.errors import ReadError
-from emgkit.io import describe, read_raw
-from emgkit.writers import write_edf
+from emgkit.io.raw import describe, read_raw
+from emgkit.io.write import write_edf
 
 
 @pytest.mark.parametrize("fmt", ["bdf", "edf"])

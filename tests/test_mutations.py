@@ -65,8 +65,8 @@ def _first_label(data):
 
 def _exercise(data, suffix, config=None):
     """Inspect and load mutated bytes; only emgkit errors may escape."""
-    from emgkit.loading import load_recording
-    from emgkit.recinfo import inspect_recording
+    from emgkit.io.inspect import inspect_recording
+    from emgkit.io.load import load_recording
 
     logging.getLogger("emgkit").setLevel(logging.CRITICAL)
     with tempfile.TemporaryDirectory() as tmp:

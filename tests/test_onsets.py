@@ -3,7 +3,7 @@ import pandas as pd
 from conftest import recording_of
 
 from emgkit import process_recording
-from emgkit.onsets import detect_onsets
+from emgkit.epochs.onsets import detect_onsets
 
 
 def test_detects_step_onsets_exactly():

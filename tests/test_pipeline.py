@@ -12,7 +12,7 @@ from scipy.stats import spearmanr
 from emgkit import process_recording
 from emgkit.config import load_config
 from emgkit.errors import ConfigError, EventError, ReadError
-from emgkit.simstudy import simulate_study
+from emgkit.sim.study import simulate_study
 
 CASES = [("bdf", 2048.0), ("edf", 2048.0), ("bdf", 1000.0), ("edf", 1000.0), ("bdf", 512.0),
          ("edf", 512.0)]
@@ -74,7 +74,7 @@ def test_rms_envelope_recovers_amplitude_in_microvolts(bdf_study):
     # expected fraction of the simulated sEMG's RMS that passes the band-pass + notches
     from scipy import signal
 
-    from emgkit.filter import design_filter
+    from emgkit.signal.filter import design_filter
 
     f = np.linspace(1, 1023, 4000)
     sim = signal.butter(2, [20.0, 250.0], "bandpass", fs=2048.0, output="sos")
@@ -175,7 +175,7 @@ def test_band_above_nyquist_at_512_hz(study_factory, tmp_path):
 
 @pytest.mark.parametrize("fmt", ["bdf", "edf"])
 def test_only_needed_channels_loaded_and_engines_agree(study_factory, fmt):
-    from emgkit.loading import load_recording
+    from emgkit.io.load import load_recording
 
     study = study_factory(fmt, 1000.0)
     cfg = load_config(study / "study.toml")

@@ -12,11 +12,11 @@ import pytest
 
 from emgkit.config import config_from_dict
 from emgkit.errors import ConfigError, EventError, ReadError
+from emgkit.events.pulses import analog_events
+from emgkit.io.text import read_acq_text, read_delimited
+from emgkit.io.write import write_edf
 from emgkit.pipeline import process_recording
-from emgkit.pulses import analog_events
-from emgkit.simulate import SimParams, simulate_recording
-from emgkit.textio import read_acq_text, read_delimited
-from emgkit.writers import write_edf
+from emgkit.sim.recording import SimParams, simulate_recording
 
 DATA = Path(__file__).parent / "data"
 CHANNELS = {"corrugator": "EXG1-EXG2", "zygomaticus": "EXG3-EXG4", "depressor": "EXG5-EXG6"}
@@ -33,7 +33,7 @@ def sim_pair(tmp_path_factory):
     bdf = write_edf(out / "rec.bdf", sim.data, sim.ch_names, sim.sfreq, fmt="bdf",
                     stim=sim.trigger | (0x98 << 16))
     # what the BDF holds after 24-bit quantisation, so both files carry the same numbers
-    from emgkit.edfheader import calibration_uv, read_digital, read_header
+    from emgkit.io.edf import calibration_uv, read_digital, read_header
 
     header = read_header(bdf)
     volts = np.stack([read_digital(header, c) * calibration_uv(header, c)[0]
@@ -112,7 +112,7 @@ def test_acq_file_through_bioread(tmp_path):
 
 
 def test_bad_acq_file_is_a_clear_error(tmp_path):
-    from emgkit.acqio import read_acq
+    from emgkit.io.acq import read_acq
 
     bad = tmp_path / "cut.acq"
     bad.write_bytes((DATA / "r42_test.acq").read_bytes()[:3000])

@@ -96,7 +96,7 @@ def test_every_manifest_file_is_covered():
 
 @pytest.mark.parametrize("entry", EXPECTED, ids=[e[0] for e in EXPECTED])
 def test_edf_bdf_described_as_sources_md_says(entry, caplog):
-    from emgkit.recinfo import inspect_recording
+    from emgkit.io.inspect import inspect_recording
 
     name, n_ch, rates, duration, n_ann, trigger, n_gaps, n_cms = entry
     with caplog.at_level(logging.WARNING, logger="emgkit"):
@@ -118,7 +118,7 @@ def test_edf_bdf_described_as_sources_md_says(entry, caplog):
 
 
 def test_quirks_named_in_sources_md():
-    from emgkit.recinfo import inspect_recording
+    from emgkit.io.inspect import inspect_recording
 
     jl = inspect_recording(REAL / "edf-jl" / "test_uneven_samp.edf")
     assert jl.start is None and any("1 byte(s) after" in n for n in jl.notes)
@@ -145,8 +145,8 @@ def test_quirks_named_in_sources_md():
 def test_annotations_and_samples_equal_mne(name):
     import mne
 
-    from emgkit.edfannot import read_annotations
-    from emgkit.edfheader import calibration_uv, microvolt_factor, read_digital, read_header
+    from emgkit.io.edf import calibration_uv, microvolt_factor, read_digital, read_header
+    from emgkit.io.edf_annotations import read_annotations
 
     path = REAL / name
     header = read_header(path)
@@ -186,8 +186,8 @@ def _config(channel, **events):
 
 @pytest.mark.parametrize("entry", [e for e in EXPECTED if e[1] > 0], ids=lambda e: e[0])
 def test_load_for_processing_or_clear_error(entry):
-    from emgkit.edfheader import microvolt_factor, read_header
-    from emgkit.loading import load_recording
+    from emgkit.io.edf import microvolt_factor, read_header
+    from emgkit.io.load import load_recording
 
     name, gaps = entry[0], entry[6]
     path = REAL / name
@@ -211,15 +211,15 @@ def test_load_for_processing_or_clear_error(entry):
 
 
 def test_annotation_only_file_is_a_clear_error():
-    from emgkit.loading import load_recording
+    from emgkit.io.load import load_recording
 
     with pytest.raises(EmgkitError, match="SC4001EC-Hypnogram.edf"):
         load_recording(REAL / "edfio" / "SC4001EC-Hypnogram.edf", _config("EEG Fpz-Cz"))
 
 
 def test_countenance_acqknowledge_export(caplog):
-    from emgkit.pulses import analog_events
-    from emgkit.textio import read_acq_text
+    from emgkit.events.pulses import analog_events
+    from emgkit.io.text import read_acq_text
 
     with caplog.at_level(logging.WARNING, logger="emgkit"):
         sig = read_acq_text(REAL / "countenance" / "femg_raw_exported_sample.txt")
@@ -238,8 +238,8 @@ def test_countenance_acqknowledge_export(caplog):
 
 @pytest.mark.parametrize("sub,seconds", [("09", 265), ("10", 350), ("11", 289)])
 def test_nilsonne_reference_waves(sub, seconds):
-    from emgkit.pulses import analog_events
-    from emgkit.textio import read_acq_text
+    from emgkit.events.pulses import analog_events
+    from emgkit.io.text import read_acq_text
 
     sig = read_acq_text(REAL / "nilsonne-oxazepam-2" / f"{sub}_FMOV_preprocessed.txt",
                         sfreq=100.0, columns=NILSONNE_COLUMNS, units="mV")
@@ -253,7 +253,7 @@ def test_nilsonne_reference_waves(sub, seconds):
 
 
 def test_codebook_is_not_a_recording():
-    from emgkit.recinfo import inspect_recording
+    from emgkit.io.inspect import inspect_recording
 
     with pytest.raises(EmgkitError, match="codebook"):
         inspect_recording(REAL / "nilsonne-oxazepam-2" / "codebook")
@@ -265,8 +265,8 @@ def test_nilsonne_three_subjects_end_to_end():
     import pandas as pd
 
     from emgkit.config import load_config
+    from emgkit.io.text import read_acq_text
     from emgkit.pipeline import process_recording
-    from emgkit.textio import read_acq_text
 
     config = load_config(Path(__file__).resolve().parents[1] / "examples"
                          / "nilsonne_oxazepam.toml")

@@ -9,9 +9,11 @@ import pytest
 from conftest import recording_of
 from matplotlib.figure import Figure
 
-from emgkit import process_recording, vizgroup, vizqc
+from emgkit import process_recording
 from emgkit.cli import main
-from emgkit.report import subject_report
+from emgkit.report.subject import subject_report
+from emgkit.viz import group as vizgroup
+from emgkit.viz import qc as vizqc
 
 pypdf = pytest.importorskip("pypdf")
 
@@ -59,7 +61,7 @@ def test_blinded_report_and_cli(processed, tmp_path, capsys):
 
 def test_failed_report_leaves_no_file(processed, tmp_path, monkeypatch):
     study, results = processed
-    import emgkit.report as rp
+    import emgkit.report.subject as rp
 
     def boom(*a, **k):
         raise RuntimeError("plot failed")

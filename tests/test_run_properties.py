@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from emgkit.config import config_from_dict, tomllib
+from emgkit.config.load import config_from_dict, tomllib
 from emgkit.errors import EmgkitError
-from emgkit.runner import run_study
-from emgkit.simstudy import simulate_study
-from emgkit.simulate import SimParams
+from emgkit.sim.recording import SimParams
+from emgkit.sim.study import simulate_study
+from emgkit.study.run import run_study
 
 EMGKIT_ERRORS = ("EmgkitError", "ReadError", "ConfigError", "EventError", "ModelError",
                  "OutputError")

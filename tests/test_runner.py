@@ -13,9 +13,9 @@ import pytest
 
 from emgkit.cli import main
 from emgkit.errors import ConfigError
-from emgkit.runner import run_study
-from emgkit.simstudy import simulate_study
-from emgkit.study import plan_from_bids
+from emgkit.sim.study import simulate_study
+from emgkit.study.plan import plan_from_bids
+from emgkit.study.run import run_study
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 from conftest import SHARED
 
 from emgkit.errors import ModelError
-from emgkit.simulate import simulate_scores
+from emgkit.sim.recording import simulate_scores
 from emgkit.stats import fit_model, trait_correlations
 
 REF = SHARED / "reference" / "mixed"

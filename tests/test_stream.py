@@ -9,13 +9,13 @@ import pytest
 from scipy import signal
 from scipy.ndimage import uniform_filter1d
 
-from emgkit import stream
-from emgkit.blocksource import ArraySource, DigitalSource
-from emgkit.edfheader import read_digital, read_header
-from emgkit.filter import design_filter, pad_length
-from emgkit.reject import channel_bad_spans
-from emgkit.stream import filter_margin, plan_blocks, process_blocks
-from emgkit.writers import write_edf
+from emgkit.io.edf import read_digital, read_header
+from emgkit.io.source import ArraySource, DigitalSource
+from emgkit.io.write import write_edf
+from emgkit.signal import chunked as stream
+from emgkit.signal.artifacts import channel_bad_spans
+from emgkit.signal.chunked import filter_margin, plan_blocks, process_blocks
+from emgkit.signal.filter import design_filter, pad_length
 
 SF = 2048.0
 

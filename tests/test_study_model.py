@@ -5,9 +5,9 @@ import pandas as pd
 from scipy import signal
 
 from emgkit import process_recording
-from emgkit.filter import design_filter
-from emgkit.simstudy import simulate_study
-from emgkit.simulate import SimParams, _burst_shape
+from emgkit.signal.filter import design_filter
+from emgkit.sim.recording import SimParams, _burst_shape
+from emgkit.sim.study import simulate_study
 from emgkit.stats import fit_model
 
 

@@ -12,7 +12,7 @@ import patsy
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from .._atomic import atomic_path
+from .._files import atomic_path
 from .design import design, r_term_name, reference_grid, sum_coded_formula
 from .reml import RemlCriterion, Satterthwaite
 

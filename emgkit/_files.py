@@ -1,0 +1,104 @@
+"""Files: atomic output (write to a temporary file beside the target, then rename), hashing,
+safe file-name parts."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import OutputError
+
+_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@contextmanager
+def atomic_path(path):
+    """Yield a temporary path that replaces ``path`` when the block completes.
+
+    On an exception the temporary file is removed and ``path`` is left untouched, so a
+    failed or interrupted write never leaves a partial file under the final name.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_tsv(df, path, **kwargs):
+    """Write a DataFrame as TSV atomically (missing values as ``n/a``)."""
+    kwargs.setdefault("na_rep", "n/a")
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, sep="\t", index=False, **kwargs)
+    return Path(path)
+
+
+def write_text(text, path):
+    """Write UTF-8 text atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def sha256(path, chunk=1 << 20):
+    """Hex sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def safe_part(value, *, what):
+    """Return ``value`` as a file-name part after checking it cannot leave its folder.
+
+    Letters, digits, ``_``, ``-`` and ``.`` (none of these three first) are allowed;
+    anything else (``/``, ``..``, spaces, an empty name) raises :class:`OutputError` naming
+    ``what``.
+    """
+    text = str(value)
+    if not _PART.match(text):
+        raise OutputError(f"{what} {value!r} cannot be used in a file name: use letters, "
+                          f"digits, '_', '-' and '.' (not first).")
+    return text
+
+
+def read_tsv(path, *, what="Table", sep="\t"):
+    """Read a tab-separated table the way emgkit writes them: missing values are ``n/a``
+    (or empty), ``participant_id`` stays text (``01`` is not 1, ``NA`` is an id).
+
+    Parameters
+    ----------
+    path : path-like
+        The table (``.csv`` files are read comma-separated).
+    what : str
+        What the table is, named in errors.
+
+    Returns
+    -------
+    DataFrame
+
+    Raises
+    ------
+    ReadError
+        The file does not exist or is not a table.
+    """
+    import pandas as pd
+
+    from .errors import ReadError
+
+    path = Path(path)
+    if not path.is_file():
+        raise ReadError(f"{what} {path} does not exist.")
+    try:
+        return pd.read_csv(path, sep="," if path.suffix.lower() == ".csv" else sep,
+                           dtype={"participant_id": str}, keep_default_na=False,
+                           na_values=["n/a", ""])
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise ReadError(f"{what} {path} cannot be read as a table: {exc}.") from None

@@ -1,0 +1,151 @@
+"""The group PDF report of a study's results folder: grand averages, model results, baseline
+levels, trait correlations and data quality. It reads results; it never fits a model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .._files import read_tsv
+from ..epochs.tables import read_trials
+from ..errors import EmgkitError
+from ..viz import group as vizgroup
+from .pages import atomic_pdf, figure_page, table_pages, text_page
+
+
+def _stack(root, name):
+    """Every ``sub-*/<name>.tsv`` of a results folder, stacked (empty when none)."""
+    files = sorted(f for f in Path(root).glob(f"*/{name}.tsv")
+                   if f.parent.name.startswith("sub-"))
+    if not files:
+        return pd.DataFrame()
+    return pd.concat([read_tsv(f, what=f"{name} table") for f in files], ignore_index=True)
+
+
+def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
+                 group_dir=None):
+    """Write the group PDF from a results folder; it reads results and fits nothing.
+
+    ``results_dir`` holds ``sub-<label>/trials.tsv``, ``timecourses.tsv`` and ``quality.tsv``
+    (as ``emgkit run`` writes them) and ``group/`` with the model outputs of the study step
+    (``emgkit run``) or of :func:`emgkit.stats.split.write_models` (``emgkit stats``). Without
+    model outputs the report says so and shows the descriptive pages only.
+
+    Parameters
+    ----------
+    results_dir : path-like
+    out : path-like
+        PDF written atomically.
+    participants : path-like | DataFrame | None
+        Participants table; default ``results_dir/participants.tsv``.
+    mode : str | None
+        Baseline mode for axis labels (read from ``run.json`` when present).
+    traits : sequence of str
+        Participants-table columns: one scatter page each (participant mean score per
+        muscle × condition against the trait, with r and 95 % CI). The block-order balance
+        table (``group/order_balance.tsv``) is shown when present.
+    group_dir : path-like | None
+        Folder with the group tables and model outputs (default ``results_dir/group``);
+        its ``trials.tsv``/``timecourses.tsv`` are used when present, so only the
+        participants of the group step are shown.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    root = Path(results_dir)
+    gdir = Path(group_dir) if group_dir is not None else root / "group"
+    trials = read_trials(gdir / "trials.tsv" if (gdir / "trials.tsv").is_file() else root)
+    tcs = (read_trials(gdir / "timecourses.tsv") if (gdir / "timecourses.tsv").is_file()
+           else _stack(root, "timecourses"))
+    quality = _stack(root, "quality")
+    if not quality.empty:
+        quality = quality[quality["participant_id"].isin(set(trials["participant_id"]))]
+    if participants is None:
+        participants = root / "participants.tsv"
+    if not isinstance(participants, pd.DataFrame):
+        if not Path(participants).exists():
+            raise EmgkitError(f"Participants table {participants} not found; pass "
+                              f"--participants.")
+        participants = read_tsv(participants, what="Participants table")
+    run = root / "run.json"
+    if mode is None and run.exists():
+        mode = json.loads(run.read_text()).get("config", {}).get("epochs", {}).get(
+            "baseline_mode")
+    mode = mode or "ratio"
+    tables = {n: read_tsv(gdir / f"{n}.tsv", what="Model table")
+              for n in ("fixed_effects", "anova", "contrasts", "emmeans")
+              if (gdir / f"{n}.tsv").exists()}
+    kept = (trials.groupby("participant_id")["rejected"].agg(trials="size", rejected="sum")
+            .reset_index())
+    kept["kept"] = kept["trials"] - kept["rejected"]
+    dq = kept.merge(participants[["participant_id", "group"]], on="participant_id", how="left")
+    if not quality.empty:
+        snr = quality.pivot_table(index="participant_id", columns="muscle", values="snr_db")
+        snr.columns = [f"snr_db_{c}" for c in snr.columns]
+        dq = dq.merge(snr.reset_index(), on="participant_id", how="left")
+    groups = participants["group"].value_counts().to_dict()
+    intro = [(None, f"Results folder: {root.resolve().name}\nParticipants: {len(dq)} "
+                    f"({', '.join(f'{g}: {n}' for g, n in groups.items())})\n"
+                    f"Trials: {len(trials)} trial × muscle rows, {int(trials['rejected'].sum())}"
+                    f" rejected\nBaseline mode: {mode}")]
+    if (gdir / "summary.txt").exists() or any(gdir.glob("*/summary.txt")):
+        sent = [p.read_text() for p in sorted(gdir.glob("**/summary.txt"))]
+        intro.append(("Drug contrasts", "\n".join(sent)))
+    if not tables:
+        intro.append(("Model", f"No model results in {gdir.name}/: `emgkit run` fits the "
+                               f"study's model; `emgkit stats` fits one to a trial table."))
+    with atomic_pdf(out) as pdf:
+        muscles = list(pd.unique(trials["muscle"]))
+        pages = [text_page("emgkit group report", intro)]
+        if not tcs.empty:
+            pages.append(figure_page("Grand-average time courses by group (mean ± SEM across "
+                                     "participants)", vizgroup.plot_group_timecourses,
+                                     len(pd.unique(tcs["muscle"])),
+                                     len(pd.unique(tcs["condition"])), timecourses=tcs,
+                                     participants=participants, mode=mode))
+        if "emmeans" in tables:
+            n_em = tables["emmeans"]["muscle"].nunique() if "muscle" in tables["emmeans"] else 1
+            pages.append(figure_page("Estimated marginal means (95 % CI)",
+                                     vizgroup.plot_emmeans, 1, n_em,
+                                     emmeans=tables["emmeans"], ylabel=mode))
+        pages.append(figure_page("Raw baseline levels by group (tonic differences that ratio "
+                                 "or z scores hide)", vizgroup.plot_baselines, 1, len(muscles),
+                                 trials=trials, participants=participants))
+        for name, title in (("anova", "Type III tests (Satterthwaite df)"),
+                            ("contrasts", "Drug contrasts (Holm-adjusted, effect size in SD)"),
+                            ("fixed_effects", "Fixed effects")):
+            if name in tables:
+                pages += table_pages(title, tables[name])
+        if (gdir / "order_balance.tsv").exists():
+            pages += table_pages("Block/session order by group (counterbalancing check)",
+                                 read_tsv(gdir / "order_balance.tsv", what="Order table"))
+        pages += _trait_pages(trials, participants, traits, mode)
+        pages += table_pages("Data quality per participant", dq)
+        for fig in pages:
+            pdf.savefig(fig)
+    return Path(out)
+
+
+def _trait_pages(trials, participants, traits, mode):
+    from ..stats.traits import participant_means, trait_correlations
+
+    if not traits:
+        return []
+    missing = [t for t in traits if t not in participants.columns]
+    if missing:
+        raise EmgkitError(f"report.traits names {', '.join(missing)}, which the participants "
+                          f"table does not have ({', '.join(map(str, participants.columns))}).")
+    means = participant_means(trials)
+    corr = trait_correlations(trials, participants, list(traits))
+    pages = []
+    for trait in traits:
+        n_m, n_c = means["muscle"].nunique(), means["condition"].nunique()
+        pages.append(figure_page(f"Mean response against {trait} (Pearson r, 95 % CI)",
+                                 vizgroup.plot_trait_scatter, n_m, n_c, means=means,
+                                 participants=participants, trait=trait, correlations=corr,
+                                 ylabel=mode))
+    pages += table_pages("Trait correlations", corr.round(4))
+    return pages

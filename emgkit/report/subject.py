@@ -1,0 +1,122 @@
+"""The PDF report of one recording: quality control and responses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .._files import read_tsv, sha256
+from ..config import Config, load_config
+from ..viz import qc as vizqc
+from .methods import methods_text
+from .pages import atomic_pdf, figure_page, table_pages, text_page
+
+
+def _group_of(config, participant_id):
+    if config.report_blinded:
+        return "blinded"
+    part = config.study.get("participants")
+    if not part:
+        return "unknown (no [study] participants table)"
+    path = config.resolve(part)
+    if not path.exists():
+        return f"unknown ({path.name} not found)"
+    table = read_tsv(path, what="Participants table")
+    row = table[table["participant_id"].astype(str) == participant_id]
+    return str(row["group"].iloc[0]) if len(row) and "group" in row else "unknown"
+
+
+def rejection_counts(trials):
+    """Trials, rejected and kept per condition × muscle."""
+    g = trials.groupby(["condition", "muscle"], sort=False)["rejected"]
+    out = g.agg(trials="size", rejected="sum").reset_index()
+    out["kept"] = out["trials"] - out["rejected"]
+    return out
+
+
+def subject_report(recording, config, out, *, result=None):
+    """Write the per-recording PDF report.
+
+    Parameters
+    ----------
+    recording : path-like
+        The EDF/BDF file.
+    config : Config | path-like
+        Study config (``[report] blinded = true`` hides the group).
+    out : path-like
+        The PDF to write (atomically: a failure leaves no partial file).
+    result : ProcessedRecording | None
+        An already processed recording (with ``keep_continuous=True``); None processes it.
+
+    Returns
+    -------
+    pathlib.Path
+        The PDF.
+    """
+    from .._version import __version__
+    from ..pipeline import process_recording
+
+    if not isinstance(config, Config):
+        config = load_config(config)
+    if result is None or result.envelope is None:
+        result = process_recording(recording, config, keep_continuous=True)
+    rec = Path(recording)
+    pid = result.participant_id
+    chans = ", ".join(f"{m}: {a}" + (f" − {c}" if c else "")
+                      for m, (a, c) in result.channels.items())
+    header = "\n".join("  " + line for line in [
+        f"Participant:      {pid}",
+        f"Group:            {_group_of(config, pid)}",
+        f"File:             {rec.name}",
+        f"sha256:           {sha256(rec)}",
+        f"Recording date:   {result.meas_date}",
+        f"Duration:         {result.duration:.1f} s",
+        f"Sampling rate:    {result.sfreq:g} Hz",
+        f"Channels:         {chans}",
+        f"Trials:           {len(result.events)} "
+        f"({', '.join(f'{c}: {n}' for c, n in result.events['condition'].value_counts().items())})",
+        f"emgkit:           {__version__}",
+        f"Config:           {config.path.name if config.path else '-'} (sha256 {config.digest()})",
+    ])
+    q = result.quality["summary"] if result.quality else pd.DataFrame()
+    qtext = q.to_string(index=False, float_format=lambda v: f"{v:.3g}") if len(q) else "-"
+    notes = []
+    for _, r in q.iterrows():
+        if r["kept"] == 0:
+            notes.append(f"{r['muscle']}: no usable trials.")
+        if r["saturated_s"] > 0 or r["flat_s"] > 0:
+            notes.append(f"{r['muscle']}: {r['flat_s']:.2f} s flat, {r['saturated_s']:.2f} s "
+                         f"saturated.")
+    if result.quality and result.quality["cms_spans"]:
+        notes.append(f"BioSemi CMS out of range for {q['cms_out_s'].iloc[0]:.2f} s.")
+    counts = rejection_counts(result.trials)
+    empty = counts[counts["kept"] == 0]
+    for _, r in empty.iterrows():
+        notes.append(f"No usable trials for {r['condition']} × {r['muscle']}.")
+    blocks = [(None, header), ("Signal quality", "  " + qtext.replace("\n", "\n  ")),
+              ("Notes", "\n".join(notes) or "No flat, saturated or CMS problems found."),
+              ("Methods", methods_text(config, result.sfreq))]
+    rejected = result.trials[result.trials["rejected"]][
+        ["trial", "condition", "muscle", "onset_s", "reject_reason"]]
+    with atomic_pdf(out) as pdf:
+        n = len(result.muscles)
+        pages = [text_page(f"emgkit report — {pid}", blocks)]
+        pages.append(figure_page("Raw and filtered signal", vizqc.plot_raw_excerpt, n,
+                                 result=result))
+        pages.append(figure_page("Spectra before and after filtering", vizqc.plot_psd, n,
+                                 result=result))
+        pages.append(figure_page("Whole session", vizqc.plot_session, n, result=result))
+        pages.append(figure_page("Average response (mean ± SEM, kept trials)",
+                                 result.plot_average, 1, n))
+        pages.append(figure_page("Single trials (baseline-corrected)",
+                                 vizqc.plot_trial_images, 1, n, result=result))
+        pages.append(figure_page("Trial scores (hollow: rejected)", vizqc.plot_scores, 1, n,
+                                 result=result))
+        pages += table_pages("Trial rejection: counts", counts)
+        pages += table_pages("Rejected trials", rejected.round(3),
+                             note="Reasons: flat / saturated input channel, baseline_outlier,"
+                                  " response_outlier, outside_recording.")
+        for fig in pages:
+            pdf.savefig(fig)
+    return Path(out)

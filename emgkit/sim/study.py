@@ -1,0 +1,193 @@
+"""Write a whole simulated study to disk in a BIDS-like layout, with its ``study.toml``.
+
+Layout (``task`` defaults to ``mimicry``)::
+
+    OUT/dataset_description.json
+    OUT/participants.tsv                      participant_id, group, age, sex, trait
+    OUT/study.toml                            a ready config for `emgkit process`
+    OUT/sub-01/emg/sub-01_task-mimicry_emg.bdf
+    OUT/sub-01/emg/sub-01_task-mimicry_events.tsv
+    OUT/sub-01/emg/sub-01_task-mimicry_truth.tsv   ground truth per trial × muscle
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._check import check_option, check_sfreq
+from .._files import write_text, write_tsv
+from ..errors import ConfigError
+from ..io.write import write_edf
+from .recording import SimParams, simulate_recording
+
+EDF_RAIL = 3000.0  # µV: physical range of simulated 16-bit EDF files
+
+
+def write_recording(rec, path, *, fmt="bdf", status_high=0x98):
+    """Write a :class:`~emgkit.sim.recording.SimRecording` as BDF (Status) or EDF+ (annotations).
+
+    BDF files get a BioSemi ``Status`` channel with ``status_high`` in bits 16-23; EDF+
+    files get a 16-bit ``Trigger`` channel and one annotation per trial (the condition name).
+    The events (``*_events.tsv``) and truth (``*_truth.tsv``) are written next to the file.
+
+    Returns
+    -------
+    pathlib.Path
+        The recording's path.
+    """
+    fmt = check_option("fmt", fmt, ("bdf", "edf"))
+    path = Path(path)
+    if fmt == "bdf":
+        write_edf(path, rec.data, rec.ch_names, rec.sfreq, fmt="bdf",
+                  stim=rec.status(status_high), stim_name="Status")
+    else:
+        ann = [(float(o), 0.0, str(c)) for o, c in zip(rec.events.onset, rec.events.trial_type)]
+        write_edf(path, rec.data, rec.ch_names, rec.sfreq, fmt="edf", stim=rec.trigger,
+                  stim_name="Trigger", annotations=ann, physical_range=EDF_RAIL + 1)
+    stem = path.name.rsplit("_", 1)[0] if "_" in path.stem else path.stem
+    write_tsv(rec.events, path.with_name(f"{stem}_events.tsv"))
+    write_tsv(rec.truth, path.with_name(f"{stem}_truth.tsv"))
+    # EMG-BIDS sidecars: channels and recording metadata
+    stim_name = "Status" if fmt == "bdf" else "Trigger"
+    muscles = {lab: m for m, pair in rec.electrodes.items() for lab in pair}
+    chans = pd.DataFrame({
+        "name": rec.ch_names + [stim_name],
+        "type": ["EMG"] * len(rec.ch_names) + ["TRIG"],
+        "units": ["uV"] * len(rec.ch_names) + ["n/a"],
+        "description": [f"{muscles.get(c, 'n/a')} electrode" for c in rec.ch_names]
+        + ["trigger"],
+        "sampling_frequency": rec.sfreq,
+        "status": "good",
+    })
+    write_tsv(chans, path.with_name(f"{stem}_channels.tsv"))
+    task = re.search(r"_task-([A-Za-z0-9]+)", path.name)
+    meta = {"TaskName": task.group(1) if task else "mimicry", "SamplingFrequency": rec.sfreq,
+            "PowerLineFrequency": 50, "EMGReference": "bipolar pairs of monopolar "
+            "electrodes (anode - cathode) per muscle", "EMGGround": "n/a",
+            "EMGChannelCount": len(rec.ch_names), "TriggerChannelCount": 1,
+            "RecordingDuration": rec.duration, "RecordingType": "continuous",
+            "SoftwareVersions": "emgkit simulate"}
+    write_text(json.dumps(meta, indent=2), path.with_name(f"{stem}_emg.json"))
+    return path
+
+
+def study_toml(params, *, fmt="bdf", band=None, task="mimicry"):
+    """Return the text of a ``study.toml`` matching simulated data."""
+    sfreq = params.sfreq
+    if band is None:
+        band = [20.0, 500.0] if sfreq > 1000 else [20.0, float(np.floor(0.45 * sfreq))]
+    chans = "\n".join(f'{m} = "{a}-{c}"' for m, (a, c) in params.electrodes.items())
+    if fmt == "bdf":
+        events = 'source = "stim"\nmask = 65535\n[events.conditions]\n' + "\n".join(
+            f'"{code}" = "{cond}"' for cond, code in params.conditions.items())
+    else:
+        events = 'source = "annotations"\n[events.conditions]\n' + "\n".join(
+            f'"{cond}" = "{cond}"' for cond in params.conditions)
+    return f"""# emgkit config for a simulated facial-mimicry study ({fmt.upper()}, {sfreq:g} Hz)
+[study]
+participants = "participants.tsv"
+recordings = "{{participant_id}}/emg/{{participant_id}}_task-{task}_emg.{fmt}"
+
+[channels]   # muscle = "anode-cathode" (bipolar) or a single channel label
+{chans}
+
+[events]
+{events}
+
+[preprocess]
+band = [{band[0]}, {band[-1]}]   # Hz
+notch = {params.mains}           # Hz, harmonics included; 0 = none
+smooth = 0.05          # s, moving-average envelope window
+
+[epochs]
+tmin = -1.0
+tmax = 6.0
+baseline = [-1.0, 0.0]
+baseline_mode = "ratio"
+response = [0.5, 3.0]
+bin = 0.5
+
+[reject]
+threshold = 3.5   # robust SDs of the participant's trial distribution
+flat = 0.1        # s of constant signal = flat or saturated
+"""
+
+
+def simulate_study(out_dir, n_subjects, *, seed=0, fmt="bdf", sfreq=None, params=None,
+                   drug_group="naltrexone", task="mimicry"):
+    """Simulate a between-subjects drug study and write it to ``out_dir``.
+
+    Participants alternate between ``placebo`` and ``drug_group``; the drug group gets
+    ``params.drug_effect``. Each participant has a response scale (subject variability),
+    an age, a sex and a trait score (z) that are written to ``participants.tsv``.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        Folder to write (created if needed).
+    n_subjects : int
+        Number of participants (at least 1).
+    seed : int
+        Seed; the same seed gives identical files.
+    fmt : "bdf" | "edf"
+        BioSemi BDF with Status channel, or EDF+ with annotations and a trigger channel.
+    sfreq : float | None
+        Sampling rate in Hz; None takes ``params.sfreq``. Never defaulted: one of the two
+        is required, and when both are given they must agree.
+    params : SimParams | None
+        Simulation settings.
+    drug_group : str
+        Name of the drug group.
+    task : str
+        BIDS task label.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The participants table, with a ``recording`` column (path of each file).
+    """
+    fmt = check_option("fmt", fmt, ("bdf", "edf"))
+    if isinstance(n_subjects, bool) or not isinstance(n_subjects, (int, np.integer)) \
+            or n_subjects < 1:
+        raise ConfigError(f"--subjects/n_subjects must be a positive integer, got {n_subjects!r}.")
+    from dataclasses import replace
+
+    if params is not None and sfreq is not None and float(sfreq) != params.sfreq:
+        raise ConfigError(f"simulate_study: sfreq={sfreq:g} Hz disagrees with "
+                          f"params.sfreq={params.sfreq:g} Hz; give one of them.")
+    sfreq = check_sfreq(params.sfreq if sfreq is None and params is not None else sfreq)
+    params = replace(params or SimParams(sfreq=sfreq), sfreq=sfreq)
+    if fmt == "edf":
+        params = replace(params, rail=EDF_RAIL, offset_amp=min(params.offset_amp, 300.0))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    rows = []
+    width = max(2, len(str(n_subjects)))
+    for i in range(n_subjects):
+        sub = f"{i + 1:0{width}d}"
+        group = "placebo" if i % 2 == 0 else drug_group
+        scale = float(np.exp(rng.normal(0, params.subject_sd)))
+        rec = simulate_recording(params, group=group, drug=group != "placebo",
+                                 seed=rng.integers(2 ** 32), subject_scale=scale)
+        folder = out / f"sub-{sub}" / "emg"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = write_recording(rec, folder / f"sub-{sub}_task-{task}_emg.{fmt}", fmt=fmt,
+                               status_high=params.status_high)
+        rows.append(dict(participant_id=f"sub-{sub}", group=group,
+                         age=int(rng.integers(19, 36)), sex=str(rng.choice(["F", "M"])),
+                         trait=round(float(rng.normal()), 3), response_scale=round(scale, 4),
+                         recording=str(path.relative_to(out))))
+    participants = pd.DataFrame(rows)
+    write_tsv(participants.drop(columns="recording"), out / "participants.tsv")
+    write_text(json.dumps({"Name": "emgkit simulated facial-mimicry study",
+                           "BIDSVersion": "1.11.0", "DatasetType": "raw",
+                           "GeneratedBy": [{"Name": "emgkit simulate", "Seed": seed}]},
+                          indent=2), out / "dataset_description.json")
+    write_text(study_toml(params, fmt=fmt, task=task), out / "study.toml")
+    return participants

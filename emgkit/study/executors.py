@@ -1,0 +1,150 @@
+"""How ``emgkit run`` executes participants: in this process, in worker processes, or on
+Dask — with the same guarantees everywhere: a participant whose worker raises or dies fails
+alone, Ctrl-C/SIGTERM cancel the work, and workers never outlive their parent."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+
+from ..errors import ConfigError
+
+
+def run_tasks(tasks, func, done, *, jobs=1, scheduler=None):
+    """Run ``func(task)`` for every task and pass each result record to ``done``.
+
+    Parameters
+    ----------
+    tasks : list
+        Picklable tasks with ``key``, ``folder`` and ``recording`` attributes.
+    func : callable
+        The per-task function (returns a result record); must be picklable.
+    done : callable
+        Called with each result record, in completion order.
+    jobs : int
+        Worker processes (1: in this process).
+    scheduler : str | None
+        Dask scheduler address or ``"local"``.
+    """
+    if scheduler:
+        _run_dask(tasks, scheduler, func, done)
+    elif jobs > 1 and len(tasks) > 1:
+        _run_pool(tasks, jobs, func, done)
+    else:
+        for t in tasks:
+            done(func(t))
+
+
+def failure(task, exc):
+    """The result record of a participant whose worker raised or died."""
+    name = type(exc).__name__
+    why = (" (its worker process died, e.g. out of memory or killed)"
+           if name in ("KilledWorker", "BrokenProcessPool") else "")
+    return dict(participant=task.key, folder=task.folder, recording=task.recording,
+                status="failed", sha256=None, inputs={}, emgkit=None,
+                message=f"{name}: {exc}{why}", seconds=0.0)
+
+
+@contextmanager
+def interrupt_on_sigterm():
+    """Treat SIGTERM like Ctrl-C while a run holds its folder (main thread only)."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _worker_init():
+    """Workers ignore Ctrl-C (the parent cancels them) and die with their parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    parent = os.getppid()
+    try:  # Linux: the kernel kills the worker when the parent dies
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - other systems: poll
+        import threading
+
+        def watch():
+            while os.getppid() == parent:
+                time.sleep(1.0)
+            os._exit(1)
+
+        threading.Thread(target=watch, daemon=True).start()
+    if os.getppid() != parent:  # pragma: no cover - parent died before prctl
+        os._exit(1)
+
+
+def _run_pool(tasks, jobs, func, done):
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), initializer=_worker_init)
+    try:
+        futures = {pool.submit(func, t): t for t in tasks}
+        for fut in as_completed(futures):
+            try:
+                info = fut.result()
+            except Exception as exc:  # the worker died (BrokenProcessPool)
+                info = failure(futures[fut], exc)
+            done(info)
+    except BaseException:
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+_ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://\S+$")
+
+
+def _client(scheduler):
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ConfigError("--scheduler needs Dask: pip install 'emgkit[dask]'.") from None
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                               dashboard_address=":0", host="127.0.0.1")
+        return cluster, Client(cluster)
+    if not _ADDRESS.match(str(scheduler)):
+        raise ConfigError(f"--scheduler {scheduler!r} is not a Dask scheduler address; use "
+                          f"tcp://host:port (or --dask for a local cluster).")
+    try:
+        return None, Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(f"Cannot reach the Dask scheduler at {scheduler} "
+                          f"({type(exc).__name__}); check the address and that the scheduler "
+                          f"is running.") from None
+
+
+def _run_dask(tasks, scheduler, func, done):
+    from distributed import as_completed as dask_completed
+
+    cluster, client = _client(scheduler)
+    try:
+        stamp = time.time()
+        futures = {client.submit(func, t, key=f"emgkit-{t.folder}-{stamp}",
+                                 pure=False): t for t in tasks}
+        for fut in dask_completed(list(futures)):
+            try:
+                info = fut.result()
+            except Exception as exc:  # KilledWorker: the participant crashed its workers
+                info = failure(futures[fut], exc)
+            done(info)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

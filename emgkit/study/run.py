@@ -1,0 +1,477 @@
+"""``emgkit run``: a whole study — parallel, resumable, failure-isolated, with provenance.
+
+Safety rules (see :mod:`emgkit.study.outdir`): the output folder must not hold any input and is
+marked as emgkit's; one run at a time holds its lock; per participant, outputs are
+assembled in a staging folder and moved to ``OUT/sub-<label>/`` when complete, with a
+``done.json`` manifest (file hashes and the resume key) written last. A rerun skips a
+participant only when its resume key — the hashes of the recording and its sidecars/event
+log, the participants-table row, the resolved config, the emgkit version and ``--no-reports``
+— is unchanged and every file of the manifest is intact. ``OUT/run.json`` records versions,
+the platform, the command line, the resolved config, input hashes, times and each
+participant's status; it never stays ``running`` (``interrupted`` after Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import platform
+import re
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import pandas as pd
+
+from .._files import sha256, write_text, write_tsv
+from ..config import Config, load_config
+from ..epochs.tables import read_trials
+from ..errors import ConfigError, EmgkitError, Interrupted
+from .executors import interrupt_on_sigterm, run_tasks
+from .outdir import OutputFolder, verify
+
+logger = logging.getLogger("emgkit")
+
+#: packages whose versions can change results or reports
+SCIENTIFIC = ("mne", "numpy", "scipy", "pandas", "statsmodels", "patsy", "matplotlib",
+              "neurokit2", "bioread", "distributed")
+
+
+def _now():
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def versions():
+    """Versions of emgkit, Python and the scientific dependencies (None when absent)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from .._version import __version__
+
+    out = {"emgkit": __version__, "python": platform.python_version()}
+    for pkg in SCIENTIFIC:
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+def _platform():
+    return {"system": platform.system(), "release": platform.release(),
+            "machine": platform.machine(), "platform": platform.platform()}
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """One participant's work, sent to a worker (picklable)."""
+
+    key: str
+    participant_id: str
+    session: str | None
+    folder: str
+    recording: str
+    config: Config
+    out: str
+    reports: bool
+    row: dict
+
+
+def participant_inputs(recording, config, participant_id):
+    """Every file besides the config that determines a participant's results: the
+    recording, its BIDS sidecars (``*_events.tsv``, ``*_channels.tsv``, ``*_emg.json``) and
+    the event log named by ``events.source``."""
+    from ..events import sidecar_events
+
+    rec = Path(recording)
+    stem = rec.name.rsplit("_", 1)[0] if "_" in rec.stem else rec.stem
+    files = [rec] + [rec.with_name(f"{stem}_{s}") for s in ("events.tsv", "channels.tsv",
+                                                             "emg.json")]
+    src = config.events.source
+    if src not in ("stim", "annotations", "analog", "events.tsv"):
+        files.append(config.resolve(src.replace("{participant_id}", participant_id)))
+    elif src == "events.tsv":
+        files.append(sidecar_events(rec))
+    return list(dict.fromkeys(p for p in files if p.is_file()))
+
+
+def _digest(obj):
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def resume_key(task, hashes):
+    """The key a participant's results are reused under (hex sha256) and its parts.
+
+    ``hashes`` maps each input file (:func:`participant_inputs`) to its sha256; inputs
+    enter by file name and content, so a study folder that was moved or copied
+    elsewhere is still recognised.
+    """
+    from .._version import __version__
+
+    parts = dict(inputs={Path(p).name: h for p, h in hashes.items()},
+                 participant=task.row, config=_digest(task.config.to_dict()),
+                 emgkit=__version__, reports=task.reports, session=task.session)
+    return _digest(parts), parts
+
+
+def process_participant(task):
+    """Process one participant into ``OUT/<task.folder>`` (atomically). Runs in a worker.
+
+    Returns
+    -------
+    dict
+        ``participant``, ``folder``, ``recording``, ``status`` ("done", "skipped",
+        "failed"), ``sha256`` (recording), ``inputs`` (path -> sha256), ``emgkit`` (version
+        that produced the results), ``message``, ``seconds``.
+    """
+    from .._version import __version__
+
+    t0 = time.perf_counter()
+    info = dict(participant=task.key, folder=task.folder, recording=task.recording,
+                status="failed", sha256=None, inputs={}, emgkit=None, message="",
+                seconds=0.0)
+    out = OutputFolder(task.out)
+    staging = None
+    try:
+        rec = Path(task.recording)
+        if not rec.is_file():
+            raise EmgkitError(f"Recording {rec} does not exist.")
+        inputs = participant_inputs(rec, task.config, task.participant_id)
+        hashes = {str(p): sha256(p) for p in inputs}
+        key, parts = resume_key(task, hashes)
+        info.update(sha256=parts["inputs"][rec.name], inputs=hashes)
+        done, problem = verify(out.path(task.folder))
+        if done is not None and done.get("key") == key:
+            info.update(status="skipped", message="unchanged",
+                        emgkit=done.get("generated_by", {}).get("version"))
+            return info
+        if (out.path(task.folder)).exists():
+            out.check_owned(task.folder)  # refuse before computing, not after
+            if done is None:
+                logger.warning("%s: earlier results are not trusted (%s); recomputing.",
+                               task.key, problem)
+        result = _process(task, rec)
+        staging = out.staging(task.folder)
+        result.write(staging)
+        if task.reports:
+            from ..report.subject import subject_report
+
+            subject_report(rec, task.config, staging / "report.pdf", result=result)
+        out.publish(staging, task.folder, key=key, key_parts=parts, recording=str(rec),
+                    participant_id=task.participant_id, session=task.session,
+                    finished=_now())
+        staging = None
+        info.update(status="done", emgkit=__version__)
+    except Exception as exc:  # one participant's failure must not stop the study
+        known = isinstance(exc, EmgkitError)
+        info["message"] = f"{type(exc).__name__}: {exc}" + (
+            "" if known else "\n" + traceback.format_exc(limit=3))
+    finally:
+        if staging is not None:
+            import shutil
+
+            shutil.rmtree(staging, ignore_errors=True)
+        info["seconds"] = round(time.perf_counter() - t0, 3)
+    return info
+
+
+def _process(task, rec):
+    from ..pipeline import process_recording
+
+    check_bids_channels(rec, task.config)
+    result = process_recording(rec, task.config, participant_id=task.participant_id,
+                               keep_continuous=task.reports)
+    if task.session:
+        result.trials.insert(1, "session", task.session)
+        result.timecourses.insert(1, "session", task.session)
+    return result
+
+
+def check_bids_channels(recording, config):
+    """When a BIDS ``*_channels.tsv`` sits next to the recording, refuse channels it marks
+    ``bad`` (or lists with a non-EMG type) for a muscle, naming the channel and file."""
+    rec = Path(recording)
+    stem = rec.name.rsplit("_", 1)[0]
+    tsv = rec.with_name(f"{stem}_channels.tsv")
+    if not tsv.exists():
+        return
+    try:
+        table = pd.read_csv(tsv, sep="\t", dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise EmgkitError(f"{tsv} cannot be read as TSV: {exc}.") from None
+    if "name" not in table.columns:
+        raise EmgkitError(f"{tsv} has no 'name' column.")
+    info = {r["name"].lower(): r for _, r in table.iterrows()}
+    for muscle, spec in config.channels.items():
+        for label in [spec] + spec.split("-"):
+            row = info.get(label.strip().lower())
+            if row is None:
+                continue
+            if row.get("status", "good").lower() == "bad":
+                raise EmgkitError(f"{tsv}: channel {row['name']} (muscle {muscle}) is marked "
+                                  f"bad ({row.get('status_description', 'no reason given')}).")
+            if row.get("type", "EMG").upper() not in ("EMG", "MISC", "N/A", ""):
+                raise EmgkitError(f"{tsv}: channel {row['name']} for muscle {muscle} has type "
+                                  f"{row['type']}, not EMG; fix [channels] or the sidecar.")
+
+
+def _check_previous(out, config):
+    """Refuse a folder holding results of another configuration (unreadable ``run.json``:
+    warn; the participants' own resume keys still decide what is reused)."""
+    run = out.root / "run.json"
+    if not run.exists():
+        return
+    try:
+        prev = json.loads(run.read_text(encoding="utf-8"))
+        digest = prev.get("config_digest")
+    except (OSError, ValueError, AttributeError):
+        logger.warning("%s is unreadable; it will be rewritten (participants' results are "
+                       "reused only when their own done.json matches).", run)
+        return
+    if digest not in (None, config.digest()):
+        raise ConfigError(f"{out.root} holds results of another configuration "
+                          f"({digest} ≠ {config.digest()}); use a new --out folder, or "
+                          f"--force to recompute them with this one.")
+
+
+def _progress(total, enabled):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="participants", unit="rec")
+
+
+def _row(participants, pid):
+    """A participants-table row as JSON-safe data (NaN -> None)."""
+    row = participants[participants["participant_id"].astype(str) == pid]
+    if row.empty:
+        return {}
+    return {k: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v)
+            for k, v in row.iloc[0].items()}
+
+
+def _tasks(plan, config, out, reports):
+    tasks = []
+    for key, rec in plan.recordings.items():
+        pid, _, ses = key.partition("_ses-")
+        tasks.append(Task(key=key, participant_id=pid, session=f"ses-{ses}" if ses else None,
+                          folder=plan.folders[key], recording=str(Path(rec).absolute()),
+                          config=config, out=str(out.root), reports=reports,
+                          row=_row(plan.participants, pid)))
+    return tasks
+
+
+def _all_inputs(plan, config):
+    """Every input file of a run, for the output-folder checks and provenance: the plan's
+    tables, the config, and per recording its inputs plus every ``<stem>_*`` sibling."""
+    files = list(plan.inputs) + ([config.path] if config.path else [])
+    for key, rec in plan.recordings.items():
+        rec = Path(rec)
+        files.append(rec)
+        if rec.parent.is_dir():
+            stem = rec.name.rsplit("_", 1)[0] if "_" in rec.stem else rec.stem
+            files += [p for p in rec.parent.glob(f"{glob_escape(stem)}_*") if p.is_file()]
+            files += participant_inputs(rec, config, key.partition("_ses-")[0])
+    return list(dict.fromkeys(Path(f) for f in files))
+
+
+def glob_escape(text):
+    """Escape glob metacharacters in a file-name part."""
+    return re.sub(r"([*?\[])", r"[\1]", text)
+
+
+def run_study(config, out_dir, *, plan=None, jobs=1, scheduler=None, reports=True,
+              force=False, progress=None, group_step=True, command=None):
+    """Run a whole study: every participant, then the group step.
+
+    Parameters
+    ----------
+    config : Config | path-like
+        The study config (``[study]`` gives participants and recordings unless ``plan``).
+    out_dir : path-like
+        Output folder: new, empty, or written by emgkit before; never one that holds an
+        input (see :mod:`emgkit.study.outdir`).
+    plan : StudyPlan | None
+        Participants and recordings (e.g. from :func:`emgkit.study.plan_from_bids`).
+    jobs : int
+        Worker processes on this machine.
+    scheduler : str | None
+        Address of a Dask distributed scheduler (``tcp://host:port``) or ``"local"`` for a
+        local Dask cluster; per-participant work then runs on Dask.
+    reports : bool
+        Write per-participant and group PDF reports.
+    force : bool
+        Recompute a folder that holds results of another configuration (only files emgkit
+        wrote are ever replaced).
+    progress : bool | None
+        Show a progress bar (default: when attached to a terminal).
+    group_step : bool
+        Fit the group model and write the group outputs after the participants.
+    command : list of str | None
+        The command line, recorded in ``run.json`` (default ``sys.argv``).
+
+    Returns
+    -------
+    dict
+        The provenance record also written to ``out_dir/run.json``.
+
+    Raises
+    ------
+    OutputError
+        The output folder is unsafe or in use by another run.
+    Interrupted
+        Ctrl-C or SIGTERM; ``run.json`` says ``interrupted`` and finished participants are
+        kept for a rerun.
+    """
+    from .plan import plan_from_config
+
+    if not isinstance(config, Config):
+        config = load_config(config)
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ConfigError(f"--jobs must be a positive integer, got {jobs!r}.")
+    plan = plan or plan_from_config(config)
+    if plan.source != str(config.path) and config.events.source not in ("annotations",):
+        # EMG-BIDS: events come from each recording's *_events.tsv
+        config = dataclasses.replace(config, events=dataclasses.replace(
+            config.events, source="events.tsv"))
+    inputs = _all_inputs(plan, config)
+    out = OutputFolder.open(out_dir, inputs=inputs)
+    with out.lock(), interrupt_on_sigterm():
+        if not force:
+            _check_previous(out, config)
+        out.clean_staging()
+        record = dict(started=_now(), status="running", versions=versions(),
+                      platform=_platform(), command=list(sys.argv if command is None
+                                                         else command),
+                      flags=dict(jobs=jobs, scheduler=scheduler, reports=reports, force=force,
+                                 group_step=group_step),
+                      config_digest=config.digest(), config=config.to_dict(),
+                      config_file=str(config.path), source=plan.source,
+                      inputs={"config": _hash(config.path),
+                              "participants": {str(p): sha256(p) for p in plan.inputs}},
+                      participants={})
+        write_text(json.dumps(record, indent=2, default=str), out.root / "run.json")
+        try:
+            _run(record, plan, config, out, jobs, scheduler, reports, progress, group_step)
+        except KeyboardInterrupt:
+            record.update(status="interrupted", finished=_now())
+            write_text(json.dumps(record, indent=2, default=str), out.root / "run.json")
+            out.clean_staging()
+            n = sum(r["status"] in ("done", "skipped") for r in record["participants"].values())
+            raise Interrupted(f"run interrupted; {n} finished participant(s) are kept in "
+                              f"{out.root} and a rerun resumes from there.") from None
+        except BaseException as exc:
+            record.update(status="failed", finished=_now(),
+                          message=f"{type(exc).__name__}: {exc}")
+            write_text(json.dumps(record, indent=2, default=str), out.root / "run.json")
+            out.clean_staging()
+            raise
+    return record
+
+
+def _hash(path):
+    return {str(path): sha256(path)} if path and Path(path).is_file() else {}
+
+
+def _run(record, plan, config, out, jobs, scheduler, reports, progress, group_step):
+    write_tsv(plan.participants, out.root / "participants.tsv")
+    tasks = _tasks(plan, config, out, reports)
+    bar = _progress(len(tasks), progress if progress is not None else os.isatty(2))
+
+    def done(info):
+        record["participants"][info["participant"]] = info
+        if bar is not None:
+            bar.update(1)
+        if info["status"] == "failed":
+            logger.error("%s failed: %s", info["participant"], info["message"].splitlines()[0])
+
+    try:
+        run_tasks(tasks, process_participant, done, jobs=jobs, scheduler=scheduler)
+    finally:
+        if bar is not None:
+            bar.close()
+    results = sorted(record["participants"].values(), key=lambda r: r["participant"])
+    record["participants"] = {r["participant"]: r for r in results}
+    ok = [r for r in results if r["status"] in ("done", "skipped")]
+    record["group"] = _group(out, plan, config, ok, reports) if group_step else {
+        "status": "not run"}
+    record["finished"] = _now()
+    n_failed = sum(r["status"] == "failed" for r in results)
+    record["status"] = "failed" if n_failed or record["group"]["status"] == "failed" else "ok"
+    record["summary"] = {s: sum(r["status"] == s for r in results)
+                         for s in ("done", "skipped", "failed")}
+    write_text(json.dumps(record, indent=2, default=str), out.root / "run.json")
+
+
+def _group(out, plan, config, ok, reports):
+    """Combine the successful participants' tables, fit the model, write the group PDF;
+    all into a staging folder published as ``OUT/group``."""
+    import shutil
+
+    from ..stats.split import fit_models, write_models
+
+    info = dict(status="failed", participants=len(ok), message="")
+    staging = None
+    try:
+        if not ok:
+            raise EmgkitError("no participant was processed successfully.")
+        staging = out.staging("group")
+        trials = pd.concat([read_trials(out.path(r["folder"], "trials.tsv")) for r in ok],
+                           ignore_index=True)
+        tcs = pd.concat([read_trials(out.path(r["folder"], "timecourses.tsv")) for r in ok],
+                        ignore_index=True)
+        write_tsv(trials, staging / "trials.tsv")
+        write_tsv(tcs, staging / "timecourses.tsv")
+        participants = _design_checks(trials, plan.participants, config, staging)
+        formula = config.model.get("formula", "score ~ group * condition")
+        split, models = fit_models(trials, formula, participants=participants,
+                                   re_formula=config.model.get("re_formula"),
+                                   crossed=config.model.get("crossed"))
+        write_models(split, models, staging)
+        info["formula"] = formula
+        if reports:
+            from ..report import group_report
+
+            group_report(out.root, staging / "group.pdf", participants=participants,
+                         mode=config.epochs.baseline_mode, traits=config.report_traits,
+                         group_dir=staging)
+        out.publish(staging, "group", participants=[r["participant"] for r in ok],
+                    finished=_now())
+        staging = None
+        info["status"] = "done"
+    except Exception as exc:
+        info["message"] = f"{type(exc).__name__}: {exc}"
+        logger.error("group step failed: %s", info["message"])
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+    return info
+
+
+def _design_checks(trials, participants, config, gdir):
+    """Block order balance and trait correlations; returns the participants table with a
+    derived ``order`` column when ``[study] order = "derived"``."""
+    from ..stats.traits import trait_correlations
+    from .order import derive_orders, order_balance
+
+    participants = participants.copy()
+    order = config.study.get("order")
+    if order == "derived":
+        skip = set(config.blocks.baseline.values())
+        derived = derive_orders(trials, config.blocks.column, skip=skip)
+        participants = participants.drop(columns=["order"], errors="ignore").merge(
+            derived, on="participant_id", how="left")
+        order = "order"
+    if order:
+        balance = order_balance(participants, order=order)
+        write_tsv(balance["table"].assign(test_p=balance["p"], balanced=balance["balanced"]),
+                  gdir / "order_balance.tsv")
+    if config.report_traits:
+        write_tsv(trait_correlations(trials, participants, list(config.report_traits)),
+                  gdir / "traits.tsv")
+    return participants

@@ -1,0 +1,223 @@
+"""Group-level figures: grand averages by group, marginal means, baselines by group.
+
+Every function takes ``ax=None``, returns the Figure and never calls ``plt.show()``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .style import UNITS, Figure
+
+_GROUP_COLORS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860"]
+
+
+def group_colors(groups):
+    """Stable group -> colour mapping (placebo first, in blue)."""
+    order = sorted(groups, key=lambda g: (g != "placebo", str(g)))
+    return {g: _GROUP_COLORS[i % len(_GROUP_COLORS)] for i, g in enumerate(order)}
+
+
+def _kept(df):
+    if "rejected" not in df.columns:
+        return df
+    return df[~df["rejected"].astype(str).str.lower().isin(["true", "1"])]
+
+
+def plot_group_timecourses(timecourses, participants, *, mode="ratio", ax=None):
+    """Grand-average time course per group, one panel per muscle × condition.
+
+    Participants' mean per bin (kept trials) are averaged per group; bands are ± SEM
+    across participants.
+
+    Parameters
+    ----------
+    timecourses : DataFrame
+        Stacked ``timecourses.tsv`` of many participants.
+    participants : DataFrame
+        ``participant_id`` and ``group``.
+    mode : str
+        Baseline mode (for the axis label).
+    ax : array of Axes | None
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    tc = _kept(timecourses).merge(participants[["participant_id", "group"]],
+                                  on="participant_id")
+    muscles = list(pd.unique(tc["muscle"]))
+    conds = list(pd.unique(tc["condition"]))
+    if ax is None:
+        fig = Figure(figsize=(2.6 * max(len(conds), 1) + 1, 2.2 * max(len(muscles), 1) + 0.6),
+                     layout="constrained")
+        axes = fig.subplots(max(len(muscles), 1), max(len(conds), 1), squeeze=False,
+                            sharex=True, sharey="row")
+    else:
+        axes = np.atleast_2d(ax)
+        fig = axes.flat[0].figure
+    colors = group_colors(pd.unique(participants["group"]))
+    per = (tc.groupby(["group", "participant_id", "muscle", "condition", "time_s"],
+                      observed=True)["value"].mean().reset_index())
+    agg = per.groupby(["group", "muscle", "condition", "time_s"], observed=True)["value"]
+    stats_ = agg.agg(["mean", "std", "count"]).reset_index()
+    stats_["sem"] = stats_["std"] / np.sqrt(stats_["count"])
+    for i, muscle in enumerate(muscles):
+        for j, cond in enumerate(conds):
+            a = axes[i, j]
+            for g, color in colors.items():
+                s = stats_[(stats_.group == g) & (stats_.muscle == muscle)
+                           & (stats_.condition == cond)]
+                if s.empty:
+                    continue
+                t = s["time_s"].to_numpy()
+                n = int(s["count"].max())
+                a.plot(t, s["mean"], color=color, marker="o", ms=2.5, label=f"{g} (n={n})")
+                a.fill_between(t, s["mean"] - s["sem"].fillna(0), s["mean"] + s["sem"].fillna(0),
+                               color=color, alpha=0.2, linewidth=0)
+            a.axvline(0, color="k", lw=0.5)
+            if i == 0:
+                a.set_title(cond)
+            if j == 0:
+                a.set_ylabel(f"{muscle}\n{UNITS.get(mode, mode)}")
+            if i == len(muscles) - 1:
+                a.set_xlabel("bin start (s)")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    if handles:
+        axes[0, 0].legend(fontsize=7, frameon=False)
+    return fig
+
+
+def plot_emmeans(emmeans, *, factor="group", x="condition", ax=None, ylabel="score"):
+    """Estimated marginal means ± 95 % CI: ``x`` levels on the x axis, one colour per
+    ``factor`` level, one panel per muscle (when the table has a ``muscle`` column)."""
+    em = emmeans.copy()
+    if x not in em.columns:
+        x = next((c for c in em.columns if c not in (factor, "muscle", "emmean", "se", "df",
+                                                     "ci_low", "ci_high")), None)
+    keys = [c for c in ("muscle", factor, x) if c and c in em.columns]
+    other = [c for c in em.columns if c not in keys + ["emmean", "se", "df", "ci_low",
+                                                        "ci_high"]]
+    if other:  # further factors (e.g. order): shown averaged over their levels
+        em = em.groupby(keys, sort=False, observed=True)[["emmean", "ci_low", "ci_high"]] \
+            .mean().reset_index()
+    panels = list(pd.unique(em["muscle"])) if "muscle" in em.columns else [None]
+    if ax is None:
+        fig = Figure(figsize=(3.6 * len(panels) + 0.5, 3.4), layout="constrained")
+        axes = np.atleast_1d(fig.subplots(1, len(panels), squeeze=False)).ravel()
+    else:
+        axes = np.atleast_1d(ax).ravel()
+        fig = axes[0].figure
+    levels = list(pd.unique(em[factor])) if factor in em.columns else [None]
+    colors = group_colors(levels) if factor in em.columns else {None: "k"}
+    for a, panel in zip(axes, panels):
+        sub = em if panel is None else em[em["muscle"] == panel]
+        xs = list(pd.unique(sub[x])) if x else [""]
+        for k, lv in enumerate(levels):
+            s = sub if lv is None else sub[sub[factor] == lv]
+            if x:
+                s = s.set_index(x).reindex(xs)
+            pos = np.arange(len(xs)) + (k - (len(levels) - 1) / 2) * 0.15
+            mean = s["emmean"].to_numpy(float)
+            err = [mean - s["ci_low"].to_numpy(float), s["ci_high"].to_numpy(float) - mean]
+            a.errorbar(pos, mean, yerr=err,
+                       fmt="o", color=colors[lv], capsize=3, label=lv)
+        a.set_xticks(range(len(xs)), xs, fontsize=8)
+        a.set_title(panel or "")
+        a.set_ylabel(f"estimated marginal mean ({ylabel})")
+    if levels != [None]:
+        axes[0].legend(fontsize=7, frameon=False)
+    return fig
+
+
+def plot_baselines(trials, participants, ax=None):
+    """Raw baseline level (µV) per participant by group, one panel per muscle.
+
+    Ratio or z-scored scores remove tonic differences between groups; this plot shows them.
+    """
+    t = _kept(trials).merge(participants[["participant_id", "group"]], on="participant_id")
+    per = t.groupby(["muscle", "group", "participant_id"], observed=True)["baseline"].mean()
+    per = per.reset_index()
+    muscles = list(pd.unique(per["muscle"]))
+    if ax is None:
+        fig = Figure(figsize=(3.2 * max(len(muscles), 1) + 0.5, 3.2), layout="constrained")
+        axes = np.atleast_1d(fig.subplots(1, max(len(muscles), 1), squeeze=False)).ravel()
+    else:
+        axes = np.atleast_1d(ax).ravel()
+        fig = axes[0].figure
+    colors = group_colors(pd.unique(participants["group"]))
+    rng = np.random.default_rng(0)
+    for a, muscle in zip(axes, muscles):
+        s = per[per["muscle"] == muscle]
+        for k, g in enumerate(colors):
+            v = s.loc[s["group"] == g, "baseline"].to_numpy()
+            a.scatter(k + rng.uniform(-0.12, 0.12, len(v)), v, color=colors[g], s=16)
+            if len(v):
+                a.hlines(v.mean(), k - 0.25, k + 0.25, color="k")
+        a.set_xticks(range(len(colors)), list(colors), fontsize=8)
+        a.set_title(muscle)
+        a.set_ylabel("baseline level (µV)")
+    return fig
+
+
+def plot_trait_scatter(means, participants, trait, correlations=None, ax=None, ylabel="score"):
+    """Participants' mean response per muscle × condition against a trait score.
+
+    Parameters
+    ----------
+    means : DataFrame
+        ``participant_id``, ``muscle``, ``condition``, ``score`` (per participant mean).
+    participants : DataFrame
+        ``participant_id``, ``group`` and the ``trait`` column.
+    trait : str
+    correlations : DataFrame | None
+        Output of :func:`emgkit.stats.trait_correlations` (r and CI shown in the titles).
+    ax : array of Axes | None
+        One axis per muscle × condition (rows muscles); None makes a figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    cols = ["participant_id", "group", trait] if "group" in participants else \
+        ["participant_id", trait]
+    d = means.merge(participants[cols], on="participant_id", how="inner")
+    muscles, conds = list(pd.unique(d["muscle"])), list(pd.unique(d["condition"]))
+    if ax is None:
+        fig = Figure(figsize=(3.0 * len(conds) + 0.5, 2.8 * len(muscles)),
+                     layout="constrained")
+        axes = fig.subplots(len(muscles), len(conds), squeeze=False)
+    else:
+        axes = np.asarray(ax).reshape(len(muscles), len(conds))
+        fig = axes[0, 0].figure
+    colors = group_colors(pd.unique(d["group"])) if "group" in d else {None: "C0"}
+    for i, muscle in enumerate(muscles):
+        for j, cond in enumerate(conds):
+            a = axes[i, j]
+            s = d[(d["muscle"] == muscle) & (d["condition"] == cond)]
+            for g, color in colors.items():
+                sel = s if g is None else s[s["group"] == g]
+                a.scatter(sel[trait], sel["score"], s=14, color=color, label=g)
+            ok = s[[trait, "score"]].dropna()
+            if len(ok) >= 3 and ok[trait].std() > 0:
+                slope, icpt = np.polyfit(ok[trait], ok["score"], 1)
+                xs = np.linspace(ok[trait].min(), ok[trait].max(), 2)
+                a.plot(xs, icpt + slope * xs, color="k", lw=1)
+            title = f"{muscle} · {cond}"
+            if correlations is not None:
+                c = correlations[(correlations["trait"] == trait)
+                                 & (correlations["muscle"] == muscle)
+                                 & (correlations["condition"] == cond)]
+                if len(c) and np.isfinite(c["r"].iloc[0]):
+                    r = c.iloc[0]
+                    title += f"\nr = {r['r']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]"
+            a.set_title(title, fontsize=8)
+            a.tick_params(labelsize=7)
+            if i == len(muscles) - 1:
+                a.set_xlabel(trait, fontsize=8)
+            if j == 0:
+                a.set_ylabel(f"mean {ylabel}", fontsize=8)
+    if len(colors) > 1:
+        axes[0, 0].legend(fontsize=7)
+    return fig

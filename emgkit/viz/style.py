@@ -1,0 +1,58 @@
+"""What every emgkit plot shares: a Figure that displays itself in Jupyter, condition colours
+that stay the same on every page, axis labels per baseline mode, and the axes helper.
+
+Plots are built on :class:`Figure` (a :class:`matplotlib.figure.Figure`), never on pyplot's
+global state, so batch code leaks no figures; the subclass adds ``_repr_png_`` so a returned
+figure shows as an image in a notebook without the user importing pyplot.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from matplotlib.figure import Figure as _MplFigure
+
+from ..errors import ConfigError
+
+
+class Figure(_MplFigure):
+    """A :class:`matplotlib.figure.Figure` that Jupyter shows as a PNG image."""
+
+    def _repr_png_(self):
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=100)
+        return buf.getvalue()
+
+
+_PALETTE = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d",
+            "#666666"]
+_FIXED = {"happy": "#e6ab02", "angry": "#d62728", "sad": "#1f77b4", "neutral": "#7f7f7f",
+          "fear": "#9467bd", "disgust": "#2ca02c", "surprise": "#17becf"}
+
+#: axis label per baseline mode
+UNITS = {"subtract": "Δ µV", "ratio": "ratio to baseline", "percent": "% change",
+          "logratio": "log10 ratio", "zscore": "z (baseline SD)"}
+
+
+def condition_colors(conditions):
+    """Return a stable condition -> colour mapping (same colour on every page)."""
+    out, k = {}, 0
+    for c in conditions:
+        if c.lower() in _FIXED:
+            out[c] = _FIXED[c.lower()]
+        else:
+            out[c] = _PALETTE[k % len(_PALETTE)]
+            k += 1
+    return out
+
+
+def axes_row(ax, n, figsize):
+    """Return (figure, n axes): the given ``ax`` (checked to hold ``n`` axes) or a new row."""
+    if ax is not None:
+        axes = np.atleast_1d(ax).ravel()
+        if len(axes) < n:
+            raise ConfigError(f"ax: {n} axes are needed (one per muscle), got {len(axes)}.")
+        return axes[0].figure, axes
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, np.atleast_1d(fig.subplots(1, n, sharex=True, squeeze=False)).ravel()
