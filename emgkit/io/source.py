@@ -17,7 +17,7 @@ import threading
 
 import numpy as np
 
-from ..signal.artifacts import span_kind
+from ..signal.artifacts import equal_runs, join_runs
 from ..signal.channels import needed_channels
 from .edf import calibration_uv, decode_samples, read_records
 
@@ -151,7 +151,7 @@ class DigitalSource:
         for lab, x in digital.items():
             seg = x[a - start:b - start]
             hilo[lab] = (int(seg.min()), int(seg.max())) if seg.size else None
-            runs[lab] = _block_runs(seg, self._min_run, a) if self._min_run else []
+            runs[lab] = equal_runs(seg, self._min_run, a) if self._min_run else []
         with self._lock:
             self._blocks[a] = (b, runs, hilo)
 
@@ -174,39 +174,10 @@ class DigitalSource:
                 self.read(s, min(b, s + (1 << 20)), core=(s, min(b, s + (1 << 20))))
         out = {}
         for lab in self.labels:
-            merged = []
-            for a in sorted(self._blocks):
-                for run in self._blocks[a][1][lab]:
-                    if merged and merged[-1][1] == run[0] and merged[-1][2] == run[2]:
-                        merged[-1] = (merged[-1][0], run[1], run[2])
-                    else:
-                        merged.append(run)
             bounds = [self._blocks[a][2][lab] for a in self._blocks
                       if self._blocks[a][2][lab] is not None]
             lo = min(x for x, _ in bounds) if bounds else 0
             hi = max(x for _, x in bounds) if bounds else 0
-            out[lab] = [(a, b, span_kind(v, lo, hi))
-                        for a, b, v in merged if b - a >= self._min_run]
+            out[lab] = join_runs((self._blocks[a][1][lab] for a in sorted(self._blocks)),
+                                 lo, hi, self._min_run)
         return out
-
-
-def _block_runs(x, min_len, offset):
-    """Runs of equal values in ``x``: those of at least ``min_len`` samples, plus the
-    first and last run (which may continue in the neighbouring blocks).
-
-    Returns list of (start, stop, value) with sample indices shifted by ``offset``.
-    """
-    n = x.size
-    if n == 0:
-        return []
-    idx = np.flatnonzero(x[1:] == x[:-1])  # i where x[i] == x[i + 1]
-    runs = []
-    if idx.size:
-        breaks = np.flatnonzero(np.diff(idx) != 1)
-        first = idx[np.concatenate([[0], breaks + 1])]
-        last = idx[np.concatenate([breaks, [idx.size - 1]])] + 2
-        runs = [(int(a), int(b)) for a, b in zip(first, last)]
-    head = runs[0] if runs and runs[0][0] == 0 else (0, 1)
-    tail = runs[-1] if runs and runs[-1][1] == n else (n - 1, n)
-    keep = {head, tail} | {r for r in runs if r[1] - r[0] >= min_len}
-    return [(a + offset, b + offset, int(x[a])) for a, b in sorted(keep)]

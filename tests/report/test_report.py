@@ -75,19 +75,37 @@ def test_failed_report_leaves_no_file(processed, tmp_path, monkeypatch):
 
 
 def test_group_report(processed, tmp_path):
+    """The group report reads results and fits nothing: without model tables it says so
+    and writes nothing beside the PDF; after an explicit fit it shows the model pages."""
+    import emgkit
+
     study, results = processed
+    res_dir = tmp_path / "res"
     for sub, res in results.items():
-        res.write(tmp_path / "res" / sub)
-    shutil.copy(study / "participants.tsv", tmp_path / "res" / "participants.tsv")
+        res.write(res_dir / sub)
+    shutil.copy(study / "participants.tsv", res_dir / "participants.tsv")
+    before = sorted(p.relative_to(res_dir) for p in res_dir.rglob("*"))
+    out = tmp_path / "plain.pdf"
+    assert main(["report", "--group", str(res_dir), "--out", str(out)]) == 0
+    assert sorted(p.relative_to(res_dir) for p in res_dir.rglob("*")) == before
+    _, text = _text(out)
+    assert "No model results in group/" in text and "Type III tests" not in text
+    # fitting is an explicit step (emgkit run's group step does the same)
+    parts = emgkit.study.read_participants(res_dir / "participants.tsv")
+    split, models = emgkit.stats.fit_models(emgkit.read_trials(res_dir),
+                                           "score ~ group * condition", participants=parts)
+    emgkit.stats.write_models(split, models, res_dir / "group")
     out = tmp_path / "group.pdf"
-    assert main(["report", "--group", str(tmp_path / "res"), "--out", str(out)]) == 0
+    assert main(["report", "--group", str(res_dir), "--out", str(out)]) == 0
     n, text = _text(out)
     assert n >= 7
     for needle in ("emgkit group report", "Grand-average time courses", "Estimated marginal",
                    "Raw baseline levels by group", "Type III tests", "Drug contrasts",
                    "Data quality per participant", "naltrexone - placebo"):
         assert needle in text, needle
-    assert (tmp_path / "res" / "group" / "contrasts.tsv").exists()
+    assert "No model results" not in text
+    tables = emgkit.stats.read_models(res_dir / "group")
+    assert set(tables) >= {"anova", "contrasts", "emmeans", "fixed_effects", "summary"}
 
 
 def _edge(result, kind):

@@ -268,7 +268,7 @@ def test_nilsonne_three_subjects_end_to_end():
     from emgkit.io.text import read_acq_text
     from emgkit.pipeline import process_recording
 
-    config = load_config(Path(__file__).resolve().parents[1] / "examples"
+    config = load_config(Path(__file__).resolve().parents[2] / "examples"
                          / "nilsonne_oxazepam.toml")
     means = []
     for sub in ("09", "10", "11"):

@@ -18,7 +18,7 @@ from emgkit.io.write import write_edf
 from emgkit.pipeline import process_recording
 from emgkit.sim.recording import SimParams, simulate_recording
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 CHANNELS = {"corrugator": "EXG1-EXG2", "zygomaticus": "EXG3-EXG4", "depressor": "EXG5-EXG6"}
 CODES = {"1": "happy", "2": "angry", "3": "sad", "4": "neutral"}
 EPOCHS = {"tmin": -1.0, "tmax": 4.0, "baseline": [-1.0, 0.0], "response": [0.5, 3.0]}
