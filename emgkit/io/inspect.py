@@ -19,8 +19,9 @@ import pandas as pd
 from ..errors import EmgkitError, EventError
 from ..events import stim as _events
 from ..events.stim import cms_spans, warn_cms
-from .edf import read_digital, read_header, start_datetime
+from .edf import read_header, start_datetime
 from .edf_annotations import annotation_signals, gaps, read_annotations
+from .edf_records import read_digital
 
 logger = logging.getLogger("emgkit")
 

@@ -25,12 +25,12 @@ from .edf import (
     check_emg_signals,
     fast_readable,
     microvolt_factor,
-    read_digital,
     read_header,
     start_datetime,
     with_units,
 )
 from .edf_annotations import gaps, read_annotations
+from .edf_records import read_digital
 from .raw import SUFFIXES, read_raw
 from .source import ArraySource, DigitalSource
 

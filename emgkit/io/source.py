@@ -19,7 +19,8 @@ import numpy as np
 
 from ..signal.artifacts import equal_runs, join_runs
 from ..signal.channels import needed_channels
-from .edf import calibration_uv, decode_samples, read_records
+from .edf import calibration_uv
+from .edf_records import decode_samples, read_records
 
 
 class ArraySource:

@@ -33,7 +33,8 @@ def sim_pair(tmp_path_factory):
     bdf = write_edf(out / "rec.bdf", sim.data, sim.ch_names, sim.sfreq, fmt="bdf",
                     stim=sim.trigger | (0x98 << 16))
     # what the BDF holds after 24-bit quantisation, so both files carry the same numbers
-    from emgkit.io.edf import calibration_uv, read_digital, read_header
+    from emgkit.io.edf import calibration_uv, read_header
+    from emgkit.io.edf_records import read_digital
 
     header = read_header(bdf)
     volts = np.stack([read_digital(header, c) * calibration_uv(header, c)[0]

@@ -145,8 +145,9 @@ def test_quirks_named_in_sources_md():
 def test_annotations_and_samples_equal_mne(name):
     import mne
 
-    from emgkit.io.edf import calibration_uv, microvolt_factor, read_digital, read_header
+    from emgkit.io.edf import calibration_uv, microvolt_factor, read_header
     from emgkit.io.edf_annotations import read_annotations
+    from emgkit.io.edf_records import read_digital
 
     path = REAL / name
     header = read_header(path)

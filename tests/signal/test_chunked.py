@@ -9,7 +9,8 @@ import pytest
 from scipy import signal
 from scipy.ndimage import uniform_filter1d
 
-from emgkit.io.edf import read_digital, read_header
+from emgkit.io.edf import read_header
+from emgkit.io.edf_records import read_digital
 from emgkit.io.source import ArraySource, DigitalSource
 from emgkit.io.write import write_edf
 from emgkit.signal import chunked as stream
