@@ -9,6 +9,7 @@ Satterthwaite df, Type III tests, marginal means, contrasts) is computed at that
 
 from __future__ import annotations
 
+import logging
 import warnings
 
 import numpy as np
@@ -16,8 +17,14 @@ import statsmodels.api as sm
 
 from ..errors import ModelError
 from .design import design, formula_variables, prepare_data
-from .reml import CrossedReml, RemlCriterion, Satterthwaite
+from .reml import CrossedReml, RemlCriterion, newton_refine
 from .result import MixedResult
+from .satterthwaite import Satterthwaite
+
+logger = logging.getLogger("emgkit")
+
+#: lme4's ``isSingular`` tolerance on the relative Cholesky factor's diagonal
+SINGULAR_TOL = 1e-4
 
 #: statsmodels optimizers tried (lbfgs, statsmodels' default, is slow with random slopes)
 OPTIMIZERS = ("bfgs", "lbfgs", "powell", "nm", "cg")
@@ -38,6 +45,26 @@ def _check_rank(X, names, formula):
                          f"{', '.join(bad)} are collinear with the others (e.g. a cell of the "
                          f"design without data, or a covariate constant within a factor). "
                          f"Simplify the formula or check the table.")
+
+
+def _statsmodels_starts(y, X, grp, Z, optimizers):
+    """statsmodels ``MixedLM`` REML fits with each optimizer (start values)."""
+    attempts = []
+    model = sm.MixedLM(y, X, grp, exog_re=Z)
+    for method in optimizers:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                res = model.fit(reml=True, method=method)
+            except (np.linalg.LinAlgError, ValueError) as exc:
+                attempts.append(dict(optimizer=method, loglik=np.nan, converged=False,
+                                     message=str(exc)))
+                continue
+        attempts.append(dict(optimizer=method, loglik=float(res.llf),
+                             converged=bool(res.converged),
+                             message="; ".join(sorted({str(w.message)[:120] for w in caught})),
+                             G=np.atleast_2d(np.asarray(res.cov_re)), scale=float(res.scale)))
+    return attempts
 
 
 def fit_model(table, formula, *, participants=None, groups="participant_id", re_formula=None,
@@ -69,8 +96,10 @@ def fit_model(table, formula, *, participants=None, groups="participant_id", re_
     dropna : bool
         Drop rows with missing model values instead of raising.
     optimizers : sequence of str | None
-        statsmodels optimizers to try; the best finite REML log-likelihood is kept and then
-        refined. None: :data:`OPTIMIZERS` (intercept only) or :data:`SLOPE_OPTIMIZERS`.
+        statsmodels optimizers whose fits serve as further start values (the best REML
+        log-likelihood wins). None: only when emgkit's optimiser (L-BFGS-B with the exact
+        gradient of the profiled REML criterion, from lme4's start) does not converge, then
+        :data:`OPTIMIZERS` (intercept only) or :data:`SLOPE_OPTIMIZERS`.
 
     Returns
     -------
@@ -104,56 +133,67 @@ def fit_model(table, formula, *, participants=None, groups="participant_id", re_
     if len(y) <= X.shape[1]:
         raise ModelError(f"{len(y)} rows cannot estimate {X.shape[1]} fixed effects.")
 
-    if optimizers is None:
-        optimizers = OPTIMIZERS if Z.shape[1] == 1 else SLOPE_OPTIMIZERS
     for c in crossed:
         data[c] = data[c].astype(str)
         if data[c].nunique() < 2:
             raise ModelError(f"The crossed random factor {c!r} has one level only.")
-    attempts = []
-    model = sm.MixedLM(y, X, grp, exog_re=Z)
-    for method in optimizers:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                res = model.fit(reml=True, method=method)
-            except (np.linalg.LinAlgError, ValueError) as exc:
-                attempts.append(dict(optimizer=method, loglik=np.nan, converged=False,
-                                     message=str(exc)))
-                continue
-        attempts.append(dict(optimizer=method, loglik=float(res.llf),
-                             converged=bool(res.converged),
-                             message="; ".join(sorted({str(w.message)[:120] for w in caught})),
-                             G=np.atleast_2d(np.asarray(res.cov_re)), scale=float(res.scale)))
-    finite = [a for a in attempts if np.isfinite(a["loglik"])]
-    if not finite:
-        raise ModelError(f"No optimizer could fit {formula!r}: " +
-                         "; ".join(f"{a['optimizer']}: {a['message']}" for a in attempts))
-    best = max(finite, key=lambda a: a["loglik"])
     if crossed:
-        # statsmodels fits the participant intercept (start values); the crossed model is
-        # optimised on its REML criterion from there
         crit = CrossedReml(y, X, [grp] + [data[c].to_numpy() for c in crossed])
-        start = np.diag(np.repeat([best["G"][0, 0]] + [0.1 * best["scale"]] * len(crossed),
-                                  crit.sizes))
-        G, s2, polished_ok, loglik = crit.polish(start, best["scale"])
-        if not np.isfinite(loglik):
-            raise ModelError(f"The crossed random-effects model {formula!r} + "
-                             f"{' + '.join(f'(1 | {c})' for c in crossed)} could not be fitted.")
-        best = dict(best, loglik=-np.inf)
     else:
         crit = RemlCriterion(y, X, Z, grp)
-        G, s2, polished_ok, loglik = crit.polish(best["G"], best["scale"])
-    theta = crit.pack(G, s2)
-    if not np.isfinite(loglik) or loglik < best["loglik"] - 1e-8:
-        G, s2, loglik = best["G"], best["scale"], best["loglik"]
-        theta = crit.pack(G, s2)
-        polished_ok = False
+    # emgkit's optimiser from lme4's start (relative covariance = identity), with the
+    # exact gradient; statsmodels' fits serve as further starts when asked for, or when
+    # this does not converge
+    G, s2, ok, loglik = crit.polish(np.eye(crit.q), 1.0)
+    attempts, how = [], "L-BFGS-B on the profiled REML criterion (exact gradient)"
+    # a Cholesky diagonal that reached 0 has a zero gradient there (a saddle the optimiser
+    # cannot leave): check boundary solutions from other starts
+    if np.isfinite(loglik):
+        for _ in range(2):  # restart with the boundary diagonals moved back inside
+            diag = crit.relative_factor_diagonal(crit.pack(G, s2))
+            if not np.any(diag < SINGULAR_TOL):
+                break
+            G1, s21, ok1, ll1 = crit.polish(crit.move_inside(G / s2, diag < SINGULAR_TOL), 1.0)
+            if not (np.isfinite(ll1) and ll1 > loglik + 1e-8 * abs(loglik)):
+                break
+            G, s2, ok, loglik = G1, s21, ok1, ll1
+    if optimizers is not None or not (ok and np.isfinite(loglik)):
+        if optimizers is None:
+            optimizers = OPTIMIZERS if Z.shape[1] == 1 else SLOPE_OPTIMIZERS
+        attempts = _statsmodels_starts(y, X, grp, Z, optimizers)
+        finite = [a for a in attempts if np.isfinite(a["loglik"])]
+        if finite:
+            start = max(finite, key=lambda a: a["loglik"])
+            if crossed:  # statsmodels fits the participant intercept only
+                G0 = np.diag(np.repeat([start["G"][0, 0]] + [0.1 * start["scale"]] *
+                                       len(crossed), crit.sizes))
+            else:
+                G0 = start["G"]
+            G1, s21, ok1, ll1 = crit.polish(G0, start["scale"])
+            if not crossed and not np.isfinite(ll1) and start["loglik"] > -np.inf:
+                G1, s21, ok1, ll1 = start["G"], start["scale"], False, start["loglik"]
+            if np.isfinite(ll1) and (not np.isfinite(loglik) or ll1 > loglik + 1e-10):
+                G, s2, ok, loglik = G1, s21, ok1, ll1
+                how = f"statsmodels {start['optimizer']} start + profiled-REML refinement"
+    if not np.isfinite(loglik):
+        detail = "; ".join(f"{a['optimizer']}: {a['message']}" for a in attempts)
+        raise ModelError(f"No optimizer could fit {formula!r}"
+                         + (f" + {' + '.join(f'(1 | {c})' for c in crossed)}" if crossed
+                            else "") + (f": {detail}" if detail else "") + ".")
+    theta, loglik = newton_refine(crit, crit.pack(G, s2))
+    G, s2 = crit.unpack(theta)
+    polished_ok = ok
     beta, C = crit.gls(theta)
-    fit = dict(reml_loglik=float(loglik), n_obs=int(len(y)),
+    # lme4's isSingular: a bounded relative-covariance parameter below 1e-4
+    singular = bool(np.any(crit.relative_factor_diagonal(theta) < SINGULAR_TOL))
+    if singular:
+        logger.warning("%s: the random-effects fit is singular (a variance of 0 or a "
+                       "correlation of ±1, as lme4's isSingular); its variance components are "
+                       "at the boundary and the fixed-effects inference leans on them; "
+                       "consider a simpler random-effects structure.", formula)
+    fit = dict(reml_loglik=float(loglik), n_obs=int(len(y)), singular=singular,
                n_groups=int(data[groups].nunique()),
-               converged=bool(polished_ok and best["converged"] or polished_ok),
-               optimizer=f"{best['optimizer']} + profiled-REML refinement",
+               converged=bool(polished_ok), optimizer=how + " + Newton",
                statsmodels_loglik={a["optimizer"]: a["loglik"] for a in attempts},
                statsmodels_converged={a["optimizer"]: a["converged"] for a in attempts},
                formula=formula, re_formula=re_formula or "~ 1", groups=groups,

@@ -1,5 +1,5 @@
-"""The REML criterion of a linear mixed model with one grouping factor, and the
-Satterthwaite degrees of freedom built on it.
+"""The REML criterion of a linear mixed model with one grouping factor (or crossed random
+intercepts), and its parametrisations (Satterthwaite df: :mod:`emgkit.stats.satterthwaite`).
 
 Model: ``y_i = X_i β + Z_i b_i + e_i`` for each group (participant) ``i``, with
 ``b_i ~ N(0, G)`` and ``e_i ~ N(0, σ² I)``. The REML log-likelihood is the one lme4 reports:
@@ -8,18 +8,14 @@ Model: ``y_i = X_i β + Z_i b_i + e_i`` for each group (participant) ``i``, with
 
 computed from per-group sufficient statistics (Woodbury identities), so one evaluation
 costs O(groups × q³ + p³) whatever the number of trials.
-
-Satterthwaite's df for a contrast ``l`` (as lmerTest computes it):
-``ν = 2 (l'Cl)² / (g' A g)`` with ``C = (X'V⁻¹X)⁻¹``, ``g_k = l' (∂C/∂θ_k) l`` and ``A`` the
-asymptotic covariance of the variance parameters ``θ = (vech G, σ²)`` (inverse of the
-negative Hessian of ℓ_R). At the REML optimum the result does not depend on how θ is
-parametrised, so it matches lmerTest's (θ, σ) parametrisation.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from scipy import optimize
+
+from .satterthwaite import derivatives, natural_gradient
 
 
 class RemlCriterion:
@@ -49,7 +45,67 @@ class RemlCriterion:
         np.add.at(self.ZtX, inv, Z[:, :, None] * X[:, None, :])
         np.add.at(self.Zty, inv, Z * y[:, None])
         self.XtX, self.Xty, self.yty = X.T @ X, X.T @ y, y @ y
+        self.X = X
         self._tril = np.tril_indices(self.q)
+        self._inv = inv
+
+    def blocks(self):
+        """Yield (Z, X, y) of each group (blocks of the block-diagonal V)."""
+        order = np.argsort(self._inv, kind="stable")
+        bounds = np.flatnonzero(np.diff(self._inv[order])) + 1
+        for rows in np.split(order, bounds):
+            yield self.Z[rows], self.X[rows], self.y[rows]
+
+    def dG(self):
+        """∂G/∂θ_k for the covariance parameters (the residual excluded), (n, q, q)."""
+        out = []
+        for i, j in zip(*self._tril):
+            D = np.zeros((self.q, self.q))
+            D[i, j] = D[j, i] = 1.0
+            out.append(D)
+        return np.array(out)
+
+    def move_inside(self, Grel, at_zero, value=1.0):
+        """A start value: relative covariance ``Grel`` with the Cholesky diagonals flagged in
+        ``at_zero`` set to ``value`` (off the boundary, where their gradient vanishes)."""
+        L = psd_cholesky(Grel)
+        L[np.diag_indices(self.q)] = np.where(at_zero, value, np.diag(L))
+        return L @ L.T
+
+    def relative_factor_diagonal(self, theta):
+        """Diagonal of the relative Cholesky factor of G/σ² (lme4's bounded θ)."""
+        G, s2 = self.unpack(theta)
+        return np.diag(psd_cholesky(G / s2))
+
+    def lmer_derivatives(self, theta):
+        """Jacobian and second derivatives of θ (natural) with respect to lmerTest's
+        parameters ``c`` = (lower triangle of the Cholesky factor of G/σ², σ).
+
+        Returns
+        -------
+        J : ndarray, shape (n, n)
+            ∂θ_k/∂c_a.
+        S : ndarray, shape (n, n, n)
+            ∂²θ_k/∂c_a∂c_b.
+        """
+        G, s2 = self.unpack(theta)
+        sd = np.sqrt(s2)
+        L = psd_cholesky(G / s2)
+        LL = L @ L.T
+        pairs = [(int(i), int(j)) for i, j in zip(*self._tril)]
+        m = len(pairs)
+        J, S = np.zeros((m + 1, m + 1)), np.zeros((m + 1, m + 1, m + 1))
+        for k, (u, v) in enumerate(pairs):
+            for a, (i, j) in enumerate(pairs):
+                J[k, a] = s2 * ((u == i) * L[v, j] + (v == i) * L[u, j])
+                S[k, a, m] = S[k, m, a] = 2 * sd * ((u == i) * L[v, j] + (v == i) * L[u, j])
+                for b, (kk, ll) in enumerate(pairs):
+                    if j == ll:
+                        S[k, a, b] = s2 * ((u == i) * (v == kk) + (v == i) * (u == kk))
+            J[k, m] = 2 * sd * LL[u, v]
+            S[k, m, m] = 2 * LL[u, v]
+        J[m, m], S[m, m, m] = 2 * sd, 2.0
+        return J, S
 
     def with_design(self, X):
         """The same random-effects structure with another fixed design ``X``."""
@@ -131,6 +187,22 @@ class RemlCriterion:
         L[self._tril] = lvec
         return self._profiled_at(L @ L.T)
 
+    def profiled_grad(self, lvec):
+        """Gradient of :meth:`profiled` (exact, by the envelope theorem over σ²)."""
+        L = np.zeros((self.q, self.q))
+        L[self._tril] = lvec
+        s2 = self._scale_at(L @ L.T)
+        if not (np.isfinite(s2) and s2 > 0):
+            return np.zeros_like(np.asarray(lvec, float))
+        g = natural_gradient(self, self.pack(s2 * (L @ L.T), s2))[:-1]
+        out = np.zeros(len(lvec))
+        for a, (i, j) in enumerate(zip(*self._tril)):
+            dG = np.zeros((self.q, self.q))
+            dG[i, :] += L[:, j]
+            dG[:, i] += L[:, j]
+            out[a] = -s2 * (g @ dG[self._tril])
+        return out
+
     def _profiled_at(self, Grel):
         """Negative profiled REML log-likelihood at relative covariance ``G/σ²``."""
         XVX, XVy, yVy, logdet_v = self._parts(Grel, 1.0)
@@ -150,13 +222,28 @@ class RemlCriterion:
         return float((yVy - XVy @ beta) / (self.n - self.p))
 
     def _minimise(self, x0, bounds):
-        """L-BFGS-B then Nelder-Mead polishing of :meth:`profiled`; returns (best, ok)."""
-        res = optimize.minimize(self.profiled, x0, method="L-BFGS-B", bounds=bounds,
-                                options=dict(ftol=1e-15, gtol=1e-10, maxiter=2000))
-        res2 = optimize.minimize(self.profiled, res.x, method="Nelder-Mead",
-                                 options=dict(xatol=1e-12, fatol=1e-13, maxiter=20000))
-        best = res2 if res2.fun <= res.fun else res
-        return best, bool(res.success or res2.success) and np.isfinite(best.fun)
+        """Minimise :meth:`profiled` by L-BFGS-B with its exact gradient; returns
+        (result, converged). Converged: the gradient is small relative to the criterion's
+        curvature scale (a relative check, as lme4's), not an absolute tolerance below
+        floating-point resolution."""
+        res = optimize.minimize(self.profiled, x0, jac=self.profiled_grad, method="L-BFGS-B",
+                                bounds=bounds,
+                                options=dict(ftol=1e-14, gtol=1e-9, maxiter=5000))
+        if not np.isfinite(res.fun):
+            return res, False
+        g = self.profiled_grad(res.x)
+        free = np.array([not (lo == 0 and xi <= 1e-10 and gi > 0)
+                         for (lo, _), xi, gi in zip(bounds, res.x, g)])
+        converged = bool(np.all(np.abs(g[free]) <= 1e-5 * max(1.0, abs(res.fun))))
+        if not converged:  # a derivative-free polish from there, with relative tolerances
+            res2 = optimize.minimize(self.profiled, res.x, method="Nelder-Mead",
+                                     options=dict(xatol=1e-10, fatol=1e-12 * abs(res.fun),
+                                                  maxiter=20000))
+            if res2.fun < res.fun:
+                res = res2
+            g = self.profiled_grad(res.x)
+            converged = bool(np.all(np.abs(g[free]) <= 1e-4 * max(1.0, abs(res.fun))))
+        return res, converged
 
     def polish(self, G, s2):
         """Refine a fit to the REML optimum; returns (G, σ², converged, loglik)."""
@@ -178,93 +265,6 @@ class RemlCriterion:
         Grel = L @ L.T
         s2_hat = self._scale_at(Grel)
         return Grel * s2_hat, s2_hat, converged, -float(best.fun)
-
-
-class Satterthwaite:
-    """Satterthwaite df for contrasts of β at a REML optimum θ̂.
-
-    Variance parameters on the boundary (a random-effect variance of 0) are held fixed,
-    as they carry no sampling variance to first order.
-    """
-
-    def __init__(self, crit, theta, rel_step=1e-4):
-        self.crit, self.theta = crit, np.asarray(theta, float)
-        G, _ = crit.unpack(self.theta)
-        diag_idx = crit.variance_indices()
-        scale = max(np.abs(self.theta).max(), 1e-300)
-        self.active = [k for k in range(len(self.theta))
-                       if not (k in diag_idx and self.theta[k] <= 1e-8 * scale)]
-        self.steps = np.array([rel_step * max(abs(t), 1e-6 * scale) for t in self.theta])
-        self.A = self._vcov_theta()
-        self.dC = self._jacobian_C()
-
-    def _shift(self, **moves):
-        t = self.theta.copy()
-        for k, m in moves.items():
-            t[int(k[1:])] += m * self.steps[int(k[1:])]
-        return t
-
-    def _vcov_theta(self):
-        f = self.crit.loglik
-        act = self.active
-        H = np.zeros((len(act), len(act)))
-        f0 = f(self.theta)
-        for a, i in enumerate(act):
-            for b, j in enumerate(act):
-                if b < a:
-                    continue
-                if i == j:
-                    fp, fm = f(self._shift(**{f"k{i}": 1})), f(self._shift(**{f"k{i}": -1}))
-                    H[a, a] = (fp - 2 * f0 + fm) / self.steps[i] ** 2
-                else:
-                    fpp = f(self._shift(**{f"k{i}": 1, f"k{j}": 1}))
-                    fpm = f(self._shift(**{f"k{i}": 1, f"k{j}": -1}))
-                    fmp = f(self._shift(**{f"k{i}": -1, f"k{j}": 1}))
-                    fmm = f(self._shift(**{f"k{i}": -1, f"k{j}": -1}))
-                    H[a, b] = H[b, a] = (fpp - fpm - fmp + fmm) / (4 * self.steps[i] *
-                                                                 self.steps[j])
-        return np.linalg.inv(-H)
-
-    def _jacobian_C(self):
-        out = []
-        for k in self.active:
-            cp = self.crit.gls(self._shift(**{f"k{k}": 1}))[1]
-            cm = self.crit.gls(self._shift(**{f"k{k}": -1}))[1]
-            out.append((cp - cm) / (2 * self.steps[k]))
-        return np.array(out)                               # (k, p, p)
-
-    def df(self, contrast, C):
-        """Satterthwaite df of the contrast ``contrast @ β`` (``C`` = Var(β̂))."""
-        c = np.asarray(contrast, float)
-        var = c @ C @ c
-        g = np.einsum("p,kpq,q->k", c, self.dC, c)
-        denom = g @ self.A @ g
-        return float(2 * var ** 2 / denom) if denom > 0 else np.inf
-
-    def df_F(self, L, beta, C):
-        """F test of ``L @ β = 0`` with lmerTest's multi-df Satterthwaite method.
-
-        Returns
-        -------
-        F : float
-        num_df : int
-        den_df : float
-        """
-        L = np.atleast_2d(np.asarray(L, float))
-        LCL = L @ C @ L.T
-        evals, evecs = np.linalg.eigh(LCL)
-        keep = evals > evals.max() * 1e-10
-        evals, evecs = evals[keep], evecs[:, keep]
-        q = len(evals)
-        PL = evecs.T @ L
-        F = float(np.sum((PL @ beta) ** 2 / evals) / q)
-        nus = np.array([self.df(row, C) for row in PL])
-        if q == 1:
-            return F, 1, float(nus[0])
-        if np.any(nus <= 2):
-            return F, q, 2.0
-        E = np.sum(nus / (nus - 2))
-        return F, q, float(2 * E / (E - q)) if E > q else np.inf
 
 
 class CrossedReml(RemlCriterion):
@@ -294,7 +294,43 @@ class CrossedReml(RemlCriterion):
         self.ZtX = (Z.T @ X)[None]
         self.Zty = (Z.T @ y)[None]
         self.XtX, self.Xty, self.yty = X.T @ X, X.T @ y, y @ y
+        self.X = X
         self._starts = np.cumsum([0] + sizes[:-1])
+
+    def blocks(self):
+        yield self.Z, self.X, self.y
+
+    def dG(self):
+        out = []
+        for start, size in zip(self._starts, self.sizes):
+            D = np.zeros((self.q, self.q))
+            D[np.arange(start, start + size), np.arange(start, start + size)] = 1.0
+            out.append(D)
+        return np.array(out)
+
+    def move_inside(self, Grel, at_zero, value=1.0):
+        x = np.sqrt(np.clip(np.diag(Grel)[self._starts], 0, None))
+        return np.diag(np.repeat(np.where(at_zero, value, x) ** 2, self.sizes))
+
+    def relative_factor_diagonal(self, theta):
+        theta = np.asarray(theta, float)
+        return np.sqrt(np.clip(theta[:-1], 0, None) / theta[-1])
+
+    def lmer_derivatives(self, theta):
+        """As :meth:`RemlCriterion.lmer_derivatives`, with ``c`` = (τ_f/σ per factor, σ)."""
+        theta = np.asarray(theta, float)
+        s2 = theta[-1]
+        sd = np.sqrt(s2)
+        t = np.sqrt(np.clip(theta[:-1], 0, None) / s2)
+        F = len(t)
+        J, S = np.zeros((F + 1, F + 1)), np.zeros((F + 1, F + 1, F + 1))
+        for f in range(F):
+            J[f, f], J[f, F] = 2 * s2 * t[f], 2 * sd * t[f] ** 2
+            S[f, f, f] = 2 * s2
+            S[f, f, F] = S[f, F, f] = 4 * sd * t[f]
+            S[f, F, F] = 2 * t[f] ** 2
+        J[F, F], S[F, F, F] = 2 * sd, 2.0
+        return J, S
 
     def with_design(self, X):
         return CrossedReml(self.y, X, self.factors)
@@ -321,9 +357,71 @@ class CrossedReml(RemlCriterion):
         """Negative profiled REML log-likelihood; ``x`` = relative SDs per factor."""
         return self._profiled_at(np.diag(np.repeat(np.asarray(x, float) ** 2, self.sizes)))
 
+    def profiled_grad(self, x):
+        x = np.asarray(x, float)
+        Grel = np.diag(np.repeat(x ** 2, self.sizes))
+        s2 = self._scale_at(Grel)
+        if not (np.isfinite(s2) and s2 > 0):
+            return np.zeros_like(x)
+        g = natural_gradient(self, np.concatenate([s2 * x ** 2, [s2]]))[:-1]
+        return -g * 2 * s2 * x
+
     def polish(self, G, s2):
         x0 = np.sqrt(np.clip(np.diag(G)[self._starts] / s2, 1e-4, None))
         best, converged = self._minimise(x0, [(0, None)] * len(x0))
         Grel = np.diag(np.repeat(np.abs(best.x) ** 2, self.sizes))
         s2_hat = self._scale_at(Grel)
         return Grel * s2_hat, s2_hat, converged, -float(best.fun)
+
+
+def psd_cholesky(M, tol=1e-10):
+    """Lower Cholesky factor of a positive semi-definite matrix (zero columns where the
+    matrix is singular, as lme4's relative covariance factor on the boundary)."""
+    M = np.asarray(M, float)
+    q = M.shape[0]
+    L = np.zeros_like(M)
+    scale = max(np.abs(np.diag(M)).max(), 1e-300)
+    for j in range(q):
+        d = M[j, j] - L[j, :j] @ L[j, :j]
+        if d <= tol * scale:
+            continue
+        L[j, j] = np.sqrt(d)
+        L[j + 1:, j] = (M[j + 1:, j] - L[j + 1:, :j] @ L[j, :j]) / L[j, j]
+    return L
+
+
+def newton_refine(crit, theta, steps=4):
+    """Newton steps on the exact REML gradient and Hessian from an interior optimum.
+
+    Derivative-free or quasi-Newton optimisers stop a little short (a relative 1e-5 in the
+    variances moves p-values in the fourth digit); from there Newton converges in one or two
+    steps. Boundary fits (a variance of 0, a singular G) and steps that lower the
+    log-likelihood or leave the parameter space are not taken.
+
+    Returns
+    -------
+    theta : ndarray
+    loglik : float
+    """
+    theta = np.asarray(theta, float)
+    best = crit.loglik(theta)
+    G, _ = crit.unpack(theta)
+    if not np.isfinite(best) or np.linalg.eigvalsh(G).min() <= 1e-8 * max(np.diag(G).max(), 0):
+        return theta, best
+    for _ in range(steps):
+        g, H, _ = derivatives(crit, theta)
+        try:
+            step = np.linalg.solve(H, g)
+        except np.linalg.LinAlgError:
+            break
+        new = theta - step
+        G_new, s2_new = crit.unpack(new)
+        if s2_new <= 0 or np.linalg.eigvalsh(G_new).min() <= 0:
+            break
+        ll = crit.loglik(new)
+        if not np.isfinite(ll) or ll < best - 1e-12 * abs(best):
+            break
+        theta, best = new, ll
+        if np.abs(step).max() <= 1e-12 * max(np.abs(theta).max(), 1e-300):
+            break
+    return theta, best

@@ -14,7 +14,8 @@ from statsmodels.stats.multitest import multipletests
 
 from .._files import atomic_path
 from .design import design, r_term_name, reference_grid, sum_coded_formula
-from .reml import RemlCriterion, Satterthwaite
+from .reml import RemlCriterion
+from .satterthwaite import Satterthwaite
 
 
 def _t_table(est, se, df, level=0.95):
@@ -59,8 +60,10 @@ class MixedResult:
     # -- presentation ------------------------------------------------------------------
     def __repr__(self):
         state = "converged" if self.fit["converged"] else "NOT converged"
+        if self.fit.get("singular"):
+            state += ", SINGULAR fit"
         ctx = "".join(f" | {k} = {v}" for k, v in self.context.items())
-        return (f"<MixedResult{ctx} | {self.formula} + (1 | {self.groups}) | "
+        return (f"<MixedResult{ctx} | {self.lme4_formula()} | "
                 f"n={self.fit['n_obs']}, "
                 f"{self.fit['n_groups']} participants | REML logLik "
                 f"{self.fit['reml_loglik']:.3f} | {state}>")
@@ -287,8 +290,12 @@ class MixedResult:
         return "\n".join(lines) + "\n"
 
     def summary_sentences(self, factor="group", alpha=0.05):
-        """One APA-style sentence per contrast of ``factor`` (see :meth:`contrasts`)."""
+        """One APA-style sentence per contrast of ``factor`` (see :meth:`contrasts`); a
+        singular fit is said first."""
         out = []
+        if self.fit.get("singular"):
+            out.append("Caution: the random-effects fit is singular (a variance of 0 or a "
+                       "correlation of ±1); the tests below rest on a boundary estimate.")
         con = self.contrasts(factor)
         for _, r in con.iterrows():
             a, b = r["contrast"].split(" - ")
