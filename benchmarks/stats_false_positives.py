@@ -29,7 +29,7 @@ def false_positive_rate(n_studies=200, seed=0, alpha=0.05, n_per_group=6):
                                     subject_sd=0.3, residual_sd=0.4,
                                     condition_effects={("angry", "corrugator"): 0.3},
                                     seed=int(rng.integers(2 ** 32)))
-        res = fit_model(trials, "score ~ group * condition", optimizers=("bfgs",))
+        res = fit_model(trials, "score ~ group * condition")
         an = res.anova().set_index("term")
         hits["group"] += an.loc["group", "p"] < alpha
         hits["group:condition"] += an.loc["group:condition", "p"] < alpha

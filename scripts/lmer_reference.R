@@ -57,3 +57,18 @@ for (name in names(models)) {
             file.path(out, paste0(name, "_fit.csv")), row.names = FALSE)
 }
 writeLines(capture.output(sessionInfo()), file.path(out, "sessionInfo.txt"))
+
+# emmeans contrasts with a factor that does not interact with group (averaged over) and a
+# covariate (at its mean); Holm over all rows and within condition
+d <- read.csv(file.path(out, "emm_data.csv"))
+d$group <- factor(d$group, levels = c("placebo", "naltrexone"))
+d$condition <- factor(d$condition, levels = c("angry", "happy", "neutral"))
+d$wave <- factor(d$wave)
+m <- lmerTest::lmer(score ~ group * condition + wave + trait + (1 | participant_id), data = d)
+em <- emmeans::emmeans(m, trt.vs.ctrl ~ group | condition, lmer.df = "satterthwaite")
+all <- as.data.frame(summary(em$contrasts, by = NULL, adjust = "holm", infer = TRUE))
+per <- as.data.frame(summary(em$contrasts, adjust = "holm", infer = TRUE))
+write.csv(data.frame(condition = all$condition, estimate = all$estimate, se = all$SE, df = all$df,
+                     t = all$t.ratio, p_adj_all = all$p.value, p_adj_by = per$p.value,
+                     ci_low = as.data.frame(summary(em$contrasts, by = NULL, adjust = "none", infer = TRUE))$lower.CL),
+          file.path(out, "emm_contrasts.csv"), row.names = FALSE)

@@ -49,12 +49,23 @@ class RemlCriterion:
         self._tril = np.tril_indices(self.q)
         self._inv = inv
 
-    def blocks(self):
-        """Yield (Z, X, y) of each group (blocks of the block-diagonal V)."""
+    def block_sums(self):
+        """Per group: R'R of R = [Z, X, y] (g, m, m) and the number of rows (g,)."""
+        if not hasattr(self, "_block_sums"):
+            RR = np.zeros((self.n_groups, self.q + self.p + 1, self.q + self.p + 1))
+            RR[:, :self.q, :self.q] = self.ZtZ
+            RR[:, :self.q, self.q:-1] = self.ZtX
+            RR[:, :self.q, -1] = self.Zty
+            R = np.column_stack([self.X, self.y])
+            for g, rows in enumerate(self._rows()):
+                RR[g, self.q:, self.q:] = R[rows].T @ R[rows]
+            RR[:, self.q:, :self.q] = np.swapaxes(RR[:, :self.q, self.q:], 1, 2)
+            self._block_sums = (RR, np.bincount(self._inv).astype(float))
+        return self._block_sums
+
+    def _rows(self):
         order = np.argsort(self._inv, kind="stable")
-        bounds = np.flatnonzero(np.diff(self._inv[order])) + 1
-        for rows in np.split(order, bounds):
-            yield self.Z[rows], self.X[rows], self.y[rows]
+        return np.split(order, np.flatnonzero(np.diff(self._inv[order])) + 1)
 
     def dG(self):
         """∂G/∂θ_k for the covariance parameters (the residual excluded), (n, q, q)."""
@@ -150,9 +161,11 @@ class RemlCriterion:
         eye = np.eye(self.q)
         M = s2 * eye + G @ self.ZtZ                      # (g, q, q)
         MG = np.linalg.solve(M, np.broadcast_to(G, M.shape))   # M⁻¹G, symmetric
-        XVX = (self.XtX - np.einsum("gqp,gqr,grs->ps", self.ZtX, MG, self.ZtX)) / s2
-        XVy = (self.Xty - np.einsum("gqp,gqr,gr->p", self.ZtX, MG, self.Zty)) / s2
-        yVy = (self.yty - np.einsum("gq,gqr,gr->", self.Zty, MG, self.Zty)) / s2
+        XtZ = np.swapaxes(self.ZtX, 1, 2)
+        MGZy = MG @ self.Zty[..., None]                 # (g, q, 1)
+        XVX = (self.XtX - (XtZ @ MG @ self.ZtX).sum(0)) / s2
+        XVy = (self.Xty - (XtZ @ MGZy)[..., 0].sum(0)) / s2
+        yVy = (self.yty - (self.Zty[:, None, :] @ MGZy).sum()) / s2
         sign, logdet_m = np.linalg.slogdet(M)
         logdet_v = self.n * np.log(s2) + np.sum(logdet_m) - self.n_groups * self.q * np.log(s2)
         if np.any(sign <= 0):
@@ -297,8 +310,11 @@ class CrossedReml(RemlCriterion):
         self.X = X
         self._starts = np.cumsum([0] + sizes[:-1])
 
-    def blocks(self):
-        yield self.Z, self.X, self.y
+    def block_sums(self):
+        if not hasattr(self, "_block_sums"):
+            R = np.column_stack([self.Z, self.X, self.y])
+            self._block_sums = ((R.T @ R)[None], np.array([float(len(self.y))]))
+        return self._block_sums
 
     def dG(self):
         out = []

@@ -150,34 +150,60 @@ class MixedResult:
         """SD used for standardised effects: sqrt(residual + random-intercept variance)."""
         return float(np.sqrt(self.s2 + self.G[0, 0]))
 
-    def contrasts(self, factor="group", *, method="trt.vs.ctrl", adjust="holm", level=0.95):
-        """Contrasts of ``factor``'s levels within every combination of the other factors.
+    def interacting(self, factor):
+        """The other factors that share a model term with ``factor`` (its ``by`` factors)."""
+        terms = [t.split(":") for t in self.dinfo.term_names]
+        return [f for f in self.factors if f != factor
+                and any(factor in t and f in t for t in terms)]
+
+    def contrasts(self, factor="group", *, by=None, method="trt.vs.ctrl", adjust="holm",
+                  family="all", level=0.95):
+        """Contrasts of ``factor``'s marginal means, as emmeans computes them.
+
+        ``emmeans(m, pairwise ~ factor | by)``: each level's marginal mean is averaged with
+        equal weights over the factors not in ``by`` (covariates at their mean), so a factor
+        that does not interact with ``factor`` (e.g. a session ``wave`` in
+        ``score ~ group * condition + wave``) gives no extra rows.
 
         Parameters
         ----------
         factor : str
             The factor compared (default the between-subject ``group``).
+        by : list of str | None
+            Factors within whose levels ``factor`` is compared; None: those that interact
+            with ``factor`` in the formula (:meth:`interacting`).
         method : "trt.vs.ctrl" | "pairwise"
             Each level minus the reference level, or all pairs.
         adjust : str
-            Multiplicity correction over all rows (``statsmodels`` ``multipletests``
-            method: "holm", "bonferroni", "fdr_bh", or "none").
+            Multiplicity correction (``statsmodels`` ``multipletests`` method: "holm",
+            "bonferroni", "fdr_bh", or "none").
+        family : "all" | "by"
+            Adjust over all rows (emmeans ``summary(..., by = NULL, adjust = ...)``, the
+            default: one family for the study's question) or within each ``by`` level
+            (emmeans' own default).
         level : float
-            Confidence level of the (unadjusted) intervals.
+            Confidence level of the intervals; they are *not* adjusted (``p_adj`` is).
 
         Returns
         -------
         DataFrame
-            ``contrast`` (e.g. "naltrexone - placebo"), one column per other factor,
+            ``contrast`` (e.g. "naltrexone - placebo"), one column per ``by`` factor,
             ``estimate``, ``se``, ``df`` (Satterthwaite), ``t``, ``p``, ``p_adj``,
-            ``ci_low``, ``ci_high``, ``effect_size`` (estimate / sqrt(residual +
-            random-intercept variance)).
+            ``ci_low``, ``ci_high`` (unadjusted), ``effect_size`` (estimate / sqrt(residual +
+            random-intercept variance)). ``attrs`` record ``adjust``, ``family`` and ``by``.
         """
         from ..errors import ModelError
 
         if factor not in self.factors:
             raise ModelError(f"contrasts: {factor!r} is not a factor of the model "
                              f"({', '.join(self.factors) or 'none'}).")
+        if family not in ("all", "by"):
+            raise ModelError(f"family={family!r} is not allowed; use 'all' or 'by'.")
+        by = self.interacting(factor) if by is None else list(by)
+        unknown = [b for b in by if b not in self.factors or b == factor]
+        if unknown:
+            raise ModelError(f"contrasts: by={unknown} are not other factors of the model "
+                             f"({', '.join(f for f in self.factors if f != factor)}).")
         grid, Xg = self._grid()
         levels = self.factors[factor]
         if method == "trt.vs.ctrl":
@@ -187,29 +213,34 @@ class MixedResult:
         else:
             raise ModelError(f"method={method!r} is not allowed; use 'trt.vs.ctrl' or "
                              f"'pairwise'.")
-        by = [f for f in self.factors if f != factor]
-        rows, Ls = [], []
-        keys = grid[by].astype(str).drop_duplicates() if by else pd.DataFrame(index=[0])
-        for _, key in keys.iterrows():
-            mask = np.ones(len(grid), bool)
+        g = grid.astype({c: str for c in self.factors})
+        rows, Ls, fam = [], [], []
+        keys = g[by].drop_duplicates() if by else pd.DataFrame(index=[0])
+        for k, (_, key) in enumerate(keys.iterrows()):
+            mask = np.ones(len(g), bool)
             for b in by:
-                mask &= grid[b].astype(str).to_numpy() == key[b]
-            sub = grid[mask]
-            for a, b in pairs:
-                ia = sub.index[sub[factor].astype(str) == a][0]
-                ib = sub.index[sub[factor].astype(str) == b][0]
-                Ls.append(Xg[ia] - Xg[ib])
-                rows.append({"contrast": f"{a} - {b}", **{k: key[k] for k in by}})
+                mask &= g[b].to_numpy() == key[b]
+            for a, b in pairs:  # marginal means: equal weights over the other factors
+                la = Xg[mask & (g[factor].to_numpy() == a)].mean(axis=0)
+                lb = Xg[mask & (g[factor].to_numpy() == b)].mean(axis=0)
+                Ls.append(la - lb)
+                rows.append({"contrast": f"{a} - {b}", **{c: key[c] for c in by}})
+                fam.append(k)
         L = np.array(Ls)
         est = L @ self.beta
         se = np.sqrt(np.einsum("ip,pq,iq->i", L, self.C, L))
         df = np.array([self.sat.df(x, self.C) for x in L])
         t, p, lo, hi = _t_table(est, se, df, level)
-        p_adj = p if adjust in (None, "none") else multipletests(p, method=adjust)[1]
+        p_adj = p.copy()
+        if adjust not in (None, "none"):
+            groups = [np.arange(len(p))] if family == "all" else \
+                [np.flatnonzero(np.array(fam) == k) for k in sorted(set(fam))]
+            for idx in groups:
+                p_adj[idx] = multipletests(p[idx], method=adjust)[1]
         out = pd.DataFrame(rows).assign(estimate=est, se=se, df=df, t=t, p=p, p_adj=p_adj,
                                         ci_low=lo, ci_high=hi,
                                         effect_size=est / self.effect_sd())
-        out.attrs["adjust"] = adjust
+        out.attrs.update(adjust=adjust or "none", family=family, by=by)
         return out
 
     def variance(self):
@@ -272,11 +303,13 @@ class MixedResult:
         extra = "".join(f" + (1 | {c})" for c in self.crossed)
         return f"{self.formula.strip()} + ({re} | {self.groups}){extra}"
 
-    def r_code(self, data_file="trials.tsv"):
-        """R code (lme4 + lmerTest + emmeans) that fits the same model."""
+    def r_code(self, data_file="model_data.tsv"):
+        """R code (lme4 + lmerTest + emmeans) that fits the same model to ``data_file``
+        (:meth:`write` puts the model's rows beside the script under that name)."""
         lines = ["library(lme4)", "library(lmerTest)", "library(emmeans)",
                  f'd <- read.delim("{data_file}", na.strings = "n/a")',
                  f"d${self.groups} <- factor(d${self.groups})",
+                 *[f"d${c} <- factor(d${c})" for c in self.crossed],
                  'if ("rejected" %in% names(d)) d <- d[!as.logical(d$rejected), ]']
         for f, lv in self.factors.items():
             lines.append(f"d${f} <- factor(d${f}, levels = c({', '.join(repr(v) for v in lv)}))"
@@ -284,9 +317,11 @@ class MixedResult:
         lines += [f"m <- lmer({self.lme4_formula()}, data = d, REML = TRUE)", "summary(m)",
                   "anova(m, type = 3)  # Satterthwaite df", "VarCorr(m)"]
         if "group" in self.factors:
-            by = [f for f in self.factors if f != "group"]
-            spec = "pairwise ~ group" + (" | " + " * ".join(by) if by else "")
-            lines.append(f"emmeans(m, {spec}, adjust = 'none')")
+            by = self.interacting("group")
+            spec = "trt.vs.ctrl ~ group" + (" | " + " * ".join(by) if by else "")
+            lines += [f"em <- emmeans(m, {spec})",
+                      "# Holm over all rows, as emgkit's contrasts.tsv (family = 'all')",
+                      "summary(em$contrasts, by = NULL, adjust = 'holm', infer = TRUE)"]
         return "\n".join(lines) + "\n"
 
     def summary_sentences(self, factor="group", alpha=0.05):
@@ -302,7 +337,7 @@ class MixedResult:
             cell = []
             muscle = r.get("muscle", self.context.get("muscle"))
             stim = [r[c] for c in con.columns if c in ("emotion", "condition")]
-            other = [f"{c} = {r[c]}" for c in self.factors
+            other = [f"{c} = {r[c]}" for c in con.attrs.get("by", [])
                      if c not in (factor, "muscle", "emotion", "condition")]
             what = f"{muscle} responses" if muscle is not None else f"{self.outcome}"
             if stim:
@@ -314,8 +349,10 @@ class MixedResult:
             verb = ("increased" if r["estimate"] > 0 else "decreased") if sig else \
                 "did not significantly change"
             pt = "p < .001" if p < 0.001 else f"p = {p:.3f}".replace("0.", ".")
+            adjusted = con.attrs.get("adjust") not in ("none", None)
             cell.append(f"{a.capitalize()} (vs {b}) {verb} {what}, b = {r['estimate']:.3g}, "
-                        f"95 % CI [{r['ci_low']:.3g}, {r['ci_high']:.3g}], "
+                        f"95 % CI [{r['ci_low']:.3g}, {r['ci_high']:.3g}]"
+                        f"{' (unadjusted)' if adjusted else ''}, "
                         f"t({r['df']:.1f}) = {r['t']:.2f}, {pt}"
                         f"{' (Holm-adjusted)' if con.attrs.get('adjust') == 'holm' else ''}, "
                         f"d = {r['effect_size']:.2f}.")
@@ -324,7 +361,9 @@ class MixedResult:
 
     # -- output -------------------------------------------------------------------------
     def write(self, out_dir, *, figures=True):
-        """Write every output table (TSV), ``fit.json``, ``model.R`` and figures.
+        """Write every output table (TSV), ``fit.json``, ``model.R`` with the rows it fits
+        (``model_data.tsv``: after merging participants and dropping rejected trials, so the
+        script runs as written from its folder) and figures.
 
         Returns
         -------
@@ -348,7 +387,11 @@ class MixedResult:
         fit["anova"] = "Type III, sum-to-zero coding, Satterthwaite denominator df"
         written["fit"] = _atomic(out / "fit.json", lambda p: p.write_text(
             json.dumps(fit, indent=2, default=float)))
-        written["R"] = _atomic(out / "model.R", lambda p: p.write_text(self.r_code()))
+        data = self.data.astype({c: str for c in self.factors})
+        written["model_data"] = _atomic(out / "model_data.tsv", lambda p: data.to_csv(
+            p, sep="\t", index=False, float_format="%.10g", na_rep="n/a"))
+        written["R"] = _atomic(out / "model.R", lambda p: p.write_text(
+            self.r_code("model_data.tsv")))
         if "group" in self.factors:
             written["summary"] = _atomic(out / "summary.txt", lambda p: p.write_text(
                 "\n".join(self.summary_sentences()) + "\n"))

@@ -26,17 +26,35 @@ from __future__ import annotations
 import numpy as np
 
 
-def _powers(RR, ZR, T, K, third=True):
-    """R'V⁻ᵏR·σ²ᵏ for k = 1, 2, 3 of one block from R'R, Z'R, Z'Z and K = (σ²I + GZ'Z)⁻¹G
-    (V⁻¹ = (I - ZKZ')/σ²)."""
+def _block_parts(crit, theta, third=True):
+    """Per block (stacked): R'V⁻ᵏR for R = [Z, X, y - Xβ̂] and k = 1, 2, 3, with the
+    traces of V⁻¹ and V⁻², from the criterion's per-block sums (no loop over blocks)."""
+    G, s2 = crit.unpack(theta)
+    beta, C = crit.gls(theta)
+    RRy, counts = crit.block_sums()                 # (g, m, m) of [Z, X, y], rows per block
+    q, p = crit.q, crit.p
+    m = q + p + 1
+    W = np.eye(m)
+    W[q:q + p, -1] = -beta                         # [Z, X, y] W = [Z, X, y - Xβ̂]
+    RR = W.T @ RRy @ W
+    ZR = RR[:, :q, :]
+    T = RR[:, :q, :q]
+    M = s2 * np.eye(q) + G @ T
+    K = np.linalg.solve(M, np.broadcast_to(G, M.shape))
+    K = (K + np.swapaxes(K, 1, 2)) / 2              # (σ²I + GZ'Z)⁻¹G: V⁻¹ = (I - ZKZ')/σ²
     KZR = K @ ZR
     TKZR = T @ KZR
-    Q1 = RR - ZR.T @ KZR
-    Q2 = RR - 2 * ZR.T @ KZR + ZR.T @ K @ TKZR
-    if not third:
-        return Q1, Q2, None
-    Q3 = RR - 3 * ZR.T @ KZR + 3 * ZR.T @ K @ TKZR - TKZR.T @ (K @ TKZR)
-    return Q1, Q2, Q3
+    ZRt = np.swapaxes(ZR, 1, 2)
+    Q1 = (RR - ZRt @ KZR) / s2
+    KTKZR = K @ TKZR
+    Q2 = (RR - 2 * ZRt @ KZR + ZRt @ KTKZR) / s2 ** 2
+    Q3 = ((RR - 3 * ZRt @ KZR + 3 * ZRt @ KTKZR - np.swapaxes(TKZR, 1, 2) @ KTKZR) / s2 ** 3
+          if third else None)
+    KT = K @ T
+    trKT = np.trace(KT, axis1=1, axis2=2)
+    trV1 = np.sum(counts - trKT) / s2
+    trV2 = np.sum(counts - 2 * trKT + np.einsum("gab,gba->g", KT, KT)) / s2 ** 2
+    return C, Q1, Q2, Q3, trV1, trV2
 
 
 def natural_gradient(crit, theta):
@@ -51,121 +69,75 @@ def natural_gradient(crit, theta):
     -------
     ndarray, shape (len(theta),)
     """
-    G, s2 = crit.unpack(np.asarray(theta, float))
-    beta, C = crit.gls(theta)
-    D = crit.dG()
-    q, p = crit.q, crit.p
-    z, x, e = slice(0, q), slice(q, q + p), q + p
-    nk = len(D) + 1
-    UVU, rVr, trVk = np.zeros((nk, p, p)), np.zeros(nk), np.zeros(nk)
-    for Zb, Xb, yb in crit.blocks():
-        R = np.column_stack([Zb, Xb, yb - Xb @ beta])
-        RR, ZR = R.T @ R, Zb.T @ R
-        T = ZR[:, z]
-        K = np.linalg.solve(s2 * np.eye(q) + G @ T, G)
-        K = (K + K.T) / 2
-        Q1, Q2, _ = _powers(RR, ZR, T, K, third=False)
-        Q1, Q2 = Q1 / s2, Q2 / s2 ** 2
-        A, B, zr = Q1[z, z], Q1[z, x], Q1[z, e]
-        DB = np.einsum("kab,bp->kap", D, B)
-        UVU[:-1] += np.einsum("ap,kaq->kpq", B, DB)
-        UVU[-1] += Q2[x, x]
-        rVr[:-1] += (D @ zr) @ zr
-        rVr[-1] += Q2[e, e]
-        trVk[:-1] += np.einsum("ab,kba->k", A, D)
-        trVk[-1] += (len(yb) - np.trace(K @ T)) / s2
-    return -0.5 * (trVk - np.einsum("pq,kqp->k", C, UVU)) + 0.5 * rVr
+    return derivatives(crit, theta, second=False)[0]
 
 
-def derivatives(crit, theta):
+def derivatives(crit, theta, second=True):
     """Exact gradient, Hessian and ∂C of the REML log-likelihood in natural parameters.
 
     Parameters
     ----------
     crit : RemlCriterion | CrossedReml
     theta : ndarray
-    Natural parameters (G entries as ``crit.pack`` orders them, σ²).
+        Natural parameters (G entries as ``crit.pack`` orders them, σ²).
+    second : bool
+        Also the Hessian and ∂C (else None for both).
 
     Returns
     -------
     gradient : ndarray, shape (k,)
-    hessian : ndarray, shape (k, k)
-    dC : ndarray, shape (k, p, p)
-    ∂(X'V⁻¹X)⁻¹/∂θ_k.
+    hessian : ndarray, shape (k, k) | None
+    dC : ndarray, shape (k, p, p) | None
+        ∂(X'V⁻¹X)⁻¹/∂θ_k.
     """
     theta = np.asarray(theta, float)
-    G, s2 = crit.unpack(theta)
-    beta, C = crit.gls(theta)
-    D = crit.dG()                              # (n_G, q, q): ∂G/∂θ_k
+    C, Q1, Q2, Q3, trV1, trV2 = _block_parts(crit, theta, third=second)
+    D = crit.dG()                                   # (k-1, q, q): ∂G/∂θ_k
     q, p = crit.q, crit.p
-    nk = len(D) + 1
     z, x, e = slice(0, q), slice(q, q + p), q + p
-    trV1 = trV2 = 0.0
-    S = dict(xx2=np.zeros((p, p)), xe2=np.zeros(p), ee2=0.0, xx3=np.zeros((p, p)),
-             xe3=np.zeros(p), ee3=0.0)
-    UVU = np.zeros((nk, p, p))                # Σ U'V_kU
-    UVr = np.zeros((nk, p))                   # Σ U'V_k r
-    rVr = np.zeros(nk)                        # Σ r'V_k r
-    trVk = np.zeros(nk)                       # Σ tr(V⁻¹V_k)
-    trkl = np.zeros((nk, nk))                 # Σ tr(V⁻¹V_kV⁻¹V_l)
-    UkVlU = np.zeros((nk, nk, p, p))          # Σ U'V_kV⁻¹V_lU
-    rkVlr = np.zeros((nk, nk))                # Σ r'V_kV⁻¹V_l r
-    for Zb, Xb, yb in crit.blocks():
-        R = np.column_stack([Zb, Xb, yb - Xb @ beta])
-        RR, ZR = R.T @ R, Zb.T @ R
-        T = ZR[:, z]
-        K = np.linalg.solve(s2 * np.eye(q) + G @ T, G)
-        K = (K + K.T) / 2
-        Q1, Q2, Q3 = _powers(RR, ZR, T, K)
-        Q1, Q2, Q3 = Q1 / s2, Q2 / s2 ** 2, Q3 / s2 ** 3
-        n_b = len(yb)
-        KT = K @ T
-        trV1 = (n_b - np.trace(KT)) / s2
-        trV2 += (n_b - 2 * np.trace(KT) + np.trace(KT @ KT)) / s2 ** 2
-        A, B, zr = Q1[z, z], Q1[z, x], Q1[z, e]
-        A2, B2, zr2 = Q2[z, z], Q2[z, x], Q2[z, e]
-        S["xx2"] += Q2[x, x]
-        S["xe2"] += Q2[x, e]
-        S["ee2"] += Q2[e, e]
-        S["xx3"] += Q3[x, x]
-        S["xe3"] += Q3[x, e]
-        S["ee3"] += Q3[e, e]
-        DB = np.einsum("kab,bp->kap", D, B)   # D_k B
-        Dzr = D @ zr                           # D_k zr
-        UVU[:-1] += np.einsum("ap,kaq->kpq", B, DB)
-        UVr[:-1] += np.einsum("ap,ka->kp", B, Dzr)
-        rVr[:-1] += Dzr @ zr
-        trVk[:-1] += np.einsum("ab,kba->k", A, D)
-        trVk[-1] += trV1
-        AD = np.einsum("ab,kbc->kac", A, D)   # A D_k
-        trkl[:-1, :-1] += np.einsum("kab,lba->kl", AD, AD)
-        t_ks = np.einsum("kab,ba->k", D, A2)
-        trkl[:-1, -1] += t_ks
-        trkl[-1, :-1] += t_ks
-        ADB = np.einsum("ab,lbp->lap", A, DB)  # A D_l B
-        UkVlU[:-1, :-1] += np.einsum("kap,laq->klpq", DB, ADB)
-        ks = np.einsum("kap,aq->kpq", DB, B2)  # B'D_k Z'V⁻²X
-        UkVlU[:-1, -1] += ks
-        UkVlU[-1, :-1] += np.transpose(ks, (0, 2, 1))
-        ADzr = A @ Dzr.T                        # (q, k)
-        rkVlr[:-1, :-1] += Dzr @ ADzr
-        k_s = Dzr @ zr2
-        rkVlr[:-1, -1] += k_s
-        rkVlr[-1, :-1] += k_s
-    UVU[-1], UVr[-1], rVr[-1] = S["xx2"], S["xe2"], S["ee2"]
-    trkl[-1, -1] = trV2
-    UkVlU[-1, -1] = S["xx3"]
-    rkVlr[-1, -1] = S["ee3"]
-    # natural-parameter gradient, Hessian and ∂C
+    nk = len(D) + 1
+    A, B, zr = Q1[:, z, z], Q1[:, z, x], Q1[:, z, e]
+    DB = np.einsum("kab,gbp->gkap", D, B)          # D_k B
+    Dzr = np.einsum("kab,gb->gka", D, zr)          # D_k Z'r
+    UVU = np.empty((nk, p, p))                      # Σ U'V_kU
+    UVU[:-1] = np.einsum("gap,gkaq->kpq", B, DB)
+    UVU[-1] = Q2[:, x, x].sum(0)
+    rVr = np.empty(nk)                              # Σ r'V_k r
+    rVr[:-1] = np.einsum("gka,ga->k", Dzr, zr)
+    rVr[-1] = Q2[:, e, e].sum()
+    trVk = np.empty(nk)                             # Σ tr(V⁻¹V_k)
+    trVk[:-1] = np.einsum("gab,kba->k", A, D)
+    trVk[-1] = trV1
     gradient = -0.5 * (trVk - np.einsum("pq,kqp->k", C, UVU)) + 0.5 * rVr
+    if not second:
+        return gradient, None, None
+    A2, B2, zr2 = Q2[:, z, z], Q2[:, z, x], Q2[:, z, e]
+    UVr = np.empty((nk, p))                         # Σ U'V_k r
+    UVr[:-1] = np.einsum("gap,gka->kp", B, Dzr)
+    UVr[-1] = Q2[:, x, e].sum(0)
+    trkl = np.empty((nk, nk))                       # Σ tr(V⁻¹V_kV⁻¹V_l)
+    AD = np.einsum("gab,kbc->gkac", A, D)
+    trkl[:-1, :-1] = np.einsum("gkab,glba->kl", AD, AD)
+    trkl[:-1, -1] = trkl[-1, :-1] = np.einsum("kab,gba->k", D, A2)
+    trkl[-1, -1] = trV2
+    UkVlU = np.empty((nk, nk, p, p))                # Σ U'V_kV⁻¹V_lU
+    ADB = np.einsum("gab,glbp->glap", A, DB)
+    UkVlU[:-1, :-1] = np.einsum("gkap,glaq->klpq", DB, ADB)
+    ks = np.einsum("gkap,gaq->kpq", DB, B2)
+    UkVlU[:-1, -1] = ks
+    UkVlU[-1, :-1] = np.swapaxes(ks, 1, 2)
+    UkVlU[-1, -1] = Q3[:, x, x].sum(0)
+    rkVlr = np.empty((nk, nk))                      # Σ r'V_kV⁻¹V_l r
+    ADzr = np.einsum("gab,glb->gla", A, Dzr)
+    rkVlr[:-1, :-1] = np.einsum("gka,gla->kl", Dzr, ADzr)
+    rkVlr[:-1, -1] = rkVlr[-1, :-1] = np.einsum("gka,ga->k", Dzr, zr2)
+    rkVlr[-1, -1] = Q3[:, e, e].sum()
     CUVU = np.einsum("pq,kqr->kpr", C, UVU)
     trP = (trkl - 2 * np.einsum("pq,klqp->kl", C, UkVlU)
            + np.einsum("kpq,lqp->kl", CUVU, CUVU))
     rPr = rkVlr - UVr @ C @ UVr.T
     H = 0.5 * trP - rPr
-    H = (H + H.T) / 2
-    dC_nat = np.einsum("kpq,qr->kpr", CUVU, C)
-    return gradient, H, dC_nat
+    return gradient, (H + H.T) / 2, np.einsum("kpq,qr->kpr", CUVU, C)
 
 
 class Satterthwaite:

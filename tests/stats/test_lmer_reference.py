@@ -6,6 +6,8 @@ fresh clone runs these tests without R)."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -87,3 +89,54 @@ def test_type3_anova(fitted):
     np.testing.assert_allclose(got["F"], want["F"], rtol=1e-4)
     np.testing.assert_allclose(got["den_df"], want["den_df"], rtol=1e-4)
     np.testing.assert_allclose(got["p"], want["p"], rtol=1e-4, atol=1e-12)
+
+
+def test_contrasts_follow_emmeans():
+    """A factor that does not interact with group (wave) is averaged over, a covariate is
+    held at its mean: one row per condition, as ``emmeans(m, trt.vs.ctrl ~ group |
+    condition)``; Holm over all rows or within each condition."""
+    data = pd.read_csv(DATA / "emm_data.csv")
+    want = pd.read_csv(DATA / "emm_contrasts.csv")
+    res = fit_model(data, "score ~ group * condition + wave + trait",
+                    levels={"group": ["placebo", "naltrexone"],
+                            "condition": ["angry", "happy", "neutral"]})
+    assert res.interacting("group") == ["condition"]
+    got = res.contrasts("group")
+    assert list(got["condition"]) == list(want["condition"]) and "wave" not in got
+    for col in ("estimate", "se", "df", "t", "ci_low"):
+        np.testing.assert_allclose(got[col], want[col], rtol=1e-4)
+    np.testing.assert_allclose(got["p_adj"], want["p_adj_all"], rtol=1e-4)
+    per = res.contrasts("group", family="by")
+    np.testing.assert_allclose(per["p_adj"], want["p_adj_by"], rtol=1e-4)
+    # by chosen explicitly: group within condition × wave (more rows, a larger family)
+    both = res.contrasts("group", by=["condition", "wave"])
+    assert len(both) == 6 and (both["p_adj"] >= got["p_adj"].min()).all()
+    assert "Holm over all rows" in res.r_code()
+
+
+@pytest.mark.skipif(not shutil.which("Rscript"), reason="R is not installed")
+def test_written_model_r_runs_and_agrees(tmp_path):
+    """``model.R`` runs as written from its folder (lme4, lmerTest, emmeans) and gives
+    emgkit's fixed effects, df and contrasts."""
+    data = pd.read_csv(DATA / "emm_data.csv")
+    res = fit_model(data, "score ~ group * condition + wave + trait",
+                    levels={"group": ["placebo", "naltrexone"]})
+    res.write(tmp_path, figures=False)
+    script = (tmp_path / "model.R").read_text()
+    script += ("\nwrite.csv(summary(m)$coefficients, 'r_fixef.csv')\n"
+               "write.csv(summary(em$contrasts, by = NULL, adjust = 'holm', infer = TRUE), "
+               "'r_contrasts.csv', row.names = FALSE)\n")
+    (tmp_path / "check.R").write_text(script)
+    run = subprocess.run(["Rscript", "check.R"], cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    fe = pd.read_csv(tmp_path / "r_fixef.csv")
+    got = res.fixed_effects()
+    np.testing.assert_allclose(got["estimate"].to_numpy(),
+                               fe.set_index(fe.columns[0]).loc[got["term"], "Estimate"],
+                               rtol=1e-5)
+    np.testing.assert_allclose(got["df"].to_numpy(),
+                               fe.set_index(fe.columns[0]).loc[got["term"], "df"], rtol=1e-4)
+    con = pd.read_csv(tmp_path / "r_contrasts.csv")
+    mine = res.contrasts("group")
+    np.testing.assert_allclose(mine["estimate"], con["estimate"], rtol=1e-5)
+    np.testing.assert_allclose(mine["p_adj"], con["p.value"], rtol=1e-4)

@@ -204,7 +204,7 @@ def test_writes_outputs(tmp_path):
     files = res.write(tmp_path)
     assert {p.name for p in tmp_path.iterdir()} == {
         "fixed_effects.tsv", "anova.tsv", "contrasts.tsv", "emmeans.tsv", "variance.tsv",
-        "fit.json", "model.R", "summary.txt", "diagnostics.png"}
+        "fit.json", "model.R", "model_data.tsv", "summary.txt", "diagnostics.png"}
     assert files["fit"].exists()
     fit = json.loads((tmp_path / "fit.json").read_text())
     assert {"reml_loglik", "n_obs", "n_groups", "converged", "optimizer"} <= set(fit)
