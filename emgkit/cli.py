@@ -58,7 +58,9 @@ def _cmd_stats(args):
     parts = read_tsv(args.participants, what="Participants table") if args.participants else None
     split, results = fit_models(trials, args.formula, participants=parts, by=args.by,
                                 re_formula=args.re_formula, crossed=args.crossed,
-                                dropna=args.dropna)
+                                dropna=args.dropna,
+                                equivalence=(args.equivalence, args.equivalence_scale)
+                                if args.equivalence else None)
     folder = OutputFolder.open(args.out, inputs=[p for p in (args.trials, args.participants)
                                                  if p])
     out = write_models(split, results, folder.root)
@@ -138,6 +140,10 @@ def build_parser():
     s.add_argument("--participants", default=None, help="participants.tsv (group, covariates)")
     s.add_argument("--formula", required=True, help='e.g. "score ~ group * condition"')
     s.add_argument("--re-formula", default=None, help='random slopes, e.g. "~ condition"')
+    s.add_argument("--equivalence", type=float, default=None, metavar="DELTA",
+                   help="smallest effect of interest: equivalence tests of the contrasts")
+    s.add_argument("--equivalence-scale", choices=("sd", "raw"), default="sd",
+                   help="DELTA in SD units (default) or in the outcome's units")
     s.add_argument("--crossed", default=None, help="column with a crossed random intercept, "
                    "e.g. stimulus_id")
     s.add_argument("--by", default=None, help="fit one model per level of this column "

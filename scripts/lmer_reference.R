@@ -72,3 +72,17 @@ write.csv(data.frame(condition = all$condition, estimate = all$estimate, se = al
                      t = all$t.ratio, p_adj_all = all$p.value, p_adj_by = per$p.value,
                      ci_low = as.data.frame(summary(em$contrasts, by = NULL, adjust = "none", infer = TRUE))$lower.CL),
           file.path(out, "emm_contrasts.csv"), row.names = FALSE)
+
+# evidence for nulls: equivalence tests (delta = 0.3 in score units) and JZS Bayes factors
+# of participant means per condition (mean over the wave cells), naltrexone vs placebo
+eq <- as.data.frame(emmeans::test(em$contrasts, delta = 0.3, side = "equivalence", adjust = "none"))
+suppressPackageStartupMessages(library(BayesFactor))
+bf <- sapply(levels(d$condition), function(cond) {
+  s <- d[d$condition == cond, ]
+  cellm <- aggregate(score ~ participant_id + group + wave, data = s, FUN = mean)
+  pm <- aggregate(score ~ participant_id + group, data = cellm, FUN = mean)
+  x <- pm$score[pm$group == "naltrexone"]; y <- pm$score[pm$group == "placebo"]
+  exp(ttestBF(x = x, y = y, rscale = sqrt(2) / 2)@bayesFactor$bf)
+})
+write.csv(data.frame(condition = eq$condition, p_equiv = eq$p.value, bf10 = unname(bf)),
+          file.path(out, "emm_evidence.csv"), row.names = FALSE)

@@ -292,8 +292,15 @@ def config_from_dict(d, *, path=None):
                           f"contain {{participant_id}}, e.g. "
                           f'"{{participant_id}}/emg/{{participant_id}}_task-x_emg.bdf".')
     model = _table(d, "model", src)
-    check_keys(model, {"formula", "re_formula", "crossed"}, src, "model.")
+    check_keys(model, {"formula", "re_formula", "crossed", "equivalence", "equivalence_scale"},
+               src, "model.")
     for key, val in model.items():
+        if key == "equivalence":
+            check_number(config_key(src, "model.equivalence"), val, low=0, low_inclusive=False)
+            continue
+        if key == "equivalence_scale":
+            check_option(config_key(src, "model.equivalence_scale"), val, ("sd", "raw"))
+            continue
         if key == "crossed":
             if not isinstance(val, str) or not val:
                 raise ConfigError(f"{config_key(src, 'model.crossed')} must be a column name, "

@@ -3,6 +3,7 @@ sum-coded designs from a formula (patsy), and the reference grid for marginal me
 
 from __future__ import annotations
 
+import ast
 import re
 
 import numpy as np
@@ -13,6 +14,31 @@ from ..errors import ModelError
 
 #: preferred reference levels (R's treatment coding, other levels alphabetical)
 REFERENCE_LEVELS = ("placebo", "neutral", "corrugator")
+
+
+#: names in formula code that are functions or patsy contrasts, not data columns
+_NOT_COLUMNS = {"C", "Sum", "Treatment", "Poly", "Helmert", "Diff", "I", "Q", "np",
+                "center", "standardize", "scale", "log", "exp", "sqrt"}
+
+
+def code_variables(code):
+    """Data columns a patsy factor's code uses: ``np.log(age)`` -> ["age"],
+    ``C(group, Sum)`` -> ["group"]; called names and contrasts are not columns."""
+    try:
+        tree = ast.parse(code, mode="eval")
+    except SyntaxError:
+        return re.findall(r"[A-Za-z_][A-Za-z0-9_]*", code)
+    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    skip = set()
+    for node in ast.walk(tree):  # the whole function expression (np.log) is not a column
+        if id(node) in called:
+            skip |= {id(n) for n in ast.walk(node)}
+    out = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Name) and id(node) not in skip
+                and node.id not in _NOT_COLUMNS and node.id not in out):
+            out.append(node.id)
+    return out
 
 
 def formula_variables(formula):
@@ -29,10 +55,7 @@ def formula_variables(formula):
         out = []
         for term in terms:
             for factor in term.factors:
-                for name in re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", factor.code):
-                    if name not in ("C", "Sum", "Treatment", "np", "log", "center",
-                                    "standardize", "I") and name not in out:
-                        out.append(name)
+                out += [n for n in code_variables(factor.code) if n not in out]
         return out
 
     return names(desc.lhs_termlist)[0], names(desc.rhs_termlist)

@@ -47,6 +47,29 @@ def _check_rank(X, names, formula):
                          f"Simplify the formula or check the table.")
 
 
+def _check_between_counts(data, factors, groups):
+    """A between-participant factor needs ≥ 2 participants per level (an error) and should
+    have ≥ 5 (a warning): with fewer, its test rests on a variance it cannot estimate."""
+    for f in factors:
+        per = data.groupby(groups, observed=True)[f].nunique()
+        if (per > 1).any():
+            continue  # within-participant
+        counts = data.groupby(f, observed=True)[groups].nunique()
+        few = counts[counts < 2]
+        if len(few):
+            raise ModelError(f"The between-participant factor {f!r} has "
+                             + ", ".join(f"{n} participant in {lv!r}" for lv, n in few.items())
+                             + f"; a group comparison needs at least 2 participants per "
+                             f"level (counts: {counts.to_dict()}). Add participants or drop "
+                             f"{f!r} from the formula.")
+        small = counts[counts < 5]
+        if len(small):
+            logger.warning("The between-participant factor %r has fewer than 5 participants "
+                           "in %s (counts: %s); its test and contrasts have little power and "
+                           "lean on the random-intercept variance.", f,
+                           ", ".join(repr(v) for v in small.index), counts.to_dict())
+
+
 def _statsmodels_starts(y, X, grp, Z, optimizers):
     """statsmodels ``MixedLM`` REML fits with each optimizer (start values)."""
     attempts = []
@@ -68,7 +91,8 @@ def _statsmodels_starts(y, X, grp, Z, optimizers):
 
 
 def fit_model(table, formula, *, participants=None, groups="participant_id", re_formula=None,
-              crossed=None, levels=None, drop_rejected=True, dropna=False, optimizers=None):
+              crossed=None, levels=None, drop_rejected=True, dropna=False, optimizers=None,
+              equivalence=None):
     """Fit a linear mixed model by REML.
 
     Parameters
@@ -101,6 +125,10 @@ def fit_model(table, formula, *, participants=None, groups="participant_id", re_
         gradient of the profiled REML criterion, from lme4's start) does not converge, then
         :data:`OPTIMIZERS` (intercept only) or :data:`SLOPE_OPTIMIZERS`.
 
+    equivalence : (float, "raw" | "sd") | None
+        Smallest effect of interest: the contrasts get equivalence tests against ±delta (in
+        the outcome's units or in SD units, see :meth:`MixedResult.contrasts`).
+
     Returns
     -------
     MixedResult
@@ -119,6 +147,7 @@ def fit_model(table, formula, *, participants=None, groups="participant_id", re_
     data, factors = prepare_data(table, formula, participants=participants, groups=groups,
                                  levels=levels, drop_rejected=drop_rejected, dropna=dropna,
                                  extra=extra)
+    _check_between_counts(data, factors, groups)
     outcome, preds = formula_variables(formula)
     rhs = formula.split("~", 1)[1]
     X, dinfo = design(rhs, data)
@@ -202,4 +231,5 @@ def fit_model(table, formula, *, participants=None, groups="participant_id", re_
                        covariates=[p for p in preds if p not in factors], groups=groups,
                        X=X, dinfo=dinfo, Z=Z, z_names=z_names, crit=crit, theta=theta,
                        beta=beta, C=C, G=G, s2=s2, fit=fit,
-                       sat=Satterthwaite(crit, theta), crossed=crossed)
+                       sat=Satterthwaite(crit, theta), crossed=crossed,
+                       equivalence=tuple(equivalence) if equivalence else None)

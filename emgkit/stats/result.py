@@ -13,7 +13,8 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from .._files import atomic_path
-from .design import design, r_term_name, reference_grid, sum_coded_formula
+from .design import code_variables, design, r_term_name, reference_grid, sum_coded_formula
+from .evidence import equivalence_p, jzs_bf10
 from .reml import RemlCriterion
 from .satterthwaite import Satterthwaite
 
@@ -55,6 +56,7 @@ class MixedResult:
     sat: Satterthwaite
     crossed: list = field(default_factory=list)
     context: dict = field(default_factory=dict)
+    equivalence: tuple | None = None
     _cache: dict = field(default_factory=dict)
 
     # -- presentation ------------------------------------------------------------------
@@ -152,12 +154,13 @@ class MixedResult:
 
     def interacting(self, factor):
         """The other factors that share a model term with ``factor`` (its ``by`` factors)."""
-        terms = [t.split(":") for t in self.dinfo.term_names]
+        terms = [{v for fac in term.factors for v in code_variables(fac.code)}
+                 for term in self.dinfo.terms]
         return [f for f in self.factors if f != factor
                 and any(factor in t and f in t for t in terms)]
 
     def contrasts(self, factor="group", *, by=None, method="trt.vs.ctrl", adjust="holm",
-                  family="all", level=0.95):
+                  family="all", level=0.95, equivalence=None):
         """Contrasts of ``factor``'s marginal means, as emmeans computes them.
 
         ``emmeans(m, pairwise ~ factor | by)``: each level's marginal mean is averaged with
@@ -183,6 +186,10 @@ class MixedResult:
             (emmeans' own default).
         level : float
             Confidence level of the intervals; they are *not* adjusted (``p_adj`` is).
+        equivalence : (float, "raw" | "sd") | None
+            Smallest effect of interest for equivalence tests, in the outcome's units or in
+            SD units (:meth:`effect_sd`); None: the one set at fitting (``[model]
+            equivalence``), if any.
 
         Returns
         -------
@@ -190,7 +197,13 @@ class MixedResult:
             ``contrast`` (e.g. "naltrexone - placebo"), one column per ``by`` factor,
             ``estimate``, ``se``, ``df`` (Satterthwaite), ``t``, ``p``, ``p_adj``,
             ``ci_low``, ``ci_high`` (unadjusted), ``effect_size`` (estimate / sqrt(residual +
-            random-intercept variance)). ``attrs`` record ``adjust``, ``family`` and ``by``.
+            random-intercept variance)); with an equivalence bound, ``equiv_delta`` (outcome
+            units) and ``p_equiv`` (unadjusted, as ``emmeans::test(..., delta, side =
+            "equivalence")``); for a between-participant factor, ``bf10``: the JZS Bayes
+            factor (Cauchy scale √2/2, as BayesFactor's ``ttestBF``) of a two-sample t test of
+            the participants' mean scores in the row's cell (equal weights over the other
+            factors; not adjusted for covariates). ``attrs`` record ``adjust``, ``family``,
+            ``by``.
         """
         from ..errors import ModelError
 
@@ -240,8 +253,56 @@ class MixedResult:
         out = pd.DataFrame(rows).assign(estimate=est, se=se, df=df, t=t, p=p, p_adj=p_adj,
                                         ci_low=lo, ci_high=hi,
                                         effect_size=est / self.effect_sd())
+        equivalence = self.equivalence if equivalence is None else equivalence
+        if equivalence:
+            delta, scale = equivalence
+            if scale not in ("raw", "sd") or not delta > 0:
+                raise ModelError(f"equivalence={equivalence!r}: give (delta > 0, 'raw' or "
+                                 f"'sd').")
+            delta = float(delta) * (self.effect_sd() if scale == "sd" else 1.0)
+            out["equiv_delta"] = delta
+            out["p_equiv"] = equivalence_p(est, se, df, delta)
+        if self._between(factor):
+            out["bf10"] = [self._bf10(factor, row, by) for _, row in out.iterrows()]
         out.attrs.update(adjust=adjust or "none", family=family, by=by)
         return out
+
+    @staticmethod
+    def _evidence(r, alpha):
+        """The Bayes factor and equivalence parts of a summary sentence."""
+        out = ""
+        bf = r.get("bf10", np.nan)
+        if bf is not None and np.isfinite(bf):
+            out += f", BF10 = {bf:.2f}"
+        pe = r.get("p_equiv", np.nan)
+        if pe is not None and np.isfinite(pe):
+            pt = "p < .001" if pe < 0.001 else f"p = {pe:.3f}".replace("0.", ".")
+            verdict = "equivalent to no difference" if pe < alpha else "equivalence not shown"
+            out += f"; {verdict} within ±{r['equiv_delta']:.3g} ({pt}, unadjusted)"
+        return out
+
+    def _between(self, factor):
+        """True when ``factor`` is constant within every participant."""
+        return bool((self.data.groupby(self.groups, observed=True)[factor].nunique() <= 1)
+                    .all())
+
+    def _bf10(self, factor, row, by):
+        d = self.data
+        mask = np.ones(len(d), bool)
+        for b in by:
+            mask &= d[b].astype(str).to_numpy() == str(row[b])
+        sub = d[mask]
+        cells = [f for f in self.factors if f not in by and f != factor]
+        cell = (sub.groupby([self.groups] + cells, observed=True)[self.outcome].mean()
+                .groupby(level=0).mean())
+        level = sub.groupby(self.groups, observed=True)[factor].first().astype(str)
+        a, b = row["contrast"].split(" - ")
+        xa = cell[level.reindex(cell.index) == a].to_numpy()
+        xb = cell[level.reindex(cell.index) == b].to_numpy()
+        if len(xa) < 2 or len(xb) < 2:
+            return np.nan
+        t = stats.ttest_ind(xa, xb, equal_var=True).statistic
+        return jzs_bf10(float(t), len(xa), len(xb))
 
     def variance(self):
         """Variance components.
@@ -355,7 +416,7 @@ class MixedResult:
                         f"{' (unadjusted)' if adjusted else ''}, "
                         f"t({r['df']:.1f}) = {r['t']:.2f}, {pt}"
                         f"{' (Holm-adjusted)' if con.attrs.get('adjust') == 'holm' else ''}, "
-                        f"d = {r['effect_size']:.2f}.")
+                        f"d = {r['effect_size']:.2f}{self._evidence(r, alpha)}.")
             out.extend(cell)
         return out
 

@@ -429,7 +429,10 @@ def _group(out, plan, config, ok, reports):
         write_tsv(tcs, staging / "timecourses.tsv")
         participants = _design_checks(trials, plan.participants, config, staging)
         formula = config.model.get("formula", "score ~ group * condition")
+        eq = config.model.get("equivalence")
         split, models = fit_models(trials, formula, participants=participants,
+                                   equivalence=(eq, config.model.get("equivalence_scale", "sd"))
+                                   if eq else None,
                                    re_formula=config.model.get("re_formula"),
                                    crossed=config.model.get("crossed"))
         write_models(split, models, staging)

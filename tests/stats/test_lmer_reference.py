@@ -140,3 +140,27 @@ def test_written_model_r_runs_and_agrees(tmp_path):
     mine = res.contrasts("group")
     np.testing.assert_allclose(mine["estimate"], con["estimate"], rtol=1e-5)
     np.testing.assert_allclose(mine["p_adj"], con["p.value"], rtol=1e-4)
+
+
+def test_equivalence_and_bayes_factors_match_r():
+    """Equivalence p (emmeans ``test(..., delta = 0.3, side = "equivalence")``) and JZS BF10
+    of participant means (BayesFactor ``ttestBF``, rscale √2/2)."""
+    data = pd.read_csv(DATA / "emm_data.csv")
+    want = pd.read_csv(DATA / "emm_evidence.csv")
+    res = fit_model(data, "score ~ group * condition + wave + trait",
+                    levels={"group": ["placebo", "naltrexone"],
+                            "condition": ["angry", "happy", "neutral"]})
+    got = res.contrasts("group", equivalence=(0.3, "raw"))
+    np.testing.assert_allclose(got["p_equiv"], want["p_equiv"], rtol=1e-4)
+    np.testing.assert_allclose(got["bf10"], want["bf10"], rtol=1e-4)
+    sd = res.contrasts("group", equivalence=(0.3, "sd"))
+    np.testing.assert_allclose(sd["equiv_delta"], 0.3 * res.effect_sd())
+
+
+def test_jzs_bf10_known_values():
+    from emgkit.stats.evidence import jzs_bf10
+
+    # BF10 falls as t → 0 and grows with t; symmetric in the sign of t
+    assert jzs_bf10(0.0, 20, 20) < 0.35 < jzs_bf10(2.5, 20, 20)
+    assert jzs_bf10(-2.0, 10, 12) == pytest.approx(jzs_bf10(2.0, 10, 12), rel=1e-12)
+    assert np.isnan(jzs_bf10(1.0, 1, 5))

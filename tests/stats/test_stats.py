@@ -210,7 +210,7 @@ def test_writes_outputs(tmp_path):
     assert {"reml_loglik", "n_obs", "n_groups", "converged", "optimizer"} <= set(fit)
     con = pd.read_csv(tmp_path / "contrasts.tsv", sep="\t")
     assert list(con.columns) == ["contrast", "condition", "estimate", "se", "df", "t", "p",
-                                 "p_adj", "ci_low", "ci_high", "effect_size"]
+                                 "p_adj", "ci_low", "ci_high", "effect_size", "bf10"]
     assert list(pd.read_csv(tmp_path / "anova.tsv", sep="\t").columns) == [
         "term", "num_df", "den_df", "F", "p"]
     assert "lmer(score ~ group * condition + (1 | participant_id)" in res.r_code()
@@ -250,3 +250,39 @@ def test_false_positive_rate_of_drug_terms():
             assert 0.03 <= rate <= 0.07, (term, rate)
     # a Wald z test that ignores the between-subject df is anti-conservative
     assert rates["group (naive z, trial df)"] > rates["group"]
+
+
+def test_group_levels_need_participants(caplog):
+    """One participant in a group refuses the group inference; fewer than 5 warns."""
+    import logging
+
+    from emgkit.errors import ModelError
+
+    trials, parts = simulate_scores(3, muscles=("corrugator",), seed=5)
+    one = parts.copy()
+    one.loc[one["group"] == "naltrexone", "group"] = ["naltrexone", "placebo", "placebo"]
+    with pytest.raises(ModelError, match="1 participant in 'naltrexone'.*at least 2"):
+        fit_model(trials.drop(columns="group"), "score ~ group * condition", participants=one)
+    with caplog.at_level(logging.WARNING, logger="emgkit"):
+        fit_model(trials.drop(columns="group"), "score ~ group * condition", participants=parts)
+    assert "fewer than 5 participants" in caplog.text
+
+
+def test_function_calls_in_formulas():
+    """``np.log(age)`` uses the column ``age``; ``C(group)`` is the factor ``group`` (its
+    contrasts stay per condition)."""
+    trials, parts = simulate_scores(6, muscles=("corrugator",), seed=3)
+    parts["age"] = np.linspace(20, 40, len(parts))
+    parts["log_age"] = np.log(parts["age"])
+    t = trials.drop(columns="group")
+    a = fit_model(t, "score ~ group * condition + np.log(age)", participants=parts)
+    b = fit_model(t, "score ~ group * condition + log_age", participants=parts)
+    assert a.covariates == ["age"]
+    np.testing.assert_allclose(a.beta, b.beta, rtol=1e-8)
+    np.testing.assert_allclose(a.contrasts("group")["p_adj"], b.contrasts("group")["p_adj"],
+                               rtol=1e-6)
+    c = fit_model(t, "score ~ C(group) * condition", participants=parts)
+    d = fit_model(t, "score ~ group * condition", participants=parts)
+    assert c.interacting("group") == ["condition"]
+    np.testing.assert_allclose(c.contrasts("group")["estimate"], d.contrasts("group")["estimate"],
+                               rtol=1e-8)

@@ -77,21 +77,21 @@ def test_parallel_and_dask_give_identical_tables(study, tmp_path):
 def test_corrupt_file_fails_only_its_participant(study, tmp_path, capsys):
     bad = study / "sub-03" / "emg" / "sub-03_task-mimicry_emg.bdf"
     bad.write_bytes(bad.read_bytes()[:-30000])
-    (study / "sub-05" / "emg" / "sub-05_task-mimicry_emg.bdf").unlink()
+    (study / "sub-04" / "emg" / "sub-04_task-mimicry_emg.bdf").unlink()
     out = tmp_path / "out"
     assert main(["run", str(study / "study.toml"), "--out", str(out), "--no-reports"]) == 1
     err = capsys.readouterr().err
     assert "FAILED sub-03: ReadError:" in err and "truncated" in err
-    assert "FAILED sub-05: EmgkitError: Recording" in err
+    assert "FAILED sub-04: EmgkitError: Recording" in err
     run = json.loads((out / "run.json").read_text())
     assert run["status"] == "failed"
     assert {k for k, v in run["participants"].items() if v["status"] == "failed"} == {
-        "sub-03", "sub-05"}
+        "sub-03", "sub-04"}
     assert "truncated" in run["participants"]["sub-03"]["message"]
     assert run["group"]["status"] == "done" and run["group"]["participants"] == 4
     assert not (out / "sub-03").exists()
     trials = pd.read_csv(out / "group" / "trials.tsv", sep="\t")
-    assert set(trials["participant_id"]) == {"sub-01", "sub-02", "sub-04", "sub-06"}
+    assert set(trials["participant_id"]) == {"sub-01", "sub-02", "sub-05", "sub-06"}
 
 
 def test_rerun_recomputes_only_changed_participant(study, tmp_path):
