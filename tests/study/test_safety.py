@@ -36,9 +36,10 @@ def tree(root, skip=None):
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
-    """A 3-participant study: 256 Hz, 2 trials per condition (~80 s recordings)."""
+    """A 4-participant study (2 per group, the fewest a group model accepts): 256 Hz, 2 trials
+    per condition (~80 s recordings)."""
     root = tmp_path_factory.mktemp("small")
-    simulate_study(root, 3, seed=4, sfreq=256.0, params=SimParams(sfreq=256.0, n_trials=2))
+    simulate_study(root, 4, seed=4, sfreq=256.0, params=SimParams(sfreq=256.0, n_trials=2))
     return root
 
 
@@ -137,9 +138,9 @@ def test_unprefixed_ids_get_bids_folders(study, tmp_path):
     rec = run(study, tmp_path / "out")
     assert rec["status"] == "ok"
     assert sorted(p.name for p in (tmp_path / "out").glob("sub-*")) == [
-        "sub-01", "sub-02", "sub-03"]
+        "sub-01", "sub-02", "sub-03", "sub-04"]
     trials = pd.read_csv(tmp_path / "out" / "group" / "trials.tsv", sep="\t", dtype=str)
-    assert set(trials["participant_id"]) == {"01", "02", "03"}  # as the table writes them
+    assert set(trials["participant_id"]) == {"01", "02", "03", "04"}  # as the table writes them
     assert subject_label("NA") == "sub-NA"
 
 
@@ -177,7 +178,7 @@ def test_resume_key_covers_every_input(study, tmp_path, monkeypatch):
     parts.loc[parts["participant_id"] == "sub-02", "age"] = "99"
     parts.to_csv(study / "participants.tsv", sep="\t", index=False)
     assert statuses(run(study, out)) == {"sub-01": "done", "sub-02": "done",
-                                         "sub-03": "skipped"}
+                                         "sub-03": "skipped", "sub-04": "skipped"}
     # the flags that change outputs, and the emgkit version
     assert set(statuses(run(study, out, reports=True)).values()) == {"done"}
     import emgkit._version
@@ -195,7 +196,8 @@ def test_broken_results_are_recomputed(study, tmp_path, caplog):
     trials.write_text(trials.read_text().replace("happy", "sad", 1))
     with caplog.at_level(logging.WARNING, logger="emgkit"):
         rec = run(study, out)
-    assert set(statuses(rec).values()) == {"done"}
+    assert statuses(rec) == {"sub-01": "done", "sub-02": "done", "sub-03": "done",
+                             "sub-04": "skipped"}
     text = caplog.text
     assert "timecourses.tsv is missing" in text and "done.json is missing or unreadable" in text
     assert "trials.tsv was changed" in text
