@@ -82,8 +82,9 @@ def test_satterthwaite_df_and_p(fitted):
 def test_type3_anova(fitted):
     name, res = fitted
     want = _read(name, "anova")
-    if want is None:
-        pytest.skip("intercept-only model: no anova")
+    if want is None:  # intercept-only model: lmerTest has no Type III table, nor do we
+        assert res.anova().empty
+        return
     got, want = _aligned(res.anova(), want)
     np.testing.assert_allclose(got["num_df"], want["num_df"])
     np.testing.assert_allclose(got["F"], want["F"], rtol=1e-4)
