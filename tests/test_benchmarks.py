@@ -39,3 +39,20 @@ def test_onset_benchmark_chain_finds_the_known_onsets(study_factory):
     mae, f1 = score(latency, truth)
     assert np.isfinite(mae) and mae < 60.0
     assert f1 > 0.8
+
+
+def test_stats_speed_benchmark_runs_its_models():
+    """The benchmark times the reference models of the tests (and R when present)."""
+    import shutil
+
+    from benchmarks import stats_speed
+
+    tested = {p.name[:-len("_fit.csv")] for p in stats_speed.DATA.glob("*_fit.csv")}
+    assert set(stats_speed.MODELS) == tested
+    data, levels = stats_speed._load("sleep_int")
+    assert stats_speed.emgkit_time(data, stats_speed.MODELS["sleep_int"], levels, 1) > 0
+    if shutil.which("Rscript"):
+        spec = stats_speed.MODELS["sleep_int"]
+        out = stats_speed.lme4_times(
+            {"sleep_int": (stats_speed.DATA / "sleep_int_data.csv", spec[0], ["Subject"])}, 1)
+        assert out["sleep_int"] > 0
