@@ -103,9 +103,9 @@ def _cmd_run(args):
     s = record["summary"]
     print(f"{s['done']} processed, {s['skipped']} unchanged (skipped), {s['failed']} failed; "
           f"group step: {record['group']['status']}")
-    for pid, info in record["participants"].items():
-        if info["status"] == "failed":
-            print(f"  FAILED {pid}: {info['message'].splitlines()[0]}", file=sys.stderr)
+    failed = [pid for pid, info in record["participants"].items() if info["status"] == "failed"]
+    if failed:  # their messages were printed as they failed, and are in run.json
+        print(f"  failed: {', '.join(failed)}", file=sys.stderr)
     if record["group"]["status"] == "failed":
         print(f"  group step failed: {record['group']['message']}", file=sys.stderr)
     print(f"results in {args.out} (provenance: {args.out}/run.json)")

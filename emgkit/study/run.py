@@ -18,7 +18,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import os
 import platform
 import re
 import sys
@@ -34,6 +33,7 @@ from ..epochs.tables import read_trials
 from ..errors import ConfigError, EmgkitError, Interrupted
 from .executors import interrupt_on_sigterm, run_tasks
 from .outdir import OutputFolder, verify
+from .progress import Progress
 
 logger = logging.getLogger("emgkit")
 
@@ -238,14 +238,6 @@ def _check_previous(out, config):
                           f"--force to recompute them with this one.")
 
 
-def _progress(total, enabled):
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc="participants", unit="rec")
-
-
 def _row(participants, pid):
     """A participants-table row as JSON-safe data (NaN -> None)."""
     row = participants[participants["participant_id"].astype(str) == pid]
@@ -309,7 +301,9 @@ def run_study(config, out_dir, *, plan=None, jobs=1, scheduler=None, reports=Tru
         Recompute a folder that holds results of another configuration (only files emgkit
         wrote are ever replaced).
     progress : bool | None
-        Show a progress bar (default: when attached to a terminal).
+        True/None: a progress bar on a terminal, else one line per finished participant
+        on stderr (elapsed time, ETA, failures with their message); False: nothing (failures
+        are logged).
     group_step : bool
         Fit the group model and write the group outputs after the participants.
     command : list of str | None
@@ -381,20 +375,16 @@ def _hash(path):
 def _run(record, plan, config, out, jobs, scheduler, reports, progress, group_step):
     write_tsv(plan.participants, out.root / "participants.tsv")
     tasks = _tasks(plan, config, out, reports)
-    bar = _progress(len(tasks), progress if progress is not None else os.isatty(2))
+    bar = Progress(len(tasks), Progress.mode_for(progress))
 
     def done(info):
         record["participants"][info["participant"]] = info
-        if bar is not None:
-            bar.update(1)
-        if info["status"] == "failed":
-            logger.error("%s failed: %s", info["participant"], info["message"].splitlines()[0])
+        bar.update(info)
 
     try:
         run_tasks(tasks, process_participant, done, jobs=jobs, scheduler=scheduler)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     results = sorted(record["participants"].values(), key=lambda r: r["participant"])
     record["participants"] = {r["participant"]: r for r in results}
     ok = [r for r in results if r["status"] in ("done", "skipped")]

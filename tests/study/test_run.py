@@ -171,3 +171,33 @@ def test_bids_input_matches_config_run(study, tmp_path):
     assert bad["status"] == "failed" and "EXG3 (muscle zygomaticus) is marked bad" in \
         bad["message"] and "electrode came off" in bad["message"]
     assert rec["summary"]["done"] == 5
+
+
+def test_progress_lines_when_not_a_terminal(study, tmp_path, capsys):
+    """A batch job's log gets one line per participant with elapsed time and ETA; a
+    failure is said once, with its message."""
+    (study / "sub-04" / "emg" / "sub-04_task-mimicry_emg.bdf").unlink()
+    out = tmp_path / "out"
+    assert main(["run", str(study / "study.toml"), "--out", str(out), "--no-reports"]) == 1
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.startswith("[")]
+    assert len(lines) == 6 and lines[-1].startswith("[6/6]")
+    assert all("elapsed" in ln and "ETA" in ln for ln in lines)
+    assert err.count("sub-04_task-mimicry_emg.bdf") == 1          # the failure, once
+    assert "failed: sub-04" in err
+
+
+def test_progress_modes():
+    import io
+
+    from emgkit.study.progress import Progress
+
+    assert Progress.mode_for(False) is None
+    assert Progress.mode_for(None, io.StringIO()) == "lines"
+    buf = io.StringIO()
+    p = Progress(2, "lines", stream=buf)
+    p.update({"participant": "sub-01", "status": "done"})
+    p.update({"participant": "sub-02", "status": "failed", "message": "ReadError: x\nmore"})
+    text = buf.getvalue().splitlines()
+    assert text[0].startswith("[1/2] sub-01 done (elapsed") and "ETA" in text[0]
+    assert text[1].startswith("[2/2] FAILED sub-02: ReadError: x (elapsed")
