@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from .._files import atomic_path
 
 A4 = (8.27, 11.69)
+A4_LANDSCAPE = (11.69, 8.27)
 
 
 def text_page(title, blocks, *, wrap=95, fontsize=9):
@@ -43,39 +44,77 @@ def _fmt(v):
     return str(v)
 
 
-def table_pages(title, df, *, rows_per_page=38, note=None):
-    """Render a DataFrame as one or more A4 pages of monospaced text."""
+#: width of a monospaced character in em (DejaVu Sans Mono), with a little slack
+_CHAR_EM = 0.62
+#: smallest table font (pt) before columns are split over pages
+_MIN_PT = 6.0
+
+
+def _column_groups(widths, usable_pt):
+    """Column index groups that each fit ``usable_pt`` at ``_MIN_PT`` (first column kept
+    in every group so rows stay identifiable)."""
+    def chars(idx):
+        return sum(widths[i] for i in idx) + 2 * (len(idx) - 1)
+
+    groups, cur = [], [0]
+    for i in range(1, len(widths)):
+        if chars(cur + [i]) * _CHAR_EM * _MIN_PT > usable_pt and len(cur) > 1:
+            groups.append(cur)
+            cur = [0, i]
+        else:
+            cur.append(i)
+    groups.append(cur)
+    return groups, [chars(g) for g in groups]
+
+
+def table_pages(title, df, *, note=None):
+    """Render a DataFrame as A4 pages of monospaced text that always fit the page.
+
+    The font shrinks to fit (9 pt down to 6 pt); a table too wide for portrait goes
+    landscape, and one too wide for that is split into column groups (the first column
+    repeated), so no column is ever cut off.
+    """
     if df is None or len(df) == 0:
         return [text_page(title, [(None, note or "No rows.")])]
     cells = [[_fmt(v) for v in row] for row in df.itertuples(index=False)]
     cols = [str(c) for c in df.columns]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(cols)]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    lines = [fmt.format(*r) for r in cells]
-    header = fmt.format(*cols)
-    size = max(5.0, min(9.0, 9.0 * 110 / max(len(header), 1)))
+    margin = 0.05
+    groups, group_chars = _column_groups(widths, (1 - 2 * margin) * A4_LANDSCAPE[0] * 72)
     pages = []
-    for k in range(0, len(lines), rows_per_page):
-        fig = Figure(figsize=A4)
-        more = f" ({k // rows_per_page + 1}/{-(-len(lines) // rows_per_page)})" \
-            if len(lines) > rows_per_page else ""
-        fig.text(0.05, 0.95, title + more, fontsize=13, weight="bold", va="top")
-        y = 0.91
-        if note:
-            for line in textwrap.wrap(note, 110):
-                fig.text(0.05, y, line, fontsize=8, va="top")
-                y -= 0.015
-            y -= 0.01
-        fig.text(0.05, y, header, family="monospace", fontsize=size, va="top", weight="bold")
-        y -= 0.02
-        for line in lines[k:k + rows_per_page]:
-            fig.text(0.05, y, line, family="monospace", fontsize=size, va="top")
-            y -= 0.021
-        pages.append(fig)
+    for g, (idx, n_chars) in enumerate(zip(groups, group_chars)):
+        portrait_pt = (1 - 2 * margin) * A4[0] * 72 / (_CHAR_EM * n_chars)
+        size_pt = portrait_pt if portrait_pt >= 7.0 else \
+            (1 - 2 * margin) * A4_LANDSCAPE[0] * 72 / (_CHAR_EM * n_chars)
+        landscape = portrait_pt < 7.0
+        size = max(_MIN_PT, min(9.0, size_pt))
+        page = A4_LANDSCAPE if landscape else A4
+        fmt = "  ".join(f"{{:<{widths[i]}}}" for i in idx)
+        header = fmt.format(*(cols[i] for i in idx))
+        lines = [fmt.format(*(r[i] for i in idx)) for r in cells]
+        step = size * 1.45 / (page[1] * 72)                # line height, page fraction
+        top = 0.91 - (0.015 * len(textwrap.wrap(note, 110)) + 0.01 if note else 0)
+        per_page = max(1, int((top - 0.04 - 0.05) / step))
+        n_pages = -(-len(lines) // per_page)
+        part = f", columns {g + 1}/{len(groups)}" if len(groups) > 1 else ""
+        for k in range(0, len(lines), per_page):
+            fig = Figure(figsize=page)
+            more = f" ({k // per_page + 1}/{n_pages}{part})" if n_pages > 1 or part else ""
+            fig.text(margin, 0.95, title + more, fontsize=13, weight="bold", va="top")
+            y = 0.91
+            if note:
+                for line in textwrap.wrap(note, 110):
+                    fig.text(margin, y, line, fontsize=8, va="top")
+                    y -= 0.015
+                y -= 0.01
+            fig.text(margin, y, header, family="monospace", fontsize=size, va="top",
+                     weight="bold")
+            y -= step * 1.3
+            for line in lines[k:k + per_page]:
+                fig.text(margin, y, line, family="monospace", fontsize=size, va="top")
+                y -= step
+            pages.append(fig)
     return pages
-
-
-A4_LANDSCAPE = (11.69, 8.27)
 
 
 def figure_page(title, plot, nrows=1, ncols=1, *, landscape=True, **kwargs):

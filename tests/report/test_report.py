@@ -159,3 +159,26 @@ def test_group_figures_edge_cases(processed):
                                                     "ci_high": [1.1, 1.4]}))):
         assert isinstance(fig, Figure)
     assert np.isfinite(trials["baseline"]).any()
+
+
+@pytest.mark.parametrize("n_cols", [3, 11, 30])
+def test_tables_fit_the_page(n_cols):
+    """No table column is cut off: wide tables shrink, go landscape, then split columns."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from emgkit.report.pages import table_pages
+
+    df = pd.DataFrame({f"snr_db_zygomaticus_{k}": np.linspace(0, 1, 50) * 1e3 + k
+                       for k in range(n_cols)})
+    df.insert(0, "participant_id", [f"sub-{i:02d}" for i in range(50)])
+    pages = table_pages("Data quality per participant", df)
+    seen = set()
+    for fig in pages:
+        FigureCanvasAgg(fig)
+        renderer = fig.canvas.get_renderer()
+        for t in fig.texts:
+            box = t.get_window_extent(renderer)
+            assert box.x1 <= fig.bbox.width + 0.5 and box.y0 >= -0.5, t.get_text()[:40]
+            seen |= set(t.get_text().split())
+    assert set(df.columns) <= seen                                  # every header shown
+    assert {f"sub-{i:02d}" for i in range(50)} <= seen              # every row shown
