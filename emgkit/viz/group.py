@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .style import UNITS, Figure
+from .style import UNITS, Figure, no_change_line
 
 _GROUP_COLORS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860"]
 
@@ -57,6 +57,9 @@ def plot_group_timecourses(timecourses, participants, *, mode="ratio", ax=None):
     else:
         axes = np.atleast_2d(ax)
         fig = axes.flat[0].figure
+        for row in axes:  # one y scale per muscle: response sizes compare across conditions
+            for a in row[1:]:
+                a.sharey(row[0])
     colors = group_colors(pd.unique(participants["group"]))
     per = (tc.groupby(["group", "participant_id", "muscle", "condition", "time_s"],
                       observed=True)["value"].mean().reset_index())
@@ -77,6 +80,7 @@ def plot_group_timecourses(timecourses, participants, *, mode="ratio", ax=None):
                 a.fill_between(t, s["mean"] - s["sem"].fillna(0), s["mean"] + s["sem"].fillna(0),
                                color=color, alpha=0.2, linewidth=0)
             a.axvline(0, color="k", lw=0.5)
+            no_change_line(a, mode)
             if i == 0:
                 a.set_title(cond)
             if j == 0:
@@ -126,6 +130,7 @@ def plot_emmeans(emmeans, *, factor="group", x="condition", ax=None, ylabel="sco
         a.set_xticks(range(len(xs)), xs, fontsize=8)
         a.set_title(panel or "")
         a.set_ylabel(f"estimated marginal mean ({ylabel})")
+        no_change_line(a, ylabel)  # ylabel is the baseline mode in emgkit's reports
     if levels != [None]:
         axes[0].legend(fontsize=7, frameon=False)
     return fig

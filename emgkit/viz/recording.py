@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .style import UNITS, axes_row, condition_colors
+from .style import UNITS, axes_row, condition_colors, no_change_line
 
 
 def plot_average(result, ax=None, *, kept_only=True):
@@ -46,6 +46,7 @@ def plot_average(result, ax=None, *, kept_only=True):
             a.fill_between(result.times, mean - sem, mean + sem, color=colors[cond], alpha=0.2,
                            linewidth=0)
         a.axvline(0, color="k", lw=0.6)
+        no_change_line(a, mode)
         r0, r1 = result.config.epochs.response
         a.axvspan(r0, r1, color="0.9", zorder=0)
         a.set_title(muscle)

@@ -30,6 +30,16 @@ _PALETTE = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#
 _FIXED = {"happy": "#e6ab02", "angry": "#d62728", "sad": "#1f77b4", "neutral": "#7f7f7f",
           "fear": "#9467bd", "disgust": "#2ca02c", "surprise": "#17becf"}
 
+#: the value meaning "no change from baseline" per baseline mode (a reference line)
+NO_CHANGE = {"subtract": 0.0, "ratio": 1.0, "percent": 0.0, "logratio": 0.0, "zscore": 0.0}
+
+
+def no_change_line(ax, mode):
+    """Draw the "no change from baseline" reference line for ``mode`` (if known)."""
+    if mode in NO_CHANGE:
+        ax.axhline(NO_CHANGE[mode], color="0.45", lw=0.7, ls="--", zorder=0)
+
+
 #: axis label per baseline mode
 UNITS = {"subtract": "Δ µV", "ratio": "ratio to baseline", "percent": "% change",
           "logratio": "log10 ratio", "zscore": "z (baseline SD)"}

@@ -182,3 +182,26 @@ def test_tables_fit_the_page(n_cols):
             seen |= set(t.get_text().split())
     assert set(df.columns) <= seen                                  # every header shown
     assert {f"sub-{i:02d}" for i in range(50)} <= seen              # every row shown
+
+
+def test_reference_lines_and_shared_scales(processed):
+    """Averages carry a "no change" line (1 for ratio); the group time-course grid shares one
+    y scale per muscle across conditions, also on report pages (axes passed in)."""
+    from emgkit.report.pages import figure_page
+
+    _, results = processed
+    r = results["sub-01"]
+    assert r.config.epochs.baseline_mode == "ratio"
+    fig = r.plot_average()
+    for a in fig.axes[:len(r.muscles)]:
+        assert any(list(ln.get_ydata()) == [1.0, 1.0] and ln.get_linestyle() == "--"
+                   for ln in a.lines)
+    tcs = pd.concat([x.timecourses for x in results.values()])
+    parts = pd.DataFrame({"participant_id": list(results),
+                          "group": ["placebo", "naltrexone", "placebo", "naltrexone"]})
+    n_m, n_c = tcs["muscle"].nunique(), tcs["condition"].nunique()
+    page = figure_page("t", vizgroup.plot_group_timecourses, n_m, n_c, timecourses=tcs,
+                       participants=parts, mode="ratio")
+    grid = np.array(page.axes).reshape(n_m, n_c)
+    for row in grid:
+        assert len({a.get_ylim() for a in row}) == 1
