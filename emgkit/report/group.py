@@ -122,11 +122,31 @@ def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
         if (gdir / "order_balance.tsv").exists():
             pages += table_pages("Block/session order by group (counterbalancing check)",
                                  read_tsv(gdir / "order_balance.tsv", what="Order table"))
+        pages += _diagnostics_pages(gdir)
         pages += _trait_pages(trials, participants, traits, mode)
         pages += table_pages("Data quality per participant", dq)
         for fig in pages:
             pdf.savefig(fig)
     return Path(out)
+
+
+def _diagnostics_pages(gdir):
+    """The model diagnostics figures (``diagnostics.png`` per model), one page each."""
+    import matplotlib.image as mpimg
+
+    from ..viz.style import Figure
+
+    pages = []
+    for png in sorted(Path(gdir).glob("**/diagnostics.png")):
+        where = png.parent.name if png.parent != Path(gdir) else "model"
+        fig = Figure(figsize=(11.69, 8.27), layout="constrained")
+        a = fig.add_subplot()
+        a.imshow(mpimg.imread(png))
+        a.set_axis_off()
+        fig.suptitle(f"Model diagnostics ({where}): residuals and random effects", fontsize=12,
+                     weight="bold")
+        pages.append(fig)
+    return pages
 
 
 def _trait_pages(trials, participants, traits, mode):

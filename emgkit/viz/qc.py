@@ -105,7 +105,8 @@ def plot_session(result, ax=None):
 
 
 def plot_trial_images(result, ax=None):
-    """Trial × time image of the baseline-corrected epochs per muscle (trials by condition)."""
+    """Trial × time image of the baseline-corrected epochs per muscle (trials by condition);
+    rejected trial × muscle rows are marked with a red tick at the right edge."""
     fig, axes = _rows(ax, 1, (4 * len(result.muscles), 3.6), ncols=len(result.muscles))
     order = result.events.sort_values(["condition", "trial"], kind="stable")
     rows = order.index.to_numpy()
@@ -124,6 +125,14 @@ def plot_trial_images(result, ax=None):
         centres = np.concatenate([[0], bounds[:-1]]) + np.diff(np.concatenate([[0], bounds])) / 2
         a.set_yticks(centres, order["condition"].unique(), fontsize=7)
         a.axvline(0, color="w", lw=0.6, ls="--")
+        rejected = (result.trials[result.trials["muscle"] == muscle]
+                    .set_index("trial")["rejected"].reindex(order["trial"]).fillna(False)
+                    .to_numpy(bool))
+        if rejected.any():
+            a.plot(np.full(int(rejected.sum()), result.times[-1]), np.flatnonzero(rejected) + 0.5,
+                   marker="<", ls="none", color="#d62728", ms=4, clip_on=False,
+                   label=f"rejected ({int(rejected.sum())})")
+            a.legend(fontsize=6, loc="upper left", frameon=False, labelcolor="w")
         a.set_title(muscle)
         a.set_xlabel("time from onset (s)")
         fig.colorbar(im, ax=a, label=UNITS.get(mode, mode), shrink=0.8)

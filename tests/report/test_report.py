@@ -104,6 +104,7 @@ def test_group_report(processed, tmp_path):
                    "Data quality per participant", "naltrexone - placebo"):
         assert needle in text, needle
     assert "No model results" not in text
+    assert "Model diagnostics (muscle-corrugator)" in text
     tables = emgkit.stats.read_models(res_dir / "group")
     assert set(tables) >= {"anova", "contrasts", "emmeans", "fixed_effects", "summary"}
 
@@ -205,3 +206,12 @@ def test_reference_lines_and_shared_scales(processed):
     grid = np.array(page.axes).reshape(n_m, n_c)
     for row in grid:
         assert len({a.get_ylim() for a in row}) == 1
+
+
+def test_trial_images_mark_rejected_trials(processed):
+    _, results = processed
+    r = _edge(results["sub-01"], "all_rejected")
+    fig = vizqc.plot_trial_images(r)
+    marks = [ln for a in fig.axes for ln in a.lines if ln.get_label().startswith("rejected")]
+    assert len(marks) == len(r.muscles)
+    assert all(len(ln.get_ydata()) == len(r.events) for ln in marks)
