@@ -9,7 +9,7 @@ import re
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import OutputError
+from .errors import OutputError, ReadError
 
 _PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -90,8 +90,6 @@ def read_tsv(path, *, what="Table", sep="\t"):
         The file does not exist or is not a table.
     """
     import pandas as pd
-
-    from .errors import ReadError
 
     path = Path(path)
     if not path.is_file():

@@ -1,10 +1,11 @@
-"""Fit linear mixed models (statsmodels ``MixedLM``, REML) and make them trustworthy.
+"""Fit linear mixed models by REML and make them trustworthy.
 
-statsmodels' default ``fit()`` can stop short of the REML optimum (or return a bogus
-infinite log-likelihood on the boundary), so :func:`fit_model` runs several optimizers,
-keeps the best finite REML log-likelihood, and refines it on the profiled REML criterion
-(:mod:`emgkit.stats.reml`, the criterion lme4 optimises). All inference (SEs,
-Satterthwaite df, Type III tests, marginal means, contrasts) is computed at that optimum.
+:func:`fit_model` minimises the profiled REML criterion (:mod:`emgkit.stats.reml`, the one
+lme4 optimises) with its exact gradient from lme4's start, moves boundary solutions back
+inside to check them, and finishes with Newton steps on the exact Hessian. statsmodels
+``MixedLM`` fits (whose default ``fit()`` can stop short of the optimum) serve only as
+further start values. All inference (SEs, Satterthwaite df, Type III tests, marginal means,
+contrasts) is computed at that optimum.
 """
 
 from __future__ import annotations
@@ -211,7 +212,6 @@ def fit_model(table, formula, *, participants=None, groups="participant_id", re_
                             else "") + (f": {detail}" if detail else "") + ".")
     theta, loglik = newton_refine(crit, crit.pack(G, s2))
     G, s2 = crit.unpack(theta)
-    polished_ok = ok
     beta, C = crit.gls(theta)
     # lme4's isSingular: a bounded relative-covariance parameter below 1e-4
     singular = bool(np.any(crit.relative_factor_diagonal(theta) < SINGULAR_TOL))
@@ -222,7 +222,7 @@ def fit_model(table, formula, *, participants=None, groups="participant_id", re_
                        "consider a simpler random-effects structure.", formula)
     fit = dict(reml_loglik=float(loglik), n_obs=int(len(y)), singular=singular,
                n_groups=int(data[groups].nunique()),
-               converged=bool(polished_ok), optimizer=how + " + Newton",
+               converged=bool(ok), optimizer=how + " + Newton",
                statsmodels_loglik={a["optimizer"]: a["loglik"] for a in attempts},
                statsmodels_converged={a["optimizer"]: a["converged"] for a in attempts},
                formula=formula, re_formula=re_formula or "~ 1", groups=groups,

@@ -68,13 +68,14 @@ class RemlCriterion:
         return np.split(order, np.flatnonzero(np.diff(self._inv[order])) + 1)
 
     def dG(self):
-        """∂G/∂θ_k for the covariance parameters (the residual excluded), (n, q, q)."""
-        out = []
-        for i, j in zip(*self._tril):
-            D = np.zeros((self.q, self.q))
-            D[i, j] = D[j, i] = 1.0
-            out.append(D)
-        return np.array(out)
+        """∂G/∂θ_k for the covariance parameters (the residual excluded), (n, q, q);
+        constant, built once."""
+        if not hasattr(self, "_dG"):
+            D = np.zeros((len(self._tril[0]), self.q, self.q))
+            for k, (i, j) in enumerate(zip(*self._tril)):
+                D[k, i, j] = D[k, j, i] = 1.0
+            self._dG = D
+        return self._dG
 
     def move_inside(self, Grel, at_zero, value=1.0):
         """A start value: relative covariance ``Grel`` with the Cholesky diagonals flagged in
@@ -317,12 +318,13 @@ class CrossedReml(RemlCriterion):
         return self._block_sums
 
     def dG(self):
-        out = []
-        for start, size in zip(self._starts, self.sizes):
-            D = np.zeros((self.q, self.q))
-            D[np.arange(start, start + size), np.arange(start, start + size)] = 1.0
-            out.append(D)
-        return np.array(out)
+        if not hasattr(self, "_dG"):
+            D = np.zeros((len(self.sizes), self.q, self.q))
+            for k, (start, size) in enumerate(zip(self._starts, self.sizes)):
+                idx = np.arange(start, start + size)
+                D[k, idx, idx] = 1.0
+            self._dG = D
+        return self._dG
 
     def move_inside(self, Grel, at_zero, value=1.0):
         x = np.sqrt(np.clip(np.diag(Grel)[self._starts], 0, None))

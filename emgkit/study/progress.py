@@ -46,7 +46,7 @@ class Progress:
             return None
         stream = stream or sys.stderr
         tty = hasattr(stream, "isatty") and stream.isatty()
-        return "bar" if (progress is True or tty) and tty else "lines"
+        return "bar" if tty else "lines"
 
     def update(self, info):
         """One participant finished (``info``: its run record entry)."""
