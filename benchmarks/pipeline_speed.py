@@ -24,44 +24,10 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import sosfiltfilt
 
+from benchmarks.mne_reference import MUSCLES, mne_reference
 from benchmarks.workload import cap, hour
 from emgkit import load_config, process_recording
 from emgkit.signal.filter import design_filter
-
-MUSCLES = {"corrugator": ("EXG1", "EXG2"), "zygomaticus": ("EXG3", "EXG4"),
-           "depressor": ("EXG5", "EXG6")}
-
-
-def mne_reference(path):
-    """The straightforward MNE pipeline (what a lab script does)."""
-    import mne
-
-    raw = mne.io.read_raw_bdf(path, preload=True, verbose="error")
-    events = mne.find_events(raw, stim_channel="Status", mask=0xFFFF, mask_type="and",
-                             consecutive=True, verbose="error")
-    raw = mne.set_bipolar_reference(raw, [a for a, _ in MUSCLES.values()],
-                                    [c for _, c in MUSCLES.values()], ch_name=list(MUSCLES),
-                                    verbose="error")
-    raw.set_channel_types({m: "emg" for m in MUSCLES})
-    picks = list(MUSCLES)
-    iir = dict(order=4, ftype="butter", output="sos")
-    raw.filter(20.0, 500.0, picks=picks, method="iir", iir_params=iir, phase="zero",
-               verbose="error")
-    raw.notch_filter(50.0, picks=picks, method="iir", verbose="error")
-    sfreq = raw.info["sfreq"]
-    raw.apply_function(np.abs, picks=picks)
-    raw.apply_function(lambda x: uniform_filter1d(x, int(round(0.05 * sfreq)),
-                                                  mode="nearest"), picks=picks)
-    epochs = mne.Epochs(raw, events, tmin=-1.0, tmax=6.0, baseline=None, picks=picks,
-                        preload=True, verbose="error")
-    data = epochs.get_data()
-    times = epochs.times
-    base = data[..., times < 0].mean(-1, keepdims=True)
-    ratio = data / base
-    score = ratio[..., (times >= 0.5) & (times < 3.0)].mean(-1)
-    bins = np.stack([ratio[..., (times >= s) & (times < s + 0.5)].mean(-1)
-                     for s in np.arange(-1.0, 6.0, 0.5)], -1)
-    return score, bins
 
 
 def straightforward(path, config, onsets):

@@ -23,7 +23,7 @@ from .errors import EventError
 from .events import find_events, warn_cms
 from .io.load import load_recording
 from .processed import ProcessedRecording
-from .signal.quality import recording_quality
+from .signal.quality import QualityCollector, excerpt_window, recording_quality
 
 
 def participant_from_path(path):
@@ -32,7 +32,7 @@ def participant_from_path(path):
     return m.group(1) if m else Path(path).stem
 
 
-def process_recording(path, config, *, participant_id=None, keep_continuous=True,
+def process_recording(path, config, *, participant_id=None, keep_continuous=False,
                       quality=True, engine="auto", verbose="error"):
     """Process one recording from file to trial table.
 
@@ -46,9 +46,11 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
     participant_id : str | None
         Participant label; None takes ``sub-XX`` from the file name.
     keep_continuous : bool
-        Keep the continuous envelope (µV) on the result (for plots and reports).
+        Keep the continuous envelope (µV) on the result, a whole-recording array (for
+        :meth:`~emgkit.processed.ProcessedRecording.to_raw`); reports do not need it.
     quality : bool
-        Compute signal-quality measures (spectra, SNR, excerpts) for reports.
+        Compute signal-quality measures (spectra, SNR, excerpt, session envelope at 10 Hz)
+        for ``quality.tsv`` and reports, in the same pass as the epochs.
     engine : "auto" | "numpy" | "mne"
         How to read the file (see :func:`emgkit.io.load.load_recording`).
     verbose : str
@@ -70,8 +72,12 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
     events = find_events(loaded, config, path, pid)
     check_sample_settings(config, sfreq, len(events), len(resolved), path)
     onsets = events["onset_s"].to_numpy()
+    collect = None
+    if quality:
+        first, length = excerpt_window(loaded.n_times, sfreq, 10.0, float(onsets[0]) - 2.0)
+        collect = QualityCollector(loaded.n_times, len(resolved), sfreq, (first, length))
     ex = extract_epochs(loaded, pp, ep, onsets, keep_continuous=keep_continuous,
-                        quality=quality)
+                        collect=collect)
     if not ex.inside.any():
         raise EventError(f"{path}: none of the {len(events)} events has a full epoch "
                          f"({ep.tmin:g}..{ep.tmax:g} s) inside the recording "
@@ -89,9 +95,9 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=True
     summary = None
     if quality:
         summary = recording_quality(
-            list(resolved), ex.derived, ex.filtered, sfreq, loaded.spans, resolved,
+            list(resolved), collect.result(), sfreq, loaded.spans, resolved,
             mains=pp.notch if pp.notch < sfreq / 2 else 0.0, band=(pp.l_freq, pp.h_freq),
-            trials=trials, cms=loaded.cms, start=float(onsets[0]) - 2.0, source=str(path))
+            trials=trials, cms=loaded.cms, source=str(path))
         done = summary["summary"]["muscle"].isin(pp.processed)  # envelopes: no spectra
         summary["summary"].loc[done, ["snr_db", "mains_ratio"]] = np.nan
     else:  # the quality summary warns about CMS drop-outs otherwise

@@ -108,7 +108,8 @@ def test_event_sources_agree(bdf_study, study_factory):
 
 
 def test_epochs_and_raw_for_analysts(bdf_study):
-    result = process_recording(recording_of(bdf_study), bdf_study / "study.toml")
+    result = process_recording(recording_of(bdf_study), bdf_study / "study.toml",
+                               keep_continuous=True)
     epochs = result.to_epochs()
     assert isinstance(epochs, mne.EpochsArray)
     assert epochs.get_channel_types() == ["emg"] * 3

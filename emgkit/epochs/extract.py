@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..io.source import ArraySource
 from ..signal.chunked import process_blocks
 from ..signal.envelope import envelope, window_samples
 from ..signal.filter import apply_filter, design_filter
@@ -17,7 +16,7 @@ from .cut import epoch, epoch_starts, epoch_times
 
 @dataclass(repr=False)
 class Extracted:
-    """Envelope epochs and, where asked for, whole-recording arrays.
+    """Envelope epochs and, where asked for, the continuous envelope.
 
     Attributes
     ----------
@@ -29,20 +28,19 @@ class Extracted:
         Envelope epochs (µV), NaN for events without a full epoch in the recording.
     inside : ndarray of bool
         Per trial, whether its epoch lies inside the recording.
-    derived, filtered, envelope : ndarray, shape (n_muscles, n_samples) | None
-        Input (µV, bipolar derived), band-passed signal and envelope, when kept.
+    envelope : ndarray, shape (n_muscles, n_samples) | None
+        Continuous envelope (µV), when kept.
     """
 
     times: np.ndarray
     starts: np.ndarray
     epochs: np.ndarray
     inside: np.ndarray
-    derived: np.ndarray | None = None
-    filtered: np.ndarray | None = None
     envelope: np.ndarray | None = None
 
 
-def extract_epochs(loaded, preprocess, epochs, onsets, *, keep_continuous=True, quality=True):
+def extract_epochs(loaded, preprocess, epochs, onsets, *, keep_continuous=False,
+                   collect=None):
     """Filter, rectify, smooth and epoch every muscle of a loaded recording.
 
     Parameters
@@ -57,9 +55,9 @@ def extract_epochs(loaded, preprocess, epochs, onsets, *, keep_continuous=True, 
     onsets : ndarray
         Event onsets (s).
     keep_continuous : bool
-        Keep the continuous envelope (µV).
-    quality : bool
-        Keep the input and filtered signals for the quality measures.
+        Keep the continuous envelope (µV), a whole-recording array.
+    collect : emgkit.signal.quality.QualityCollector | None
+        Gathers the quality measures in the same pass.
 
     Returns
     -------
@@ -68,27 +66,21 @@ def extract_epochs(loaded, preprocess, epochs, onsets, *, keep_continuous=True, 
     pp, sfreq, resolved = preprocess, loaded.sfreq, loaded.resolved
     times = epoch_times(sfreq, epochs.tmin, epochs.tmax)
     starts = epoch_starts(onsets, sfreq, epochs.tmin, loaded.n_times)
-    in_memory = isinstance(loaded.source, ArraySource)
     raw_rows = [i for i, m in enumerate(resolved) if m not in pp.processed]
     sos = design_filter(sfreq, pp.l_freq, pp.h_freq, order=pp.order, notch=pp.notch,
                         harmonics=pp.notch_harmonics) if raw_rows else None
-    if len(raw_rows) == len(resolved):
-        # chunk by chunk, without whole-recording arrays unless the quality measures or
-        # the continuous envelope want them
-        keep = ((("filtered",) + (() if in_memory else ("derived",)) if quality else ())
-                + (("envelope",) if keep_continuous else ()))
+    if len(raw_rows) == len(resolved):  # block by block, one pass
         env_epochs, inside, full = process_blocks(
             loaded.source, sos, window_samples(sfreq, pp.smooth), starts, len(times),
-            kind=pp.envelope, keep=keep)
-        derived = loaded.source.data if in_memory else full.get("derived")
-        return Extracted(times, starts, env_epochs, inside, derived, full.get("filtered"),
-                         full.get("envelope"))
+            kind=pp.envelope, keep=("envelope",) if keep_continuous else (), collect=collect)
+        return Extracted(times, starts, env_epochs, inside, full.get("envelope"))
     # some channels already hold the acquisition software's envelope: used as they are
     derived = loaded.derived
     filtered, env = derived.copy(), derived.copy()
     if raw_rows:
         filtered[raw_rows] = apply_filter(derived[raw_rows], sos)
         env[raw_rows] = envelope(filtered[raw_rows], sfreq, pp.smooth, kind=pp.envelope)
+    if collect is not None:
+        collect.add(0, loaded.n_times, derived, 0, filtered, 0, env)
     env_epochs, times, inside = epoch(env, sfreq, onsets, epochs.tmin, epochs.tmax)
-    return Extracted(times, starts, env_epochs, inside, derived, filtered,
-                     env if keep_continuous else None)
+    return Extracted(times, starts, env_epochs, inside, env if keep_continuous else None)

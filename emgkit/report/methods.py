@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .._version import __version__
+
 _MODES = {
     "subtract": "the difference from the baseline mean (µV)",
     "ratio": "the ratio to the baseline mean",
@@ -32,7 +34,7 @@ def methods_text(config, sfreq=None, version=None):
     str
     """
     if version is None:
-        pass
+        version = __version__
     pp, ep, rj, ev = config.preprocess, config.epochs, config.reject, config.events
     muscles = list(config.channels)
     bip = [m for m, c in config.channels.items() if "-" in c]

@@ -117,12 +117,24 @@ def table_pages(title, df, *, note=None):
     return pages
 
 
-def figure_page(title, plot, nrows=1, ncols=1, *, landscape=True, **kwargs):
-    """An A4 page with a title whose axes are drawn by ``plot(ax=axes, **kwargs)``."""
-    fig = Figure(figsize=A4_LANDSCAPE if landscape else A4, layout="constrained")
+def figure_page(title, plot, nrows=1, ncols=1, *, landscape=True, bottom=0.65, **kwargs):
+    """An A4 page with a title whose axes are drawn by ``plot(ax=axes, **kwargs)``.
+
+    The margins are fixed (in inches: room for two-line axis labels, a title and a legend
+    row above each panel) rather than computed by constrained layout, which measures every
+    text on every page and costs more than drawing it. ``bottom`` (inches) leaves room
+    for legends below the axes.
+    """
+    w, h = A4_LANDSCAPE if landscape else A4
+    fig = Figure(figsize=(w, h))
     axes = fig.subplots(nrows, ncols, squeeze=False)
+    left, right, top, vgap, hgap = 1.0, 0.45, 1.0, 0.5, 0.9  # inches
+    ax_h = (h - top - bottom - (nrows - 1) * vgap) / nrows
+    ax_w = (w - left - right - (ncols - 1) * hgap) / ncols
+    fig.subplots_adjust(left=left / w, right=1 - right / w, top=1 - top / h,
+                        bottom=bottom / h, hspace=vgap / ax_h, wspace=hgap / ax_w)
     plot(ax=axes if nrows > 1 and ncols > 1 else axes.ravel(), **kwargs)
-    fig.suptitle(title, fontsize=12, weight="bold")
+    fig.suptitle(title, fontsize=12, weight="bold", y=1 - 0.3 / h)
     return fig
 
 

@@ -27,12 +27,23 @@ def _group_of(config, participant_id):
     return str(row["group"].iloc[0]) if len(row) and "group" in row else "unknown"
 
 
-def rejection_counts(trials):
-    """Trials, rejected and kept per condition × muscle."""
+def rejection_counts(trials, conditions=None, muscles=None):
+    """Trials, rejected and kept per condition × muscle, in the given orders (e.g. the
+    config's; others follow in order of appearance)."""
     g = trials.groupby(["condition", "muscle"], sort=False)["rejected"]
     out = g.agg(trials="size", rejected="sum").reset_index()
     out["kept"] = out["trials"] - out["rejected"]
-    return out
+    for col, order in (("muscle", muscles), ("condition", conditions)):
+        if order is not None:
+            rank = {v: i for i, v in enumerate(order)}
+            out = out.sort_values(col, key=lambda c: c.map(rank).fillna(len(rank)),
+                                  kind="stable")
+    return out.reset_index(drop=True)
+
+
+def _counts(result):
+    """Trials per condition, in the config's order."""
+    return result.events["condition"].value_counts().reindex(result.conditions)
 
 
 def subject_report(recording, config, out, *, result=None):
@@ -47,7 +58,7 @@ def subject_report(recording, config, out, *, result=None):
     out : path-like
         The PDF to write (atomically: a failure leaves no partial file).
     result : ProcessedRecording | None
-        An already processed recording (with ``keep_continuous=True``); None processes it.
+        An already processed recording with its quality measures; None processes it.
 
     Returns
     -------
@@ -59,8 +70,8 @@ def subject_report(recording, config, out, *, result=None):
 
     if not isinstance(config, Config):
         config = load_config(config)
-    if result is None or result.envelope is None:
-        result = process_recording(recording, config, keep_continuous=True)
+    if result is None or result.quality is None:
+        result = process_recording(recording, config)
     rec = Path(recording)
     pid = result.participant_id
     chans = ", ".join(f"{m}: {a}" + (f" − {c}" if c else "")
@@ -75,7 +86,7 @@ def subject_report(recording, config, out, *, result=None):
         f"Sampling rate:    {result.sfreq:g} Hz",
         f"Channels:         {chans}",
         f"Trials:           {len(result.events)} "
-        f"({', '.join(f'{c}: {n}' for c, n in result.events['condition'].value_counts().items())})",
+        f"({', '.join(f'{c}: {n}' for c, n in _counts(result).items())})",
         f"emgkit:           {__version__}",
         f"Config:           {config.path.name if config.path else '-'} (sha256 {config.digest()})",
     ])
@@ -90,7 +101,7 @@ def subject_report(recording, config, out, *, result=None):
                          f"saturated.")
     if result.quality and result.quality["cms_spans"]:
         notes.append(f"BioSemi CMS out of range for {q['cms_out_s'].iloc[0]:.2f} s.")
-    counts = rejection_counts(result.trials)
+    counts = rejection_counts(result.trials, result.conditions, result.muscles)
     empty = counts[counts["kept"] == 0]
     for _, r in empty.iterrows():
         notes.append(f"No usable trials for {r['condition']} × {r['muscle']}.")
@@ -98,17 +109,19 @@ def subject_report(recording, config, out, *, result=None):
               ("Notes", "\n".join(notes) or "No flat, saturated or CMS problems found."),
               ("Methods", methods_text(config, result.sfreq))]
     rejected = result.trials[result.trials["rejected"]][
-        ["trial", "condition", "muscle", "onset_s", "reject_reason"]]
+        ["trial", "condition", "muscle", "onset_s", "reject_reason"]].sort_values(
+        ["trial", "muscle"], key=lambda c: c.map({m: i for i, m in enumerate(result.muscles)})
+        if c.name == "muscle" else c, kind="stable")
     with atomic_pdf(out) as pdf:
         n = len(result.muscles)
         pages = [text_page(f"emgkit report — {pid}", blocks)]
-        pages.append(figure_page("Raw and filtered signal", vizqc.plot_raw_excerpt, n,
+        pages.append(figure_page("Raw and filtered signal", vizqc.plot_raw_excerpt, 2 * n,
                                  result=result))
         pages.append(figure_page("Spectra before and after filtering", vizqc.plot_psd, n,
                                  result=result))
         pages.append(figure_page("Whole session", vizqc.plot_session, n, result=result))
         pages.append(figure_page("Average response (mean ± SEM, kept trials)",
-                                 result.plot_average, 1, n))
+                                 result.plot_average, 1, n, bottom=1.5))
         pages.append(figure_page("Single trials (baseline-corrected)",
                                  vizqc.plot_trial_images, 1, n, result=result))
         pages.append(figure_page("Trial scores (hollow: rejected)", vizqc.plot_scores, 1, n,

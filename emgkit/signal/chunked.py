@@ -56,7 +56,7 @@ def plan_blocks(n_times, margin, *, workers=2, block=BLOCK):
 
 
 def process_blocks(source, sos, size, starts, n_epoch, *, kind="mean", workers=2,
-                   keep=(), block=None):
+                   keep=(), block=None, collect=None):
     """Filter, rectify/smooth and epoch every signal of ``source``, block by block.
 
     Parameters
@@ -80,6 +80,10 @@ def process_blocks(source, sos, size, starts, n_epoch, *, kind="mean", workers=2
         ``"envelope"``.
     block : int | None
         Minimum samples per block (None: ``BLOCK``).
+    collect : QualityCollector | None
+        Given every block's input, filtered signal and envelope
+        (:class:`emgkit.signal.quality.QualityCollector`): the quality measures are
+        gathered in the same pass.
 
     Returns
     -------
@@ -106,26 +110,28 @@ def process_blocks(source, sos, size, starts, n_epoch, *, kind="mean", workers=2
                          block=BLOCK if block is None else block)
     h_left = size // 2
     h_right = size - 1 - h_left
+    reach = max(h_right, collect.reach if collect is not None else 0)
     ends = starts + n_epoch
 
     def run(bounds):
         a, b = bounds
         want = np.flatnonzero(inside & (starts < b) & (ends > a))
-        if not want.size and not keep:  # no epoch here: only the flat/saturated stretches
-            source.read(a, b, core=(a, b))
+        if not want.size and not keep and collect is None:
+            source.read(a, b, core=(a, b))  # no epoch here: only the flat/saturated runs
             return
         lo, hi = a - h_left, b + h_right  # filtered samples the envelope needs
         s0 = 0 if len(blocks) == 1 else max(0, lo - margin)
-        s1 = n if len(blocks) == 1 else min(n, hi + margin)
+        s1 = n if len(blocks) == 1 else min(n, b + reach + margin)
         x = source.read(s0, s1, core=(a, b))
         y = filtfilt_segment(sos, x, left_end=s0 == 0, right_end=s1 == n)
         if "derived" in full:
             full["derived"][:, a:b] = x[:, a - s0:b - s0]
-        del x
         if "filtered" in full:
             full["filtered"][:, a:b] = y[:, a - s0:b - s0]
         env = envelope_segment(y[:, max(lo, 0) - s0:min(hi, n) - s0], lo, hi, n, size, kind)
-        del y
+        if collect is not None:
+            collect.add(a, b, x, s0, y, s0, env)
+        del x, y
         if "envelope" in full:
             full["envelope"][:, a:b] = env
         for i in want:

@@ -183,8 +183,7 @@ def _process(task, rec):
     from ..pipeline import process_recording
 
     check_bids_channels(rec, task.config)
-    result = process_recording(rec, task.config, participant_id=task.participant_id,
-                               keep_continuous=task.reports)
+    result = process_recording(rec, task.config, participant_id=task.participant_id)
     if task.session:
         result.trials.insert(1, "session", task.session)
         result.timecourses.insert(1, "session", task.session)

@@ -7,10 +7,26 @@ Every function takes ``ax=None`` (or an array of axes), returns the Figure and n
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from .style import UNITS, Figure, condition_colors
+from ..signal.filter import notch_frequencies
+from .style import UNITS, Figure, block_means, condition_colors, min_max_trace
 
 RAW, FILT = "#9e9e9e", "#1f4e79"
+
+#: shading of bad stretches: hatched black/grey patterns, never a condition colour
+BAD = {"flat": dict(facecolor="0.85", edgecolor="0.4", hatch="////", lw=0, alpha=0.6),
+       "saturated": dict(facecolor="0.25", edgecolor="k", hatch="xxxx", lw=0, alpha=0.45),
+       "cms": dict(facecolor="none", edgecolor="k", hatch="....", lw=0, alpha=0.6)}
+BAD_LABEL = {"flat": "flat input", "saturated": "saturated input", "cms": "CMS out of range"}
+
+
+def _legend_above(ax, ncol):
+    """A legend in one row above the axes' right end (never on the trace)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=max(1, ncol),
+                  fontsize=7, frameon=False, borderaxespad=0.1, handlelength=1.5,
+                  columnspacing=1.2)
 
 
 def _rows(ax, n, figsize, ncols=1):
@@ -22,22 +38,29 @@ def _rows(ax, n, figsize, ncols=1):
 
 
 def plot_raw_excerpt(result, ax=None):
-    """Raw (bipolar, before filtering) and filtered excerpt per muscle, in µV."""
+    """Raw (bipolar, before filtering) and filtered excerpt of each muscle, in µV.
+
+    Two panels per muscle, each on its own scale: the raw signal (median removed), whose
+    drift and offsets are often a hundred times the EMG, and the filtered EMG below it.
+    Traces are reduced to their minimum and maximum per pixel column.
+    """
     q = result.quality
-    fig, axes = _rows(ax, len(result.muscles), (8, 1.9 * len(result.muscles)))
+    n = len(result.muscles)
+    fig, axes = _rows(ax, 2 * n, (8, 2.6 * n))
     t = q["excerpt_times"]
-    for m, (muscle, a) in enumerate(zip(result.muscles, axes)):
-        raw = q["excerpt_raw"][m]
-        a.plot(t, raw - np.median(raw), color=RAW, lw=0.5, label="raw (median removed)")
-        a.plot(t, q["excerpt_filtered"][m], color=FILT, lw=0.5, label="filtered")
-        a.set_ylabel(f"{muscle}\nµV")
-        lim = max(np.percentile(np.abs(q["excerpt_filtered"][m]), 99.5) * 4,
-                  np.percentile(np.abs(raw - np.median(raw)), 99)) * 1.1 + 1e-9
-        a.set_ylim(-lim, lim)
-        if m == 0:
-            a.legend(loc="upper right", fontsize=7, ncol=2, frameon=False)
-            a.set_title(f"Signal excerpt ({t[0]:.1f}–{t[-1]:.1f} s)")
-    axes[len(result.muscles) - 1].set_xlabel("time (s)")
+    for m, muscle in enumerate(result.muscles):
+        a_raw, a_filt = axes[2 * m], axes[2 * m + 1]
+        raw = q["excerpt_raw"][m] - np.median(q["excerpt_raw"][m])
+        a_raw.plot(*min_max_trace(t, raw), color=RAW, lw=0.5)
+        a_filt.plot(*min_max_trace(t, q["excerpt_filtered"][m]), color=FILT, lw=0.5)
+        a_raw.set_ylabel(f"{muscle}\nraw µV", color="0.35")
+        a_filt.set_ylabel(f"{muscle}\nfiltered µV", color=FILT)
+        for a in (a_raw, a_filt):
+            a.set_xlim(t[0], t[-1])
+        a_raw.tick_params(labelbottom=False)
+    axes[0].set_title(f"Signal excerpt, {t[0]:.1f}–{t[-1]:.1f} s (grey: raw, median "
+                      f"removed; blue: band-passed and notched)", fontsize=9, loc="left")
+    axes[2 * n - 1].set_xlabel("time (s)")
     return fig
 
 
@@ -50,56 +73,79 @@ def plot_psd(result, ax=None):
         a.semilogy(f[1:], q["psd_raw"][m][1:] + 1e-12, color=RAW, lw=0.8, label="raw")
         a.semilogy(f[1:], q["psd_filtered"][m][1:] + 1e-12, color=FILT, lw=0.8,
                    label="filtered")
-        if pp.notch:
-            for h in np.arange(pp.notch, f[-1], pp.notch):
-                a.axvline(h, color="#d62728", lw=0.5, ls=":")
+        for h in notch_frequencies(result.sfreq, pp.notch, harmonics=pp.notch_harmonics,
+                                   h_freq=pp.h_freq) if pp.notch else ():
+            a.axvline(h, color="#d62728", lw=0.5, ls=":")
         for edge in (pp.l_freq, pp.h_freq):
             if edge:
                 a.axvline(edge, color="k", lw=0.6, ls="--")
         floor = max(np.median(q["psd_filtered"][m][1:]) * 1e-4, 1e-12)
         a.set_ylim(bottom=floor)
+        a.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # no mathtext
+        a.yaxis.set_minor_formatter(NullFormatter())
         a.set_ylabel(f"{muscle}\nµV²/Hz")
         if m == 0:
-            a.set_title("Power spectrum (dotted red: mains and harmonics; dashed: band)")
-            a.legend(loc="upper right", fontsize=7, frameon=False)
+            a.set_title("Power spectrum (dotted red: notch frequencies; dashed: band edges)",
+                        fontsize=9, loc="left")
+            _legend_above(a, 2)
     axes[len(result.muscles) - 1].set_xlabel("frequency (Hz)")
     return fig
 
 
 def _pooled(x, n_out):
-    """Max-pool a long trace to about ``n_out`` points (keeps spikes visible)."""
-    k = max(1, len(x) // n_out)
-    m = len(x) // k
-    return x[:m * k].reshape(m, k).max(axis=1), k
+    """Max-pool a trace to about ``n_out`` points (keeps spikes visible); returns the
+    pooled trace and the pooling factor."""
+    k = max(1, -(-len(x) // n_out))
+    m = -(-len(x) // k)
+    pad = np.full(m * k, np.nan)
+    pad[:len(x)] = x
+    return np.nanmax(pad.reshape(m, k), axis=1), k
 
 
-def plot_session(result, ax=None):
-    """The whole session's envelope per muscle with event markers and bad stretches."""
-    if result.envelope is None:
+def plot_session(result, ax=None, *, points=2000):
+    """The whole session's envelope per muscle with event markers and bad stretches.
+
+    Draws the quality pass's session envelope (maximum per 0.1 s, µV), max-pooled to at
+    most ``points`` points; without quality measures, the continuous envelope kept with
+    ``keep_continuous=True``.
+    """
+    q = result.quality or {}
+    if "session_envelope" in q:
+        env_all, step = q["session_envelope"], q["session_times"][1:2]
+        step = float(step[0]) if len(step) else 1.0 / result.sfreq
+    elif result.envelope is not None:
+        env_all, step = result.envelope, 1.0 / result.sfreq
+    else:
         from ..errors import EmgkitError
-        raise EmgkitError("The session plot needs the continuous envelope; process with "
-                          "keep_continuous=True.")
+        raise EmgkitError("The session plot needs the quality measures or the continuous "
+                          "envelope; process with quality=True (the default).")
     fig, axes = _rows(ax, len(result.muscles), (8, 1.7 * len(result.muscles)))
     colors = condition_colors(result.conditions)
-    q = result.quality or {}
     for m, (muscle, a) in enumerate(zip(result.muscles, axes)):
-        env, k = _pooled(result.envelope[m], 4000)
-        t = np.arange(len(env)) * k / result.sfreq
+        env, k = _pooled(env_all[m], points)
+        t = np.arange(len(env)) * k * step
         a.plot(t, env, color="k", lw=0.5)
-        top = np.percentile(env, 99.5) * 1.3 + 1e-9
+        finite = env[np.isfinite(env)]
+        top = (np.percentile(finite, 99.5) * 1.4 if finite.size else 1.0) + 1e-9
         a.set_ylim(0, top)
-        for cond in result.conditions:
+        a.set_xlim(0, result.duration or t[-1])
+        for cond in result.conditions:  # onsets as ticks along the top edge
             on = result.events.loc[result.events["condition"] == cond, "onset_s"]
-            a.vlines(on, 0, top, color=colors[cond], lw=0.8, alpha=0.8,
-                     label=cond if m == 0 else None)
-        for s0, s1, kind in q.get("bad_spans", {}).get(muscle, []):
-            a.axvspan(s0, s1, color="#ff7f0e" if kind == "flat" else "#d62728", alpha=0.3)
-        for s0, s1 in q.get("cms_spans", []):
-            a.axvspan(s0, s1, color="#9467bd", alpha=0.2)
+            a.vlines(on, 0.9, 1.0, transform=a.get_xaxis_transform(), color=colors[cond],
+                     lw=0.8, label=cond if m == 0 else None)
+        shown = set()
+        spans = [(s0, s1, k) for s0, s1, k in q.get("bad_spans", {}).get(muscle, [])]
+        spans += [(s0, s1, "cms") for s0, s1 in q.get("cms_spans", [])]
+        for s0, s1, kind in spans:
+            label = BAD_LABEL[kind] if kind not in shown else None
+            shown.add(kind)
+            # at least one pixel wide so a short drop-out is still seen on an hour's page
+            wide = max(s1 - s0, (result.duration or t[-1]) / 1500)
+            a.axvspan(s0, s0 + wide, label=label, **BAD[kind])
         a.set_ylabel(f"{muscle}\nµV")
-    axes[0].set_title("Session envelope (lines: onsets; orange/red: flat/saturated; "
-                      "purple: CMS out of range)", fontsize=9)
-    axes[0].legend(loc="upper right", fontsize=7, ncol=len(result.conditions), frameon=False)
+        _legend_above(a, len(result.conditions) + len(shown))
+    axes[0].set_title("Session envelope, maximum per bin (ticks at the top: stimulus "
+                      "onsets)", fontsize=9, loc="left")
     axes[len(result.muscles) - 1].set_xlabel("time (s)")
     return fig
 
@@ -108,11 +154,15 @@ def plot_trial_images(result, ax=None):
     """Trial × time image of the baseline-corrected epochs per muscle (trials by condition);
     rejected trial × muscle rows are marked with a red tick at the right edge."""
     fig, axes = _rows(ax, 1, (4 * len(result.muscles), 3.6), ncols=len(result.muscles))
-    order = result.events.sort_values(["condition", "trial"], kind="stable")
+    rank = {c: i for i, c in enumerate(result.conditions)}  # the config's order, bottom up
+    order = result.events.sort_values(["condition", "trial"], kind="stable",
+                                      key=lambda c: c.map(rank) if c.name == "condition"
+                                      else c)
     rows = order.index.to_numpy()
     mode = result.config.epochs.baseline_mode
     for m, (muscle, a) in enumerate(zip(result.muscles, axes)):
         img = result.corrected[rows, m] if len(rows) else np.zeros((1, len(result.times)))
+        img = block_means(result.times, img, 500)[1]  # a page shows ~500 columns
         finite = img[np.isfinite(img)]
         lo, hi = (np.percentile(finite, [2, 98]) if finite.size else (0, 1))
         im = a.imshow(img, aspect="auto", origin="lower", cmap="viridis", vmin=lo, vmax=hi,
@@ -128,12 +178,11 @@ def plot_trial_images(result, ax=None):
         rejected = (result.trials[result.trials["muscle"] == muscle]
                     .set_index("trial")["rejected"].reindex(order["trial"]).fillna(False)
                     .to_numpy(bool))
-        if rejected.any():
+        if rejected.any():  # marked outside the image's right edge
             a.plot(np.full(int(rejected.sum()), result.times[-1]), np.flatnonzero(rejected) + 0.5,
-                   marker="<", ls="none", color="#d62728", ms=4, clip_on=False,
-                   label=f"rejected ({int(rejected.sum())})")
-            a.legend(fontsize=6, loc="upper left", frameon=False, labelcolor="w")
-        a.set_title(muscle)
+                   marker="<", ls="none", color="#d62728", ms=4, clip_on=False)
+        a.set_title(f"{muscle} ({int(rejected.sum())} rejected: red ◀)" if rejected.any()
+                    else muscle, fontsize=10)
         a.set_xlabel("time from onset (s)")
         fig.colorbar(im, ax=a, label=UNITS.get(mode, mode), shrink=0.8)
     return fig

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .style import UNITS, axes_row, condition_colors, no_change_line
+from .style import UNITS, axes_row, block_means, condition_colors, no_change_line
 
 
-def plot_average(result, ax=None, *, kept_only=True):
+def plot_average(result, ax=None, *, kept_only=True, points=600):
     """Mean ± SEM baseline-corrected time course per condition, one panel per muscle.
 
     Parameters
@@ -19,6 +19,10 @@ def plot_average(result, ax=None, *, kept_only=True):
         Axes to draw into (one per muscle); None makes a new Figure.
     kept_only : bool
         Leave out rejected trial × muscle combinations.
+    points : int
+        At most this many points per curve: the mean and SEM are averaged over
+        consecutive samples (at 2048 Hz and 7 s epochs, over 12 ms); None draws every
+        sample.
 
     Returns
     -------
@@ -42,8 +46,9 @@ def plot_average(result, ax=None, *, kept_only=True):
                 continue
             mean = data.mean(axis=0)
             sem = data.std(axis=0, ddof=1) / np.sqrt(len(data)) if len(data) > 1 else 0 * mean
-            a.plot(result.times, mean, color=colors[cond], label=f"{cond} (n={len(data)})")
-            a.fill_between(result.times, mean - sem, mean + sem, color=colors[cond], alpha=0.2,
+            t, (mean, sem) = block_means(result.times, np.vstack([mean, sem]), points)
+            a.plot(t, mean, color=colors[cond], label=f"{cond} (n={len(data)})")
+            a.fill_between(t, mean - sem, mean + sem, color=colors[cond], alpha=0.2,
                            linewidth=0)
         a.axvline(0, color="k", lw=0.6)
         no_change_line(a, mode)
@@ -56,5 +61,7 @@ def plot_average(result, ax=None, *, kept_only=True):
         if not a.lines[1:] or all(len(ln.get_xdata()) == 0 for ln in a.lines
                                   if ln.get_label() and not ln.get_label().startswith("_")):
             a.text(0.5, 0.5, "no usable trials", transform=a.transAxes, ha="center")
-        a.legend(fontsize=7, frameon=False)
+        # below the axes, never on the curves
+        a.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16),
+                 ncol=2, handlelength=1.5, columnspacing=1.0)
     return fig

@@ -66,3 +66,38 @@ def axes_row(ax, n, figsize):
         return axes[0].figure, axes
     fig = Figure(figsize=figsize, layout="constrained")
     return fig, np.atleast_1d(fig.subplots(1, n, sharex=True, squeeze=False)).ravel()
+
+
+def block_means(times, values, max_points=600):
+    """Means over consecutive blocks of samples along the last axis, so that a trace has
+    at most ``max_points`` points (a page cannot show more); returns (times, values) with
+    each block's mean time (``max_points=None``: unchanged). NaNs propagate within a
+    block."""
+    n = len(times)
+    k = max(1, -(-n // max_points)) if max_points else 1
+    if k == 1:
+        return times, values
+    m = n // k
+    head = values[..., :m * k].reshape(*values.shape[:-1], m, k).mean(-1)
+    t = times[:m * k].reshape(m, k).mean(-1)
+    if m * k < n:  # the last partial block
+        head = np.concatenate([head, values[..., m * k:].mean(-1, keepdims=True)], axis=-1)
+        t = np.append(t, times[m * k:].mean())
+    return t, head
+
+
+def min_max_trace(times, values, columns=1500):
+    """A dense trace reduced to its minimum and maximum per column (``2 × columns``
+    points): drawn as a line it covers the same pixels as all samples would."""
+    n = len(times)
+    k = max(1, n // columns)
+    if k <= 2:
+        return times, values
+    m = n // k
+    v = values[:m * k].reshape(m, k)
+    lo_first = v.argmin(1) < v.argmax(1)  # keep the order in which they occur
+    first = np.where(lo_first, v.min(1), v.max(1))
+    second = np.where(lo_first, v.max(1), v.min(1))
+    t = times[:m * k].reshape(m, k)
+    return (np.column_stack([t[:, 0], t[:, -1]]).ravel(),
+            np.column_stack([first, second]).ravel())

@@ -74,7 +74,7 @@ def test_csv_with_level_coded_pulses_equals_bdf_with_status(sim_pair):
 
 def test_processed_envelope_channel_is_taken_as_is(sim_pair, tmp_path):
     sim, bdf, _ = sim_pair
-    ref = process_recording(bdf, _config(), participant_id="p")
+    ref = process_recording(bdf, _config(), participant_id="p", keep_continuous=True)
     env = ref.envelope  # µV, what the acquisition software would have exported
     stim = sim.trigger.astype(float)
     table = pd.DataFrame({"corr_env": env[0], "zyg_env": env[1], "dep_env": env[2],
@@ -87,7 +87,7 @@ def test_processed_envelope_channel_is_taken_as_is(sim_pair, tmp_path):
                   preprocess={"processed": ["corrugator", "zygomaticus", "depressor"],
                               "band": [20.0, 450.0]},
                   events={"stim_channel": "status"})
-    res = process_recording(path, cfg, participant_id="p")
+    res = process_recording(path, cfg, participant_id="p", keep_continuous=True)
     np.testing.assert_allclose(res.envelope, env, rtol=1e-10)
     np.testing.assert_allclose(res.trials["score"], ref.trials["score"], rtol=1e-9)
     assert res.quality["summary"]["snr_db"].isna().all()

@@ -124,10 +124,11 @@ def _edge(result, kind):
     elif kind == "one_muscle":
         ch = {"corrugator": r.channels["corrugator"]}
         q = dict(r.quality)
-        for k in ("psd_raw", "psd_filtered", "excerpt_raw", "excerpt_filtered"):
+        for k in ("psd_raw", "psd_filtered", "excerpt_raw", "excerpt_filtered",
+                  "session_envelope", "window_power"):
             q[k] = q[k][:1]
         r = replace(r, channels=ch, envelope_epochs=r.envelope_epochs[:, :1],
-                    baseline_level=r.baseline_level[:, :1], envelope=r.envelope[:1],
+                    baseline_level=r.baseline_level[:, :1],
                     trials=trials[trials.muscle == "corrugator"], quality=q)
     return r
 
@@ -212,6 +213,11 @@ def test_trial_images_mark_rejected_trials(processed):
     _, results = processed
     r = _edge(results["sub-01"], "all_rejected")
     fig = vizqc.plot_trial_images(r)
-    marks = [ln for a in fig.axes for ln in a.lines if ln.get_label().startswith("rejected")]
+    marks = [ln for a in fig.axes for ln in a.lines if ln.get_marker() == "<"]
     assert len(marks) == len(r.muscles)
     assert all(len(ln.get_ydata()) == len(r.events) for ln in marks)
+    titles = [a.get_title() for a in fig.axes if a.get_title()]
+    assert titles == [f"{m} ({len(r.events)} rejected: red ◀)" for m in r.muscles]
+    # rows follow the config's condition order, bottom up
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == r.conditions
