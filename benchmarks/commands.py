@@ -15,8 +15,9 @@ at its parent's), so the workloads are built by a child process too.
    ``--no-reports``: time ratio (goal ≤ 2×).
 5. ``emgkit --help`` vs ``python -c "import numpy"``: time ratio (goal ≤ 2×).
 
-Run: ``python -m benchmarks.commands [runs] [folder]`` (medians of ``runs`` alternating
-runs; the workloads are cached in ``folder``, default ``/tmp/emgkit-bench``).
+Run: ``python -m benchmarks.commands [runs] [folder] [process,cap,report,run,help]``
+(medians of ``runs`` alternating runs; the workloads are cached in ``folder``, default
+``/tmp/emgkit-bench``; the third argument picks the measurements).
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def workloads(folder):
     return hour, cap, toml, study
 
 
-def main(runs=5, folder="/tmp/emgkit-bench"):
+def main(runs=5, folder="/tmp/emgkit-bench", only=("process", "cap", "report", "run", "help")):
     hour, cap, toml, study = workloads(folder)
     scratch = Path(tempfile.mkdtemp(prefix="emgkit-bench-"))
 
@@ -95,6 +96,28 @@ def main(runs=5, folder="/tmp/emgkit-bench"):
         return path
 
     lines = [f"Whole processes, medians of {runs} alternating runs ({os.cpu_count()} cores)"]
+    if "process" in only or "report" in only:
+        lines += _process_and_report(runs, hour, toml, scratch, fresh)
+    if "cap" in only:
+        _, r_cap = alternate(max(1, runs // 2), [
+            ("cap", lambda: emgkit("process", cap, "--config", toml, "--out", fresh("cap")))])
+        lines.append(f"2. emgkit process, 72-channel 30-min cap file: peak RSS "
+                     f"{r_cap['cap']:.0f} MB (goal <= 300 MB)")
+    if "run" in only:
+        lines.append(_run(runs, study, fresh))
+    if "help" in only:
+        w_help, _ = alternate(max(runs, 5), [
+            ("numpy", lambda: [PY, "-c", "import numpy"]),
+            ("help", lambda: emgkit("--help")),
+        ])
+        lines.append(f"5. emgkit --help: {w_help['help']:.2f} s vs python -c 'import numpy' "
+                     f"{w_help['numpy']:.2f} s = {w_help['help'] / w_help['numpy']:.2f}x "
+                     f"(goal <= 2x)")
+    shutil.rmtree(scratch, ignore_errors=True)
+    print("\n".join(lines))
+
+
+def _process_and_report(runs, hour, toml, scratch, fresh):
     w, r = alternate(runs, [
         ("mne", lambda: [PY, "-m", "benchmarks.mne_reference", hour, scratch / "ref.txt"]),
         ("process", lambda: emgkit("process", hour, "--config", toml, "--out",
@@ -103,36 +126,27 @@ def main(runs=5, folder="/tmp/emgkit-bench"):
                                   scratch / "sub-01.pdf")),
     ])
     pdf_mb = (scratch / "sub-01.pdf").stat().st_size / 1e6
-    lines.append(f"1. emgkit process, 60-min BDF: {w['process']:.2f} s vs MNE reference "
+    return [f"1. emgkit process, 60-min BDF: {w['process']:.2f} s vs MNE reference "
                  f"{w['mne']:.2f} s = {w['mne'] / w['process']:.1f}x faster (goal >= 4x); "
-                 f"peak RSS {r['process']:.0f} MB vs {r['mne']:.0f} MB")
-    _, r_cap = alternate(max(1, runs // 2), [
-        ("cap", lambda: emgkit("process", cap, "--config", toml, "--out", fresh("cap")))])
-    lines.append(f"2. emgkit process, 72-channel 30-min cap file: peak RSS {r_cap['cap']:.0f}"
-                 f" MB (goal <= 300 MB)")
-    lines.append(f"3. emgkit report, 60-min BDF: {w['report']:.2f} s = "
+                 f"peak RSS {r['process']:.0f} MB vs {r['mne']:.0f} MB",
+            f"3. emgkit report, 60-min BDF: {w['report']:.2f} s = "
                  f"{w['report'] / w['process']:.2f}x emgkit process (goal <= 2.5x); peak RSS "
-                 f"{r['report']:.0f} MB (goal <= 400 MB); PDF {pdf_mb:.2f} MB (goal <= 2 MB)")
+                 f"{r['report']:.0f} MB (goal <= 400 MB); PDF {pdf_mb:.2f} MB (goal <= 2 MB)"]
+
+
+def _run(runs, study, fresh):
     w_run, _ = alternate(max(1, runs // 2), [
         ("reports", lambda: emgkit("run", study / "study.toml", "--jobs", 2, "--out",
                                    fresh("run"))),
         ("no_reports", lambda: emgkit("run", study / "study.toml", "--jobs", 2,
                                       "--no-reports", "--out", fresh("run_nr"))),
     ])
-    lines.append(f"4. emgkit run, 40 participants, --jobs 2: with reports {w_run['reports']:.1f}"
-                 f" s vs --no-reports {w_run['no_reports']:.1f} s = "
-                 f"{w_run['reports'] / w_run['no_reports']:.2f}x (goal <= 2x)")
-    w_help, _ = alternate(max(runs, 5), [
-        ("numpy", lambda: [PY, "-c", "import numpy"]),
-        ("help", lambda: emgkit("--help")),
-    ])
-    lines.append(f"5. emgkit --help: {w_help['help']:.2f} s vs python -c 'import numpy' "
-                 f"{w_help['numpy']:.2f} s = {w_help['help'] / w_help['numpy']:.2f}x "
-                 f"(goal <= 2x)")
-    shutil.rmtree(scratch, ignore_errors=True)
-    print("\n".join(lines))
+    return (f"4. emgkit run, 40 participants, --jobs 2: with reports {w_run['reports']:.1f}"
+            f" s vs --no-reports {w_run['no_reports']:.1f} s = "
+            f"{w_run['reports'] / w_run['no_reports']:.2f}x (goal <= 2x)")
 
 
 if __name__ == "__main__":
     main(int(sys.argv[1]) if len(sys.argv) > 1 else 5,
-         sys.argv[2] if len(sys.argv) > 2 else "/tmp/emgkit-bench")
+         sys.argv[2] if len(sys.argv) > 2 else "/tmp/emgkit-bench",
+         *([sys.argv[3].split(",")] if len(sys.argv) > 3 else []))

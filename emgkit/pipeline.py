@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._memory import release_memory
 from .config import Config, check_sample_settings, load_config
 from .epochs.baseline import score_epochs
 from .epochs.extract import extract_epochs
@@ -70,6 +71,7 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=Fals
     loaded = load_recording(path, config, verbose=verbose, engine=engine)
     sfreq, resolved = loaded.sfreq, loaded.resolved
     events = find_events(loaded, config, path, pid)
+    loaded.stim = None  # the trigger channel is decoded into events; not kept in the pass
     check_sample_settings(config, sfreq, len(events), len(resolved), path)
     onsets = events["onset_s"].to_numpy()
     collect = None
@@ -78,6 +80,7 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=Fals
         collect = QualityCollector(loaded.n_times, len(resolved), sfreq, (first, length))
     ex = extract_epochs(loaded, pp, ep, onsets, keep_continuous=keep_continuous,
                         collect=collect)
+    release_memory()  # the pass's blocks are freed: give their pages back
     if not ex.inside.any():
         raise EventError(f"{path}: none of the {len(events)} events has a full epoch "
                          f"({ep.tmin:g}..{ep.tmax:g} s) inside the recording "

@@ -83,6 +83,24 @@ class ProcessedRecording:
         return correct(self.envelope_epochs, self.baseline_level[..., None],
                        self.config.epochs.baseline_mode, sd)
 
+    def corrected_muscle(self, muscle, rows=slice(None)):
+        """Baseline-corrected epochs of one muscle, shape (n_rows, n_times): the same values
+        as ``corrected[rows, m]`` without computing (and keeping) every muscle's.
+
+        Parameters
+        ----------
+        muscle : str | int
+            Muscle name or index.
+        rows : slice | array of int
+            Trials (rows of :attr:`events`).
+        """
+        m = self.muscles.index(muscle) if isinstance(muscle, str) else int(muscle)
+        if "corrected" in self.__dict__:  # already computed
+            return self.corrected[rows, m]
+        sd = None if self.baseline_sd is None else self.baseline_sd[rows, m, None]
+        return correct(self.envelope_epochs[rows, m], self.baseline_level[rows, m, None],
+                       self.config.epochs.baseline_mode, sd)
+
     @property
     def muscles(self):
         """Muscle names, in the order of the epoch arrays."""

@@ -26,10 +26,15 @@ def read_digital(header, label):
         Sign-extended digital values, all records concatenated.
     """
     k = header.labels.index(label)
-    nb = header.sample_bytes
-    width = header.spr[k] * nb
-    raw = read_records(header, sum(header.spr[:k]) * nb, width, 0, header.n_records)
-    return decode_samples(raw, header.n_records, header.spr[k], 0, width, nb)
+    nb, spr = header.sample_bytes, header.spr[k]
+    width = spr * nb
+    out = np.empty(header.n_records * spr, dtype=np.int32)
+    step = max(1, (1 << 20) // spr)  # records per read: ~1M samples, bounded memory
+    for r0 in range(0, header.n_records, step):
+        r1 = min(header.n_records, r0 + step)
+        raw = read_records(header, sum(header.spr[:k]) * nb, width, r0, r1)
+        out[r0 * spr:r1 * spr] = decode_samples(raw, r1 - r0, spr, 0, width, nb)
+    return out
 
 
 def read_records(header, start, width, r0, r1):

@@ -8,9 +8,7 @@ import pandas as pd
 
 from .._files import read_tsv, sha256
 from ..config import Config, load_config
-from ..viz import qc as vizqc
 from .methods import methods_text
-from .pages import atomic_pdf, figure_page, table_pages, text_page
 
 
 def _group_of(config, participant_id):
@@ -112,24 +110,31 @@ def subject_report(recording, config, out, *, result=None):
         ["trial", "condition", "muscle", "onset_s", "reject_reason"]].sort_values(
         ["trial", "muscle"], key=lambda c: c.map({m: i for i, m in enumerate(result.muscles)})
         if c.name == "muscle" else c, kind="stable")
+    # matplotlib is imported after processing, so its memory does not add to the pass's
+    from ..viz import qc as vizqc
+    from .pages import atomic_pdf, figure_page, table_pages, text_page
+
+    n = len(result.muscles)
+    pages = [  # built and written one at a time: one page's figure in memory
+        lambda: [text_page(f"emgkit report — {pid}", blocks)],
+        lambda: [figure_page("Raw and filtered signal", vizqc.plot_raw_excerpt, 2 * n,
+                             result=result)],
+        lambda: [figure_page("Spectra before and after filtering", vizqc.plot_psd, n,
+                             result=result)],
+        lambda: [figure_page("Whole session", vizqc.plot_session, n, result=result)],
+        lambda: [figure_page("Average response (mean ± SEM, kept trials)",
+                             result.plot_average, 1, n, bottom=1.5)],
+        lambda: [figure_page("Single trials (baseline-corrected)", vizqc.plot_trial_images,
+                             1, n, result=result)],
+        lambda: [figure_page("Trial scores (hollow: rejected)", vizqc.plot_scores, 1, n,
+                             result=result)],
+        lambda: table_pages("Trial rejection: counts", counts),
+        lambda: table_pages("Rejected trials", rejected.round(3),
+                            note="Reasons: flat / saturated input channel, baseline_outlier,"
+                                 " response_outlier, outside_recording."),
+    ]
     with atomic_pdf(out) as pdf:
-        n = len(result.muscles)
-        pages = [text_page(f"emgkit report — {pid}", blocks)]
-        pages.append(figure_page("Raw and filtered signal", vizqc.plot_raw_excerpt, 2 * n,
-                                 result=result))
-        pages.append(figure_page("Spectra before and after filtering", vizqc.plot_psd, n,
-                                 result=result))
-        pages.append(figure_page("Whole session", vizqc.plot_session, n, result=result))
-        pages.append(figure_page("Average response (mean ± SEM, kept trials)",
-                                 result.plot_average, 1, n, bottom=1.5))
-        pages.append(figure_page("Single trials (baseline-corrected)",
-                                 vizqc.plot_trial_images, 1, n, result=result))
-        pages.append(figure_page("Trial scores (hollow: rejected)", vizqc.plot_scores, 1, n,
-                                 result=result))
-        pages += table_pages("Trial rejection: counts", counts)
-        pages += table_pages("Rejected trials", rejected.round(3),
-                             note="Reasons: flat / saturated input channel, baseline_outlier,"
-                                  " response_outlier, outside_recording.")
-        for fig in pages:
-            pdf.savefig(fig)
+        for make in pages:
+            for fig in make():
+                pdf.savefig(fig)
     return Path(out)

@@ -20,7 +20,7 @@ from ..errors import ReadError
 from .envelope import envelope_segment
 from .filter import filtfilt_segment, pad_length
 
-BLOCK = 1 << 19  # samples per block (~4 MB per signal in float64)
+BLOCK = 1 << 18  # samples per block (2 MB per signal in float64; 128 s at 2048 Hz)
 
 
 def filter_margin(sos, tol=1e-20):

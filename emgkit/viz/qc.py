@@ -161,8 +161,11 @@ def plot_trial_images(result, ax=None):
     rows = order.index.to_numpy()
     mode = result.config.epochs.baseline_mode
     for m, (muscle, a) in enumerate(zip(result.muscles, axes)):
-        img = result.corrected[rows, m] if len(rows) else np.zeros((1, len(result.times)))
-        img = block_means(result.times, img, 500)[1]  # a page shows ~500 columns
+        if len(rows):  # a page shows ~500 columns: block means, 64 trials at a time
+            img = np.vstack([block_means(result.times, result.corrected_muscle(m, part), 500)[1]
+                             for part in np.array_split(rows, -(-len(rows) // 64))])
+        else:
+            img = np.zeros((1, 1))
         finite = img[np.isfinite(img)]
         lo, hi = (np.percentile(finite, [2, 98]) if finite.size else (0, 1))
         im = a.imshow(img, aspect="auto", origin="lower", cmap="viridis", vmin=lo, vmax=hi,

@@ -39,7 +39,7 @@ def plot_average(result, ax=None, *, kept_only=True, points=600):
             rows = np.flatnonzero(result.events["condition"].to_numpy() == cond)
             if kept_only:
                 rows = rows[~rejected.loc[trials, muscle].to_numpy(bool)]
-            data = result.corrected[rows, m]
+            data = result.corrected_muscle(m, rows)
             data = data[~np.isnan(data).all(axis=1)] if len(data) else data
             if len(data) == 0:
                 a.plot([], [], color=colors[cond], ls=":", label=f"{cond}: no usable trials")

@@ -53,6 +53,10 @@ def test_tables_and_plots_share_one_function(study, mode, tmp_path):
     np.testing.assert_allclose(got, want, rtol=1e-12, equal_nan=True)
     # per-sample curves (plot_average, trial images): the function of each sample's level
     want = correct(env, level[..., None], mode, None if sd is None else sd[..., None])
+    rows = np.arange(1, len(res.events), 2)
+    for m, muscle in enumerate(mus):  # per muscle, without the whole array (reports)
+        np.testing.assert_allclose(res.corrected_muscle(muscle, rows), want[rows, m],
+                                   rtol=1e-12, equal_nan=True)
     np.testing.assert_allclose(res.corrected, want, rtol=1e-12, equal_nan=True)
     if mode == "logratio":  # the log of the window means' ratio, not a mean of logs
         kept = ~res.trials["rejected"].to_numpy().reshape(got.shape[:2])
@@ -70,13 +74,21 @@ def test_tables_and_plots_share_one_function(study, mode, tmp_path):
 def test_plot_average_draws_the_corrected_curves(study, tmp_path):
     res = process_recording(recording_of(study), _config(study, "logratio", tmp_path),
                             quality=False)
-    fig = res.plot_average(kept_only=False)
-    ax = fig.axes[0]
     cond = res.conditions[0]
-    line = next(ln for ln in ax.lines if ln.get_label().startswith(f"{cond} "))
     rows = np.flatnonzero(res.events["condition"].to_numpy() == cond)
     data = res.corrected[rows, 0]
     data = data[~np.isnan(data).all(axis=1)]
-    np.testing.assert_allclose(line.get_ydata(), data.mean(axis=0), rtol=1e-12)
+    mean = data.mean(axis=0)
+    fig = res.plot_average(kept_only=False, points=None)  # every sample
+    line = next(ln for ln in fig.axes[0].lines if ln.get_label().startswith(f"{cond} "))
+    np.testing.assert_allclose(line.get_ydata(), mean, rtol=1e-12)
+    fig = res.plot_average(kept_only=False)  # default: means of 600 blocks of samples
+    line = next(ln for ln in fig.axes[0].lines if ln.get_label().startswith(f"{cond} "))
+    k = -(-len(mean) // 600)
+    assert len(line.get_ydata()) <= 600
+    full = len(mean) // k
+    np.testing.assert_allclose(line.get_ydata()[:full],
+                               mean[:full * k].reshape(-1, k).mean(-1), rtol=1e-12)
+    np.testing.assert_allclose(line.get_xdata()[0], res.times[:k].mean())
     png = fig._repr_png_()               # and it shows as an image in Jupyter
     assert png[:8] == b"\x89PNG\r\n\x1a\n"

@@ -61,12 +61,12 @@ def test_blinded_report_and_cli(processed, tmp_path, capsys):
 
 def test_failed_report_leaves_no_file(processed, tmp_path, monkeypatch):
     study, results = processed
-    import emgkit.report.subject as rp
+    import emgkit.viz.qc as vizqc_module
 
     def boom(*a, **k):
         raise RuntimeError("plot failed")
 
-    monkeypatch.setattr(rp.vizqc, "plot_scores", boom)
+    monkeypatch.setattr(vizqc_module, "plot_scores", boom)
     out = tmp_path / "x.pdf"
     with pytest.raises(RuntimeError):
         subject_report(recording_of(study), study / "study.toml", out,
