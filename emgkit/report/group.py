@@ -24,6 +24,31 @@ def _stack(root, name):
     return pd.concat([read_tsv(f, what=f"{name} table") for f in files], ignore_index=True)
 
 
+def _orders(run, trials):
+    """Muscle and condition orders: the config's (from ``run.json``), then any others in
+    order of appearance."""
+    cfg = json.loads(run.read_text()).get("config", {}) if run.exists() else {}
+    muscles = list(cfg.get("channels", {}))
+    conds = list(dict.fromkeys(cfg.get("events", {}).get("conditions", {}).values()))
+    muscles += [m for m in pd.unique(trials["muscle"]) if m not in muscles]
+    conds += [c for c in pd.unique(trials["condition"]) if c not in conds]
+    return muscles, conds
+
+
+def in_order(df, muscles, conditions):
+    """Rows sorted (stably) by the given muscle and condition orders, where present."""
+    if df is None or df.empty:
+        return df
+    keys = [(c, order) for c, order in (("muscle", muscles), ("condition", conditions))
+            if c in df.columns]
+    if not keys:
+        return df
+    ranks = {c: {v: i for i, v in enumerate(order)} for c, order in keys}
+    return df.sort_values([c for c, _ in keys], kind="stable",
+                          key=lambda col: col.map(ranks[col.name]).fillna(len(ranks[col.name])))\
+        .reset_index(drop=True)
+
+
 def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
                  group_dir=None):
     """Write the group PDF from a results folder; it reads results and fits nothing.
@@ -75,15 +100,20 @@ def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
         mode = json.loads(run.read_text()).get("config", {}).get("epochs", {}).get(
             "baseline_mode")
     mode = mode or "ratio"
-    tables = {n: read_tsv(gdir / f"{n}.tsv", what="Model table")
+    muscle_order, cond_order = _orders(run, trials)  # the config's order on every page
+    tables = {n: in_order(read_tsv(gdir / f"{n}.tsv", what="Model table"), muscle_order,
+                          cond_order)
               for n in ("fixed_effects", "anova", "contrasts", "emmeans")
               if (gdir / f"{n}.tsv").exists()}
+    trials = in_order(trials, muscle_order, cond_order)
+    tcs = in_order(tcs, muscle_order, cond_order)
     kept = (trials.groupby("participant_id")["rejected"].agg(trials="size", rejected="sum")
             .reset_index())
     kept["kept"] = kept["trials"] - kept["rejected"]
     dq = kept.merge(participants[["participant_id", "group"]], on="participant_id", how="left")
     if not quality.empty:
         snr = quality.pivot_table(index="participant_id", columns="muscle", values="snr_db")
+        snr = snr[[m for m in muscle_order if m in snr.columns]]
         snr.columns = [f"snr_db_{c}" for c in snr.columns]
         dq = dq.merge(snr.reset_index(), on="participant_id", how="left")
     groups = participants["group"].value_counts().to_dict()
@@ -114,11 +144,13 @@ def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
         pages.append(figure_page("Raw baseline levels by group (tonic differences that ratio "
                                  "or z scores hide)", vizgroup.plot_baselines, 1, len(muscles),
                                  trials=trials, participants=participants))
+        cautions = model_cautions(gdir, muscle_order)
         for name, title in (("anova", "Type III tests (Satterthwaite df)"),
                             ("contrasts", "Drug contrasts (Holm-adjusted, effect size in SD)"),
                             ("fixed_effects", "Fixed effects")):
             if name in tables:
-                pages += table_pages(title, tables[name])
+                pages += table_pages(title, tables[name],
+                                     note=cautions if name != "fixed_effects" else None)
         if (gdir / "order_balance.tsv").exists():
             pages += table_pages("Block/session order by group (counterbalancing check)",
                                  read_tsv(gdir / "order_balance.tsv", what="Order table"))
@@ -128,6 +160,27 @@ def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
         for fig in pages:
             pdf.savefig(fig)
     return Path(out)
+
+
+def model_cautions(gdir, muscles=()):
+    """One sentence per model fit (``fit.json``) that is singular or has a between-
+    participant group under 5 participants; None when there is nothing to say."""
+    fits = sorted(Path(gdir).glob("*/fit.json")) or sorted(Path(gdir).glob("fit.json"))
+    rank = {f"muscle-{m}": i for i, m in enumerate(muscles)}
+    fits.sort(key=lambda p: rank.get(p.parent.name, len(rank)))
+    out = []
+    for path in fits:
+        fit = json.loads(path.read_text())
+        name = path.parent.name if path.parent != Path(gdir) else "model"
+        if fit.get("singular"):
+            out.append(f"{name}: singular random-effects fit (a variance at 0 or a correlation"
+                       f" at ±1); its tests lean on boundary estimates.")
+        for factor, counts in (fit.get("small_groups") or {}).items():
+            out.append(f"{name}: fewer than 5 participants in a level of {factor} ("
+                       + ", ".join(f"{k}: {v}" for k, v in counts.items())
+                       + "); little power, and the test leans on the random-intercept "
+                         "variance.")
+    return "Caution — " + " ".join(out) if out else None
 
 
 def _diagnostics_pages(gdir):

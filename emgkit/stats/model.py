@@ -48,9 +48,16 @@ def _check_rank(X, names, formula):
                          f"Simplify the formula or check the table.")
 
 
-def _check_between_counts(data, factors, groups):
+def _check_between_counts(data, factors, groups, label=""):
     """A between-participant factor needs ≥ 2 participants per level (an error) and should
-    have ≥ 5 (a warning): with fewer, its test rests on a variance it cannot estimate."""
+    have ≥ 5 (a warning): with fewer, its test rests on a variance it cannot estimate.
+
+    Returns
+    -------
+    dict
+        Factor -> {level: participants} for the factors with a level under 5.
+    """
+    out = {}
     for f in factors:
         per = data.groupby(groups, observed=True)[f].nunique()
         if (per > 1).any():
@@ -65,10 +72,12 @@ def _check_between_counts(data, factors, groups):
                              f"{f!r} from the formula.")
         small = counts[counts < 5]
         if len(small):
-            logger.warning("The between-participant factor %r has fewer than 5 participants "
+            out[f] = {str(k): int(v) for k, v in counts.items()}
+            logger.warning("%sThe between-participant factor %r has fewer than 5 participants "
                            "in %s (counts: %s); its test and contrasts have little power and "
-                           "lean on the random-intercept variance.", f,
+                           "lean on the random-intercept variance.", label, f,
                            ", ".join(repr(v) for v in small.index), counts.to_dict())
+    return out
 
 
 def _statsmodels_starts(y, X, grp, Z, optimizers):
@@ -93,7 +102,7 @@ def _statsmodels_starts(y, X, grp, Z, optimizers):
 
 def fit_model(table, formula, *, participants=None, groups="participant_id", re_formula=None,
               crossed=None, levels=None, drop_rejected=True, dropna=False, optimizers=None,
-              equivalence=None):
+              equivalence=None, label=None):
     """Fit a linear mixed model by REML.
 
     Parameters
@@ -129,6 +138,8 @@ def fit_model(table, formula, *, participants=None, groups="participant_id", re_
     equivalence : (float, "raw" | "sd") | None
         Smallest effect of interest: the contrasts get equivalence tests against ±delta (in
         the outcome's units or in SD units, see :meth:`MixedResult.contrasts`).
+    label : str | None
+        Names the model in warnings (e.g. ``"muscle = zygomaticus"`` for one of a split).
 
     Returns
     -------
@@ -148,7 +159,8 @@ def fit_model(table, formula, *, participants=None, groups="participant_id", re_
     data, factors = prepare_data(table, formula, participants=participants, groups=groups,
                                  levels=levels, drop_rejected=drop_rejected, dropna=dropna,
                                  extra=extra)
-    _check_between_counts(data, factors, groups)
+    tag = f"{label}: " if label else ""
+    small_groups = _check_between_counts(data, factors, groups, tag)
     outcome, preds = formula_variables(formula)
     rhs = formula.split("~", 1)[1]
     X, dinfo = design(rhs, data)
@@ -219,8 +231,9 @@ def fit_model(table, formula, *, participants=None, groups="participant_id", re_
         logger.warning("%s: the random-effects fit is singular (a variance of 0 or a "
                        "correlation of ±1, as lme4's isSingular); its variance components are "
                        "at the boundary and the fixed-effects inference leans on them; "
-                       "consider a simpler random-effects structure.", formula)
+                       "consider a simpler random-effects structure.", tag + formula)
     fit = dict(reml_loglik=float(loglik), n_obs=int(len(y)), singular=singular,
+               small_groups=small_groups,
                n_groups=int(data[groups].nunique()),
                converged=bool(ok), optimizer=how + " + Newton",
                statsmodels_loglik={a["optimizer"]: a["loglik"] for a in attempts},

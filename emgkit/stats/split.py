@@ -38,7 +38,7 @@ def fit_models(table, formula, *, participants=None, by=None, **kwargs):
     results = {}
     for level in pd.unique(table[split]):
         res = fit_model(table[table[split] == level], formula, participants=participants,
-                        **kwargs)
+                        label=f"{split} = {level}", **kwargs)
         res.context[split] = level
         results[level] = res
     return split, results

@@ -142,7 +142,8 @@ def plot_baselines(trials, participants, ax=None):
     Ratio or z-scored scores remove tonic differences between groups; this plot shows them.
     """
     t = _kept(trials).merge(participants[["participant_id", "group"]], on="participant_id")
-    per = t.groupby(["muscle", "group", "participant_id"], observed=True)["baseline"].mean()
+    per = t.groupby(["muscle", "group", "participant_id"], observed=True, sort=False)[
+        "baseline"].mean()
     per = per.reset_index()
     muscles = list(pd.unique(per["muscle"]))
     if ax is None:

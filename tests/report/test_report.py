@@ -105,6 +105,10 @@ def test_group_report(processed, tmp_path):
         assert needle in text, needle
     assert "No model results" not in text
     assert "Model diagnostics (muscle-corrugator)" in text
+    # the model pages state the small groups (2 per group here) for every muscle
+    flat = " ".join(text.split())
+    for m in results["sub-01"].muscles:
+        assert f"muscle-{m}: fewer than 5 participants in a level of group" in flat, m
     tables = emgkit.stats.read_models(res_dir / "group")
     assert set(tables) >= {"anova", "contrasts", "emmeans", "fixed_effects", "summary"}
 
@@ -221,3 +225,25 @@ def test_trial_images_mark_rejected_trials(processed):
     # rows follow the config's condition order, bottom up
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert labels == r.conditions
+
+
+def test_group_pages_follow_the_config_order(tmp_path):
+    import json
+
+    from emgkit.report.group import _orders, in_order
+
+    trials = pd.DataFrame({"muscle": ["zygomaticus", "corrugator", "extra"] * 2,
+                           "condition": ["sad", "sad", "sad", "angry", "angry", "happy"]})
+    run = tmp_path / "run.json"
+    run.write_text(json.dumps({"config": {
+        "channels": {"corrugator": "A-B", "zygomaticus": "C-D"},
+        "events": {"conditions": {"1": "happy", "2": "angry", "3": "sad"}}}}))
+    muscles, conds = _orders(run, trials)
+    assert muscles == ["corrugator", "zygomaticus", "extra"]
+    assert conds == ["happy", "angry", "sad"]
+    got = in_order(trials, muscles, conds)
+    assert list(got["muscle"]) == ["corrugator", "corrugator", "zygomaticus", "zygomaticus",
+                                   "extra", "extra"]
+    assert list(got["condition"]) == ["angry", "sad", "angry", "sad", "happy", "sad"]
+    # without run.json: order of appearance
+    assert _orders(tmp_path / "none.json", trials)[0] == ["zygomaticus", "corrugator", "extra"]

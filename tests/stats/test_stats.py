@@ -266,8 +266,11 @@ def test_group_levels_need_participants(caplog):
     with pytest.raises(ModelError, match="1 participant in 'naltrexone'.*at least 2"):
         fit_model(trials.drop(columns="group"), "score ~ group * condition", participants=one)
     with caplog.at_level(logging.WARNING, logger="emgkit"):
-        fit_model(trials.drop(columns="group"), "score ~ group * condition", participants=parts)
-    assert "fewer than 5 participants" in caplog.text
+        res = fit_model(trials.drop(columns="group"), "score ~ group * condition",
+                        participants=parts, label="muscle = corrugator")
+    assert "muscle = corrugator: The between-participant factor 'group' has fewer than 5" \
+        in caplog.text
+    assert res.fit["small_groups"] == {"group": parts["group"].value_counts().to_dict()}
 
 
 def test_function_calls_in_formulas():
