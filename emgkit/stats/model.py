@@ -80,6 +80,28 @@ def _check_between_counts(data, factors, groups, label=""):
     return out
 
 
+def reml_start(crit):
+    """emgkit's optimiser from lme4's start (relative covariance = identity) with the exact
+    gradient, and restarts from boundary solutions (a Cholesky diagonal that reached 0 has a
+    zero gradient there, a saddle the optimiser cannot leave).
+
+    Returns
+    -------
+    G, s2, converged, loglik
+    """
+    G, s2, ok, loglik = crit.polish(np.eye(crit.q), 1.0)
+    if np.isfinite(loglik):
+        for _ in range(2):  # restart with the boundary diagonals moved back inside
+            diag = crit.relative_factor_diagonal(crit.pack(G, s2))
+            if not np.any(diag < SINGULAR_TOL):
+                break
+            G1, s21, ok1, ll1 = crit.polish(crit.move_inside(G / s2, diag < SINGULAR_TOL), 1.0)
+            if not (np.isfinite(ll1) and ll1 > loglik + 1e-8 * abs(loglik)):
+                break
+            G, s2, ok, loglik = G1, s21, ok1, ll1
+    return G, s2, ok, loglik
+
+
 def _statsmodels_starts(y, X, grp, Z, optimizers):
     """statsmodels ``MixedLM`` REML fits with each optimizer (start values)."""
     attempts = []
@@ -186,19 +208,8 @@ def fit_model(table, formula, *, participants=None, groups="participant_id", re_
     # emgkit's optimiser from lme4's start (relative covariance = identity), with the
     # exact gradient; statsmodels' fits serve as further starts when asked for, or when
     # this does not converge
-    G, s2, ok, loglik = crit.polish(np.eye(crit.q), 1.0)
+    G, s2, ok, loglik = reml_start(crit)
     attempts, how = [], "L-BFGS-B on the profiled REML criterion (exact gradient)"
-    # a Cholesky diagonal that reached 0 has a zero gradient there (a saddle the optimiser
-    # cannot leave): check boundary solutions from other starts
-    if np.isfinite(loglik):
-        for _ in range(2):  # restart with the boundary diagonals moved back inside
-            diag = crit.relative_factor_diagonal(crit.pack(G, s2))
-            if not np.any(diag < SINGULAR_TOL):
-                break
-            G1, s21, ok1, ll1 = crit.polish(crit.move_inside(G / s2, diag < SINGULAR_TOL), 1.0)
-            if not (np.isfinite(ll1) and ll1 > loglik + 1e-8 * abs(loglik)):
-                break
-            G, s2, ok, loglik = G1, s21, ok1, ll1
     if optimizers is not None or not (ok and np.isfinite(loglik)):
         if optimizers is None:
             optimizers = OPTIMIZERS if Z.shape[1] == 1 else SLOPE_OPTIMIZERS
