@@ -28,7 +28,7 @@ _LAZY = {
     "simulate_recording": ("sim.recording", "simulate_recording"),
     "simulate_study": ("sim.study", "simulate_study"),
 }
-_SUBPACKAGES = ("config", "epochs", "events", "io", "report", "signal", "sim", "stats",
+_SUBPACKAGES = ("config", "epochs", "events", "io", "power", "report", "signal", "sim", "stats",
                 "study", "viz")
 
 __all__ = ["ConfigError", "EmgkitError", "EventError", "ModelError", "ReadError",

@@ -72,6 +72,67 @@ def _cmd_stats(args):
     return 0
 
 
+def _cmd_power(args):
+    import json
+    import platform
+
+    from ._files import read_tsv, write_text, write_tsv
+    from ._version import __version__
+    from .errors import ConfigError
+    from .power.pilot import pilot_models
+    from .power.report import power_report
+    from .power.run import power_analysis
+    from .study.outdir import OutputFolder
+
+    def ints(text, name):
+        try:
+            values = [int(v) for v in str(text).split(",") if v.strip()]
+        except ValueError:
+            values = []
+        least = 2 if name == "--n-per-group" else 1
+        if not values or min(values) < least:
+            raise ConfigError(f"{name} {text!r}: give comma-separated whole numbers of at "
+                              f"least {least} (e.g. 10,20,30).")
+        return values
+
+    n_per_group = ints(args.n_per_group, "--n-per-group")
+    trials_per_cell = ints(args.trials_per_cell, "--trials-per-cell")
+    if args.simulations < 10:
+        raise ConfigError(f"--simulations {args.simulations}: at least 10 (1,000 for a "
+                          f"Monte-Carlo error of about ±3 percentage points).")
+    if args.effect is not None and args.effect_sd is not None:
+        raise ConfigError("Give --effect (outcome units) or --effect-sd (SD units), not both.")
+    trials = read_tsv(args.pilot, what="Pilot trial table")
+    parts = read_tsv(args.participants, what="Participants table") if args.participants else None
+    models, at = pilot_models(trials, args.formula, participants=parts, contrast=args.contrast,
+                              at=args.at)
+    models = {k: m.with_effect(at, effect=args.effect, effect_sd=args.effect_sd)
+              for k, m in models.items()}
+    folder = OutputFolder.open(args.out, inputs=[p for p in (args.pilot, args.participants)
+                                                 if p])
+    total = len(models) * len(n_per_group) * len(trials_per_cell)
+
+    def progress(done, total_):
+        print(f"  {done}/{total_} design points", file=sys.stderr, flush=True)
+
+    table = power_analysis(models, at, n_per_group, trials_per_cell,
+                           simulations=args.simulations, seed=args.seed, alpha=args.alpha,
+                           adjust=args.adjust, target_power=args.target_power, jobs=args.jobs,
+                           progress=progress if total > 1 else None)
+    settings = dict(pilot=str(args.pilot), formula=args.formula, contrast=args.contrast,
+                    at=args.at or "", effect=args.effect, effect_sd=args.effect_sd,
+                    simulations=args.simulations, seed=args.seed, alpha=args.alpha,
+                    adjust=args.adjust, target_power=args.target_power,
+                    emgkit=__version__, python=platform.python_version())
+    write_tsv(table, folder.root / "power.tsv", float_format="%.6g")
+    write_text(json.dumps(settings, indent=2) + "\n", folder.root / "power.json")
+    power_report(table, folder.root / "power.pdf", settings=settings)
+    cols = ["muscle", "n_per_group", "trials_per_cell", "power", "ci_low", "ci_high", "mde"]
+    print(table[cols].round(3).to_string(index=False))
+    print(f"wrote {folder.root / 'power.tsv'}, power.pdf, power.json")
+    return 0
+
+
 def _cmd_report(args):
     from .report import group_report, subject_report
     from .study.outdir import check_file_target
@@ -151,6 +212,32 @@ def build_parser():
     s.add_argument("--dropna", action="store_true", help="drop rows with missing values")
     s.add_argument("--out", required=True)
     s.set_defaults(func=_cmd_stats)
+
+    s = sub.add_parser("power", help="power of a group contrast by simulating the analysis "
+                       "from a pilot")
+    s.add_argument("--pilot", required=True, metavar="TRIALS_TSV",
+                   help="emgkit trial table of a pilot (e.g. OUT/group/trials.tsv)")
+    s.add_argument("--participants", default=None)
+    s.add_argument("--formula", default="score ~ group * condition")
+    s.add_argument("--contrast", default="group", help="between-participant factor tested")
+    s.add_argument("--at", default=None, metavar="FACTOR=LEVEL",
+                   help="the contrast row tested, e.g. condition=happy")
+    s.add_argument("--n-per-group", required=True, help="e.g. 10,20,30,40")
+    s.add_argument("--trials-per-cell", required=True, help="kept trials per participant × "
+                   "condition, e.g. 6,12,24")
+    s.add_argument("--simulations", type=int, default=1000)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--effect", type=float, default=None,
+                   help="set the tested contrast to this size (outcome units)")
+    s.add_argument("--effect-sd", type=float, default=None,
+                   help="set the tested contrast to this size in SD units")
+    s.add_argument("--alpha", type=float, default=0.05)
+    s.add_argument("--adjust", default="holm", help="multiplicity correction over the "
+                   "contrast family (holm, as the analysis; bonferroni; none)")
+    s.add_argument("--target-power", type=float, default=0.8)
+    s.add_argument("--jobs", type=int, default=1)
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=_cmd_power)
 
     s = sub.add_parser("report", help="PDF report of a recording, or of a study (--group)")
     s.add_argument("recording", nargs="?")

@@ -25,6 +25,7 @@ LAYERS = [
     {"report"},
     {"sim"},
     {"study"},
+    {"power"},
     {"cli", "__init__", "__main__"},
 ]
 RANK = {name: k for k, names in enumerate(LAYERS) for name in names}
@@ -90,11 +91,10 @@ def test_no_stray_top_level_modules():
     lives in its subpackage."""
     top = {f.stem for f in PKG.glob("*.py")}
     assert top == {"__init__", "_check", "_files", "_memory", "_version", "cli", "errors",
-                   "pipeline",
-                   "processed"}
+                   "pipeline", "processed"}
     subpackages = {d.name for d in PKG.iterdir() if (d / "__init__.py").exists()}
-    assert subpackages == {"config", "epochs", "events", "io", "report", "signal", "sim",
-                           "stats", "study", "viz"}
+    assert subpackages == {"config", "epochs", "events", "io", "power", "report", "signal",
+                           "sim", "stats", "study", "viz"}
 
 
 def test_checker_catches_a_violation():

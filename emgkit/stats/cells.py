@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import optimize, stats
 
 from .model import SINGULAR_TOL, reml_start
 from .reml import RemlCriterion, newton_refine
@@ -75,6 +75,47 @@ class CellReml(RemlCriterion):
 
     def with_design(self, X):  # pragma: no cover - the trial rows are not kept
         raise NotImplementedError("CellReml keeps cell sums only.")
+
+    def polish(self, G, s2):
+        """The REML optimum over the one relative SD ``l = τ/σ`` (σ² profiled): a log grid
+        brackets the minimum, bounded Brent refines it (the caller's Newton steps finish);
+        ``l = 0`` is the boundary (a singular fit). The start ``(G, s2)`` is not needed:
+        the search is global on [0, 1e3]. Returns (G, σ², converged, loglik)."""
+        f = self._profiled_at_l
+        grid = np.concatenate([[0.0], np.logspace(-3, 3, 13)])
+        vals = np.array([f(v) for v in grid])
+        i = int(np.nanargmin(vals))
+        if i == 0 and not (f(1e-7) < vals[0]):
+            best_l, best = 0.0, vals[0]
+        else:
+            lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+            res = optimize.minimize_scalar(f, bounds=(lo, hi), method="bounded",
+                                           options=dict(xatol=1e-10 * max(grid[i], 1e-3)))
+            best_l, best = (res.x, res.fun) if res.fun <= vals[i] else (grid[i], vals[i])
+        Grel = np.array([[best_l * best_l]])
+        s2_hat = self._scale_at(Grel)
+        return Grel * s2_hat, s2_hat, bool(np.isfinite(best)), -float(best)
+
+    def _parts(self, G, s2):
+        """:meth:`RemlCriterion._parts` for one random intercept, in scalars per
+        participant (no stacked 1 × 1 solves)."""
+        g = float(np.asarray(G).reshape(-1)[0])
+        n_i = self.ZtZ[:, 0, 0]
+        M = s2 + g * n_i
+        if np.any(M <= 0):
+            return (np.full((self.p, self.p), np.nan), np.full(self.p, np.nan), np.nan,
+                    np.nan)
+        w = g / M                                        # M⁻¹G per participant
+        ZtX = self.ZtX[:, 0, :]
+        Zty = self.Zty[:, 0]
+        XVX = (self.XtX - (ZtX * w[:, None]).T @ ZtX) / s2
+        XVy = (self.Xty - (ZtX * (w * Zty)[:, None]).sum(0)) / s2
+        yVy = (self.yty - np.sum(w * Zty * Zty)) / s2
+        logdet_v = self.n * np.log(s2) + np.sum(np.log(M)) - self.n_groups * np.log(s2)
+        return XVX, XVy, yVy, logdet_v
+
+    def _profiled_at_l(self, value):
+        return self._profiled_at(np.array([[value * value]]))
 
 
 @dataclass(repr=False)
