@@ -64,7 +64,8 @@ def power_analysis(models, at, n_per_group, trials_per_cell, *, simulations=1000
         ``n_per_group``, ``trials_per_cell``, ``power``, ``ci_low``, ``ci_high`` (95 %
         Wilson band), ``simulations``, ``effect`` (the planted contrast) and ``effect_sd``
         (in SD units, sqrt(σ² + τ²)), ``mean_estimate``, ``mean_se``, ``mean_df``, ``mde``
-        (effect detectable with ``target_power``: (t₁₋α/2m + t_power) × mean SE, Bonferroni over the m family rows — conservative for Holm),
+        (effect detectable with ``target_power``: (t₁₋α/2m + t_power) × mean SE,
+        Bonferroni over the m family rows — conservative for Holm),
         ``mde_sd`` (in SD units), ``singular_rate``, ``converged_rate``.
     """
     points = list(itertools.product(models.items(), n_per_group, trials_per_cell))
