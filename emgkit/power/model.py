@@ -139,3 +139,37 @@ def from_fit(res, factor="group", by="condition", label=None):
     return PowerModel(label=label or res.formula, groups=groups, conditions=conds,
                       means=means, tau2=float(res.G[0, 0]), s2=float(res.s2), design=design,
                       contrasts=np.array(contrasts), rows=rows, factor=factor, by=by)
+
+
+def factorial_model(groups, conditions, means, tau, sigma, *, factor="group",
+                    by="condition", label="declared model"):
+    """A :class:`PowerModel` declared directly: the saturated ``factor × by`` model (the
+    analysis ``score ~ group * condition``) with the given cell means, participant
+    random-intercept SD ``tau`` and residual SD ``sigma``.
+
+    Parameters
+    ----------
+    groups : list of str
+        Levels of the between factor, the reference first.
+    conditions : list of str
+    means : array-like, shape (n_groups, n_conditions)
+        Cell means (outcome units).
+    tau, sigma : float
+        SDs (outcome units).
+    """
+    means = np.asarray(means, float)
+    if means.shape != (len(groups), len(conditions)):
+        raise ConfigError(f"means: shape {means.shape} does not match {len(groups)} groups × "
+                          f"{len(conditions)} conditions.")
+    if not (tau >= 0 and sigma > 0):
+        raise ConfigError(f"tau={tau!r}, sigma={sigma!r}: tau must be ≥ 0 and sigma > 0 "
+                          f"(outcome units).")
+    n_g, n_c = means.shape
+    design = np.eye(n_g * n_c).reshape(n_g, n_c, n_g * n_c)  # one column per cell
+    contrasts, rows = [], []
+    for i, g in enumerate(groups[1:], start=1):
+        contrasts += list(design[i] - design[0])
+        rows += [(g, c) for c in conditions]
+    return PowerModel(label=label, groups=list(groups), conditions=list(conditions),
+                      means=means, tau2=float(tau) ** 2, s2=float(sigma) ** 2, design=design,
+                      contrasts=np.array(contrasts), rows=rows, factor=factor, by=by)

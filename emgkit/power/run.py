@@ -26,7 +26,7 @@ def wilson(successes, n, level=0.95):
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
+    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
 
 
 def power_analysis(models, at, n_per_group, trials_per_cell, *, simulations=1000, seed=0,

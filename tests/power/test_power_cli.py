@@ -1,0 +1,81 @@
+"""`emgkit power` from a pilot trial table: outputs, the pilot's parameters, errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from emgkit.cli import main
+from emgkit.errors import ConfigError, ModelError
+from emgkit.power.pilot import pilot_models
+from emgkit.sim.recording import simulate_scores
+
+
+@pytest.fixture(scope="module")
+def pilot(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pilot")
+    trials, parts = simulate_scores(8, muscles=("corrugator", "zygomaticus"), n_trials=8,
+                                    subject_sd=0.3, residual_sd=0.5, seed=4,
+                                    drug_effects={("happy", "corrugator"): 0.4})
+    trials.to_csv(root / "trials.tsv", sep="\t", index=False)
+    parts.to_csv(root / "participants.tsv", sep="\t", index=False)
+    return root, trials, parts
+
+
+def test_pilot_models_take_the_fitted_parameters(pilot):
+    _, trials, parts = pilot
+    models, at = pilot_models(trials.drop(columns="group"), "score ~ group * condition",
+                              participants=parts, at="condition=happy")
+    assert at == "happy" and list(models) == ["corrugator", "zygomaticus"]
+    m = models["corrugator"]
+    assert m.groups[0] == "placebo" and "happy" in m.conditions
+    # the pilot's variances, within sampling error of the simulated truth
+    assert 0.1 < np.sqrt(m.tau2) < 0.6 and 0.4 < np.sqrt(m.s2) < 0.6
+    assert m.effect("happy") == pytest.approx(0.4, abs=0.35)
+    with pytest.raises(ConfigError, match="condition has the levels"):
+        pilot_models(trials.drop(columns="group"), "score ~ group * condition",
+                     participants=parts, at="condition=bored")
+    with pytest.raises(ConfigError, match="name the row to test with --at"):
+        pilot_models(trials.drop(columns="group"), "score ~ group * condition",
+                     participants=parts)
+    with pytest.raises(ModelError, match="random-intercept model of 'group'"):
+        pilot_models(trials.drop(columns="group"), "score ~ group * condition * muscle",
+                     participants=parts, at="condition=happy")
+
+
+def test_power_command_writes_table_pdf_and_settings(pilot, tmp_path, capsys):
+    root, _, _ = pilot
+    out = tmp_path / "power"
+    argv = ["power", "--pilot", str(root / "trials.tsv"), "--participants",
+            str(root / "participants.tsv"), "--at", "condition=happy", "--n-per-group",
+            "8,30", "--trials-per-cell", "8", "--simulations", "60", "--seed", "2",
+            "--effect-sd", "0.5", "--out", str(out)]
+    assert main(argv) == 0
+    table = pd.read_csv(out / "power.tsv", sep="\t")
+    assert len(table) == 4 and set(table["muscle"]) == {"corrugator", "zygomaticus"}
+    np.testing.assert_allclose(table["effect_sd"], 0.5)
+    assert (table.groupby("muscle")["power"].diff().dropna() >= -0.1).all()
+    assert json.loads((out / "power.json").read_text())["effect_sd"] == 0.5
+    assert (out / "power.pdf").read_bytes()[:5] == b"%PDF-"
+    # the same seed gives the same table
+    out2 = tmp_path / "again"
+    assert main(argv[:-1] + [str(out2)]) == 0
+    pd.testing.assert_frame_equal(table, pd.read_csv(out2 / "power.tsv", sep="\t"))
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--n-per-group", "1,x"], "--n-per-group"),
+    (["--simulations", "3"], "--simulations 3"),
+    (["--effect", "0.1", "--effect-sd", "0.2"], "not both"),
+    (["--at", "happy"], "FACTOR=LEVEL"),
+])
+def test_power_command_refuses_bad_settings(pilot, tmp_path, capsys, extra, message):
+    root, _, _ = pilot
+    argv = ["power", "--pilot", str(root / "trials.tsv"), "--participants",
+            str(root / "participants.tsv"), "--at", "condition=happy", "--n-per-group",
+            "8", "--trials-per-cell", "8", "--out", str(tmp_path / "p")] + extra
+    assert main(argv) != 0
+    assert message in capsys.readouterr().err
