@@ -13,7 +13,9 @@ seed <- as.integer(args[4]); out <- args[5]
 conds <- c("neutral", "angry", "happy", "sad")
 means <- rbind(placebo = c(1.0, 1.3, 1.1, 1.2), naltrexone = c(1.05, 1.35, 1.45, 1.2))
 tau <- 0.3; sigma <- 0.5
-emm_options(lmer.df = "satterthwaite")
+# Satterthwaite df whatever the number of rows (emmeans falls back to asymptotic z above
+# lmerTest.limit = 3000 rows)
+emm_options(lmer.df = "satterthwaite", lmerTest.limit = 1e7)
 set.seed(seed)
 reject_holm <- logical(sims); reject_raw <- logical(sims); est <- numeric(sims)
 t0 <- proc.time()[["elapsed"]]

@@ -11,8 +11,12 @@ from scipy import stats
 
 from .simulate import simulate_power
 
+#: simulated studies per task: design points are cut into chunks with their own seed
+#: streams, so the results do not depend on the number of workers
+CHUNK = 100
 
-def _point(args):
+
+def _chunk(args):
     model, at, n, k, sims, seed, alpha, adjust = args
     out = simulate_power(model, at, n, k, sims, np.random.default_rng(seed), alpha=alpha,
                          adjust=adjust)
@@ -45,7 +49,8 @@ def power_analysis(models, at, n_per_group, trials_per_cell, *, simulations=1000
         Simulated studies per design point.
     seed : int
         Seed of the whole analysis: each model × design point gets its own stream
-        (``numpy.random.SeedSequence(seed).spawn``), so results do not depend on ``jobs``.
+        (``numpy.random.SeedSequence(seed).spawn``), cut into chunks of ``CHUNK`` studies
+        with streams of their own, so results do not depend on ``jobs``.
     alpha : float
         Test level (after ``adjust``).
     adjust : str
@@ -69,21 +74,28 @@ def power_analysis(models, at, n_per_group, trials_per_cell, *, simulations=1000
         ``mde_sd`` (in SD units), ``singular_rate``, ``converged_rate``.
     """
     points = list(itertools.product(models.items(), n_per_group, trials_per_cell))
-    seeds = np.random.SeedSequence(seed).spawn(len(points))
-    tasks = [(model, at, int(n), int(k), int(simulations), s, alpha, adjust)
-             for ((_, model), n, k), s in zip(points, seeds)]
-    results = []
+    streams = np.random.SeedSequence(seed).spawn(len(points))
+    sizes = [CHUNK] * (simulations // CHUNK) + ([simulations % CHUNK] if simulations % CHUNK
+                                                 else [])
+    tasks, owner = [], []
+    for i, (((_, model), n, k), stream) in enumerate(zip(points, streams)):
+        for size, s in zip(sizes, stream.spawn(len(sizes))):
+            tasks.append((model, at, int(n), int(k), int(size), s, alpha, adjust))
+            owner.append(i)
+    parts = [[] for _ in points]
     if jobs > 1 and len(tasks) > 1:
         with ProcessPoolExecutor(jobs) as pool:
-            for i, res in enumerate(pool.map(_point, tasks)):
-                results.append(res)
-                if progress:
-                    progress(i + 1, len(tasks))
+            for i, res in zip(owner, pool.map(_chunk, tasks)):
+                parts[i].append(res)
+                if progress and len(parts[i]) == len(sizes):
+                    progress(i + 1, len(points))
     else:
-        for i, task in enumerate(tasks):
-            results.append(_point(task))
-            if progress:
-                progress(i + 1, len(tasks))
+        for i, task in zip(owner, tasks):
+            parts[i].append(_chunk(task))
+            if progress and len(parts[i]) == len(sizes):
+                progress(i + 1, len(points))
+    results = [{key: np.concatenate([c[key] for c in chunks]) for key in chunks[0]}
+               for chunks in parts]
     rows = []
     for ((label, model), n, k), out in zip(points, results):
         row_k = model.row_index(at)
