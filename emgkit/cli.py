@@ -76,6 +76,8 @@ def _cmd_power(args):
     import json
     import platform
 
+    import pandas as pd
+
     from ._files import read_tsv, write_text, write_tsv
     from ._version import __version__
     from .errors import ConfigError
@@ -115,11 +117,42 @@ def _cmd_power(args):
     def progress(done, total_):
         print(f"  {done}/{total_} design points", file=sys.stderr, flush=True)
 
+    points = []
+    if args.signal:
+        if not args.config:
+            raise ConfigError("--signal runs the pipeline: give the study's --config too.")
+        for item in args.signal.split(","):
+            try:
+                n, k = (int(v) for v in item.lower().split("x"))
+            except ValueError:
+                n = k = 0
+            if n < 2 or k < 1:
+                raise ConfigError(f"--signal {item!r}: give design points as "
+                                  f"PARTICIPANTS_PER_GROUPxTRIALS_PER_CELL, e.g. 20x12.")
+            points.append((n, k))
     table = power_analysis(models, at, n_per_group, trials_per_cell,
                            simulations=args.simulations, seed=args.seed, alpha=args.alpha,
                            adjust=args.adjust, target_power=args.target_power, jobs=args.jobs,
                            progress=progress if total > 1 else None)
+    table.insert(0, "level", "trial")
+    if points:
+        from .config import load_config
+        from .power.signal import signal_power
+
+        def sig_progress(done, total_):
+            print(f"  signal level: {done}/{total_} simulated studies", file=sys.stderr,
+                  flush=True)
+
+        attrs = dict(table.attrs)
+        sig = signal_power(models, at, points, args.signal_simulations,
+                           load_config(args.config), args.formula, seed=args.seed,
+                           alpha=args.alpha, sfreq=args.signal_sfreq, jobs=args.jobs,
+                           progress=sig_progress)
+        table = pd.concat([table, sig], ignore_index=True)
+        table.attrs.update(attrs)
     settings = dict(pilot=str(args.pilot), formula=args.formula, contrast=args.contrast,
+                    signal=args.signal or "", signal_simulations=args.signal_simulations,
+                    config=str(args.config or ""),
                     at=args.at or "", effect=args.effect, effect_sd=args.effect_sd,
                     simulations=args.simulations, seed=args.seed, alpha=args.alpha,
                     adjust=args.adjust, target_power=args.target_power,
@@ -127,7 +160,8 @@ def _cmd_power(args):
     write_tsv(table, folder.root / "power.tsv", float_format="%.6g")
     write_text(json.dumps(settings, indent=2) + "\n", folder.root / "power.json")
     power_report(table, folder.root / "power.pdf", settings=settings)
-    cols = ["muscle", "n_per_group", "trials_per_cell", "power", "ci_low", "ci_high", "mde"]
+    cols = ["level", "muscle", "n_per_group", "trials_per_cell", "power", "ci_low", "ci_high",
+            "mde"]
     print(table[cols].round(3).to_string(index=False))
     print(f"wrote {folder.root / 'power.tsv'}, power.pdf, power.json")
     return 0
@@ -235,6 +269,12 @@ def build_parser():
     s.add_argument("--adjust", default="holm", help="multiplicity correction over the "
                    "contrast family (holm, as the analysis; bonferroni; none)")
     s.add_argument("--target-power", type=float, default=0.8)
+    s.add_argument("--signal", default=None, metavar="NxK[,NxK]",
+                   help="also simulate raw recordings at these design points (participants "
+                   "per group x trials per cell) and run the pipeline with --config")
+    s.add_argument("--config", default=None, help="study.toml for --signal")
+    s.add_argument("--signal-simulations", type=int, default=100)
+    s.add_argument("--signal-sfreq", type=float, default=2048.0, help="Hz (default 2048)")
     s.add_argument("--jobs", type=int, default=1)
     s.add_argument("--out", required=True)
     s.set_defaults(func=_cmd_power)

@@ -22,6 +22,8 @@ def plot_power(table, ax=None, *, target=0.8):
     """
     from ..viz.style import Figure
 
+    signal = table[table["level"] == "signal"] if "level" in table else table.iloc[:0]
+    table = table[table["level"] == "trial"] if "level" in table else table
     muscles = list(dict.fromkeys(table["muscle"]))
     if ax is None:
         fig = Figure(figsize=(3.8 * len(muscles) + 0.5, 3.4), layout="constrained")
@@ -40,6 +42,14 @@ def plot_power(table, ax=None, *, target=0.8):
                    label=f"{k} trials/cell")
             a.fill_between(s["n_per_group"], s["ci_low"], s["ci_high"], color=colors[k],
                            alpha=0.2, lw=0)
+            sg = signal[(signal["muscle"] == muscle) & (signal["trials_per_cell"] == k)]
+            if len(sg):  # the same design through simulated recordings and the pipeline
+                pw = sg["power"].to_numpy()
+                a.errorbar(sg["n_per_group"].to_numpy(), pw,
+                           yerr=np.vstack([pw - sg["ci_low"].to_numpy(),
+                                           sg["ci_high"].to_numpy() - pw]),
+                           fmt="s", ms=5, mfc="w", color=colors[k], capsize=2,
+                           label=f"{k} trials/cell, recordings")
         a.axhline(target, color="0.4", ls="--", lw=0.8)
         a.set_ylim(0, 1)
         row = sub.iloc[0]
@@ -70,9 +80,10 @@ def power_report(table, out, *, settings=None):
                     f"t(power)) × mean SE (Bonferroni over the m family rows: conservative "
                     f"for Holm).")]
     n = table["muscle"].nunique()
-    shown = table[["muscle", "n_per_group", "trials_per_cell", "power", "ci_low", "ci_high",
-                   "effect", "effect_sd", "mean_estimate", "mean_se", "mean_df", "mde", "mde_sd",
-                   "singular_rate"]].round(4)
+    wanted = ["level", "muscle", "n_per_group", "trials_per_cell", "power", "ci_low",
+              "ci_high", "effect", "effect_sd", "mean_estimate", "mean_se", "mean_df", "mde",
+              "mde_sd", "singular_rate", "kept_rate"]
+    shown = table[[c for c in wanted if c in table]].round(4)
     with atomic_pdf(out) as pdf:
         pdf.savefig(text_page("emgkit power analysis", text))
         pdf.savefig(figure_page("Power by design (95 % Monte-Carlo bands; dashed: target)",

@@ -79,3 +79,20 @@ def test_power_command_refuses_bad_settings(pilot, tmp_path, capsys, extra, mess
             "8", "--trials-per-cell", "8", "--out", str(tmp_path / "p")] + extra
     assert main(argv) != 0
     assert message in capsys.readouterr().err
+
+
+def test_power_command_signal_level(pilot, tmp_path):
+    """--signal adds rows from simulated recordings run through the pipeline."""
+    root, _, _ = pilot
+    sample = __import__("pathlib").Path(__file__).resolve().parents[2] / "sample_data"
+    argv = ["power", "--pilot", str(root / "trials.tsv"), "--participants",
+            str(root / "participants.tsv"), "--at", "condition=happy", "--n-per-group", "3",
+            "--trials-per-cell", "3", "--simulations", "20", "--signal", "3x3",
+            "--signal-simulations", "2", "--out", str(tmp_path / "p")]
+    assert main(argv) != 0  # --signal needs the study's config
+    assert main(argv + ["--config", str(sample / "study.toml")]) == 0
+    table = pd.read_csv(tmp_path / "p" / "power.tsv", sep="\t")
+    sig = table[table["level"] == "signal"]
+    assert len(sig) == 2 and (sig["simulations"] == 2).all()
+    assert (sig["kept_rate"] > 0.5).all() and sig["mean_se"].notna().all()
+    assert set(table["level"]) == {"trial", "signal"}
