@@ -97,6 +97,7 @@ def _cmd_power(args):
                               f"least {least} (e.g. 10,20,30).")
         return values
 
+    scheduler = args.scheduler or ("local" if args.dask else None)
     n_per_group = ints(args.n_per_group, "--n-per-group")
     trials_per_cell = ints(args.trials_per_cell, "--trials-per-cell")
     if args.simulations < 10:
@@ -133,7 +134,7 @@ def _cmd_power(args):
     table = power_analysis(models, at, n_per_group, trials_per_cell,
                            simulations=args.simulations, seed=args.seed, alpha=args.alpha,
                            adjust=args.adjust, target_power=args.target_power, jobs=args.jobs,
-                           progress=progress if total > 1 else None)
+                           scheduler=scheduler, progress=progress if total > 1 else None)
     table.insert(0, "level", "trial")
     if points:
         from .config import load_config
@@ -147,7 +148,7 @@ def _cmd_power(args):
         sig = signal_power(models, at, points, args.signal_simulations,
                            load_config(args.config), args.formula, seed=args.seed,
                            alpha=args.alpha, sfreq=args.signal_sfreq, jobs=args.jobs,
-                           progress=sig_progress)
+                           scheduler=scheduler, progress=sig_progress)
         table = pd.concat([table, sig], ignore_index=True)
         table.attrs.update(attrs)
     settings = dict(pilot=str(args.pilot), formula=args.formula, contrast=args.contrast,
@@ -276,6 +277,9 @@ def build_parser():
     s.add_argument("--signal-simulations", type=int, default=100)
     s.add_argument("--signal-sfreq", type=float, default=2048.0, help="Hz (default 2048)")
     s.add_argument("--jobs", type=int, default=1)
+    s.add_argument("--scheduler", default=None, help="Dask scheduler address "
+                   "(tcp://host:port)")
+    s.add_argument("--dask", action="store_true", help="run on a local Dask cluster")
     s.add_argument("--out", required=True)
     s.set_defaults(func=_cmd_power)
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import itertools
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..study.executors import map_ordered
 from .simulate import simulate_power
 
 #: simulated studies per task: design points are cut into chunks with their own seed
@@ -34,7 +34,8 @@ def wilson(successes, n, level=0.95):
 
 
 def power_analysis(models, at, n_per_group, trials_per_cell, *, simulations=1000, seed=0,
-                   alpha=0.05, adjust="holm", target_power=0.8, jobs=1, progress=None):
+                   alpha=0.05, adjust="holm", target_power=0.8, jobs=1, scheduler=None,
+                   progress=None):
     """Power of the contrast at ``at`` for every model × design point.
 
     Parameters
@@ -59,6 +60,8 @@ def power_analysis(models, at, n_per_group, trials_per_cell, *, simulations=1000
         Power for the minimal detectable effect column.
     jobs : int
         Worker processes.
+    scheduler : str | None
+        Dask scheduler address, or "local" for a local Dask cluster (instead of ``jobs``).
     progress : callable | None
         Called with (done, total) after each design point.
 
@@ -83,17 +86,10 @@ def power_analysis(models, at, n_per_group, trials_per_cell, *, simulations=1000
             tasks.append((model, at, int(n), int(k), int(size), s, alpha, adjust))
             owner.append(i)
     parts = [[] for _ in points]
-    if jobs > 1 and len(tasks) > 1:
-        with ProcessPoolExecutor(jobs) as pool:
-            for i, res in zip(owner, pool.map(_chunk, tasks)):
-                parts[i].append(res)
-                if progress and len(parts[i]) == len(sizes):
-                    progress(i + 1, len(points))
-    else:
-        for i, task in zip(owner, tasks):
-            parts[i].append(_chunk(task))
-            if progress and len(parts[i]) == len(sizes):
-                progress(i + 1, len(points))
+    for i, res in zip(owner, map_ordered(_chunk, tasks, jobs=jobs, scheduler=scheduler)):
+        parts[i].append(res)
+        if progress and len(parts[i]) == len(sizes):
+            progress(i + 1, len(points))
     results = [{key: np.concatenate([c[key] for c in chunks]) for key in chunks[0]}
                for chunks in parts]
     rows = []

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
+from ..study.executors import map_ordered
 from .run import wilson
 
 
@@ -125,7 +125,7 @@ def _signal_task(args):
 
 
 def signal_power(models, at, points, simulations, config, formula, *, seed=0, alpha=0.05,
-                 sfreq=2048.0, jobs=1, progress=None):
+                 sfreq=2048.0, jobs=1, scheduler=None, progress=None):
     """Power at design ``points`` [(n_per_group, trials_per_cell), ...] from simulated
     recordings processed by the pipeline.
 
@@ -149,17 +149,11 @@ def signal_power(models, at, points, simulations, config, formula, *, seed=0, al
             tasks.append((models, at, int(n), int(k), config, formula, s, sfreq, alpha))
             owner.append(p)
     results = [[] for _ in points]
-    if jobs > 1:
-        with ProcessPoolExecutor(jobs) as pool:
-            for done, (p, res) in enumerate(zip(owner, pool.map(_signal_task, tasks)), 1):
-                results[p].append(res)
-                if progress:
-                    progress(done, len(tasks))
-    else:
-        for done, (p, task) in enumerate(zip(owner, tasks), 1):
-            results[p].append(_signal_task(task))
-            if progress:
-                progress(done, len(tasks))
+    done = map_ordered(_signal_task, tasks, jobs=jobs, scheduler=scheduler)
+    for k, (p, res) in enumerate(zip(owner, done), 1):
+        results[p].append(res)
+        if progress:
+            progress(k, len(tasks))
     rows = []
     for (n, k), res in zip(points, results):
         for muscle, model in models.items():

@@ -39,6 +39,29 @@ def run_tasks(tasks, func, done, *, jobs=1, scheduler=None):
             done(func(t))
 
 
+def map_ordered(func, tasks, *, jobs=1, scheduler=None):
+    """Yield ``func(task)`` for every task, in task order: in this process, in ``jobs``
+    worker processes, or on Dask (``scheduler``: an address or ``"local"``). For work
+    whose tasks are independent computations (power simulations); a task that raises stops
+    the map."""
+    tasks = list(tasks)
+    if scheduler:
+        cluster, client = _client(scheduler)
+        try:
+            for fut in client.map(func, tasks, pure=False):
+                yield fut.result()
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    elif jobs > 1 and len(tasks) > 1:
+        with ProcessPoolExecutor(jobs) as pool:
+            yield from pool.map(func, tasks)
+    else:
+        for t in tasks:
+            yield func(t)
+
+
 def failure(task, exc):
     """The result record of a participant whose worker raised or died."""
     name = type(exc).__name__

@@ -92,3 +92,11 @@ def test_effect_settings():
     assert m.effect("angry") == pytest.approx(MODEL.effect("angry"))
     with pytest.raises(Exception, match="condition has the levels"):
         MODEL.row_index("bored")
+
+
+def test_power_on_a_local_dask_cluster_equals_in_process():
+    pytest.importorskip("distributed")
+    kw = dict(simulations=150, seed=9)
+    here = power_analysis({"m": MODEL}, "happy", [6], [4], jobs=1, **kw)
+    dask = power_analysis({"m": MODEL}, "happy", [6], [4], scheduler="local", **kw)
+    pd.testing.assert_frame_equal(here, dask)
