@@ -105,14 +105,29 @@ def _cmd_power(args):
                           f"Monte-Carlo error of about ±3 percentage points).")
     if args.effect is not None and args.effect_sd is not None:
         raise ConfigError("Give --effect (outcome units) or --effect-sd (SD units), not both.")
-    trials = read_tsv(args.pilot, what="Pilot trial table")
-    parts = read_tsv(args.participants, what="Participants table") if args.participants else None
-    models, at = pilot_models(trials, args.formula, participants=parts, contrast=args.contrast,
-                              at=args.at)
+    if args.pilot:
+        trials = read_tsv(args.pilot, what="Pilot trial table")
+        parts = (read_tsv(args.participants, what="Participants table") if args.participants
+                 else None)
+        models, at = pilot_models(trials, args.formula, participants=parts,
+                                  contrast=args.contrast, at=args.at)
+    elif args.config:  # declared in [power]
+        from .power.config import declared_models
+        from .power.pilot import parse_at
+
+        models = declared_models(args.config)
+        _, at = parse_at(args.at)
+        if at is None:
+            raise ConfigError("Name the contrast row to test: --at condition=LEVEL.")
+        for m in models.values():
+            m.row_index(at)
+    else:
+        raise ConfigError("emgkit power needs --pilot TRIALS.tsv, or --config study.toml "
+                          "with a [power] section.")
     models = {k: m.with_effect(at, effect=args.effect, effect_sd=args.effect_sd)
               for k, m in models.items()}
-    folder = OutputFolder.open(args.out, inputs=[p for p in (args.pilot, args.participants)
-                                                 if p])
+    folder = OutputFolder.open(args.out, inputs=[p for p in (args.pilot, args.participants,
+                                                             args.config) if p])
     total = len(models) * len(n_per_group) * len(trials_per_cell)
 
     def progress(done, total_):
@@ -151,7 +166,7 @@ def _cmd_power(args):
                            scheduler=scheduler, progress=sig_progress)
         table = pd.concat([table, sig], ignore_index=True)
         table.attrs.update(attrs)
-    settings = dict(pilot=str(args.pilot), formula=args.formula, contrast=args.contrast,
+    settings = dict(pilot=str(args.pilot or ""), formula=args.formula, contrast=args.contrast,
                     signal=args.signal or "", signal_simulations=args.signal_simulations,
                     config=str(args.config or ""),
                     at=args.at or "", effect=args.effect, effect_sd=args.effect_sd,
@@ -250,8 +265,9 @@ def build_parser():
 
     s = sub.add_parser("power", help="power of a group contrast by simulating the analysis "
                        "from a pilot")
-    s.add_argument("--pilot", required=True, metavar="TRIALS_TSV",
-                   help="emgkit trial table of a pilot (e.g. OUT/group/trials.tsv)")
+    s.add_argument("--pilot", default=None, metavar="TRIALS_TSV",
+                   help="emgkit trial table of a pilot (e.g. OUT/group/trials.tsv); without "
+                   "it, --config's [power] section declares the model")
     s.add_argument("--participants", default=None)
     s.add_argument("--formula", default="score ~ group * condition")
     s.add_argument("--contrast", default="group", help="between-participant factor tested")
@@ -273,7 +289,8 @@ def build_parser():
     s.add_argument("--signal", default=None, metavar="NxK[,NxK]",
                    help="also simulate raw recordings at these design points (participants "
                    "per group x trials per cell) and run the pipeline with --config")
-    s.add_argument("--config", default=None, help="study.toml for --signal")
+    s.add_argument("--config", default=None, help="study.toml: for --signal, and its [power] "
+                   "section without --pilot")
     s.add_argument("--signal-simulations", type=int, default=100)
     s.add_argument("--signal-sfreq", type=float, default=2048.0, help="Hz (default 2048)")
     s.add_argument("--jobs", type=int, default=1)

@@ -33,7 +33,7 @@ else:  # pragma: no cover
 
 
 _SECTIONS = {"channels", "events", "preprocess", "epochs", "reject", "study", "report",
-             "model", "input", "blocks", "onsets"}
+             "model", "input", "blocks", "onsets", "power"}  # [power]: emgkit.power.config
 
 
 

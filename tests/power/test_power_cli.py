@@ -96,3 +96,64 @@ def test_power_command_signal_level(pilot, tmp_path):
     assert len(sig) == 2 and (sig["simulations"] == 2).all()
     assert (sig["kept_rate"] > 0.5).all() and sig["mean_se"].notna().all()
     assert set(table["level"]) == {"trial", "signal"}
+
+
+POWER_TOML = """
+[power]
+groups = ["placebo", "naltrexone"]
+tau = 0.3
+sigma = {corrugator = 0.5, zygomaticus = 0.4}
+
+[power.means.corrugator]
+placebo = [1.1, 1.3, 1.2, 1.0]
+naltrexone = [1.5, 1.35, 1.2, 1.05]
+
+[power.means.zygomaticus]
+placebo = [2.0, 0.9, 0.9, 1.0]
+naltrexone = [2.0, 0.9, 0.9, 1.0]
+"""
+
+
+def test_power_from_a_declared_model(tmp_path):
+    """Without a pilot, [power] declares cell means and SDs; the study's config still loads
+    for `emgkit run`."""
+    from emgkit import load_config
+    from emgkit.power.config import declared_models
+
+    sample = __import__("pathlib").Path(__file__).resolve().parents[2] / "sample_data"
+    toml = tmp_path / "study.toml"
+    toml.write_text((sample / "study.toml").read_text() + POWER_TOML)
+    load_config(toml)
+    models = declared_models(toml)
+    assert list(models) == ["corrugator", "zygomaticus"]
+    m = models["corrugator"]
+    assert m.conditions == ["happy", "angry", "sad", "neutral"]  # from [events.conditions]
+    assert m.effect("happy") == pytest.approx(0.4)
+    assert np.sqrt(models["zygomaticus"].s2) == pytest.approx(0.4)
+    out = tmp_path / "p"
+    assert main(["power", "--config", str(toml), "--at", "condition=happy", "--n-per-group",
+                 "10", "--trials-per-cell", "6", "--simulations", "100", "--out",
+                 str(out)]) == 0
+    table = pd.read_csv(out / "power.tsv", sep="\t")
+    # corrugator has a 0.4 effect at happy, zygomaticus none
+    power = table.set_index("muscle")["power"]
+    assert power["corrugator"] > 0.3 and power["zygomaticus"] < 0.1
+
+
+@pytest.mark.parametrize("section,message", [
+    ("[power]\ngroups = ['placebo']\n", "at least two group names"),
+    ("[power]\ngroups = ['a', 'b']\ntau = 0.3\nsigma = 0.5\n[power.means.corrugator]\n"
+     "a = [1, 2]\nb = [1, 2, 3, 4]\n", "power.means.corrugator.a must list 4 numbers"),
+    ("[power]\ngroups = ['a', 'b']\ntau = -1\nsigma = 0.5\n[power.means.corrugator]\n"
+     "a = [1, 2, 3, 4]\nb = [1, 2, 3, 4]\n", "power.tau must be a non-negative number"),
+    ("[power]\ngroup = ['a', 'b']\n", "unknown key(s) power.group"),
+    ("", "has no [power] section"),
+])
+def test_bad_power_sections_are_named(tmp_path, section, message):
+    from emgkit.power.config import declared_models
+
+    sample = __import__("pathlib").Path(__file__).resolve().parents[2] / "sample_data"
+    toml = tmp_path / "study.toml"
+    toml.write_text((sample / "study.toml").read_text() + section)
+    with pytest.raises(ConfigError, match=__import__("re").escape(message)):
+        declared_models(toml)
