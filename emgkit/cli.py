@@ -148,7 +148,9 @@ def _cmd_power(args):
             points.append((n, k))
     table = power_analysis(models, at, n_per_group, trials_per_cell,
                            simulations=args.simulations, seed=args.seed, alpha=args.alpha,
-                           adjust=args.adjust, target_power=args.target_power, jobs=args.jobs,
+                           adjust=args.adjust, target_power=args.target_power,
+                           equivalence=(args.equivalence, args.equivalence_scale)
+                           if args.equivalence else None, jobs=args.jobs,
                            scheduler=scheduler, progress=progress if total > 1 else None)
     table.insert(0, "level", "trial")
     if points:
@@ -172,6 +174,7 @@ def _cmd_power(args):
                     at=args.at or "", effect=args.effect, effect_sd=args.effect_sd,
                     simulations=args.simulations, seed=args.seed, alpha=args.alpha,
                     adjust=args.adjust, target_power=args.target_power,
+                    equivalence=args.equivalence, equivalence_scale=args.equivalence_scale,
                     emgkit=__version__, python=platform.python_version())
     write_tsv(table, folder.root / "power.tsv", float_format="%.6g")
     write_text(json.dumps(settings, indent=2) + "\n", folder.root / "power.json")
@@ -286,6 +289,9 @@ def build_parser():
     s.add_argument("--adjust", default="holm", help="multiplicity correction over the "
                    "contrast family (holm, as the analysis; bonferroni; none)")
     s.add_argument("--target-power", type=float, default=0.8)
+    s.add_argument("--equivalence", type=float, default=None,
+                   help="also the power of the equivalence test |effect| < bound")
+    s.add_argument("--equivalence-scale", choices=("sd", "raw"), default="sd")
     s.add_argument("--signal", default=None, metavar="NxK[,NxK]",
                    help="also simulate raw recordings at these design points (participants "
                    "per group x trials per cell) and run the pipeline with --config")

@@ -17,11 +17,12 @@ CHUNK = 100
 
 
 def _chunk(args):
-    model, at, n, k, sims, seed, alpha, adjust = args
+    model, at, n, k, sims, seed, alpha, adjust, equivalence = args
     out = simulate_power(model, at, n, k, sims, np.random.default_rng(seed), alpha=alpha,
-                         adjust=adjust)
-    return {key: out[key] for key in ("reject", "estimate", "se", "df", "singular",
-                                      "converged")}
+                         adjust=adjust, equivalence=equivalence)
+    keys = ("reject", "estimate", "se", "df", "singular", "converged") \
+        + (("equivalent",) if equivalence is not None else ())
+    return {key: out[key] for key in keys}
 
 
 def wilson(successes, n, level=0.95):
@@ -34,8 +35,8 @@ def wilson(successes, n, level=0.95):
 
 
 def power_analysis(models, at, n_per_group, trials_per_cell, *, simulations=1000, seed=0,
-                   alpha=0.05, adjust="holm", target_power=0.8, jobs=1, scheduler=None,
-                   progress=None):
+                   alpha=0.05, adjust="holm", target_power=0.8, equivalence=None, jobs=1,
+                   scheduler=None, progress=None):
     """Power of the contrast at ``at`` for every model × design point.
 
     Parameters
@@ -58,6 +59,10 @@ def power_analysis(models, at, n_per_group, trials_per_cell, *, simulations=1000
         Multiplicity correction over the contrast family ("holm", as the analysis).
     target_power : float
         Power for the minimal detectable effect column.
+    equivalence : (float, "raw" | "sd") | None
+        Equivalence bound and its scale (SD units: × sqrt(σ² + τ²) of each model): adds
+        ``equiv_delta`` and ``power_equiv`` (probability that the equivalence test at the
+        row succeeds, e.g. under no effect).
     jobs : int
         Worker processes.
     scheduler : str | None
@@ -83,7 +88,11 @@ def power_analysis(models, at, n_per_group, trials_per_cell, *, simulations=1000
     tasks, owner = [], []
     for i, (((_, model), n, k), stream) in enumerate(zip(points, streams)):
         for size, s in zip(sizes, stream.spawn(len(sizes))):
-            tasks.append((model, at, int(n), int(k), int(size), s, alpha, adjust))
+            bound = None
+            if equivalence is not None:
+                delta, scale = equivalence
+                bound = float(delta) * (model.effect_sd if scale == "sd" else 1.0)
+            tasks.append((model, at, int(n), int(k), int(size), s, alpha, adjust, bound))
             owner.append(i)
     parts = [[] for _ in points]
     for i, res in zip(owner, map_ordered(_chunk, tasks, jobs=jobs, scheduler=scheduler)):
@@ -111,6 +120,10 @@ def power_analysis(models, at, n_per_group, trials_per_cell, *, simulations=1000
                          mean_df=df, mde=mde, mde_sd=mde / model.effect_sd,
                          singular_rate=float(np.mean(out["singular"])),
                          converged_rate=float(np.mean(out["converged"]))))
+        if equivalence is not None:
+            delta, scale = equivalence
+            rows[-1]["equiv_delta"] = float(delta) * (model.effect_sd if scale == "sd" else 1)
+            rows[-1]["power_equiv"] = float(np.mean(out["equivalent"]))
     table = pd.DataFrame(rows)
     table.attrs.update(alpha=alpha, adjust=adjust, target_power=target_power, seed=seed)
     return table

@@ -58,7 +58,7 @@ def draw_sums(model, n_per_group, trials_per_cell, rng):
 
 
 def simulate_power(model, at, n_per_group, trials_per_cell, n_sims, rng, *, alpha=0.05,
-                   adjust="holm"):
+                   adjust="holm", equivalence=None):
     """Simulate ``n_sims`` studies of one design and test the contrast at ``at``.
 
     Parameters
@@ -75,6 +75,10 @@ def simulate_power(model, at, n_per_group, trials_per_cell, n_sims, rng, *, alph
     adjust : str
         Multiplicity correction over the contrast rows, as the analysis applies it
         (``statsmodels`` ``multipletests`` method, "holm" as ``emgkit stats``; "none").
+    equivalence : float | None
+        Equivalence bound (outcome units): also the equivalence test |effect| < bound of
+        the row (:func:`emgkit.stats.evidence.equivalence_p`, unadjusted, as the contrasts'
+        ``p_equiv``); ``equivalent`` then holds its outcomes.
 
     Returns
     -------
@@ -98,4 +102,9 @@ def simulate_power(model, at, n_per_group, trials_per_cell, n_sims, rng, *, alph
     out["p"] = p_all[:, k]
     out["p_adj"] = adjust_p(p_all, adjust)[:, k]
     out["reject"] = out["p_adj"] < alpha
+    if equivalence is not None:
+        from ..stats.evidence import equivalence_p
+
+        out["p_equiv"] = equivalence_p(out["estimate"], out["se"], out["df"], equivalence)
+        out["equivalent"] = out["p_equiv"] < alpha
     return out

@@ -100,3 +100,20 @@ def test_power_on_a_local_dask_cluster_equals_in_process():
     here = power_analysis({"m": MODEL}, "happy", [6], [4], jobs=1, **kw)
     dask = power_analysis({"m": MODEL}, "happy", [6], [4], scheduler="local", **kw)
     pd.testing.assert_frame_equal(here, dask)
+
+
+def test_equivalence_power():
+    """Under no effect, the equivalence test succeeds often with a wide bound and large
+    samples, rarely with a narrow bound; it is emgkit's p_equiv of each study's contrast."""
+    from emgkit.stats.evidence import equivalence_p
+
+    null = MODEL.with_effect("happy", effect=0.0)
+    wide = power_analysis({"m": null}, "happy", [40], [15], simulations=200, seed=2,
+                          equivalence=(0.5, "sd"))
+    narrow = power_analysis({"m": null}, "happy", [40], [15], simulations=200, seed=2,
+                            equivalence=(0.02, "sd"))
+    assert wide["power_equiv"].iloc[0] > 0.8 and narrow["power_equiv"].iloc[0] < 0.1
+    assert wide["equiv_delta"].iloc[0] == pytest.approx(0.5 * MODEL.effect_sd)
+    out = simulate_power(null, "happy", 10, 6, 50, np.random.default_rng(1), equivalence=0.3)
+    np.testing.assert_allclose(out["p_equiv"], equivalence_p(out["estimate"], out["se"],
+                                                             out["df"], 0.3))
