@@ -103,6 +103,10 @@ def _cmd_power(args):
     if args.simulations < 10:
         raise ConfigError(f"--simulations {args.simulations}: at least 10 (1,000 for a "
                           f"Monte-Carlo error of about ±3 percentage points).")
+    for name, value in (("--alpha", args.alpha), ("--target-power", args.target_power)):
+        if not 0 < value < 1:
+            raise ConfigError(f"{name} {value!r}: give a probability between 0 and 1 "
+                              f"(e.g. 0.05 for --alpha, 0.8 for --target-power).")
     if args.effect is not None and args.effect_sd is not None:
         raise ConfigError("Give --effect (outcome units) or --effect-sd (SD units), not both.")
     if args.pilot:

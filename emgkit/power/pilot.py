@@ -41,6 +41,11 @@ def pilot_models(trials, formula, *, participants=None, contrast="group", at=Non
                               f"besides {contrast!r}.")
         model = from_fit(res, factor=contrast, by=within,
                          label=f"{split} = {key}" if split else formula)
+        if level is not None and model.rows[0][1] is None:
+            raise ConfigError(f"--at {at}: {contrast!r} does not interact with {within!r} in "
+                              f"{formula!r}, so its contrast is one row averaged over "
+                              f"{within}; drop --at, or use a formula with "
+                              f"'{contrast} * {within}'.")
         if level is not None:
             model.row_index(level)  # a clear error for an unknown level
         elif by is None and model.rows[0][1] is not None:

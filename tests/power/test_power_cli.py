@@ -71,6 +71,8 @@ def test_power_command_writes_table_pdf_and_settings(pilot, tmp_path, capsys):
     (["--simulations", "3"], "--simulations 3"),
     (["--effect", "0.1", "--effect-sd", "0.2"], "not both"),
     (["--at", "happy"], "FACTOR=LEVEL"),
+    (["--alpha", "5"], "--alpha 5.0"),
+    (["--formula", "score ~ group + condition"], "does not interact with 'condition'"),
 ])
 def test_power_command_refuses_bad_settings(pilot, tmp_path, capsys, extra, message):
     root, _, _ = pilot
