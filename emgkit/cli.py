@@ -190,6 +190,35 @@ def _cmd_power(args):
     return 0
 
 
+def _cmd_blind(args):
+    from .study.blind import blind_table
+
+    record = blind_table(args.participants, args.out, args.key, column=args.column,
+                         seed=args.seed)
+    print(f"wrote {args.out} ({args.column} coded as {', '.join(sorted(record['codes']))}) "
+          f"and its sidecar; the key is {args.key} — keep it away from the analysts.")
+    return 0
+
+
+def _cmd_unblind(args):
+    from .study.blind import unblind, verify_record
+
+    if args.verify:
+        problems = verify_record(args.out_dir)
+        for p in problems:
+            print(p)
+        print("unblinding record verified: every result file is as it was before unblinding"
+              if not problems else f"{len(problems)} problem(s)")
+        return 0 if not problems else 1
+    if not args.key:
+        from .errors import ConfigError
+
+        raise ConfigError("emgkit unblind needs --key KEY.json (or --verify).")
+    path = unblind(args.out_dir, args.key, force=args.force)
+    print(f"wrote {path} and {path.parent / 'unblinding.json'}")
+    return 0
+
+
 def _cmd_report(args):
     from .report import group_report, subject_report
     from .study.outdir import check_file_target
@@ -309,6 +338,24 @@ def build_parser():
     s.add_argument("--dask", action="store_true", help="run on a local Dask cluster")
     s.add_argument("--out", required=True)
     s.set_defaults(func=_cmd_power)
+
+    s = sub.add_parser("blind", help="code a participants table's group labels (the key is "
+                       "kept apart)")
+    s.add_argument("participants")
+    s.add_argument("--column", default="group")
+    s.add_argument("--out", required=True, help="coded table to write (with a .json sidecar)")
+    s.add_argument("--key", required=True, help="key to write (keep it from the analysts)")
+    s.add_argument("--seed", type=int, default=None)
+    s.set_defaults(func=_cmd_blind)
+
+    s = sub.add_parser("unblind", help="refit a blinded run's group step with the real "
+                       "labels into OUT/unblinded, with a verifiable record")
+    s.add_argument("out_dir")
+    s.add_argument("--key", default=None)
+    s.add_argument("--force", action="store_true", help="redo an unblinding")
+    s.add_argument("--verify", action="store_true",
+                   help="check the unblinding record against the folder")
+    s.set_defaults(func=_cmd_unblind)
 
     s = sub.add_parser("report", help="PDF report of a recording, or of a study (--group)")
     s.add_argument("recording", nargs="?")

@@ -24,6 +24,19 @@ def _stack(root, name):
     return pd.concat([read_tsv(f, what=f"{name} table") for f in files], ignore_index=True)
 
 
+def _blinded(run):
+    """Whether the run's participants table was coded by ``emgkit blind``."""
+    from ..study.blind import blinded_codes
+
+    try:
+        rec = json.loads(run.read_text(encoding="utf-8")) if run.exists() else {}
+        table = rec.get("config", {}).get("study", {}).get("participants")
+        folder = Path(rec.get("config_file", "")).parent
+    except (OSError, ValueError, AttributeError):
+        return False
+    return bool(table) and blinded_codes(folder / table) is not None
+
+
 def _orders(run, trials):
     """Muscle and condition orders: the config's (from ``run.json``), then any others in
     order of appearance."""
@@ -50,7 +63,7 @@ def in_order(df, muscles, conditions):
 
 
 def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
-                 group_dir=None):
+                 group_dir=None, blinded=None):
     """Write the group PDF from a results folder; it reads results and fits nothing.
 
     ``results_dir`` holds ``sub-<label>/trials.tsv``, ``timecourses.tsv`` and ``quality.tsv``
@@ -75,6 +88,9 @@ def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
         Folder with the group tables and model outputs (default ``results_dir/group``);
         its ``trials.tsv``/``timecourses.tsv`` are used when present, so only the
         participants of the group step are shown.
+    blinded : bool | None
+        Whether the group labels are ``emgkit blind`` codes (said on the first page); None
+        reads it from the run's participants table.
 
     Returns
     -------
@@ -117,8 +133,9 @@ def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
         snr.columns = [f"snr_db_{c}" for c in snr.columns]
         dq = dq.merge(snr.reset_index(), on="participant_id", how="left")
     groups = participants["group"].value_counts().to_dict()
+    blinded = "blinded codes " if (_blinded(run) if blinded is None else blinded) else ""
     intro = [(None, f"Results folder: {root.resolve().name}\nParticipants: {len(dq)} "
-                    f"({', '.join(f'{g}: {n}' for g, n in groups.items())})\n"
+                    f"({blinded}{', '.join(f'{g}: {n}' for g, n in groups.items())})\n"
                     f"Trials: {len(trials)} trial × muscle rows, {int(trials['rejected'].sum())}"
                     f" rejected\nBaseline mode: {mode}")]
     if (gdir / "summary.txt").exists() or any(gdir.glob("*/summary.txt")):

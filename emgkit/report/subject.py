@@ -22,7 +22,10 @@ def _group_of(config, participant_id):
         return f"unknown ({path.name} not found)"
     table = read_tsv(path, what="Participants table")
     row = table[table["participant_id"].astype(str) == participant_id]
-    return str(row["group"].iloc[0]) if len(row) and "group" in row else "unknown"
+    group = str(row["group"].iloc[0]) if len(row) and "group" in row else "unknown"
+    from ..study.blind import blinded_codes
+
+    return f"blinded (code {group})" if blinded_codes(path) else group
 
 
 def rejection_counts(trials, conditions=None, muscles=None):

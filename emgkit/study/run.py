@@ -335,6 +335,9 @@ def run_study(config, out_dir, *, plan=None, jobs=1, scheduler=None, reports=Tru
     inputs = _all_inputs(plan, config)
     out = OutputFolder.open(out_dir, inputs=inputs)
     with out.lock(), interrupt_on_sigterm():
+        from .blind import check_after_unblinding
+
+        after = check_after_unblinding(out.root, config, force)  # the specific refusal first
         if not force:
             _check_previous(out, config)
         out.clean_staging()
@@ -348,6 +351,8 @@ def run_study(config, out_dir, *, plan=None, jobs=1, scheduler=None, reports=Tru
                       inputs={"config": _hash(config.path),
                               "participants": {str(p): sha256(p) for p in plan.inputs}},
                       participants={})
+        if after:
+            record["after_unblinding"] = after
         write_text(json.dumps(record, indent=2, default=str), out.root / "run.json")
         try:
             _run(record, plan, config, out, jobs, scheduler, reports, progress, group_step)
