@@ -1,9 +1,10 @@
 """Files: atomic output (write to a temporary file beside the target, then rename), hashing,
-safe file-name parts."""
+safe file-name parts, table sidecars (a participants table coded by ``emgkit blind``)."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from contextlib import contextmanager
@@ -100,3 +101,23 @@ def read_tsv(path, *, what="Table", sep="\t"):
                            na_values=["n/a", ""])
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise ReadError(f"{what} {path} cannot be read as a table: {exc}.") from None
+
+
+def sidecar_of(table):
+    """The JSON sidecar of a participants table (``coded.tsv`` -> ``coded.json``)."""
+    return Path(table).with_suffix(".json")
+
+
+def blinded_codes(table):
+    """``(column, codes)`` when the participants table was coded by ``emgkit blind``
+    (its sidecar says so), else None."""
+    side = sidecar_of(table)
+    if not side.is_file():
+        return None
+    try:
+        info = json.loads(side.read_text(encoding="utf-8")).get("emgkit_blinded")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(info, dict) or "column" not in info:
+        return None
+    return info["column"], list(info.get("codes", []))

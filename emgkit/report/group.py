@@ -26,7 +26,7 @@ def _stack(root, name):
 
 def _blinded(run):
     """Whether the run's participants table was coded by ``emgkit blind``."""
-    from ..study.blind import blinded_codes
+    from .._files import blinded_codes
 
     try:
         rec = json.loads(run.read_text(encoding="utf-8")) if run.exists() else {}

@@ -23,7 +23,7 @@ def _group_of(config, participant_id):
     table = read_tsv(path, what="Participants table")
     row = table[table["participant_id"].astype(str) == participant_id]
     group = str(row["group"].iloc[0]) if len(row) and "group" in row else "unknown"
-    from ..study.blind import blinded_codes
+    from .._files import blinded_codes
 
     return f"blinded (code {group})" if blinded_codes(path) else group
 

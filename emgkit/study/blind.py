@@ -18,30 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .._files import read_tsv, sha256, write_text, write_tsv
+from .._files import blinded_codes, read_tsv, sha256, sidecar_of, write_text, write_tsv
 from ..errors import ConfigError
 
 RECORD = "unblinding.json"
-
-
-def sidecar_of(table):
-    """The JSON sidecar of a participants table (``coded.tsv`` -> ``coded.json``)."""
-    return Path(table).with_suffix(".json")
-
-
-def blinded_codes(table):
-    """``(column, codes)`` when the participants table was coded by ``emgkit blind``
-    (its sidecar says so), else None."""
-    side = sidecar_of(table)
-    if not side.is_file():
-        return None
-    try:
-        info = json.loads(side.read_text(encoding="utf-8")).get("emgkit_blinded")
-    except (OSError, ValueError, AttributeError):
-        return None
-    if not isinstance(info, dict) or "column" not in info:
-        return None
-    return info["column"], list(info.get("codes", []))
 
 
 def blind_table(participants, out, key, *, column="group", seed=None):

@@ -10,10 +10,11 @@ import pandas as pd
 import pypdf
 import pytest
 
+from emgkit._files import blinded_codes
 from emgkit.cli import main
 from emgkit.errors import ConfigError
 from emgkit.sim.study import simulate_study
-from emgkit.study.blind import blind_table, blinded_codes, verify_record
+from emgkit.study.blind import blind_table, verify_record
 from emgkit.study.run import run_study
 
 LABELS = ("placebo", "naltrexone")
