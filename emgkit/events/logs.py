@@ -4,12 +4,15 @@ faces)."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..errors import EventError
+
+logger = logging.getLogger("emgkit")
 
 
 def read_events_tsv(path):
@@ -108,4 +111,31 @@ def map_events(found, conditions, *, shift=None, min_interval=0.0, source=""):
     df = df.drop(columns="onset").reset_index(drop=True)
     df.insert(0, "trial", np.arange(1, len(df) + 1))
     cols = ["trial", "onset_s", "condition", "code"]
-    return df[cols + [c for c in df.columns if c not in cols]]
+    out = df[cols + [c for c in df.columns if c not in cols]]
+    out.attrs["mapping"] = mapping_check(found, keys, source)
+    return out
+
+
+def mapping_check(found, keys, source=""):
+    """Codes seen but not mapped (with counts) and mapped codes never seen; warned once.
+
+    Returns
+    -------
+    dict
+        ``unmapped`` (code -> count) and ``absent`` (code -> condition); empty when every
+        code seen is mapped and every mapped code occurs.
+    """
+    seen = found["code"].astype(str).str.strip().value_counts()
+    unmapped = {str(c): int(n) for c, n in seen.items() if c not in keys}
+    absent = {c: keys[c] for c in keys if c not in seen.index}
+    if unmapped or absent:
+        parts = []
+        if unmapped:
+            parts.append("codes seen but not mapped to a condition: "
+                         + ", ".join(f"{c!r} ×{n}" for c, n in unmapped.items()))
+        if absent:
+            parts.append("mapped codes never seen: "
+                         + ", ".join(f"{c!r} ({v})" for c, v in absent.items()))
+        logger.warning("%s: %s; check [events.conditions] and events.mask.",
+                       source or "Events", "; ".join(parts))
+    return {k: v for k, v in (("unmapped", unmapped), ("absent", absent)) if v}

@@ -161,11 +161,14 @@ def process_participant(task):
             from ..report.subject import subject_report
 
             subject_report(rec, task.config, staging / "report.pdf", result=result)
+        mapping = result.events.attrs.get("mapping", {})
         out.publish(staging, task.folder, key=key, key_parts=parts, recording=str(rec),
                     participant_id=task.participant_id, session=task.session,
-                    finished=_now())
+                    finished=_now(), event_mapping=mapping)
         staging = None
         info.update(status="done", emgkit=__version__)
+        if mapping:
+            info["event_mapping"] = mapping
     except Exception as exc:  # one participant's failure must not stop the study
         known = isinstance(exc, EmgkitError)
         info["message"] = f"{type(exc).__name__}: {exc}" + (
@@ -399,6 +402,9 @@ def _run(record, plan, config, out, jobs, scheduler, reports, progress, group_st
     record["status"] = "failed" if n_failed or record["group"]["status"] == "failed" else "ok"
     record["summary"] = {s: sum(r["status"] == s for r in results)
                          for s in ("done", "skipped", "failed")}
+    mappings = {r["participant"]: r["event_mapping"] for r in results if r.get("event_mapping")}
+    if mappings:  # codes seen but not mapped, or mapped but never seen, per participant
+        record["event_mapping"] = mappings
     write_text(json.dumps(record, indent=2, default=str), out.root / "run.json")
 
 

@@ -201,3 +201,22 @@ def test_progress_modes():
     text = buf.getvalue().splitlines()
     assert text[0].startswith("[1/2] sub-01 done (elapsed") and "ETA" in text[0]
     assert text[1].startswith("[2/2] FAILED sub-02: ReadError: x (elapsed")
+
+
+def test_run_json_summarises_event_mapping_problems(tmp_path):
+    """A mapped code that never occurs is listed per participant in run.json."""
+    import json
+
+    from emgkit.sim.study import simulate_study
+    from emgkit.study.run import run_study
+
+    study = tmp_path / "study"
+    simulate_study(study, 2, seed=2, sfreq=1000.0)
+    text = (study / "study.toml").read_text()
+    assert '"4" = "neutral"' in text
+    (study / "study.toml").write_text(text.replace('"4" = "neutral"',
+                                                   '"4" = "neutral"\n"7" = "surprise"'))
+    run_study(study / "study.toml", tmp_path / "out", reports=False, group_step=False)
+    record = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert set(record["event_mapping"]) == {"sub-01", "sub-02"}
+    assert all(m == {"absent": {"7": "surprise"}} for m in record["event_mapping"].values())
