@@ -219,6 +219,19 @@ def _cmd_unblind(args):
     return 0
 
 
+def _cmd_export(args):
+    from ._files import write_tsv
+    from .study.export import export_results
+    from .study.outdir import check_file_target
+
+    check_file_target(args.out, inputs=[p for p in (args.participants,) if p])
+    table = export_results(args.results, wide=not args.long, participants=args.participants)
+    write_tsv(table, args.out, float_format="%.6g")
+    print(f"wrote {args.out}: {len(table)} rows × {table.shape[1]} columns "
+          f"({'long' if args.long else 'wide'})")
+    return 0
+
+
 def _cmd_report(args):
     from .report import group_report, subject_report
     from .study.outdir import check_file_target
@@ -338,6 +351,17 @@ def build_parser():
     s.add_argument("--dask", action="store_true", help="run on a local Dask cluster")
     s.add_argument("--out", required=True)
     s.set_defaults(func=_cmd_power)
+
+    s = sub.add_parser("export", help="a results folder as one row per participant (--wide, "
+                       "for SPSS/JASP) or the tidy trial table (--long)")
+    s.add_argument("results", help="results folder of emgkit run")
+    how = s.add_mutually_exclusive_group()
+    how.add_argument("--wide", action="store_true", help="one row per participant (default)")
+    how.add_argument("--long", action="store_true", help="one row per trial × muscle")
+    s.add_argument("--participants", default=None,
+                   help="participants table (default: the run's)")
+    s.add_argument("--out", required=True, help="TSV file to write")
+    s.set_defaults(func=_cmd_export)
 
     s = sub.add_parser("blind", help="code a participants table's group labels (the key is "
                        "kept apart)")

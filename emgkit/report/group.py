@@ -37,7 +37,7 @@ def _blinded(run):
     return bool(table) and blinded_codes(folder / table) is not None
 
 
-def _orders(run, trials):
+def config_orders(run, trials):
     """Muscle and condition orders: the config's (from ``run.json``), then any others in
     order of appearance."""
     cfg = json.loads(run.read_text()).get("config", {}) if run.exists() else {}
@@ -116,7 +116,7 @@ def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
         mode = json.loads(run.read_text()).get("config", {}).get("epochs", {}).get(
             "baseline_mode")
     mode = mode or "ratio"
-    muscle_order, cond_order = _orders(run, trials)  # the config's order on every page
+    muscle_order, cond_order = config_orders(run, trials)  # the config's order on every page
     tables = {n: in_order(read_tsv(gdir / f"{n}.tsv", what="Model table"), muscle_order,
                           cond_order)
               for n in ("fixed_effects", "anova", "contrasts", "emmeans")

@@ -1,0 +1,73 @@
+"""Exports of a results folder for other software: one row per participant (SPSS, JASP) or
+the tidy trial table with the participant columns merged."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from ..epochs.tables import read_trials
+from ..errors import ConfigError
+from .plan import read_participants
+
+
+def results_participants(root, participants=None):
+    """The participants table of a results folder: ``participants`` when given, else the
+    one the run's config names (``run.json``)."""
+    if participants is not None:
+        return read_participants(participants)
+    run = Path(root) / "run.json"
+    try:
+        rec = json.loads(run.read_text(encoding="utf-8"))
+        table = rec["config"]["study"]["participants"]
+        path = Path(rec["config_file"]).parent / table
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ConfigError(f"{root}: no run.json naming a participants table; pass "
+                          f"--participants.") from None
+    return read_participants(path)
+
+
+def export_long(trials, participants):
+    """The trial table (one row per trial × muscle) with the participant columns merged."""
+    extra = [c for c in participants.columns if c != "participant_id" and c not in trials]
+    return trials.merge(participants[["participant_id"] + extra], on="participant_id",
+                        how="left")
+
+
+def export_wide(trials, participants, *, value="score", muscles=None, conditions=None):
+    """One row per participant: the participant columns, then per muscle × condition the
+    mean ``value`` over kept trials (``<value>_<muscle>_<condition>``) and the number of kept
+    trials (``n_<muscle>_<condition>``), in the given muscle and condition orders (default:
+    the trial table's). Participants without kept trials in a cell get an empty mean and 0."""
+    kept = trials[~trials["rejected"].astype(bool)]
+    muscles = list(muscles) if muscles is not None else list(pd.unique(trials["muscle"]))
+    conds = list(conditions) if conditions is not None else \
+        list(pd.unique(trials["condition"]))
+    g = kept.groupby(["participant_id", "muscle", "condition"], sort=False)[value]
+    means, counts = g.mean(), g.size()
+    ids = list(dict.fromkeys(list(participants["participant_id"])
+                             + list(pd.unique(trials["participant_id"]))))
+    out = pd.DataFrame({"participant_id": ids}).merge(participants, on="participant_id",
+                                                      how="left")
+    for m in muscles:
+        for c in conds:
+            key = [(p, m, c) for p in ids]
+            out[f"{value}_{m}_{c}"] = [means.get(k) for k in key]
+            out[f"n_{m}_{c}"] = [int(counts.get(k, 0)) for k in key]
+    return out
+
+
+def export_results(root, *, wide=True, participants=None):
+    """:func:`export_wide` or :func:`export_long` of a results folder's trials."""
+    root = Path(root)
+    gdir = root / "group" / "trials.tsv"
+    trials = read_trials(gdir if gdir.is_file() else root)
+    parts = results_participants(root, participants)
+    if not wide:
+        return export_long(trials, parts)
+    from ..report.group import config_orders
+
+    muscles, conds = config_orders(root / "run.json", trials)  # the config's order
+    return export_wide(trials, parts, muscles=muscles, conditions=conds)
