@@ -230,7 +230,8 @@ def test_trial_images_mark_rejected_trials(processed):
 def test_group_pages_follow_the_config_order(tmp_path):
     import json
 
-    from emgkit.report.group import config_orders as _orders, in_order
+    from emgkit.report.group import config_orders as _orders
+    from emgkit.report.group import in_order
 
     trials = pd.DataFrame({"muscle": ["zygomaticus", "corrugator", "extra"] * 2,
                            "condition": ["sad", "sad", "sad", "angry", "angry", "happy"]})
