@@ -20,17 +20,12 @@ def plot_power(table, ax=None, *, target=0.8):
     -------
     matplotlib.figure.Figure
     """
-    from ..viz.style import Figure
+    from ..viz.style import axes_row
 
     signal = table[table["level"] == "signal"] if "level" in table else table.iloc[:0]
     table = table[table["level"] == "trial"] if "level" in table else table
     muscles = list(dict.fromkeys(table["muscle"]))
-    if ax is None:
-        fig = Figure(figsize=(3.8 * len(muscles) + 0.5, 3.4), layout="constrained")
-        axes = np.atleast_1d(fig.subplots(1, len(muscles), squeeze=False)).ravel()
-    else:
-        axes = np.atleast_1d(ax).ravel()
-        fig = axes[0].figure
+    fig, axes = axes_row(ax, len(muscles), (3.8 * len(muscles) + 0.5, 3.4))
     ks = sorted(table["trials_per_cell"].unique())
     colors = {k: c for k, c in zip(ks, ["#1b9e77", "#d95f02", "#7570b3", "#e7298a",
                                         "#66a61e", "#e6ab02"] * 4)}
