@@ -219,6 +219,50 @@ def _cmd_unblind(args):
     return 0
 
 
+def _cmd_timecourse(args):
+    from pathlib import Path
+
+    import pandas as pd
+
+    from ._files import write_tsv
+    from .epochs.tables import read_trials
+    from .errors import ConfigError
+    from .power.pilot import parse_at
+    from .report.pages import atomic_pdf, figure_page
+    from .stats.timecourse import cluster_test, plot_clusters
+    from .study.export import results_participants
+    from .study.outdir import OutputFolder
+
+    root = Path(args.results)
+    path = root / "group" / "timecourses.tsv"
+    if not path.is_file():
+        raise ConfigError(f"{path} not found: run the study's group step first (emgkit run).")
+    tcs = read_trials(path)
+    parts = results_participants(root, args.participants)
+    by, level = parse_at(args.at)
+    if by != "condition":
+        raise ConfigError(f"--at {args.at!r}: give the condition, e.g. --at condition=happy.")
+    muscles = (args.muscles.split(",") if args.muscles
+               else list(pd.unique(tcs["muscle"])))
+    table = pd.concat([cluster_test(tcs, parts, muscle=m, condition=level,
+                                    factor=args.contrast, n_permutations=args.permutations,
+                                    alpha=args.alpha, seed=args.seed) for m in muscles],
+                      ignore_index=True)
+    folder = OutputFolder.open(args.out, inputs=[path] + ([args.participants]
+                                                          if args.participants else []))
+    write_tsv(table, folder.root / "clusters.tsv", float_format="%.6g")
+    with atomic_pdf(folder.root / "timecourse.pdf") as pdf:
+        pdf.savefig(figure_page(f"{args.contrast} difference over time at {level} (cluster "
+                                f"permutation test, {args.permutations} permutations; shaded: "
+                                f"p < {args.alpha:g})", plot_clusters, 1, len(muscles),
+                                timecourses=tcs, participants=parts, clusters=table,
+                                muscles=muscles, condition=level, factor=args.contrast))
+    shown = table if len(table) else "no cluster above the bin threshold"
+    print(shown.to_string(index=False) if len(table) else shown)
+    print(f"wrote {folder.root / 'clusters.tsv'} and timecourse.pdf")
+    return 0
+
+
 def _cmd_export(args):
     from ._files import write_tsv
     from .study.export import export_results
@@ -351,6 +395,19 @@ def build_parser():
     s.add_argument("--dask", action="store_true", help="run on a local Dask cluster")
     s.add_argument("--out", required=True)
     s.set_defaults(func=_cmd_power)
+
+    s = sub.add_parser("timecourse", help="where in the epoch the groups differ: cluster "
+                       "permutation tests over time bins")
+    s.add_argument("results", help="results folder of emgkit run")
+    s.add_argument("--contrast", default="group", help="two-level between factor")
+    s.add_argument("--at", required=True, metavar="condition=LEVEL")
+    s.add_argument("--muscles", default=None, help="comma-separated (default: all)")
+    s.add_argument("--permutations", type=int, default=2000)
+    s.add_argument("--alpha", type=float, default=0.05)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--participants", default=None)
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=_cmd_timecourse)
 
     s = sub.add_parser("export", help="a results folder as one row per participant (--wide, "
                        "for SPSS/JASP) or the tidy trial table (--long)")

@@ -1,0 +1,142 @@
+"""Time-course inference: where in the epoch do the groups differ?
+
+Participant-level time courses (mean over kept trials per participant × bin) of one muscle ×
+condition are compared between two levels of a between-participant factor with MNE's
+cluster-based permutation test (``mne.stats.permutation_cluster_test``, an F test per bin,
+clusters of adjacent supra-threshold bins, their F sums against the permutation distribution
+of the largest cluster), which controls the family-wise error over bins.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ModelError
+
+
+def participant_timecourses(timecourses, participants, *, muscle, condition,
+                            factor="group"):
+    """Per participant, the mean of kept trials in every bin of one muscle × condition.
+
+    Returns
+    -------
+    times : ndarray
+        Bin start times (s).
+    data : dict
+        Factor level -> ndarray, shape (n_participants, n_bins).
+    """
+    tc = timecourses[(timecourses["muscle"] == muscle)
+                     & (timecourses["condition"] == condition)]
+    if "rejected" in tc:
+        tc = tc[~tc["rejected"].astype(bool)]
+    if tc.empty:
+        raise ModelError(f"No kept trials of {muscle} × {condition} in the time courses.")
+    per = tc.pivot_table(index="participant_id", columns="time_s", values="value",
+                         aggfunc="mean")
+    parts = participants.set_index("participant_id")
+    if factor not in parts:
+        raise ModelError(f"The participants table has no column {factor!r}.")
+    levels = parts.loc[parts.index.intersection(per.index), factor]
+    data = {str(lv): per.loc[levels.index[levels == lv]].to_numpy()
+            for lv in pd.unique(levels)}
+    return per.columns.to_numpy(float), data
+
+
+def cluster_test(timecourses, participants, *, muscle, condition, factor="group",
+                 n_permutations=2000, alpha=0.05, threshold=None, seed=0):
+    """Cluster-based permutation test of a two-level between factor over time bins.
+
+    Parameters
+    ----------
+    timecourses : DataFrame
+        emgkit's time-course table (``participant_id, condition, muscle, time_s, time_end_s,
+        value, rejected``).
+    participants : DataFrame
+        With ``participant_id`` and ``factor``.
+    muscle, condition : str
+    factor : str
+        Two-level between-participant factor (e.g. ``group``).
+    n_permutations : int
+    alpha : float
+        Cluster-level significance.
+    threshold : float | None
+        Per-bin F threshold forming clusters (None: MNE's default, the F quantile at
+        p = 0.05).
+    seed : int
+
+    Returns
+    -------
+    DataFrame
+        One row per cluster: ``muscle, condition, start_s, end_s`` (bin edges), ``f_sum``,
+        ``p``, ``significant``, ``direction`` ("<level 2> > <level 1>" or the reverse, by
+        the cluster's mean difference). Empty when no bin passes the threshold.
+    """
+    from mne.stats import permutation_cluster_test
+
+    times, data = participant_timecourses(timecourses, participants, muscle=muscle,
+                                          condition=condition, factor=factor)
+    if len(data) != 2:
+        raise ModelError(f"The cluster test compares two levels of {factor!r}; found "
+                         f"{len(data)} ({', '.join(data)}).")
+    (la, xa), (lb, xb) = sorted(data.items(), key=lambda kv: (kv[0] != "placebo", kv[0]))
+    if min(len(xa), len(xb)) < 2:
+        raise ModelError(f"Each level of {factor!r} needs at least 2 participants with "
+                         f"{muscle} × {condition} trials ({la}: {len(xa)}, {lb}: {len(xb)}).")
+    width = np.median(np.diff(times)) if len(times) > 1 else 0.0
+    _, clusters, pvals, _ = permutation_cluster_test(
+        [xa, xb], threshold=threshold, n_permutations=n_permutations, tail=1,
+        out_type="mask", rng=np.random.default_rng(seed), verbose="error")
+    fvals = _f_values(xa, xb)
+    rows = []
+    for cluster, p in zip(clusters, pvals):
+        mask = np.zeros(len(times), bool)
+        mask[cluster] = True  # MNE gives 1-D clusters as (slice,) or as a boolean mask
+        idx = np.flatnonzero(mask)
+        diff = xb[:, idx].mean() - xa[:, idx].mean()
+        rows.append(dict(muscle=muscle, condition=condition, start_s=float(times[idx[0]]),
+                         end_s=float(times[idx[-1]] + width), f_sum=float(fvals[idx].sum()),
+                         p=float(p), significant=bool(p < alpha),
+                         direction=f"{lb} > {la}" if diff > 0 else f"{la} > {lb}"))
+    return pd.DataFrame(rows, columns=["muscle", "condition", "start_s", "end_s", "f_sum",
+                                       "p", "significant", "direction"])
+
+
+def _f_values(xa, xb):
+    from mne.stats import f_oneway
+
+    return np.asarray(f_oneway(xa, xb), float)
+
+
+def plot_clusters(timecourses, participants, clusters, *, muscles, condition,
+                  factor="group", ax=None, ylabel="score"):
+    """Group mean ± SEM time courses (across participants) of each muscle at ``condition``,
+    significant clusters shaded; one panel per muscle. Returns the Figure."""
+    from ..viz.group import group_colors
+    from ..viz.style import axes_row
+
+    fig, axes = axes_row(ax, len(muscles), (3.8 * len(muscles) + 0.5, 3.2))
+    for a, muscle in zip(axes, muscles):
+        times, data = participant_timecourses(timecourses, participants, muscle=muscle,
+                                              condition=condition, factor=factor)
+        width = np.median(np.diff(times)) if len(times) > 1 else 0.0
+        mids = times + width / 2
+        colors = group_colors(sorted(data, key=lambda g: (g != "placebo", g)))
+        for level, x in sorted(data.items(), key=lambda kv: (kv[0] != "placebo", kv[0])):
+            mean = x.mean(0)
+            sem = x.std(0, ddof=1) / np.sqrt(len(x)) if len(x) > 1 else 0 * mean
+            a.plot(mids, mean, color=colors[level], label=f"{level} (n={len(x)})")
+            a.fill_between(mids, mean - sem, mean + sem, color=colors[level], alpha=0.2,
+                           lw=0)
+        sub = clusters[(clusters["muscle"] == muscle) & clusters["significant"]] \
+            if len(clusters) else clusters
+        for _, c in sub.iterrows():
+            a.axvspan(c["start_s"], c["end_s"], color="0.8", zorder=0)
+            a.text((c["start_s"] + c["end_s"]) / 2, 1.0, f"p = {c['p']:.3g}", ha="center",
+                   va="bottom", transform=a.get_xaxis_transform(), fontsize=7)
+        a.axvline(0, color="k", lw=0.6)
+        a.set_title(f"{muscle} × {condition}", fontsize=9, pad=12)
+        a.set_xlabel("time from onset (s)")
+        a.set_ylabel(ylabel)
+    axes[0].legend(fontsize=7, frameon=False)
+    return fig

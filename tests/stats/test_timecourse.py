@@ -1,0 +1,86 @@
+"""Cluster-based permutation tests over time bins (MNE) against planted effects."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from emgkit.stats.timecourse import cluster_test, plot_clusters
+
+BINS = np.round(np.arange(-1.0, 6.0, 0.25), 2)
+
+
+def _timecourses(seed, effect=0.5, n=12, window=(1.0, 3.0)):
+    """Baseline-corrected time courses (about 1 before onset): participants differ in their
+    response size over 0.5–3 s; naltrexone adds ``effect`` to corrugator × happy within
+    ``window``; zygomaticus has no effect."""
+    rng = np.random.default_rng(seed)
+    rows, parts = [], []
+    for i in range(2 * n):
+        pid, group = f"sub-{i:02d}", ("placebo", "naltrexone")[i % 2]
+        parts.append(dict(participant_id=pid, group=group))
+        for muscle in ("corrugator", "zygomaticus"):
+            u = rng.normal(0, 0.2)
+            for trial in range(4):
+                for t in BINS:
+                    planted = (group == "naltrexone" and muscle == "corrugator"
+                               and window[0] <= t < window[1])
+                    rows.append(dict(participant_id=pid, trial=trial, condition="happy",
+                                     muscle=muscle, time_s=t, time_end_s=t + 0.25,
+                                     value=1 + u * (0.5 <= t < 3.0) + effect * planted
+                                     + rng.normal(0, 0.3),
+                                     rejected=False))
+    return pd.DataFrame(rows), pd.DataFrame(parts)
+
+
+def test_planted_effect_is_covered_by_a_cluster():
+    tc, parts = _timecourses(1)
+    res = cluster_test(tc, parts, muscle="corrugator", condition="happy",
+                       n_permutations=500, seed=1)
+    sig = res[res["significant"]]
+    assert len(sig) == 1
+    c = sig.iloc[0]
+    assert c["start_s"] <= 1.25 and c["end_s"] >= 2.75   # covers the planted 1–3 s
+    assert c["start_s"] >= 0.5 and c["end_s"] <= 3.5
+    assert c["direction"] == "naltrexone > placebo"
+    fig = plot_clusters(tc, parts, res, muscles=["corrugator", "zygomaticus"],
+                        condition="happy")
+    assert len(fig.axes) == 2
+
+
+def test_null_muscle_has_no_cluster_in_95_percent_of_seeds():
+    hits = 0
+    seeds = range(40)
+    for seed in seeds:
+        tc, parts = _timecourses(100 + seed, n=8)
+        res = cluster_test(tc, parts, muscle="zygomaticus", condition="happy",
+                           n_permutations=200, seed=seed)
+        hits += bool(res["significant"].any()) if len(res) else False
+    assert hits / len(seeds) <= 0.075  # 5 % expected; MC slack for 40 seeds
+
+
+def test_cluster_test_needs_two_groups():
+    tc, parts = _timecourses(2, n=3)
+    parts["group"] = ["a", "b", "c"] * 2
+    with pytest.raises(Exception, match="two levels"):
+        cluster_test(tc, parts, muscle="corrugator", condition="happy", n_permutations=50)
+
+
+def test_timecourse_command(tmp_path):
+    from emgkit.cli import main
+    from emgkit.sim.study import simulate_study
+    from emgkit.study.run import run_study
+
+    study = tmp_path / "study"
+    simulate_study(study, 6, seed=3, sfreq=1000.0)
+    run_study(study / "study.toml", tmp_path / "out", reports=False)
+    out = tmp_path / "tc"
+    assert main(["timecourse", str(tmp_path / "out"), "--at", "condition=happy",
+                 "--permutations", "100", "--muscles", "corrugator,depressor",
+                 "--out", str(out)]) == 0
+    table = pd.read_csv(out / "clusters.tsv", sep="\t")
+    assert set(table["muscle"]) <= {"corrugator", "depressor"}
+    assert (out / "timecourse.pdf").read_bytes()[:5] == b"%PDF-"
+    assert main(["timecourse", str(tmp_path / "out"), "--at", "muscle=x", "--out",
+                 str(tmp_path / "tc2")]) != 0
