@@ -282,8 +282,14 @@ def config_from_dict(d, *, path=None):
         raise ConfigError(f"The config {src} must be a TOML table, got {type(d).__name__}.")
     check_keys(d, _SECTIONS, src)
     study = _table(d, "study", src)
-    check_keys(study, {"participants", "recordings", "task", "order"}, src, "study.")
+    check_keys(study, {"participants", "recordings", "task", "order", "overrides",
+                       "exclude_participants"}, src, "study.")
     for key, val in study.items():
+        if key == "exclude_participants":
+            if not isinstance(val, list) or not all(isinstance(v, str) and v for v in val):
+                raise ConfigError(f"{config_key(src, 'study.exclude_participants')} must be a "
+                                  f"list of participant ids, e.g. [\"sub-03\"], got {val!r}.")
+            continue
         if not isinstance(val, str) or not val:
             raise ConfigError(f"{config_key(src, 'study.' + key)} must be a non-empty string, "
                               f"got {val!r}.")

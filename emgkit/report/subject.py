@@ -134,7 +134,8 @@ def subject_report(recording, config, out, *, result=None):
         lambda: table_pages("Trial rejection: counts", counts),
         lambda: table_pages("Rejected trials", rejected.round(3),
                             note="Reasons: flat / saturated input channel, baseline_outlier,"
-                                 " response_outlier, outside_recording."),
+                                 " response_outlier, outside_recording, manual (a reviewer's"
+                                 " override, see run.json)."),
     ]
     with atomic_pdf(out) as pdf:
         for make in pages:

@@ -34,6 +34,7 @@ from ..errors import ConfigError, EmgkitError, Interrupted
 from .executors import interrupt_on_sigterm, run_tasks
 from .outdir import OutputFolder, verify
 from .progress import Progress
+from .review import analysis_digest
 
 logger = logging.getLogger("emgkit")
 
@@ -79,6 +80,7 @@ class Task:
     out: str
     reports: bool
     row: dict
+    overrides: tuple = ()
 
 
 def participant_inputs(recording, config, participant_id):
@@ -113,8 +115,10 @@ def resume_key(task, hashes):
     from .._version import __version__
 
     parts = dict(inputs={Path(p).name: h for p, h in hashes.items()},
-                 participant=task.row, config=_digest(task.config.to_dict()),
+                 participant=task.row, config=analysis_digest(task.config),
                  emgkit=__version__, reports=task.reports, session=task.session)
+    if task.overrides:  # manual review rows of this participant
+        parts["overrides"] = list(task.overrides)
     return _digest(parts), parts
 
 
@@ -155,6 +159,10 @@ def process_participant(task):
                 logger.warning("%s: earlier results are not trusted (%s); recomputing.",
                                task.key, problem)
         result = _process(task, rec)
+        if task.overrides:
+            from .review import apply_overrides
+
+            info["overrides_changed"] = apply_overrides(result, task.overrides)
         staging = out.staging(task.folder)
         result.write(staging)
         if task.reports:
@@ -229,14 +237,17 @@ def _check_previous(out, config):
         return
     try:
         prev = json.loads(run.read_text(encoding="utf-8"))
-        digest = prev.get("config_digest")
+        digest = prev.get("analysis_digest")
+        current = analysis_digest(config)
+        if digest is None:  # a run.json of an earlier version: the whole config's digest
+            digest, current = prev.get("config_digest"), config.digest()
     except (OSError, ValueError, AttributeError):
         logger.warning("%s is unreadable; it will be rewritten (participants' results are "
                        "reused only when their own done.json matches).", run)
         return
-    if digest not in (None, config.digest()):
+    if digest not in (None, current):
         raise ConfigError(f"{out.root} holds results of another configuration "
-                          f"({digest} ≠ {config.digest()}); use a new --out folder, or "
+                          f"({digest} ≠ {current}); use a new --out folder, or "
                           f"--force to recompute them with this one.")
 
 
@@ -250,20 +261,31 @@ def _row(participants, pid):
 
 
 def _tasks(plan, config, out, reports):
+    """The participants' tasks, and the ids ``[study] exclude_participants`` leaves out."""
+    from .review import excluded_participants, overrides_of
+
+    ids = list(plan.participants["participant_id"])
+    excluded = set(excluded_participants(config, ids))
+    overrides = overrides_of(config, ids)
     tasks = []
     for key, rec in plan.recordings.items():
         pid, _, ses = key.partition("_ses-")
+        if pid in excluded:
+            continue
         tasks.append(Task(key=key, participant_id=pid, session=f"ses-{ses}" if ses else None,
                           folder=plan.folders[key], recording=str(Path(rec).absolute()),
                           config=config, out=str(out.root), reports=reports,
-                          row=_row(plan.participants, pid)))
-    return tasks
+                          row=_row(plan.participants, pid),
+                          overrides=tuple(overrides.get(pid, ()))))
+    return tasks, sorted(excluded)
 
 
 def _all_inputs(plan, config):
     """Every input file of a run, for the output-folder checks and provenance: the plan's
     tables, the config, and per recording its inputs plus every ``<stem>_*`` sibling."""
     files = list(plan.inputs) + ([config.path] if config.path else [])
+    if config.study.get("overrides"):
+        files.append(config.resolve(config.study["overrides"]))
     for key, rec in plan.recordings.items():
         rec = Path(rec)
         files.append(rec)
@@ -349,7 +371,8 @@ def run_study(config, out_dir, *, plan=None, jobs=1, scheduler=None, reports=Tru
                                                          else command),
                       flags=dict(jobs=jobs, scheduler=scheduler, reports=reports, force=force,
                                  group_step=group_step),
-                      config_digest=config.digest(), config=config.to_dict(),
+                      config_digest=config.digest(), analysis_digest=analysis_digest(config),
+                      config=config.to_dict(),
                       config_file=str(config.path), source=plan.source,
                       inputs={"config": _hash(config.path),
                               "participants": {str(p): sha256(p) for p in plan.inputs}},
@@ -381,7 +404,17 @@ def _hash(path):
 
 def _run(record, plan, config, out, jobs, scheduler, reports, progress, group_step):
     write_tsv(plan.participants, out.root / "participants.tsv")
-    tasks = _tasks(plan, config, out, reports)
+    tasks, excluded = _tasks(plan, config, out, reports)
+    for pid in excluded:
+        record["participants"][pid] = dict(participant=pid, status="excluded",
+                                           message="manual: [study] exclude_participants")
+    manual = {t.key: len(t.overrides) for t in tasks if t.overrides}
+    if excluded or manual:
+        path = config.study.get("overrides")
+        record["manual_review"] = dict(
+            excluded=excluded, override_rows=manual,
+            overrides=str(config.resolve(path)) if path else None,
+            overrides_sha256=sha256(config.resolve(path)) if path else None)
     bar = Progress(len(tasks), Progress.mode_for(progress))
 
     def done(info):
@@ -401,7 +434,7 @@ def _run(record, plan, config, out, jobs, scheduler, reports, progress, group_st
     n_failed = sum(r["status"] == "failed" for r in results)
     record["status"] = "failed" if n_failed or record["group"]["status"] == "failed" else "ok"
     record["summary"] = {s: sum(r["status"] == s for r in results)
-                         for s in ("done", "skipped", "failed")}
+                         for s in ("done", "skipped", "failed", "excluded")}
     mappings = {r["participant"]: r["event_mapping"] for r in results if r.get("event_mapping")}
     if mappings:  # codes seen but not mapped, or mapped but never seen, per participant
         record["event_mapping"] = mappings
