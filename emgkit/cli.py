@@ -263,6 +263,26 @@ def _cmd_timecourse(args):
     return 0
 
 
+def _cmd_init(args):
+    from pathlib import Path
+
+    from ._files import write_text
+    from .config.template import study_template
+    from .errors import ConfigError
+    from .io.inspect import inspect_recording
+    from .study.outdir import check_file_target
+
+    out = Path(args.out)
+    if out.exists():
+        raise ConfigError(f"--out {out} exists; emgkit init never overwrites a config.")
+    check_file_target(out, inputs=[args.recording])
+    text = study_template(inspect_recording(args.recording, mask=args.mask))
+    write_text(text, out)
+    print(text)
+    print(f"wrote {out}: edit the lines marked EDIT, then run emgkit process.")
+    return 0
+
+
 def _cmd_export(args):
     from ._files import write_tsv
     from .study.export import export_results
@@ -395,6 +415,13 @@ def build_parser():
     s.add_argument("--dask", action="store_true", help="run on a local Dask cluster")
     s.add_argument("--out", required=True)
     s.set_defaults(func=_cmd_power)
+
+    s = sub.add_parser("init", help="draft a commented study.toml from a recording")
+    s.add_argument("recording")
+    s.add_argument("--out", default="study.toml")
+    s.add_argument("--mask", type=lambda v: int(v, 0), default=0xFFFF,
+                   help="trigger bit mask (default 0xFFFF)")
+    s.set_defaults(func=_cmd_init)
 
     s = sub.add_parser("timecourse", help="where in the epoch the groups differ: cluster "
                        "permutation tests over time bins")
