@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from .._check import check_keys, check_number, check_option, config_key
 from ..errors import ConfigError
 
-FORMATS = ("auto", "edf", "bdf", "acq", "acq-text", "delimited")
+FORMATS = ("auto", "edf", "bdf", "acq", "acq-text", "delimited", "brainvision")
 TIME_UNITS = ("s", "ms", "min")
 
 
@@ -32,7 +32,7 @@ class InputConfig:
     format : str
         ``"auto"`` (from the suffix: ``.edf``, ``.bdf``, ``.acq``; ``.txt`` is an
         AcqKnowledge export, ``.csv``/``.tsv`` generic delimited text), or one of
-        ``"edf"``, ``"bdf"``, ``"acq"``, ``"acq-text"``, ``"delimited"``.
+        ``"edf"``, ``"bdf"``, ``"acq"``, ``"acq-text"``, ``"delimited"``, ``"brainvision"``.
     sfreq : float or None
         Sampling rate (Hz) for text files that do not state it.
     columns : tuple of str or None

@@ -89,7 +89,7 @@ class Loaded:
 
 
 _FORMATS = {".edf": "edf", ".bdf": "bdf", ".acq": "acq", ".txt": "acq-text",
-            ".csv": "delimited", ".tsv": "delimited"}
+            ".csv": "delimited", ".tsv": "delimited", ".vhdr": "brainvision"}
 
 
 def recording_format(path, input_config=None):
@@ -101,8 +101,8 @@ def recording_format(path, input_config=None):
     fmt = _FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise ReadError(f"{path}: unsupported file type {path.suffix!r}; emgkit reads .edf, "
-                        f".bdf, .acq (BIOPAC), .txt (AcqKnowledge text export) and .csv/.tsv "
-                        f"(set input.format for other suffixes).")
+                        f".bdf, .vhdr (BrainVision), .acq (BIOPAC), .txt (AcqKnowledge text "
+                        f"export) and .csv/.tsv (set input.format for other suffixes).")
     return fmt
 
 
@@ -231,7 +231,7 @@ def read_signals(path, fmt, input_config=None, channels=None):
     Parameters
     ----------
     path : pathlib.Path
-    fmt : "acq" | "acq-text" | "delimited"
+    fmt : "acq" | "acq-text" | "delimited" | "brainvision"
     input_config : InputConfig | None
         Rate, column names, units … for text files (defaults when None).
     channels : list of str | None
@@ -246,6 +246,10 @@ def read_signals(path, fmt, input_config=None, channels=None):
 
     if fmt == "acq":
         return read_acq(path, channels=channels)
+    if fmt == "brainvision":
+        from .brainvision import read_brainvision
+
+        return read_brainvision(path)
     if input_config is None:  # every setting from the file (the readers' defaults)
         return read_acq_text(path) if fmt == "acq-text" else read_delimited(path)
     inp = input_config
@@ -281,7 +285,7 @@ def _load_signals(path, config, fmt):
             aux[lab] = sig.get(lab)
     return Loaded(ArraySource(_channels.derive(data, labels, resolved), spans, str(path)),
                   resolved, stim_values, sig.markers, sig.sfreq, sig.meas_date,
-                  "acq" if fmt == "acq" else "text", aux)
+                  {"acq": "acq", "brainvision": "brainvision"}.get(fmt, "text"), aux)
 
 
 def _check_continuous(header, path):
