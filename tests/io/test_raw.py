@@ -58,9 +58,9 @@ def test_truncated_file_is_a_clear_error(bdf_study, tmp_path):
 def test_missing_and_unsupported(tmp_path):
     with pytest.raises(ReadError, match="does not exist"):
         read_raw(tmp_path / "nope.bdf")
-    p = tmp_path / "rec.vhdr"
+    p = tmp_path / "rec.set"
     p.write_text("x")
-    with pytest.raises(ReadError, match=r"unsupported file type '.vhdr'"):
+    with pytest.raises(ReadError, match=r"unsupported file type '.set'"):
         read_raw(p)
 
 
