@@ -22,6 +22,7 @@ from .epochs.reject import trial_reasons
 from .epochs.tables import timecourses_table, trials_table
 from .errors import EventError
 from .events import find_events, warn_cms
+from .io.bids import check_emg_sidecar
 from .io.load import load_recording
 from .processed import ProcessedRecording
 from .signal.quality import QualityCollector, excerpt_window, recording_quality
@@ -70,6 +71,7 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=Fals
 
     loaded = load_recording(path, config, verbose=verbose, engine=engine)
     sfreq, resolved = loaded.sfreq, loaded.resolved
+    check_emg_sidecar(path, sfreq, pp.notch)
     events = find_events(loaded, config, path, pid)
     loaded.stim = None  # the trigger channel is decoded into events; not kept in the pass
     check_sample_settings(config, sfreq, len(events), len(resolved), path)
