@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 
+from .commands import cmd_blind, cmd_export, cmd_init, cmd_power, cmd_timecourse, cmd_unblind
 from .errors import EmgkitError
 
 
@@ -69,230 +70,6 @@ def _cmd_stats(args):
         for sentence in res.summary_sentences() if "group" in res.factors else []:
             print("  " + sentence)
     print(f"wrote {out}")
-    return 0
-
-
-def _cmd_power(args):
-    import json
-    import platform
-
-    import pandas as pd
-
-    from ._files import read_tsv, write_text, write_tsv
-    from ._version import __version__
-    from .errors import ConfigError
-    from .power.pilot import pilot_models
-    from .power.report import power_report
-    from .power.run import power_analysis
-    from .study.outdir import OutputFolder
-
-    def ints(text, name):
-        try:
-            values = [int(v) for v in str(text).split(",") if v.strip()]
-        except ValueError:
-            values = []
-        least = 2 if name == "--n-per-group" else 1
-        if not values or min(values) < least:
-            raise ConfigError(f"{name} {text!r}: give comma-separated whole numbers of at "
-                              f"least {least} (e.g. 10,20,30).")
-        return values
-
-    scheduler = args.scheduler or ("local" if args.dask else None)
-    n_per_group = ints(args.n_per_group, "--n-per-group")
-    trials_per_cell = ints(args.trials_per_cell, "--trials-per-cell")
-    if args.simulations < 10:
-        raise ConfigError(f"--simulations {args.simulations}: at least 10 (1,000 for a "
-                          f"Monte-Carlo error of about ±3 percentage points).")
-    for name, value in (("--alpha", args.alpha), ("--target-power", args.target_power)):
-        if not 0 < value < 1:
-            raise ConfigError(f"{name} {value!r}: give a probability between 0 and 1 "
-                              f"(e.g. 0.05 for --alpha, 0.8 for --target-power).")
-    if args.effect is not None and args.effect_sd is not None:
-        raise ConfigError("Give --effect (outcome units) or --effect-sd (SD units), not both.")
-    if args.pilot:
-        trials = read_tsv(args.pilot, what="Pilot trial table")
-        parts = (read_tsv(args.participants, what="Participants table") if args.participants
-                 else None)
-        models, at = pilot_models(trials, args.formula, participants=parts,
-                                  contrast=args.contrast, at=args.at)
-    elif args.config:  # declared in [power]
-        from .power.config import declared_models
-        from .power.pilot import parse_at
-
-        models = declared_models(args.config)
-        _, at = parse_at(args.at)
-        if at is None:
-            raise ConfigError("Name the contrast row to test: --at condition=LEVEL.")
-        for m in models.values():
-            m.row_index(at)
-    else:
-        raise ConfigError("emgkit power needs --pilot TRIALS.tsv, or --config study.toml "
-                          "with a [power] section.")
-    models = {k: m.with_effect(at, effect=args.effect, effect_sd=args.effect_sd)
-              for k, m in models.items()}
-    folder = OutputFolder.open(args.out, inputs=[p for p in (args.pilot, args.participants,
-                                                             args.config) if p])
-    total = len(models) * len(n_per_group) * len(trials_per_cell)
-
-    def progress(done, total_):
-        print(f"  {done}/{total_} design points", file=sys.stderr, flush=True)
-
-    points = []
-    if args.signal:
-        if not args.config:
-            raise ConfigError("--signal runs the pipeline: give the study's --config too.")
-        for item in args.signal.split(","):
-            try:
-                n, k = (int(v) for v in item.lower().split("x"))
-            except ValueError:
-                n = k = 0
-            if n < 2 or k < 1:
-                raise ConfigError(f"--signal {item!r}: give design points as "
-                                  f"PARTICIPANTS_PER_GROUPxTRIALS_PER_CELL, e.g. 20x12.")
-            points.append((n, k))
-    table = power_analysis(models, at, n_per_group, trials_per_cell,
-                           simulations=args.simulations, seed=args.seed, alpha=args.alpha,
-                           adjust=args.adjust, target_power=args.target_power,
-                           equivalence=(args.equivalence, args.equivalence_scale)
-                           if args.equivalence else None, jobs=args.jobs,
-                           scheduler=scheduler, progress=progress if total > 1 else None)
-    table.insert(0, "level", "trial")
-    if points:
-        from .config import load_config
-        from .power.signal import signal_power
-
-        def sig_progress(done, total_):
-            print(f"  signal level: {done}/{total_} simulated studies", file=sys.stderr,
-                  flush=True)
-
-        attrs = dict(table.attrs)
-        sig = signal_power(models, at, points, args.signal_simulations,
-                           load_config(args.config), args.formula, seed=args.seed,
-                           alpha=args.alpha, sfreq=args.signal_sfreq, jobs=args.jobs,
-                           scheduler=scheduler, progress=sig_progress)
-        table = pd.concat([table, sig], ignore_index=True)
-        table.attrs.update(attrs)
-    settings = dict(pilot=str(args.pilot or ""), formula=args.formula, contrast=args.contrast,
-                    signal=args.signal or "", signal_simulations=args.signal_simulations,
-                    config=str(args.config or ""),
-                    at=args.at or "", effect=args.effect, effect_sd=args.effect_sd,
-                    simulations=args.simulations, seed=args.seed, alpha=args.alpha,
-                    adjust=args.adjust, target_power=args.target_power,
-                    equivalence=args.equivalence, equivalence_scale=args.equivalence_scale,
-                    emgkit=__version__, python=platform.python_version())
-    write_tsv(table, folder.root / "power.tsv", float_format="%.6g")
-    write_text(json.dumps(settings, indent=2) + "\n", folder.root / "power.json")
-    power_report(table, folder.root / "power.pdf", settings=settings)
-    cols = ["level", "muscle", "n_per_group", "trials_per_cell", "power", "ci_low", "ci_high",
-            "mde"]
-    print(table[cols].round(3).to_string(index=False))
-    print(f"wrote {folder.root / 'power.tsv'}, power.pdf, power.json")
-    return 0
-
-
-def _cmd_blind(args):
-    from .study.blind import blind_table
-
-    record = blind_table(args.participants, args.out, args.key, column=args.column,
-                         seed=args.seed)
-    print(f"wrote {args.out} ({args.column} coded as {', '.join(sorted(record['codes']))}) "
-          f"and its sidecar; the key is {args.key} — keep it away from the analysts.")
-    return 0
-
-
-def _cmd_unblind(args):
-    from .study.blind import unblind, verify_record
-
-    if args.verify:
-        problems = verify_record(args.out_dir)
-        for p in problems:
-            print(p)
-        print("unblinding record verified: every result file is as it was before unblinding"
-              if not problems else f"{len(problems)} problem(s)")
-        return 0 if not problems else 1
-    if not args.key:
-        from .errors import ConfigError
-
-        raise ConfigError("emgkit unblind needs --key KEY.json (or --verify).")
-    path = unblind(args.out_dir, args.key, force=args.force)
-    print(f"wrote {path} and {path.parent / 'unblinding.json'}")
-    return 0
-
-
-def _cmd_timecourse(args):
-    from pathlib import Path
-
-    import pandas as pd
-
-    from ._files import write_tsv
-    from .epochs.tables import read_trials
-    from .errors import ConfigError
-    from .power.pilot import parse_at
-    from .report.pages import atomic_pdf, figure_page
-    from .stats.timecourse import cluster_test, plot_clusters
-    from .study.export import results_participants
-    from .study.outdir import OutputFolder
-
-    root = Path(args.results)
-    path = root / "group" / "timecourses.tsv"
-    if not path.is_file():
-        raise ConfigError(f"{path} not found: run the study's group step first (emgkit run).")
-    tcs = read_trials(path)
-    parts = results_participants(root, args.participants)
-    by, level = parse_at(args.at)
-    if by != "condition":
-        raise ConfigError(f"--at {args.at!r}: give the condition, e.g. --at condition=happy.")
-    muscles = (args.muscles.split(",") if args.muscles
-               else list(pd.unique(tcs["muscle"])))
-    table = pd.concat([cluster_test(tcs, parts, muscle=m, condition=level,
-                                    factor=args.contrast, n_permutations=args.permutations,
-                                    alpha=args.alpha, seed=args.seed) for m in muscles],
-                      ignore_index=True)
-    folder = OutputFolder.open(args.out, inputs=[path] + ([args.participants]
-                                                          if args.participants else []))
-    write_tsv(table, folder.root / "clusters.tsv", float_format="%.6g")
-    with atomic_pdf(folder.root / "timecourse.pdf") as pdf:
-        pdf.savefig(figure_page(f"{args.contrast} difference over time at {level} (cluster "
-                                f"permutation test, {args.permutations} permutations; shaded: "
-                                f"p < {args.alpha:g})", plot_clusters, 1, len(muscles),
-                                timecourses=tcs, participants=parts, clusters=table,
-                                muscles=muscles, condition=level, factor=args.contrast))
-    shown = table if len(table) else "no cluster above the bin threshold"
-    print(shown.to_string(index=False) if len(table) else shown)
-    print(f"wrote {folder.root / 'clusters.tsv'} and timecourse.pdf")
-    return 0
-
-
-def _cmd_init(args):
-    from pathlib import Path
-
-    from ._files import write_text
-    from .config.template import study_template
-    from .errors import ConfigError
-    from .io.inspect import inspect_recording
-    from .study.outdir import check_file_target
-
-    out = Path(args.out)
-    if out.exists():
-        raise ConfigError(f"--out {out} exists; emgkit init never overwrites a config.")
-    check_file_target(out, inputs=[args.recording])
-    text = study_template(inspect_recording(args.recording, mask=args.mask))
-    write_text(text, out)
-    print(text)
-    print(f"wrote {out}: edit the lines marked EDIT, then run emgkit process.")
-    return 0
-
-
-def _cmd_export(args):
-    from ._files import write_tsv
-    from .study.export import export_results
-    from .study.outdir import check_file_target
-
-    check_file_target(args.out, inputs=[p for p in (args.participants,) if p])
-    table = export_results(args.results, wide=not args.long, participants=args.participants)
-    write_tsv(table, args.out, float_format="%.6g")
-    print(f"wrote {args.out}: {len(table)} rows × {table.shape[1]} columns "
-          f"({'long' if args.long else 'wide'})")
     return 0
 
 
@@ -414,14 +191,14 @@ def build_parser():
                    "(tcp://host:port)")
     s.add_argument("--dask", action="store_true", help="run on a local Dask cluster")
     s.add_argument("--out", required=True)
-    s.set_defaults(func=_cmd_power)
+    s.set_defaults(func=cmd_power)
 
     s = sub.add_parser("init", help="draft a commented study.toml from a recording")
     s.add_argument("recording")
     s.add_argument("--out", default="study.toml")
     s.add_argument("--mask", type=lambda v: int(v, 0), default=0xFFFF,
                    help="trigger bit mask (default 0xFFFF)")
-    s.set_defaults(func=_cmd_init)
+    s.set_defaults(func=cmd_init)
 
     s = sub.add_parser("timecourse", help="where in the epoch the groups differ: cluster "
                        "permutation tests over time bins")
@@ -434,7 +211,7 @@ def build_parser():
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--participants", default=None)
     s.add_argument("--out", required=True)
-    s.set_defaults(func=_cmd_timecourse)
+    s.set_defaults(func=cmd_timecourse)
 
     s = sub.add_parser("export", help="a results folder as one row per participant (--wide, "
                        "for SPSS/JASP) or the tidy trial table (--long)")
@@ -445,7 +222,7 @@ def build_parser():
     s.add_argument("--participants", default=None,
                    help="participants table (default: the run's)")
     s.add_argument("--out", required=True, help="TSV file to write")
-    s.set_defaults(func=_cmd_export)
+    s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("blind", help="code a participants table's group labels (the key is "
                        "kept apart)")
@@ -454,7 +231,7 @@ def build_parser():
     s.add_argument("--out", required=True, help="coded table to write (with a .json sidecar)")
     s.add_argument("--key", required=True, help="key to write (keep it from the analysts)")
     s.add_argument("--seed", type=int, default=None)
-    s.set_defaults(func=_cmd_blind)
+    s.set_defaults(func=cmd_blind)
 
     s = sub.add_parser("unblind", help="refit a blinded run's group step with the real "
                        "labels into OUT/unblinded, with a verifiable record")
@@ -463,7 +240,7 @@ def build_parser():
     s.add_argument("--force", action="store_true", help="redo an unblinding")
     s.add_argument("--verify", action="store_true",
                    help="check the unblinding record against the folder")
-    s.set_defaults(func=_cmd_unblind)
+    s.set_defaults(func=cmd_unblind)
 
     s = sub.add_parser("report", help="PDF report of a recording, or of a study (--group)")
     s.add_argument("recording", nargs="?")

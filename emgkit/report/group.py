@@ -24,23 +24,29 @@ def _stack(root, name):
     return pd.concat([read_tsv(f, what=f"{name} table") for f in files], ignore_index=True)
 
 
-def _blinded(run):
+def read_run(path):
+    """A results folder's ``run.json`` as a dict (empty when absent or unreadable)."""
+    try:
+        rec = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return rec if isinstance(rec, dict) else {}
+
+
+def _blinded(rec):
     """Whether the run's participants table was coded by ``emgkit blind``."""
     from .._files import blinded_codes
 
-    try:
-        rec = json.loads(run.read_text(encoding="utf-8")) if run.exists() else {}
-        table = rec.get("config", {}).get("study", {}).get("participants")
-        folder = Path(rec.get("config_file", "")).parent
-    except (OSError, ValueError, AttributeError):
-        return False
+    table = rec.get("config", {}).get("study", {}).get("participants")
+    folder = Path(rec.get("config_file", "")).parent
     return bool(table) and blinded_codes(folder / table) is not None
 
 
 def config_orders(run, trials):
-    """Muscle and condition orders: the config's (from ``run.json``), then any others in
-    order of appearance."""
-    cfg = json.loads(run.read_text()).get("config", {}) if run.exists() else {}
+    """Muscle and condition orders: the config's (``run``: the path of ``run.json`` or its
+    contents), then any others in order of appearance."""
+    rec = run if isinstance(run, dict) else read_run(run)
+    cfg = rec.get("config", {})
     muscles = list(cfg.get("channels", {}))
     conds = list(dict.fromkeys(cfg.get("events", {}).get("conditions", {}).values()))
     muscles += [m for m in pd.unique(trials["muscle"]) if m not in muscles]
@@ -111,10 +117,9 @@ def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
             raise EmgkitError(f"Participants table {participants} not found; pass "
                               f"--participants.")
         participants = read_tsv(participants, what="Participants table")
-    run = root / "run.json"
-    if mode is None and run.exists():
-        mode = json.loads(run.read_text()).get("config", {}).get("epochs", {}).get(
-            "baseline_mode")
+    run = read_run(root / "run.json")  # read once: mode, orders, blinding
+    if mode is None:
+        mode = run.get("config", {}).get("epochs", {}).get("baseline_mode")
     mode = mode or "ratio"
     muscle_order, cond_order = config_orders(run, trials)  # the config's order on every page
     tables = {n: in_order(read_tsv(gdir / f"{n}.tsv", what="Model table"), muscle_order,

@@ -7,25 +7,11 @@ import threading
 
 import numpy as np
 import pandas as pd
-from scipy import signal
 
 from ..events.stim import warn_cms
-from .spectra import WelchSum, welch_length
+from .spectra import WelchSum
 
 logger = logging.getLogger("emgkit")
-
-def psd(x, sfreq):
-    """Welch power spectral density (µV²/Hz) of a whole array, ~1 Hz resolution.
-
-    The reference for the blockwise spectra of :class:`QualityCollector`.
-
-    Returns
-    -------
-    freqs : ndarray (Hz)
-    power : ndarray, shape (..., n_freqs)
-    """
-    return signal.welch(x, fs=sfreq, nperseg=welch_length(x.shape[-1], sfreq), axis=-1)
-
 
 class QualityCollector:
     """What the quality summary and the report need, gathered block by block.

@@ -170,7 +170,7 @@ def unblind(out_dir, key, *, force=False):
     from ..config import load_config
     from ..epochs.tables import read_trials
     from .outdir import OutputFolder
-    from .run import _design_checks, _now
+    from .run import _now, fit_group
 
     root = Path(out_dir)
     try:
@@ -206,23 +206,8 @@ def unblind(out_dir, key, *, force=False):
         write_tsv(participants, staging / "participants.tsv")
         for name in ("trials.tsv", "timecourses.tsv"):
             (staging / name).write_bytes((gdir / name).read_bytes())
-        from ..report import group_report
-        from ..stats.split import fit_models, write_models
-
-        participants = _design_checks(trials, participants, config, staging)
-        eq = config.model.get("equivalence")
-        split, models = fit_models(trials, config.model.get("formula",
-                                                            "score ~ group * condition"),
-                                   participants=participants,
-                                   equivalence=(eq, config.model.get("equivalence_scale",
-                                                                     "sd")) if eq else None,
-                                   re_formula=config.model.get("re_formula"),
-                                   crossed=config.model.get("crossed"))
-        write_models(split, models, staging)
-        if run.get("flags", {}).get("reports", True):
-            group_report(root, staging / "group.pdf", participants=participants,
-                         mode=config.epochs.baseline_mode, traits=config.report_traits,
-                         group_dir=staging, blinded=False)
+        fit_group(trials, participants, config, staging, root,
+                  reports=run.get("flags", {}).get("reports", True), blinded=False)
         path = out.publish(staging, "unblinded", finished=_now())
         record_out = dict(unblinded=_now(), emgkit=__version__,
                           config_file=run["config_file"], config_digest=config.digest(),

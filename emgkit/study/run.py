@@ -446,8 +446,6 @@ def _group(out, plan, config, ok, reports):
     all into a staging folder published as ``OUT/group``."""
     import shutil
 
-    from ..stats.split import fit_models, write_models
-
     info = dict(status="failed", participants=len(ok), message="")
     staging = None
     try:
@@ -460,22 +458,8 @@ def _group(out, plan, config, ok, reports):
                         ignore_index=True)
         write_tsv(trials, staging / "trials.tsv")
         write_tsv(tcs, staging / "timecourses.tsv")
-        participants = _design_checks(trials, plan.participants, config, staging)
-        formula = config.model.get("formula", "score ~ group * condition")
-        eq = config.model.get("equivalence")
-        split, models = fit_models(trials, formula, participants=participants,
-                                   equivalence=(eq, config.model.get("equivalence_scale", "sd"))
-                                   if eq else None,
-                                   re_formula=config.model.get("re_formula"),
-                                   crossed=config.model.get("crossed"))
-        write_models(split, models, staging)
-        info["formula"] = formula
-        if reports:
-            from ..report import group_report
-
-            group_report(out.root, staging / "group.pdf", participants=participants,
-                         mode=config.epochs.baseline_mode, traits=config.report_traits,
-                         group_dir=staging)
+        info["formula"] = fit_group(trials, plan.participants, config, staging, out.root,
+                                    reports=reports)
         out.publish(staging, "group", participants=[r["participant"] for r in ok],
                     finished=_now())
         staging = None
@@ -487,6 +471,36 @@ def _group(out, plan, config, ok, reports):
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
     return info
+
+
+def fit_group(trials, participants, config, gdir, root, *, reports=True, blinded=None):
+    """The group step's analysis into folder ``gdir``: design checks, the config's model
+    (one per muscle unless the formula has ``muscle``) and, with ``reports``, the group PDF
+    (``root``: the results folder; ``blinded`` as :func:`emgkit.report.group_report`).
+
+    Returns
+    -------
+    str
+        The formula fitted.
+    """
+    from ..stats.split import fit_models, write_models
+
+    participants = _design_checks(trials, participants, config, gdir)
+    formula = config.model.get("formula", "score ~ group * condition")
+    eq = config.model.get("equivalence")
+    split, models = fit_models(trials, formula, participants=participants,
+                               equivalence=(eq, config.model.get("equivalence_scale", "sd"))
+                               if eq else None,
+                               re_formula=config.model.get("re_formula"),
+                               crossed=config.model.get("crossed"))
+    write_models(split, models, gdir)
+    if reports:
+        from ..report import group_report
+
+        group_report(root, gdir / "group.pdf", participants=participants,
+                     mode=config.epochs.baseline_mode, traits=config.report_traits,
+                     group_dir=gdir, blinded=blinded)
+    return formula
 
 
 def _design_checks(trials, participants, config, gdir):
