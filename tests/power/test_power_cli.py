@@ -159,3 +159,14 @@ def test_bad_power_sections_are_named(tmp_path, section, message):
     toml.write_text((sample / "study.toml").read_text() + section)
     with pytest.raises(ConfigError, match=__import__("re").escape(message)):
         declared_models(toml)
+
+
+def test_power_out_at_the_pilot_folder_is_refused(pilot, capsys):
+    """--out may not be the folder holding the pilot table: nothing there changes."""
+    root, _, _ = pilot
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in root.iterdir())
+    argv = ["power", "--pilot", str(root / "trials.tsv"), "--participants",
+            str(root / "participants.tsv"), "--at", "condition=happy", "--n-per-group", "4",
+            "--trials-per-cell", "4", "--simulations", "10", "--out", str(root)]
+    assert main(argv) != 0
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in root.iterdir()) == before
