@@ -6,7 +6,15 @@ import argparse
 import logging
 import sys
 
-from .commands import cmd_blind, cmd_export, cmd_init, cmd_power, cmd_timecourse, cmd_unblind
+from .commands import (
+    cmd_blind,
+    cmd_export,
+    cmd_init,
+    cmd_multiverse,
+    cmd_power,
+    cmd_timecourse,
+    cmd_unblind,
+)
 from .errors import EmgkitError
 
 
@@ -266,6 +274,19 @@ def build_parser():
     s.add_argument("--force", action="store_true", help="recompute a folder holding results "
                    "of another config (only files emgkit wrote are replaced)")
     s.set_defaults(func=_cmd_run)
+
+    s = sub.add_parser("multiverse", help="every preprocessing specification of [multiverse] "
+                       "through the group model: a specification curve")
+    s.add_argument("config", help="study.toml with a [multiverse] section")
+    s.add_argument("--out", required=True)
+    s.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    s.add_argument("--bids", default=None, metavar="ROOT")
+    s.add_argument("--task", default=None, help="BIDS task label")
+    s.add_argument("--scheduler", default=None, help="Dask scheduler address")
+    s.add_argument("--dask", action="store_true", help="run on a local Dask cluster")
+    s.add_argument("--no-report", action="store_true",
+                   help="skip specification_curve.pdf")
+    s.set_defaults(func=cmd_multiverse)
 
     s = sub.add_parser("inspect", help="print channels, sampling rates, duration, trigger "
                                        "codes (before/after masking), annotations, CMS")

@@ -1,4 +1,5 @@
-"""Handlers of the planning, review and export commands (``emgkit power``, ``timecourse``,
+"""Handlers of the planning, review and export commands (``emgkit power``, ``multiverse``,
+``timecourse``,
 ``export``, ``init``, ``blind``, ``unblind``); :mod:`emgkit.cli` builds the parser. Each
 handler imports what it uses when it runs, so the command line starts fast."""
 
@@ -229,3 +230,32 @@ def cmd_export(args):
     print(f"wrote {args.out}: {len(table)} rows × {table.shape[1]} columns "
           f"({'long' if args.long else 'wide'})")
     return 0
+
+
+def cmd_multiverse(args):
+    from .multiverse.run import run_multiverse
+    from .multiverse.report import summary_sentence
+    from .study.plan import plan_from_bids
+
+    plan = plan_from_bids(args.bids, args.task) if args.bids else None
+    scheduler = "local" if args.dask and not args.scheduler else args.scheduler
+
+    def progress(stage, done, total):
+        print(f"  {stage}: {done}/{total}", file=sys.stderr, flush=True)
+
+    record = run_multiverse(args.config, args.out, jobs=args.jobs, scheduler=scheduler,
+                            report=not args.no_report, progress=progress, plan=plan)
+    summary = record["summary_table"]
+    keys = [c for c in summary.columns if c not in (
+        "n_specifications", "primary_estimate", "primary_effect_size", "primary_p_adj",
+        "median_effect_size", "share_same_sign", "share_significant",
+        "share_significant_same_sign")]
+    for _, s in summary.iterrows():
+        print(" · ".join(str(s[k]) for k in keys) + ": " + summary_sentence(s))
+    failed = [k for k, r in record["participants"].items() if r["status"] == "failed"]
+    if failed:
+        print(f"  failed participants (left out of every specification): "
+              f"{', '.join(failed)}", file=sys.stderr)
+    print(f"wrote {args.out}/specifications.tsv, summary.tsv, multiverse.json"
+          + ("" if args.no_report else ", specification_curve.pdf"))
+    return 0 if record["status"] == "ok" else 1

@@ -19,6 +19,7 @@ from .epochs.baseline import score_epochs
 from .epochs.extract import extract_epochs
 from .epochs.onsets import onset_latencies
 from .epochs.reject import trial_reasons
+from .epochs.standardise import standardise_scores
 from .epochs.tables import timecourses_table, trials_table
 from .errors import EventError
 from .events import find_events, warn_cms
@@ -68,13 +69,8 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=Fals
     path = Path(path)
     pid = participant_id or participant_from_path(path)
     pp, ep = config.preprocess, config.epochs
-
-    loaded = load_recording(path, config, verbose=verbose, engine=engine)
+    loaded, events = open_recording(path, config, pid, verbose=verbose, engine=engine)
     sfreq, resolved = loaded.sfreq, loaded.resolved
-    check_emg_sidecar(path, sfreq, pp.notch)
-    events = find_events(loaded, config, path, pid)
-    loaded.stim = None  # the trigger channel is decoded into events; not kept in the pass
-    check_sample_settings(config, sfreq, len(events), len(resolved), path)
     onsets = events["onset_s"].to_numpy()
     collect = None
     if quality:
@@ -83,20 +79,15 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=Fals
     ex = extract_epochs(loaded, pp, ep, onsets, keep_continuous=keep_continuous,
                         collect=collect)
     release_memory()  # the pass's blocks are freed: give their pages back
-    if not ex.inside.any():
-        raise EventError(f"{path}: none of the {len(events)} events has a full epoch "
-                         f"({ep.tmin:g}..{ep.tmax:g} s) inside the recording "
-                         f"({loaded.n_times / sfreq:.1f} s); check the events or the epoch limits.")
+    check_inside(ex.inside, ep, loaded, path)
     sc = score_epochs(ex.epochs, ex.times, ep, events=events, blocks=config.blocks,
                       source=str(path))
     latency = onset_latencies(ex.epochs, ex.times, ep.baseline, (0.0, ep.response[1]),
                               config.onsets)
-    reasons = trial_reasons(loaded.spans, resolved, ex.starts, len(ex.times), ex.inside,
-                            sc.prestim, sc.response, sc.score,
-                            events["condition"].to_numpy(), config.reject.threshold)
-    trials = trials_table(pid, events, list(resolved), sc.level, sc.response, sc.score,
-                          reasons, latency=latency, baseline_source=sc.source)
+    trials = score_table(sc, loaded, events, ex.starts, len(ex.times), ex.inside, config,
+                         pid, latency=latency)
     timecourses = timecourses_table(trials, sc.bins, sc.bin_starts, ep.bin)
+    standardise_scores(trials, ep.standardise)  # after the time courses: they stay raw
     summary = None
     if quality:
         summary = recording_quality(
@@ -113,3 +104,60 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=Fals
         baseline_level=sc.level, baseline_sd=sc.sd,
         trials=trials, timecourses=timecourses, meas_date=loaded.meas_date,
         duration=loaded.n_times / sfreq, quality=summary, envelope=ex.envelope)
+
+
+def open_recording(path, config, pid, *, verbose="error", engine="auto"):
+    """Read a recording's header and events, and check the config against them.
+
+    Returns
+    -------
+    loaded : emgkit.io.load.Loaded
+        The recording, its muscles' signals as a chunked source (trigger channel dropped).
+    events : DataFrame
+        The mapped events (:func:`emgkit.events.find_events`).
+    """
+    loaded = load_recording(path, config, verbose=verbose, engine=engine)
+    check_emg_sidecar(path, loaded.sfreq, config.preprocess.notch)
+    events = find_events(loaded, config, path, pid)
+    loaded.stim = None  # the trigger channel is decoded into events; not kept in the pass
+    check_sample_settings(config, loaded.sfreq, len(events), len(loaded.resolved), path)
+    return loaded, events
+
+
+def check_inside(inside, epochs, loaded, path):
+    """Raise :class:`~emgkit.errors.EventError` when no event has a full epoch."""
+    if not inside.any():
+        raise EventError(f"{path}: none of the {len(inside)} events has a full epoch "
+                         f"({epochs.tmin:g}..{epochs.tmax:g} s) inside the recording "
+                         f"({loaded.n_times / loaded.sfreq:.1f} s); check the events or the "
+                         f"epoch limits.")
+
+
+def score_table(sc, loaded, events, starts, n_epoch, inside, config, pid, *, latency=None):
+    """The trial table of scored epochs: rejection reasons by ``config.reject``.
+
+    Parameters
+    ----------
+    sc : emgkit.epochs.baseline.Scores
+        Baseline levels and scores of every trial × muscle.
+    loaded : emgkit.io.load.Loaded
+        The recording (its flat/saturated spans and muscles).
+    events : DataFrame
+    starts : ndarray of int
+        First sample of each epoch; ``n_epoch`` samples long.
+    inside : ndarray of bool
+    config : Config
+    pid : str
+    latency : ndarray | None
+        Onset latencies (s), shape (n_trials, n_muscles).
+
+    Returns
+    -------
+    DataFrame
+        See :func:`emgkit.epochs.tables.trials_table`.
+    """
+    reasons = trial_reasons(loaded.spans, loaded.resolved, starts, n_epoch, inside,
+                            sc.prestim, sc.response, sc.score,
+                            events["condition"].to_numpy(), config.reject.threshold)
+    return trials_table(pid, events, list(loaded.resolved), sc.level, sc.response, sc.score,
+                        reasons, latency=latency, baseline_source=sc.source)

@@ -12,6 +12,7 @@ from pathlib import Path
 from .._check import check_keys, check_number, check_option, check_window, config_key
 from ..epochs.baseline import BASELINE_MODES
 from ..epochs.onsets import NEUROKIT_METHODS
+from ..epochs.standardise import STANDARDISE
 from ..errors import ConfigError
 from .blocks import blocks_config
 from .input import input_config
@@ -33,7 +34,8 @@ else:  # pragma: no cover
 
 
 _SECTIONS = {"channels", "events", "preprocess", "epochs", "reject", "study", "report",
-             "model", "input", "blocks", "onsets", "power"}  # [power]: emgkit.power.config
+             "model", "input", "blocks", "onsets", "power", "multiverse"}
+# [power]: emgkit.power.config; [multiverse]: emgkit.multiverse.grid
 
 
 
@@ -232,6 +234,9 @@ def _epochs(d, src):
     if "baseline_mode" in ep:
         kw["baseline_mode"] = check_option(config_key(src, "epochs.baseline_mode"),
                                            ep["baseline_mode"], BASELINE_MODES)
+    if "standardise" in ep:
+        kw["standardise"] = check_option(config_key(src, "epochs.standardise"),
+                                         ep["standardise"], STANDARDISE)
     cfg = EpochsConfig(**kw)
     check_window(config_key(src, "epochs.baseline"), cfg.baseline, tmin=cfg.tmin, tmax=cfg.tmax)
     check_window(config_key(src, "epochs.response"), cfg.response, tmin=cfg.tmin, tmax=cfg.tmax)

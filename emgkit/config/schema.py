@@ -122,7 +122,11 @@ class PreprocessConfig:
 
 @dataclass(frozen=True)
 class EpochsConfig:
-    """Epoch, baseline, score and bin settings (all times in s relative to onset)."""
+    """Epoch, baseline, score and bin settings (all times in s relative to onset).
+
+    ``standardise = "participant_muscle"`` z-scores the trial scores within participant ×
+    muscle (:mod:`emgkit.epochs.standardise`); default ``"none"``.
+    """
 
     tmin: float = -1.0
     tmax: float = 6.0
@@ -130,6 +134,7 @@ class EpochsConfig:
     baseline_mode: str = "ratio"
     response: tuple = (0.5, 3.0)
     bin: float = 0.5
+    standardise: str = "none"
 
 
 @dataclass(frozen=True)
@@ -205,6 +210,8 @@ class Config:
         """Return the resolved config as plain, JSON-serialisable data."""
         d = dataclasses.asdict(self)
         d.pop("path")
+        if d["epochs"]["standardise"] == "none":  # digests of earlier configs stay valid
+            del d["epochs"]["standardise"]
         return json.loads(json.dumps(d, default=list))
 
     def digest(self):

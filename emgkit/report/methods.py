@@ -88,6 +88,11 @@ def methods_text(config, sfreq=None, version=None):
         parts.append(f"Each trial's score was the mean from {_fmt(ep.response[0])} to "
                      f"{_fmt(ep.response[1])} s; time courses were averaged in "
                      f"{_fmt(ep.bin * 1000)} ms bins.")
+    if ep.standardise == "participant_muscle":
+        parts.append("Trial scores were then standardised (z) within each participant and "
+                     "muscle over the kept trials; this removes differences in overall "
+                     "level between participants and groups, so unstandardised levels by "
+                     "group are reported separately.")
     on = config.onsets
     if on.method == "neurokit2":
         parts.append(f"Onset latencies were detected with NeuroKit2's emg_activation "

@@ -94,23 +94,59 @@ def process_blocks(source, sos, size, starts, n_epoch, *, kind="mean", workers=2
     full : dict
         The arrays named in ``keep``, shape (n_signals, n_times).
     """
+    epochs, inside, full = process_variants(
+        source, [sos], [(0, size, kind)], starts, n_epoch, workers=workers, keep=keep,
+        block=block, collect=collect)
+    return epochs[0], inside, full
+
+
+def process_variants(source, filters, envelopes, starts, n_epoch, *, workers=2, keep=(),
+                     block=None, collect=None):
+    """Several filters and envelopes of every signal from one read of ``source``.
+
+    Each block is read once, filtered with every cascade of ``filters`` and turned into
+    every envelope of ``envelopes``; each envelope's epochs equal those of
+    :func:`process_blocks` with that filter and window (a preprocessing multiverse reads
+    the recording once).
+
+    Parameters
+    ----------
+    source : ArraySource | DigitalSource
+        The muscles' signals (µV).
+    filters : list of ndarray
+        Zero-phase filter cascades (sos).
+    envelopes : list of (int, int, str)
+        ``(filter index, smoothing window in samples, "mean" | "rms")``.
+    starts, n_epoch, workers, block
+        As for :func:`process_blocks`.
+    keep, collect
+        As for :func:`process_blocks`, for the first filter and the first envelope.
+
+    Returns
+    -------
+    epochs : list of ndarray, shape (n_epochs, n_signals, n_epoch)
+        Per envelope, its epochs (µV); NaN outside the recording.
+    inside : ndarray of bool
+    full : dict
+    """
     n, nsig = source.n_times, source.n_signals
     starts = np.asarray(starts, dtype=np.int64)
     inside = (starts >= 0) & (starts + n_epoch <= n)
-    epochs = np.empty((len(starts), nsig, n_epoch))
-    epochs[~inside] = np.nan
+    out = [np.empty((len(starts), nsig, n_epoch)) for _ in envelopes]
+    for e in out:
+        e[~inside] = np.nan
     full = {name: np.empty((nsig, n)) for name in keep}
-    edge = pad_length(sos)
+    edge = max(pad_length(sos) for sos in filters)
     if n <= edge:
         raise ReadError(f"{source.name or 'The recording'}: {n} samples are too few to "
                         f"filter (zero-phase filtering needs more than {edge}); check the "
                         f"file.")
-    margin = filter_margin(sos)
-    blocks = plan_blocks(n, None if margin is None else margin + size, workers=workers,
+    margins = [filter_margin(sos) for sos in filters]
+    margin = None if None in margins else max(margins)
+    size_max = max(size for _, size, _ in envelopes)
+    blocks = plan_blocks(n, None if margin is None else margin + size_max, workers=workers,
                          block=BLOCK if block is None else block)
-    h_left = size // 2
-    h_right = size - 1 - h_left
-    reach = max(h_right, collect.reach if collect is not None else 0)
+    reach = max(size_max - 1 - size_max // 2, collect.reach if collect is not None else 0)
     ends = starts + n_epoch
 
     def run(bounds):
@@ -119,24 +155,30 @@ def process_blocks(source, sos, size, starts, n_epoch, *, kind="mean", workers=2
         if not want.size and not keep and collect is None:
             source.read(a, b, core=(a, b))  # no epoch here: only the flat/saturated runs
             return
-        lo, hi = a - h_left, b + h_right  # filtered samples the envelope needs
-        s0 = 0 if len(blocks) == 1 else max(0, lo - margin)
+        s0 = 0 if len(blocks) == 1 else max(0, a - size_max // 2 - margin)
         s1 = n if len(blocks) == 1 else min(n, b + reach + margin)
         x = source.read(s0, s1, core=(a, b))
-        y = filtfilt_segment(sos, x, left_end=s0 == 0, right_end=s1 == n)
         if "derived" in full:
             full["derived"][:, a:b] = x[:, a - s0:b - s0]
-        if "filtered" in full:
-            full["filtered"][:, a:b] = y[:, a - s0:b - s0]
-        env = envelope_segment(y[:, max(lo, 0) - s0:min(hi, n) - s0], lo, hi, n, size, kind)
-        if collect is not None:
-            collect.add(a, b, x, s0, y, s0, env)
-        del x, y
-        if "envelope" in full:
-            full["envelope"][:, a:b] = env
-        for i in want:
-            p, q = max(starts[i], a), min(ends[i], b)
-            epochs[i, :, p - starts[i]:q - starts[i]] = env[:, p - a:q - a]
+        ys = {}
+        for k, (fi, size, kind) in enumerate(envelopes):
+            if fi not in ys:
+                ys[fi] = filtfilt_segment(filters[fi], x, left_end=s0 == 0, right_end=s1 == n)
+            y = ys[fi]
+            lo, hi = a - size // 2, b + size - 1 - size // 2  # filtered samples it needs
+            env = envelope_segment(y[:, max(lo, 0) - s0:min(hi, n) - s0], lo, hi, n, size,
+                                   kind)
+            if k == 0:
+                if "filtered" in full:
+                    full["filtered"][:, a:b] = y[:, a - s0:b - s0]
+                if collect is not None:
+                    collect.add(a, b, x, s0, y, s0, env)
+                if "envelope" in full:
+                    full["envelope"][:, a:b] = env
+            for i in want:
+                p, q = max(starts[i], a), min(ends[i], b)
+                out[k][i, :, p - starts[i]:q - starts[i]] = env[:, p - a:q - a]
+        del x, ys
 
     if workers > 1 and len(blocks) > 1:
         with ThreadPoolExecutor(workers) as pool:
@@ -144,4 +186,4 @@ def process_blocks(source, sos, size, starts, n_epoch, *, kind="mean", workers=2
     else:
         for bounds in blocks:
             run(bounds)
-    return epochs, inside, full
+    return out, inside, full

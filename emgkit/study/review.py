@@ -91,21 +91,25 @@ def read_overrides(path, *, participants, muscles):
 def apply_overrides(result, rows):
     """Apply one participant's override rows to its trial and time-course tables (in
     place); returns the number of trial × muscle rows changed."""
+    override_table(result.timecourses, rows)
+    return override_table(result.trials, rows)
+
+
+def override_table(table, rows):
+    """Apply override rows to one trial or time-course table (in place); returns the
+    number of rows whose ``rejected`` flag changed."""
     changed = 0
-    for table in (result.trials, result.timecourses):
-        is_trials = table is result.trials
-        for r in rows:
-            sel = np.ones(len(table), bool)
-            if r["trial"] is not None:
-                sel &= table["trial"].to_numpy() == r["trial"]
-            if r["muscle"] is not None:
-                sel &= table["muscle"].to_numpy() == r["muscle"]
-            exclude = r["action"] == "exclude"
-            if is_trials:
-                changed += int((table.loc[sel, "rejected"] != exclude).sum())
-            table.loc[sel, "rejected"] = exclude
-            if "reject_reason" in table:
-                table.loc[sel, "reject_reason"] = "manual" if exclude else ""
+    for r in rows:
+        sel = np.ones(len(table), bool)
+        if r["trial"] is not None:
+            sel &= table["trial"].to_numpy() == r["trial"]
+        if r["muscle"] is not None:
+            sel &= table["muscle"].to_numpy() == r["muscle"]
+        exclude = r["action"] == "exclude"
+        changed += int((table.loc[sel, "rejected"] != exclude).sum())
+        table.loc[sel, "rejected"] = exclude
+        if "reject_reason" in table:
+            table.loc[sel, "reject_reason"] = "manual" if exclude else ""
     return changed
 
 
@@ -136,4 +140,4 @@ def overrides_of(config, participants):
 
 
 __all__ = ["COLUMNS", "MANUAL_KEYS", "analysis_digest", "apply_overrides",
-           "excluded_participants", "overrides_of", "read_overrides"]
+           "excluded_participants", "override_table", "overrides_of", "read_overrides"]

@@ -163,6 +163,10 @@ def process_participant(task):
             from .review import apply_overrides
 
             info["overrides_changed"] = apply_overrides(result, task.overrides)
+            if task.config.epochs.standardise != "none":  # z among the trials now kept
+                from ..epochs.standardise import standardise_scores
+
+                standardise_scores(result.trials, task.config.epochs.standardise)
         staging = out.staging(task.folder)
         result.write(staging)
         if task.reports:
@@ -483,7 +487,42 @@ def fit_group(trials, participants, config, gdir, root, *, reports=True, blinded
     str
         The formula fitted.
     """
-    from ..stats.split import fit_models, write_models
+    from ..stats.split import write_models
+
+    participants, formula, split, models = group_models(trials, participants, config, gdir)
+    write_models(split, models, gdir)
+    if reports:
+        from ..report import group_report
+
+        group_report(root, gdir / "group.pdf", participants=participants,
+                     mode=config.epochs.baseline_mode, traits=config.report_traits,
+                     group_dir=gdir, blinded=blinded)
+    return formula
+
+
+def group_models(trials, participants, config, gdir=None):
+    """The config's group model fitted to a trial table (``emgkit run``'s group step;
+    the multiverse fits each specification with it).
+
+    Parameters
+    ----------
+    trials, participants : DataFrame
+    config : Config
+    gdir : path-like | None
+        Folder for the design-check tables (order balance, trait correlations, levels by
+        group); None writes nothing.
+
+    Returns
+    -------
+    participants : DataFrame
+        With a derived ``order`` column when ``[study] order = "derived"``.
+    formula : str
+    split : str | None
+        The column split on (see :func:`emgkit.stats.split.fit_models`).
+    models : dict
+        Level -> :class:`~emgkit.stats.MixedResult`.
+    """
+    from ..stats.split import fit_models
 
     participants = _design_checks(trials, participants, config, gdir)
     formula = config.model.get("formula", "score ~ group * condition")
@@ -493,14 +532,7 @@ def fit_group(trials, participants, config, gdir, root, *, reports=True, blinded
                                if eq else None,
                                re_formula=config.model.get("re_formula"),
                                crossed=config.model.get("crossed"))
-    write_models(split, models, gdir)
-    if reports:
-        from ..report import group_report
-
-        group_report(root, gdir / "group.pdf", participants=participants,
-                     mode=config.epochs.baseline_mode, traits=config.report_traits,
-                     group_dir=gdir, blinded=blinded)
-    return formula
+    return participants, formula, split, models
 
 
 def _design_checks(trials, participants, config, gdir):
@@ -517,10 +549,16 @@ def _design_checks(trials, participants, config, gdir):
         participants = participants.drop(columns=["order"], errors="ignore").merge(
             derived, on="participant_id", how="left")
         order = "order"
+    if gdir is None:
+        return participants
     if order:
         balance = order_balance(participants, order=order)
         write_tsv(balance["table"].assign(test_p=balance["p"], balanced=balance["balanced"]),
                   gdir / "order_balance.tsv")
+    if config.epochs.standardise != "none":
+        from ..epochs.standardise import levels_by_group
+
+        write_tsv(levels_by_group(trials, participants), gdir / "baselines.tsv")
     if config.report_traits:
         write_tsv(trait_correlations(trials, participants, list(config.report_traits)),
                   gdir / "traits.tsv")

@@ -1,0 +1,139 @@
+"""One participant through every specification: the recording is read once, filtered once
+per band, and each envelope (band × window × kind) is cut into epochs once; baseline modes,
+windows, rejection thresholds and standardisation are applied to those epochs."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import traceback
+from pathlib import Path
+
+from .._memory import release_memory
+from ..epochs.baseline import score_epochs
+from ..epochs.cut import epoch_starts, epoch_times
+from ..epochs.extract import extract_epochs
+from ..epochs.standardise import standardise_scores
+from ..errors import EmgkitError
+from ..pipeline import check_inside, open_recording, score_table
+from ..signal.chunked import process_variants
+from ..signal.envelope import window_samples
+from ..signal.filter import design_filter
+
+#: trial-table columns a specification's result keeps (plus the events' extra columns)
+DROP = ("onset_s", "baseline_source", "latency_s", "reject_reason")
+
+
+def _envelope_key(cfg):
+    pp = cfg.preprocess
+    return (pp.l_freq, pp.h_freq, pp.smooth, pp.envelope)
+
+
+def envelope_epochs(loaded, config, specs, onsets):
+    """Envelope epochs of every distinct (band, window, kind) among ``specs``.
+
+    Returns
+    -------
+    times : ndarray
+        Epoch sample times (s).
+    starts : ndarray of int
+    inside : ndarray of bool
+    epochs : dict
+        ``(l_freq, h_freq, smooth, envelope)`` -> ndarray (n_trials, n_muscles, n_times), µV.
+    """
+    ep, sfreq = config.epochs, loaded.sfreq
+    keys = list(dict.fromkeys(_envelope_key(s.config) for s in specs))
+    times = epoch_times(sfreq, ep.tmin, ep.tmax)
+    starts = epoch_starts(onsets, sfreq, ep.tmin, loaded.n_times)
+    pp = config.preprocess
+    if pp.processed:  # some channels hold the device's envelope: whole arrays per variant
+        out, inside = {}, None
+        for key in keys:
+            variant = dataclasses.replace(pp, l_freq=key[0], h_freq=key[1], smooth=key[2],
+                                          envelope=key[3])
+            ex = extract_epochs(loaded, variant, ep, onsets)
+            out[key], inside = ex.epochs, ex.inside
+        return times, starts, inside, out
+    bands = list(dict.fromkeys(k[:2] for k in keys))
+    filters = [design_filter(sfreq, lo, hi, order=pp.order, notch=pp.notch,
+                             harmonics=pp.notch_harmonics) for lo, hi in bands]
+    envs = [(bands.index(k[:2]), window_samples(sfreq, k[2]), k[3]) for k in keys]
+    epochs, inside, _ = process_variants(loaded.source, filters, envs, starts, len(times))
+    return times, starts, inside, dict(zip(keys, epochs))
+
+
+def specification_trials(path, config, specs, participant_id, *, overrides=(),
+                         session=None):
+    """The trial table of one recording under every specification.
+
+    Parameters
+    ----------
+    path : path-like
+        The recording.
+    config : Config
+        The study config (events, channels, epoch limits, blocks).
+    specs : sequence of Specification
+        See :func:`emgkit.multiverse.grid.build_grid`.
+    participant_id : str
+    overrides : sequence of dict
+        This participant's manual-review rows (:mod:`emgkit.study.review`).
+    session : str | None
+        ``ses-<label>``, inserted as a column.
+
+    Returns
+    -------
+    dict
+        Specification id -> trial table (``score``, ``rejected``, ``condition``, ``muscle``,
+        ``trial``, ``participant_id``, the events' extra columns; ``baseline`` and
+        ``response`` in µV).
+    """
+    from ..study.review import override_table
+
+    path = Path(path)
+    loaded, events = open_recording(path, config, participant_id)
+    for spec in specs:  # every band must suit this recording's rate
+        from ..config import check_sample_settings
+
+        check_sample_settings(spec.config, loaded.sfreq, len(events), len(loaded.resolved),
+                              path)
+    onsets = events["onset_s"].to_numpy()
+    times, starts, inside, epochs = envelope_epochs(loaded, config, specs, onsets)
+    release_memory()
+    check_inside(inside, config.epochs, loaded, path)
+    out = {}
+    for spec in specs:
+        cfg = spec.config
+        sc = score_epochs(epochs[_envelope_key(cfg)], times, cfg.epochs, events=events,
+                          blocks=cfg.blocks, source=str(path))
+        trials = score_table(sc, loaded, events, starts, len(times), inside, cfg,
+                             participant_id)
+        if overrides:
+            override_table(trials, overrides)
+        standardise_scores(trials, cfg.epochs.standardise)
+        if session:
+            trials.insert(1, "session", session)
+        out[spec.id] = trials.drop(columns=[c for c in DROP if c in trials])
+    return out
+
+
+def run_participant(task):
+    """Worker function: ``task`` = (key, recording, config, specs, participant_id, overrides,
+    session). Returns a dict with ``participant``, ``status`` ("done" | "failed"),
+    ``message``, ``seconds`` and ``trials`` (specification id -> table)."""
+    key, recording, config, specs, pid, overrides, session = task
+    t0 = time.perf_counter()
+    info = dict(participant=key, recording=str(recording), status="failed", message="",
+                trials={})
+    try:
+        info["trials"] = specification_trials(recording, config, specs, pid,
+                                              overrides=overrides, session=session)
+        info["status"] = "done"
+    except Exception as exc:  # one participant's failure must not stop the multiverse
+        known = isinstance(exc, EmgkitError)
+        info["message"] = f"{type(exc).__name__}: {exc}" + (
+            "" if known else "\n" + traceback.format_exc(limit=3))
+    info["seconds"] = round(time.perf_counter() - t0, 3)
+    return info
+
+
+__all__ = ["envelope_epochs", "run_participant", "specification_trials"]

@@ -1,0 +1,155 @@
+"""The specification curve: each contrast's effect size under every specification, sorted,
+with the choices that made each one beneath (Simonsohn, Simmons & Nelson, 2020)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def plot_specification_curve(rows, axes_names, ax=None, *, alpha=0.05):
+    """One contrast across specifications.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        The contrast's rows of ``specifications.tsv`` (``effect_size``, ``effect_ci_low``,
+        ``effect_ci_high``, ``p_adj``, ``primary`` and the axis columns).
+    axes_names : list of str
+        The grid's axes (rows of the indicator panel).
+    ax : array of two Axes | None
+        Upper (curve) and lower (indicator) panels; None makes a figure.
+    alpha : float
+        Filled markers: ``p_adj`` < ``alpha``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from ..viz.style import Figure
+
+    if ax is None:
+        fig = Figure(figsize=(10, 6.5))
+        top, low = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1.3, 1]})
+    else:
+        top, low = np.ravel(ax)[:2]
+        fig = top.figure
+    d = rows.sort_values("effect_size", kind="stable").reset_index(drop=True)
+    x = np.arange(len(d))
+    es = d["effect_size"].to_numpy(float)
+    sig = d["p_adj"].to_numpy(float) < alpha
+    prim = d["primary"].to_numpy(bool)
+    top.vlines(x, d["effect_ci_low"], d["effect_ci_high"], color="0.7", lw=1.2)
+    top.scatter(x[sig], es[sig], s=16, color="#1b9e77", zorder=3,
+                label=f"p_adj < {alpha:g}")
+    top.scatter(x[~sig], es[~sig], s=16, facecolor="white", edgecolor="#1b9e77", zorder=3,
+                label=f"p_adj ≥ {alpha:g}")
+    if prim.any():
+        top.scatter(x[prim], es[prim], s=90, marker="D", facecolor="none",
+                    edgecolor="#d62728", lw=1.5, zorder=4, label="primary (the config's)")
+    top.axhline(0.0, color="0.3", lw=0.8)
+    top.set_ylabel("effect size (SD units)\nwith 95 % CI")
+    top.legend(fontsize=7, frameon=False, loc="upper left", ncol=3)
+    labels, pos, y = [], [], 0.0
+    for name in axes_names:  # one indicator row per value of each axis
+        for v in dict.fromkeys(rows[name].astype(str)):
+            hit = d[name].astype(str).to_numpy() == v
+            low.scatter(x[hit], np.full(hit.sum(), y), s=9, marker="s",
+                        color=np.where(prim[hit], "#d62728", "0.25"))
+            labels.append(f"{name} = {v}")
+            pos.append(y)
+            y -= 1
+        y -= 0.5
+    low.set_yticks(pos, labels, fontsize=7)
+    low.set_ylim(y + 0.3, 0.7)
+    low.set_xlabel("specification (sorted by effect size)")
+    low.set_xlim(-1, len(d))
+    for a in (top, low):
+        a.spines[["top", "right"]].set_visible(False)
+    return fig
+
+
+def summary_sentence(s):
+    """One line on how a contrast holds across specifications (a ``summary.tsv`` row)."""
+    return (f"{s['n_specifications']} specifications: primary effect size "
+            f"{s['primary_effect_size']:.2f} (p_adj {s['primary_p_adj']:.3g}); median "
+            f"{s['median_effect_size']:.2f}; same sign as the primary in "
+            f"{s['share_same_sign']:.0%}; p_adj < .05 in {s['share_significant']:.0%} "
+            f"({s['share_significant_same_sign']:.0%} with the primary's sign).")
+
+
+def specification_curve(specs, out, *, grid, summary):
+    """Write ``specification_curve.pdf``: the summary, then one page per contrast.
+
+    Parameters
+    ----------
+    specs : DataFrame
+        ``specifications.tsv``.
+    out : path-like
+    grid : Grid
+        The multiverse grid (axes, primary).
+    summary : DataFrame
+        ``summary.tsv`` (:func:`emgkit.multiverse.run.summarise`).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from ..report.pages import atomic_pdf, figure_page, table_pages, text_page
+    from .run import contrast_keys
+
+    axes = list(grid.axes)
+    keys = contrast_keys(specs)
+    prim = grid.primary
+    intro = [(None, f"{len(grid)} specifications of {grid.config.path}: every combination "
+                    + ", ".join(f"{k} ({len(v)})" for k, v in grid.axes.items())
+                    + (". The config's own settings were not in the grid and were added as "
+                       f"{prim.id}." if grid.primary_added else ".")),
+             ("Primary specification", f"{prim.id}: " + ", ".join(
+                 f"{k} = {v}" for k, v in prim.values.items())),
+             ("How to read it", "Each specification is the whole analysis (preprocessing, "
+                                "scores, rejection, the study's mixed model and its Holm-"
+                                "adjusted group contrasts) with one combination of the "
+                                "choices. Estimates differ in units across baseline modes, so "
+                                "curves show effect sizes (estimate / SD of the outcome: "
+                                "residual + random-intercept variance) with their 95 % CIs; "
+                                "filled points have p_adj < .05; the red diamond is the "
+                                "primary specification.")]
+    shown = summary.copy()
+    for c in shown.columns:
+        if shown[c].dtype.kind == "f":
+            shown[c] = shown[c].round(3)
+    with atomic_pdf(out) as pdf:
+        pdf.savefig(text_page("emgkit multiverse: specification curve", intro))
+        for fig in table_pages("How each contrast holds across specifications", shown):
+            pdf.savefig(fig)
+        for _, s in summary.iterrows():
+            sel = np.ones(len(specs), bool)
+            for k in keys:
+                sel &= specs[k].astype(str).to_numpy() == str(s[k])
+            title = " · ".join(str(s[k]) for k in keys)
+            fig = figure_page(title, _two_panels, 1, 1, rows=specs[sel], axes_names=axes,
+                              note=summary_sentence(s))
+            pdf.savefig(fig)
+    return out
+
+
+def _two_panels(ax, rows, axes_names, note):
+    """Split the page's one axes into the curve and the indicator panel (room on the left
+    for the indicator labels; ``note`` above the curve)."""
+    import textwrap
+
+    a = np.ravel(ax)[0]
+    fig = a.figure
+    box = a.get_position()
+    a.remove()
+    shift = 1.2 / fig.get_figwidth()  # inches for "baseline_mode = logratio"
+    box = type(box).from_bounds(box.x0 + shift, box.y0, box.width - shift, box.height)
+    n_rows = sum(rows[n].nunique() for n in axes_names) + 0.5 * len(axes_names)
+    frac = min(0.55, max(0.3, 0.045 * n_rows))
+    low_h = box.height * frac
+    lower = fig.add_axes([box.x0, box.y0, box.width, low_h - 0.02])
+    upper = fig.add_axes([box.x0, box.y0 + low_h + 0.02, box.width,
+                          box.height - low_h - 0.05], sharex=lower)
+    upper.tick_params(labelbottom=False)
+    upper.set_title(textwrap.fill(note, 150), fontsize=8, loc="left")
+    return plot_specification_curve(rows, axes_names, ax=[upper, lower])

@@ -1,0 +1,270 @@
+"""``emgkit multiverse``: every specification of the grid through the study's group model.
+
+Participants run in parallel (each read once, :mod:`.participant`); then each specification's
+trial tables are combined and fitted with the same model and contrasts as ``emgkit run``
+(:func:`emgkit.study.run.group_models`), so the primary specification's numbers are the
+run's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from contextlib import contextmanager
+
+import numpy as np
+import pandas as pd
+
+from .._files import sha256, write_text, write_tsv
+from ..errors import ConfigError, EmgkitError
+from .grid import AXES, build_grid
+
+logger = logging.getLogger("emgkit")
+
+#: columns of ``specifications.tsv`` after the axes
+RESULT_COLUMNS = ["estimate", "se", "df", "t", "p", "p_adj", "ci_low", "ci_high",
+                  "effect_size"]
+
+
+def _now():
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _tasks(plan, config, specs):
+    from pathlib import Path
+
+    from ..study.review import excluded_participants, overrides_of
+
+    ids = list(plan.participants["participant_id"])
+    excluded = set(excluded_participants(config, ids))
+    overrides = overrides_of(config, ids)
+    tasks = []
+    for key, rec in plan.recordings.items():
+        pid, _, ses = key.partition("_ses-")
+        if pid in excluded:
+            continue
+        tasks.append((key, str(Path(rec).absolute()), config, tuple(specs), pid,
+                      tuple(overrides.get(pid, ())), f"ses-{ses}" if ses else None))
+    return tasks, sorted(excluded)
+
+
+@contextmanager
+def captured_warnings():
+    """Collect the ``emgkit`` logger's warnings (messages) instead of showing them."""
+    caught = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            caught.append(record.getMessage())
+
+    handlers, propagate = logger.handlers[:], logger.propagate
+    logger.handlers, logger.propagate = [Keep(logging.WARNING)], False
+    try:
+        yield caught
+    finally:
+        logger.handlers, logger.propagate = handlers, propagate
+
+
+def fit_specification(task):
+    """Worker function: ``task`` = (spec, trials, participants). Returns the contrast rows of
+    every model (one per muscle unless the formula has ``muscle``) with the specification's
+    id, ``n_participants`` and ``n_trials`` (kept)."""
+    from ..study.run import group_models
+
+    spec, trials, participants = task
+    with captured_warnings() as caught:  # model cautions: once per study, not per fit
+        _, _, split, models = group_models(trials, participants, spec.config)
+    rows = []
+    for level, res in models.items():
+        if "group" not in res.factors:
+            raise ConfigError(f"The model {res.formula!r} has no 'group' factor; the "
+                              f"multiverse compares the groups' contrasts.")
+        con = res.contrasts("group")
+        sd = res.effect_sd()
+        con["effect_ci_low"], con["effect_ci_high"] = con["ci_low"] / sd, con["ci_high"] / sd
+        if split is not None:
+            con.insert(0, split, level)
+        sel = trials if split is None else trials[trials[split] == level]
+        kept = sel[~sel["rejected"].astype(bool)]
+        con["n_participants"] = kept["participant_id"].nunique()
+        con["n_trials"] = len(kept)
+        rows.append(con)
+    out = pd.concat(rows, ignore_index=True)
+    out.insert(0, "specification", spec.id)
+    out.attrs["cautions"] = sorted(set(caught))
+    return out
+
+
+def run_multiverse(config_path, out_dir, *, jobs=1, scheduler=None, report=True,
+                   progress=None, plan=None):
+    """Run every specification of ``[multiverse]`` and write the results.
+
+    Parameters
+    ----------
+    config_path : path-like
+        ``study.toml`` with a ``[multiverse]`` section (:mod:`emgkit.multiverse.grid`).
+    out_dir : path-like
+        Output folder (checked as for ``emgkit run``: never one holding an input).
+    jobs : int
+        Worker processes.
+    scheduler : str | None
+        Dask scheduler address or ``"local"``.
+    report : bool
+        Write ``specification_curve.pdf``.
+    progress : callable | None
+        Called as ``progress(stage, done, total)``.
+    plan : StudyPlan | None
+        Participants and recordings (default: the config's ``[study]``).
+
+    Returns
+    -------
+    dict
+        The record written to ``multiverse.json``; ``specifications`` and ``summary`` tables
+        are written as ``specifications.tsv`` and ``summary.tsv``.
+    """
+    from ..study.executors import map_ordered
+    from ..study.outdir import OutputFolder
+    from ..study.plan import plan_from_config
+    from ..study.run import _all_inputs, versions
+    from ..study.review import analysis_digest
+
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ConfigError(f"--jobs must be a positive integer, got {jobs!r}.")
+    t0 = time.perf_counter()
+    grid = build_grid(config_path)
+    config = grid.config
+    plan = plan or plan_from_config(config)
+    out = OutputFolder.open(out_dir, inputs=_all_inputs(plan, config))
+    record = dict(started=_now(), config_file=str(config.path),
+                  config_sha256=sha256(config.path), analysis_digest=analysis_digest(config),
+                  versions=versions(), jobs=jobs, scheduler=scheduler,
+                  axes={k: [list(v) if isinstance(v, tuple) else v for v in vals]
+                        for k, vals in grid.axes.items()},
+                  n_specifications=len(grid), primary=grid.primary.id,
+                  primary_added=grid.primary_added, participants={})
+    with out.lock():
+        tasks, excluded = _tasks(plan, config, grid.specifications)
+        for pid in excluded:
+            record["participants"][pid] = dict(status="excluded",
+                                               message="manual: [study] exclude_participants")
+        tables = {s.id: [] for s in grid.specifications}
+        from .participant import run_participant
+
+        for i, info in enumerate(map_ordered(run_participant, tasks, jobs=jobs,
+                                             scheduler=scheduler), start=1):
+            for sid, table in info.pop("trials").items():
+                tables[sid].append(table)
+            record["participants"][info["participant"]] = info
+            if info["status"] == "failed":
+                logger.error("%s failed: %s", info["participant"], info["message"])
+            if progress:
+                progress("participants", i, len(tasks))
+        ok = [k for k, r in record["participants"].items() if r["status"] == "done"]
+        if len(ok) < 2:
+            raise EmgkitError(f"the multiverse needs at least two processed participants; "
+                              f"{len(ok)} of {len(tasks)} were processed (see the messages "
+                              f"above).")
+        fit_tasks = [(s, pd.concat(tables.pop(s.id), ignore_index=True), plan.participants)
+                     for s in grid.specifications]
+        parts, cautions = [], {}
+        for i, con in enumerate(map_ordered(fit_specification, fit_tasks, jobs=jobs,
+                                            scheduler=scheduler), start=1):
+            parts.append(con)
+            for text in con.attrs.get("cautions", ()):
+                cautions.setdefault(text, []).append(con["specification"].iloc[0])
+            if progress:
+                progress("specifications", i, len(fit_tasks))
+        for text, ids in cautions.items():
+            logger.warning("%s (%d of %d specifications)", text, len(ids), len(grid))
+        record["model_cautions"] = {t: ids for t, ids in cautions.items()}
+        specs = specifications_table(grid, parts)
+        summary = summarise(specs)
+        write_tsv(specs, out.root / "specifications.tsv", float_format="%.10g")
+        write_tsv(summary, out.root / "summary.tsv", float_format="%.6g")
+        if report:
+            from .report import specification_curve
+
+            specification_curve(specs, out.root / "specification_curve.pdf", grid=grid,
+                                summary=summary)
+        record.update(finished=_now(), seconds=round(time.perf_counter() - t0, 2),
+                      status="failed" if len(ok) < len(tasks) else "ok",
+                      summary={"done": len(ok), "failed": len(tasks) - len(ok),
+                               "excluded": len(excluded)})
+        write_text(json.dumps(record, indent=2, default=str) + "\n",
+                   out.root / "multiverse.json")
+    record["specifications"], record["summary_table"] = specs, summary
+    return record
+
+
+def specifications_table(grid, parts):
+    """One row per specification × contrast: the axis values, the contrast's numbers and
+    ``primary``."""
+    specs = pd.concat(parts, ignore_index=True)
+    axes = list(grid.axes)
+    values = pd.DataFrame([{"specification": s.id, "primary": s.primary,
+                            **{k: _show(s.values[k]) for k in axes}}
+                           for s in grid.specifications])
+    specs = values.merge(specs, on="specification", how="right")
+    key = [c for c in specs.columns if c not in values.columns and c not in RESULT_COLUMNS
+           and c not in ("t", "bf10", "n_participants", "n_trials", "equiv_delta",
+                         "p_equiv", "effect_ci_low", "effect_ci_high")]
+    front = ["specification"] + axes + key
+    rest = [c for c in specs.columns if c not in front and c != "primary"]
+    return specs[front + rest + ["primary"]]
+
+
+def _show(value):
+    if isinstance(value, tuple):
+        return "[" + ", ".join(f"{v:g}" for v in value) + "]"
+    if value is None:
+        return "none"
+    return value
+
+
+def contrast_keys(specs):
+    """The columns that name a contrast row (muscle, contrast, condition, …)."""
+    axes_end = list(specs.columns).index("specification") + 1
+    out = []
+    for c in specs.columns[axes_end:]:
+        if c in ("estimate",):
+            break
+        out.append(c)
+    return [c for c in out if c not in AXES]
+
+
+def summarise(specs, alpha=0.05):
+    """Per contrast: how the conclusion holds across specifications.
+
+    Returns
+    -------
+    DataFrame
+        The contrast's key columns, ``n_specifications``, the primary's ``estimate``,
+        ``effect_size`` and ``p_adj``, ``median_effect_size``, ``share_same_sign`` (share of
+        specifications whose estimate has the primary's sign), ``share_significant``
+        (``p_adj`` < ``alpha``, the correction of ``contrasts.tsv``) and
+        ``share_significant_same_sign``.
+    """
+    keys = contrast_keys(specs)
+    rows = []
+    for key, d in specs.groupby(keys, sort=False):
+        prim = d[d["primary"]]
+        if prim.empty:  # pragma: no cover - the grid always holds the primary
+            continue
+        prim = prim.iloc[0]
+        sign = np.sign(prim["estimate"])
+        same = np.sign(d["estimate"].to_numpy()) == sign
+        sig = d["p_adj"].to_numpy() < alpha
+        rows.append({**dict(zip(keys, np.atleast_1d(key))), "n_specifications": len(d),
+                     "primary_estimate": prim["estimate"],
+                     "primary_effect_size": prim["effect_size"],
+                     "primary_p_adj": prim["p_adj"],
+                     "median_effect_size": float(np.median(d["effect_size"])),
+                     "share_same_sign": float(same.mean()),
+                     "share_significant": float(sig.mean()),
+                     "share_significant_same_sign": float((sig & same).mean())})
+    return pd.DataFrame(rows)
+
+
+__all__ = ["fit_specification", "run_multiverse", "specifications_table", "summarise"]
