@@ -233,8 +233,8 @@ def cmd_export(args):
 
 
 def cmd_multiverse(args):
-    from .multiverse.run import run_multiverse
     from .multiverse.report import summary_sentence
+    from .multiverse.run import run_multiverse
     from .study.plan import plan_from_bids
 
     plan = plan_from_bids(args.bids, args.task) if args.bids else None

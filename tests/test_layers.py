@@ -25,7 +25,7 @@ LAYERS = [
     {"report"},
     {"sim"},
     {"study"},
-    {"power"},
+    {"power", "multiverse"},
     {"cli", "commands", "__init__", "__main__"},
 ]
 RANK = {name: k for k, names in enumerate(LAYERS) for name in names}

@@ -127,8 +127,8 @@ def run_multiverse(config_path, out_dir, *, jobs=1, scheduler=None, report=True,
     from ..study.executors import map_ordered
     from ..study.outdir import OutputFolder
     from ..study.plan import plan_from_config
-    from ..study.run import _all_inputs, versions
     from ..study.review import analysis_digest
+    from ..study.run import all_inputs, versions
 
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ConfigError(f"--jobs must be a positive integer, got {jobs!r}.")
@@ -136,7 +136,7 @@ def run_multiverse(config_path, out_dir, *, jobs=1, scheduler=None, report=True,
     grid = build_grid(config_path)
     config = grid.config
     plan = plan or plan_from_config(config)
-    out = OutputFolder.open(out_dir, inputs=_all_inputs(plan, config))
+    out = OutputFolder.open(out_dir, inputs=all_inputs(plan, config))
     record = dict(started=_now(), config_file=str(config.path),
                   config_sha256=sha256(config.path), analysis_digest=analysis_digest(config),
                   versions=versions(), jobs=jobs, scheduler=scheduler,

@@ -284,7 +284,7 @@ def _tasks(plan, config, out, reports):
     return tasks, sorted(excluded)
 
 
-def _all_inputs(plan, config):
+def all_inputs(plan, config):
     """Every input file of a run, for the output-folder checks and provenance: the plan's
     tables, the config, and per recording its inputs plus every ``<stem>_*`` sibling."""
     files = list(plan.inputs) + ([config.path] if config.path else [])
@@ -361,7 +361,7 @@ def run_study(config, out_dir, *, plan=None, jobs=1, scheduler=None, reports=Tru
         # EMG-BIDS: events come from each recording's *_events.tsv
         config = dataclasses.replace(config, events=dataclasses.replace(
             config.events, source="events.tsv"))
-    inputs = _all_inputs(plan, config)
+    inputs = all_inputs(plan, config)
     out = OutputFolder.open(out_dir, inputs=inputs)
     with out.lock(), interrupt_on_sigterm():
         from .blind import check_after_unblinding
