@@ -32,6 +32,20 @@ def atomic_path(path):
             tmp.unlink()
 
 
+#: how participants' tables store numbers (six significant digits)
+TABLE_FLOAT = "%.6g"
+
+
+def as_written(df):
+    """``df`` with its float columns rounded as :data:`TABLE_FLOAT` writes them (what the
+    group step reads back from ``trials.tsv``), in a copy."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype.kind == "f":
+            out[col] = [float(TABLE_FLOAT % v) for v in out[col].to_numpy()]
+    return out
+
+
 def write_tsv(df, path, **kwargs):
     """Write a DataFrame as TSV atomically (missing values as ``n/a``)."""
     kwargs.setdefault("na_rep", "n/a")

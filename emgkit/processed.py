@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._files import write_tsv
+from ._files import TABLE_FLOAT, write_tsv
 from .epochs.baseline import correct
 
 
@@ -216,5 +216,5 @@ class ProcessedRecording:
             q.insert(0, "participant_id", self.participant_id)
             tables.append(("quality", q))
         for name, df in tables:
-            written[name] = write_tsv(df, out / f"{name}.tsv", float_format="%.6g")
+            written[name] = write_tsv(df, out / f"{name}.tsv", float_format=TABLE_FLOAT)
         return written

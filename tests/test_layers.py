@@ -93,7 +93,8 @@ def test_no_stray_top_level_modules():
     assert top == {"__init__", "_check", "_files", "_lazy", "_memory", "_version", "cli",
                    "commands", "errors", "pipeline", "processed"}
     subpackages = {d.name for d in PKG.iterdir() if (d / "__init__.py").exists()}
-    assert subpackages == {"config", "epochs", "events", "io", "power", "report", "signal",
+    assert subpackages == {"config", "epochs", "events", "io", "multiverse", "power", "report",
+                           "signal",
                            "sim", "stats", "study", "viz"}
 
 

@@ -50,8 +50,9 @@ def standardise_scores(trials, how="participant_muscle"):
         use = idx[kept[idx]]
         sd = raw[use].std(ddof=1) if use.size > 1 else np.nan
         if not sd > 0:
-            logger.warning("%s: %d kept trial(s) with no spread; its standardised scores "
-                           "are NaN.", " × ".join(map(str, np.atleast_1d(key))), use.size)
+            why = "fewer than two" if use.size < 2 else "no spread among them"
+            logger.warning("%s: %d kept trial(s), %s; its standardised scores are NaN.",
+                           " × ".join(map(str, np.atleast_1d(key))), use.size, why)
             continue
         z[idx] = (raw[idx] - raw[use].mean()) / sd
     trials["score"] = z

@@ -9,6 +9,7 @@ import time
 import traceback
 from pathlib import Path
 
+from .._files import as_written
 from .._memory import release_memory
 from ..epochs.baseline import score_epochs
 from ..epochs.cut import epoch_starts, epoch_times
@@ -112,7 +113,8 @@ def specification_trials(path, config, specs, participant_id, *, overrides=(),
         standardise_scores(trials, cfg.epochs.standardise)
         if session:
             trials.insert(1, "session", session)
-        out[spec.id] = trials.drop(columns=[c for c in DROP if c in trials])
+        # the numbers as emgkit run's group step reads them back from trials.tsv
+        out[spec.id] = as_written(trials.drop(columns=[c for c in DROP if c in trials]))
     return out
 
 
