@@ -114,6 +114,13 @@ def specification_curve(specs, out, *, grid, summary):
                                 "residual + random-intercept variance) with their 95 % CIs; "
                                 "filled points have p_adj < .05; the red diamond is the "
                                 "primary specification.")]
+    if "standardise" in grid.axes:
+        intro.append(("Standardised specifications", "z-scoring within participant × muscle "
+                      "makes every participant's scores average zero over conditions: it "
+                      "removes the groups' overall levels, and a drug effect in one condition "
+                      "appears with the opposite sign in the others. Read those "
+                      "specifications' contrasts as differences from the participant's own "
+                      "mean (group/baselines.tsv of a standardised run gives the raw levels)."))
     shown = summary.copy()
     for c in shown.columns:
         if shown[c].dtype.kind == "f":

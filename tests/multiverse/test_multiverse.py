@@ -176,3 +176,10 @@ def test_cli_multiverse_refuses_study_folder_and_missing_section(studies, tmp_pa
     assert "corrugator · naltrexone - placebo · happy: 2 specifications" in r.stdout
     assert sorted(p.name for p in (tmp_path / "mv").iterdir() if not p.name.startswith(".")) \
         == ["dataset_description.json", "multiverse.json", "specifications.tsv", "summary.tsv"]
+
+
+def test_benchmark_grid_has_24_specifications_with_the_primary(studies, tmp_path):
+    from benchmarks.multiverse import GRID as BENCH
+
+    grid = build_grid(_with_grid(studies["null"], tmp_path / "s", grid=BENCH))
+    assert len(grid) == 24 and not grid.primary_added
