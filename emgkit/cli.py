@@ -214,6 +214,9 @@ def build_parser():
     s.add_argument("--contrast", default="group", help="two-level between factor")
     s.add_argument("--at", required=True, metavar="condition=LEVEL")
     s.add_argument("--muscles", default=None, help="comma-separated (default: all)")
+    s.add_argument("--method", choices=("cluster", "binwise"), default="cluster",
+                   help="cluster permutation test (default), or a mixed model per bin with "
+                        "FDR over bins")
     s.add_argument("--permutations", type=int, default=2000)
     s.add_argument("--alpha", type=float, default=0.05)
     s.add_argument("--seed", type=int, default=0)

@@ -165,7 +165,7 @@ def cmd_timecourse(args):
     from .errors import ConfigError
     from .power.pilot import parse_at
     from .report.pages import atomic_pdf, figure_page
-    from .stats.timecourse import cluster_test, plot_clusters
+    from .stats.timecourse import binwise_test, cluster_test, plot_clusters
     from .study.export import results_participants
     from .study.outdir import OutputFolder
 
@@ -180,22 +180,36 @@ def cmd_timecourse(args):
         raise ConfigError(f"--at {args.at!r}: give the condition, e.g. --at condition=happy.")
     muscles = (args.muscles.split(",") if args.muscles
                else list(pd.unique(tcs["muscle"])))
-    table = pd.concat([cluster_test(tcs, parts, muscle=m, condition=level,
-                                    factor=args.contrast, n_permutations=args.permutations,
-                                    alpha=args.alpha, seed=args.seed) for m in muscles],
-                      ignore_index=True)
+    if args.method == "binwise":
+        table = pd.concat([binwise_test(tcs, parts, muscle=m, condition=level,
+                                        factor=args.contrast, alpha=args.alpha)
+                           for m in muscles], ignore_index=True)
+        name, how = "bins.tsv", (f"a mixed model per bin, Benjamini-Hochberg over bins; "
+                                 f"shaded: p_fdr < {args.alpha:g}")
+    else:
+        table = pd.concat([cluster_test(tcs, parts, muscle=m, condition=level,
+                                        factor=args.contrast,
+                                        n_permutations=args.permutations,
+                                        alpha=args.alpha, seed=args.seed) for m in muscles],
+                          ignore_index=True)
+        name, how = "clusters.tsv", (f"cluster permutation test, {args.permutations} "
+                                     f"permutations; shaded: p < {args.alpha:g}")
     folder = OutputFolder.open(args.out, inputs=[path] + ([args.participants]
                                                           if args.participants else []))
-    write_tsv(table, folder.root / "clusters.tsv", float_format="%.6g")
+    write_tsv(table, folder.root / name, float_format="%.6g")
     with atomic_pdf(folder.root / "timecourse.pdf") as pdf:
-        pdf.savefig(figure_page(f"{args.contrast} difference over time at {level} (cluster "
-                                f"permutation test, {args.permutations} permutations; shaded: "
-                                f"p < {args.alpha:g})", plot_clusters, 1, len(muscles),
+        pdf.savefig(figure_page(f"{args.contrast} difference over time at {level} ({how})",
+                                plot_clusters, 1, len(muscles),
                                 timecourses=tcs, participants=parts, clusters=table,
                                 muscles=muscles, condition=level, factor=args.contrast))
-    shown = table if len(table) else "no cluster above the bin threshold"
-    print(shown.to_string(index=False) if len(table) else shown)
-    print(f"wrote {folder.root / 'clusters.tsv'} and timecourse.pdf")
+    if args.method == "binwise":
+        table = table[table["significant"]]
+    if len(table):
+        print(table.to_string(index=False))
+    else:
+        print("no significant bin" if args.method == "binwise"
+              else "no cluster above the bin threshold")
+    print(f"wrote {folder.root / name} and timecourse.pdf")
     return 0
 
 

@@ -12,13 +12,13 @@ import datetime as dt
 import json
 import logging
 import time
-from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
 
 from .._files import sha256, write_text, write_tsv
 from ..errors import ConfigError, EmgkitError
+from ..stats.split import captured_warnings
 from .grid import AXES, build_grid
 
 logger = logging.getLogger("emgkit")
@@ -48,23 +48,6 @@ def _tasks(plan, config, specs):
         tasks.append((key, str(Path(rec).absolute()), config, tuple(specs), pid,
                       tuple(overrides.get(pid, ())), f"ses-{ses}" if ses else None))
     return tasks, sorted(excluded)
-
-
-@contextmanager
-def captured_warnings():
-    """Collect the ``emgkit`` logger's warnings (messages) instead of showing them."""
-    caught = []
-
-    class Keep(logging.Handler):
-        def emit(self, record):
-            caught.append(record.getMessage())
-
-    handlers, propagate = logger.handlers[:], logger.propagate
-    logger.handlers, logger.propagate = [Keep(logging.WARNING)], False
-    try:
-        yield caught
-    finally:
-        logger.handlers, logger.propagate = handlers, propagate
 
 
 def fit_specification(task):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +12,26 @@ from .design import formula_variables
 from .model import fit_model
 
 TABLES = ("fixed_effects", "anova", "contrasts", "emmeans", "variance")
+
+logger = logging.getLogger("emgkit")
+
+
+@contextmanager
+def captured_warnings():
+    """Collect the ``emgkit`` logger's warnings (messages) instead of showing them: for
+    code that fits many models and states each caution once."""
+    caught = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            caught.append(record.getMessage())
+
+    handlers, propagate = logger.handlers[:], logger.propagate
+    logger.handlers, logger.propagate = [Keep(logging.WARNING)], False
+    try:
+        yield caught
+    finally:
+        logger.handlers, logger.propagate = handlers, propagate
 
 
 def split_column(table, formula, by=None):

@@ -82,5 +82,52 @@ def test_timecourse_command(tmp_path):
     table = pd.read_csv(out / "clusters.tsv", sep="\t")
     assert set(table["muscle"]) <= {"corrugator", "depressor"}
     assert (out / "timecourse.pdf").read_bytes()[:5] == b"%PDF-"
+    assert main(["timecourse", str(tmp_path / "out"), "--at", "condition=happy", "--method",
+                 "binwise", "--muscles", "corrugator", "--out", str(tmp_path / "bw")]) == 0
+    bins = pd.read_csv(tmp_path / "bw" / "bins.tsv", sep="\t")
+    assert {"p", "p_fdr", "significant", "estimate"} <= set(bins.columns)
+    assert (bins["p_fdr"] >= bins["p"] - 1e-12).all() and len(bins) == 14
     assert main(["timecourse", str(tmp_path / "out"), "--at", "muscle=x", "--out",
                  str(tmp_path / "tc2")]) != 0
+
+
+def test_binwise_models_find_the_planted_bins_and_equal_t_tests_when_not_singular():
+    """Balanced data: each bin's estimate is the difference of the groups' participant
+    means, and where the random intercept is estimated (df = n - 2) the p value is the
+    two-sample t test's; FDR-significant bins are exactly the planted 1–3 s."""
+    from scipy import stats
+
+    from emgkit.stats.timecourse import binwise_test
+
+    tc, parts = _timecourses(1)
+    res = binwise_test(tc, parts, muscle="corrugator", condition="happy")
+    assert len(res) == len(BINS) and (res["contrast"] == "naltrexone - placebo").all()
+    means = tc[tc.muscle == "corrugator"].groupby(["participant_id", "time_s"])["value"] \
+        .mean().unstack()
+    group = parts.set_index("participant_id")["group"].reindex(means.index)
+    full_rank = 0
+    for _, row in res.iterrows():
+        a = means.loc[group == "naltrexone", row["start_s"]]
+        b = means.loc[group == "placebo", row["start_s"]]
+        assert row["estimate"] == pytest.approx(a.mean() - b.mean(), abs=1e-10)
+        if abs(row["df"] - 22) < 1e-3:
+            full_rank += 1
+            assert row["p"] == pytest.approx(stats.ttest_ind(a, b).pvalue, rel=1e-4)
+    assert full_rank >= 10
+    sig = res[res["significant"]]
+    assert sig["start_s"].min() == 1.0 and sig["end_s"].max() == 3.0
+    assert len(sig) >= 6 and (sig["estimate"] > 0).all()
+    fig = plot_clusters(tc, parts, res, muscles=["corrugator"], condition="happy")
+    assert len(fig.axes) == 1
+
+
+def test_binwise_null_muscle_rarely_has_a_significant_bin():
+    from emgkit.stats.timecourse import binwise_test
+
+    hits, seeds = 0, range(24)
+    for seed in seeds:
+        tc, parts = _timecourses(300 + seed, n=6)
+        tc = tc[(tc["time_s"] >= 0) & (tc["time_s"] < 3.5)]  # 14 bins
+        res = binwise_test(tc, parts, muscle="zygomaticus", condition="happy")
+        hits += bool(res["significant"].any())
+    assert hits / len(seeds) <= 0.125  # FDR under the complete null = family-wise 5 %
