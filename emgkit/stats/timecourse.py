@@ -4,9 +4,9 @@ Participant-level time courses (mean over kept trials per participant × bin) of
 condition are compared between two levels of a between-participant factor with MNE's
 cluster-based permutation test (``mne.stats.permutation_cluster_test``, an F test per bin,
 clusters of adjacent supra-threshold bins, their F sums against the permutation distribution
-of the largest cluster), which controls the family-wise error over bins. The alternative, :func:`binwise_test`, fits
-the mixed model of trial values per bin (random intercept per participant) and controls the
-false discovery rate over bins (Benjamini–Hochberg).
+of the largest cluster), which controls the family-wise error over bins. The alternative,
+:func:`binwise_test`, fits the mixed model of trial values per bin (random intercept per
+participant) and controls the false discovery rate over bins (Benjamini–Hochberg).
 """
 
 from __future__ import annotations
