@@ -85,7 +85,7 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=Fals
     latency = onset_latencies(ex.epochs, ex.times, ep.baseline, (0.0, ep.response[1]),
                               config.onsets)
     trials = score_table(sc, loaded, events, ex.starts, len(ex.times), ex.inside, config,
-                         pid, latency=latency)
+                         pid, latency=latency, envelope=ex.epochs)
     timecourses = timecourses_table(trials, sc.bins, sc.bin_starts, ep.bin)
     standardise_scores(trials, ep.standardise)  # after the time courses: they stay raw
     summary = None
@@ -133,7 +133,8 @@ def check_inside(inside, epochs, loaded, path):
                          f"epoch limits.")
 
 
-def score_table(sc, loaded, events, starts, n_epoch, inside, config, pid, *, latency=None):
+def score_table(sc, loaded, events, starts, n_epoch, inside, config, pid, *, latency=None,
+                envelope=None):
     """The trial table of scored epochs: rejection reasons by ``config.reject``.
 
     Parameters
@@ -150,6 +151,8 @@ def score_table(sc, loaded, events, starts, n_epoch, inside, config, pid, *, lat
     pid : str
     latency : ndarray | None
         Onset latencies (s), shape (n_trials, n_muscles).
+    envelope : ndarray | None
+        The envelope epochs (µV), for ``[reject] method = "kunecke2014"``.
 
     Returns
     -------
@@ -158,6 +161,8 @@ def score_table(sc, loaded, events, starts, n_epoch, inside, config, pid, *, lat
     """
     reasons = trial_reasons(loaded.spans, loaded.resolved, starts, n_epoch, inside,
                             sc.prestim, sc.response, sc.score,
-                            events["condition"].to_numpy(), config.reject.threshold)
+                            events["condition"].to_numpy(), config.reject.threshold,
+                            method=config.reject.method, envelope=envelope,
+                            sfreq=loaded.sfreq, bins=sc.bins)
     return trials_table(pid, events, list(loaded.resolved), sc.level, sc.response, sc.score,
                         reasons, latency=latency, baseline_source=sc.source)

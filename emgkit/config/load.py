@@ -12,6 +12,7 @@ from pathlib import Path
 from .._check import check_keys, check_number, check_option, check_window, config_key
 from ..epochs.baseline import BASELINE_MODES
 from ..epochs.onsets import NEUROKIT_METHODS
+from ..epochs.reject import METHODS as REJECT_METHODS
 from ..epochs.standardise import STANDARDISE
 from ..errors import ConfigError
 from .blocks import blocks_config
@@ -245,8 +246,12 @@ def _epochs(d, src):
 
 def _reject(d, src):
     rj = _table(d, "reject", src)
-    check_keys(rj, {"threshold", "flat"}, src, "reject.")
-    kw = {k: check_number(config_key(src, f"reject.{k}"), rj[k], low=0) for k in rj}
+    check_keys(rj, {"threshold", "flat", "method"}, src, "reject.")
+    kw = {k: check_number(config_key(src, f"reject.{k}"), rj[k], low=0) for k in rj
+          if k != "method"}
+    if "method" in rj:
+        kw["method"] = check_option(config_key(src, "reject.method"), rj["method"],
+                                    REJECT_METHODS)
     return RejectConfig(**kw)
 
 

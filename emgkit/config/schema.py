@@ -47,6 +47,8 @@ from .input import InputConfig
 #: longest epoch (s) emgkit accepts
 MAX_EPOCH_S = 600.0
 ENVELOPES = ("mean", "rms")
+#: keys added after configs were first hashed: left out of ``to_dict`` at their default
+LATER_KEYS = (("epochs", "standardise", "none"), ("reject", "method", "robust"))
 
 
 @dataclass(frozen=True)
@@ -150,10 +152,17 @@ class RejectConfig:
         Reject when a monopolar/bipolar input channel stays constant for at least this long
         (s) inside the epoch (flat line, or saturated when the constant is the channel's
         extreme); 0 = off.
+    method : "robust" | "kunecke2014" | "dignath2019"
+        The outlier rule: ``threshold`` robust SDs of baseline/response levels (emgkit's),
+        the envelope's range in a 50-ms sliding window above 3 SDs of the session
+        (Künecke et al., 2014), or ±3.5 SD on bin values and bin-to-bin differences with the
+        trial out when more than half its bins are flagged (Dignath et al., 2019); see
+        :mod:`emgkit.epochs.reject`. ``flat`` applies with every rule.
     """
 
     threshold: float = 3.5
     flat: float = 0.1
+    method: str = "robust"
 
 
 @dataclass(frozen=True)
@@ -210,8 +219,9 @@ class Config:
         """Return the resolved config as plain, JSON-serialisable data."""
         d = dataclasses.asdict(self)
         d.pop("path")
-        if d["epochs"]["standardise"] == "none":  # digests of earlier configs stay valid
-            del d["epochs"]["standardise"]
+        for section, key, default in LATER_KEYS:  # digests of earlier configs stay valid
+            if d[section][key] == default:
+                del d[section][key]
         return json.loads(json.dumps(d, default=list))
 
     def digest(self):

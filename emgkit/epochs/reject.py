@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 ROBUST_SD = 1.4826  # MAD -> SD for normal data
+#: ``[reject] method``: emgkit's robust-SD rule on levels, or a rule from the literature
+METHODS = ("robust", "kunecke2014", "dignath2019")
 
 
 def robust_z(values):
@@ -112,8 +114,85 @@ def span_reasons(spans, starts, stops):
     return reasons
 
 
+def range_outliers(envelope, sfreq, clean, *, window=0.05, k=3.0):
+    """Künecke et al. (2014): trials whose envelope jumps within a short window.
+
+    The range (max − min) of the envelope in every ``window``-long sliding window of each
+    epoch is compared with ``k`` SDs of the session — here, of every envelope sample of the
+    clean epochs of this muscle (emgkit keeps the epochs, not the whole recording).
+
+    Parameters
+    ----------
+    envelope : ndarray, shape (n_trials, n_times)
+        One muscle's envelope epochs (µV).
+    sfreq : float
+        Sampling rate (Hz).
+    clean : ndarray of bool
+        Trials that define the session SD (inside the recording, no flat/saturated span).
+    window : float
+        Sliding window (s).
+    k : float
+        SDs.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_trials,)
+        Flagged trials (never those that are not ``clean``).
+    """
+    from scipy.ndimage import maximum_filter1d, minimum_filter1d
+
+    flags = np.zeros(len(envelope), bool)
+    if not clean.any():
+        return flags
+    x = envelope[clean]
+    size = max(2, int(round(window * sfreq)))
+    rng = maximum_filter1d(x, size, axis=-1) - minimum_filter1d(x, size, axis=-1)
+    sd = np.std(x)
+    flags[clean] = np.nanmax(rng, axis=-1) > k * sd if sd > 0 else False
+    return flags
+
+
+def bin_outliers(bins, clean, *, k=3.5, share=0.5):
+    """Dignath et al. (2019): trials most of whose time bins are outliers.
+
+    A bin is flagged when its baseline-corrected value, or its difference from the previous
+    bin, lies more than ``k`` SDs from the mean of all clean trials' bins (values and
+    differences standardised separately, per muscle); a trial is flagged when more than
+    ``share`` of its bins are.
+
+    Parameters
+    ----------
+    bins : ndarray, shape (n_trials, n_bins)
+        One muscle's baseline-corrected bin values.
+    clean : ndarray of bool
+    k : float
+    share : float
+
+    Returns
+    -------
+    ndarray of bool, shape (n_trials,)
+    """
+    flags = np.zeros(len(bins), bool)
+    if not clean.any() or bins.shape[1] == 0:
+        return flags
+    x = bins[clean]
+
+    def extreme(v):
+        ok = np.isfinite(v)
+        if ok.sum() < 2:
+            return np.zeros(v.shape, bool)
+        sd = v[ok].std(ddof=1)
+        return np.abs(np.nan_to_num(v - v[ok].mean())) > k * sd if sd > 0 else \
+            np.zeros(v.shape, bool)
+
+    bad = extreme(x)
+    bad[:, 1:] |= extreme(np.diff(x, axis=1))  # a jump flags the bin it lands in
+    flags[clean] = bad.mean(axis=1) > share
+    return flags
+
+
 def trial_reasons(spans, resolved, starts, n_times, inside, base, response, score, conditions,
-                  threshold):
+                  threshold, *, method="robust", envelope=None, sfreq=None, bins=None):
     """Per trial and muscle, the sorted rejection reasons (an empty list: kept).
 
     Parameters
@@ -132,12 +211,23 @@ def trial_reasons(spans, resolved, starts, n_times, inside, base, response, scor
     conditions : ndarray
         Condition per trial.
     threshold : float
-        Outlier limit in robust SDs of the log level.
+        Outlier limit in robust SDs of the log level (``method = "robust"``).
+    method : "robust" | "kunecke2014" | "dignath2019"
+        The outlier rule: emgkit's robust SDs of baseline and response levels, or
+        :func:`range_outliers` (needs ``envelope`` and ``sfreq``), or :func:`bin_outliers`
+        (needs ``bins``).
+    envelope : ndarray, shape (n_trials, n_muscles, n_times) | None
+        Envelope epochs (µV).
+    sfreq : float | None
+        Sampling rate (Hz).
+    bins : ndarray, shape (n_trials, n_muscles, n_bins) | None
+        Baseline-corrected bin values.
 
     Returns
     -------
     list of list of list of str
-        ``flat``, ``saturated``, ``baseline_outlier``, ``response_outlier``,
+        ``flat``, ``saturated``, ``baseline_outlier``, ``response_outlier`` (robust),
+        ``range_artifact`` (kunecke2014), ``bin_outlier`` (dignath2019),
         ``outside_recording``, ``invalid_score``.
     """
     muscles = list(resolved)
@@ -154,12 +244,19 @@ def trial_reasons(spans, resolved, starts, n_times, inside, base, response, scor
         clean = ok & np.array([not s for s in per_trial])
         # outliers are judged against the clean trials' distribution: baselines across all
         # trials of the muscle, responses within condition (responses differ by condition)
-        vals = np.where(clean, base[:, m], np.nan)
-        for i in np.flatnonzero(level_outliers(vals, threshold)):
-            per_trial[i].add("baseline_outlier")
-        vals = np.where(clean, response[:, m], np.nan)
-        for i in np.flatnonzero(condition_outliers(vals, conditions, threshold)):
-            per_trial[i].add("response_outlier")
+        if method == "kunecke2014":
+            for i in np.flatnonzero(range_outliers(envelope[:, m], sfreq, clean)):
+                per_trial[i].add("range_artifact")
+        elif method == "dignath2019":
+            for i in np.flatnonzero(bin_outliers(bins[:, m], clean)):
+                per_trial[i].add("bin_outlier")
+        else:
+            vals = np.where(clean, base[:, m], np.nan)
+            for i in np.flatnonzero(level_outliers(vals, threshold)):
+                per_trial[i].add("baseline_outlier")
+            vals = np.where(clean, response[:, m], np.nan)
+            for i in np.flatnonzero(condition_outliers(vals, conditions, threshold)):
+                per_trial[i].add("response_outlier")
         for i in range(n_events):
             if not inside[i]:
                 per_trial[i].add("outside_recording")

@@ -12,6 +12,7 @@ complete, validated :class:`~emgkit.config.Config`.
     baseline = [[-1.0, 0.0], [-0.5, 0.0]]   # s
     response = [[0.5, 3.0], [1.0, 4.0]]     # s
     reject_threshold = [0.0, 3.0, 3.5]      # robust SDs; 0 = off
+    reject_method = ["robust", "kunecke2014", "dignath2019"]
     standardise = ["none", "participant_muscle"]
 
 Each specification is the study's own TOML with the axis values put in and validated as any
@@ -47,6 +48,7 @@ AXES = {
     "baseline": ("epochs", "baseline"),
     "response": ("epochs", "response"),
     "reject_threshold": ("reject", "threshold"),
+    "reject_method": ("reject", "method"),
     "standardise": ("epochs", "standardise"),
 }
 #: a grid larger than this is refused (each specification is a full group analysis)
@@ -59,7 +61,8 @@ def axis_values(config):
     return {"band_low": pp.l_freq, "band_high": pp.h_freq, "smooth": pp.smooth,
             "envelope": pp.envelope, "baseline_mode": ep.baseline_mode,
             "baseline": tuple(ep.baseline), "response": tuple(ep.response),
-            "reject_threshold": config.reject.threshold, "standardise": ep.standardise}
+            "reject_threshold": config.reject.threshold,
+            "reject_method": config.reject.method, "standardise": ep.standardise}
 
 
 @dataclass(frozen=True)

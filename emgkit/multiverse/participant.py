@@ -104,10 +104,11 @@ def specification_trials(path, config, specs, participant_id, *, overrides=(),
     out = {}
     for spec in specs:
         cfg = spec.config
-        sc = score_epochs(epochs[_envelope_key(cfg)], times, cfg.epochs, events=events,
-                          blocks=cfg.blocks, source=str(path))
+        env = epochs[_envelope_key(cfg)]
+        sc = score_epochs(env, times, cfg.epochs, events=events, blocks=cfg.blocks,
+                          source=str(path))
         trials = score_table(sc, loaded, events, starts, len(times), inside, cfg,
-                             participant_id)
+                             participant_id, envelope=env)
         if overrides:
             override_table(trials, overrides)
         standardise_scores(trials, cfg.epochs.standardise)

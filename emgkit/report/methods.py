@@ -109,7 +109,15 @@ def methods_text(config, sfreq=None, version=None):
     if rj.flat:
         rules.append(f"an input channel stayed constant for at least {_fmt(rj.flat * 1000)} "
                      f"ms within the epoch (flat or saturated signal)")
-    if rj.threshold:
+    if rj.method == "kunecke2014":
+        rules.append("the envelope's range (maximum − minimum) within any 50 ms sliding window "
+                     "of the epoch exceeded 3 SDs of all clean epochs' envelope samples of "
+                     "that muscle (after Künecke et al., 2014)")
+    elif rj.method == "dignath2019":
+        rules.append("more than half of the epoch's bins had a baseline-corrected value, or a "
+                     "difference from the previous bin, beyond ±3.5 SDs of all clean trials' "
+                     "bins of that muscle (after Dignath et al., 2019)")
+    elif rj.threshold:
         rules.append(f"the log baseline level deviated by more than {_fmt(rj.threshold)} "
                      f"robust SDs (1.4826 × MAD) from the participant's median for that "
                      f"muscle, or the log response level by more than {_fmt(rj.threshold)} "

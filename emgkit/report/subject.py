@@ -134,8 +134,10 @@ def subject_report(recording, config, out, *, result=None):
         lambda: table_pages("Trial rejection: counts", counts),
         lambda: table_pages("Rejected trials", rejected.round(3),
                             note="Reasons: flat / saturated input channel, baseline_outlier,"
-                                 " response_outlier, outside_recording, manual (a reviewer's"
-                                 " override, see run.json)."),
+                                 " response_outlier ([reject] method robust), range_artifact"
+                                 " (kunecke2014), bin_outlier (dignath2019),"
+                                 " outside_recording, manual (a reviewer's override, see"
+                                 " run.json)."),
     ]
     with atomic_pdf(out) as pdf:
         for make in pages:
