@@ -8,6 +8,7 @@ read (:mod:`emgkit.io`) → events (:mod:`emgkit.events`) → muscles, filter, e
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -23,10 +24,12 @@ from .epochs.standardise import standardise_scores
 from .epochs.tables import timecourses_table, trials_table
 from .errors import EventError
 from .events import find_events, warn_cms
-from .io.bids import check_emg_sidecar
+from .io.bids import check_emg_sidecar, sidecar_notch
 from .io.load import load_recording
 from .processed import ProcessedRecording
 from .signal.quality import QualityCollector, excerpt_window, recording_quality
+
+logger = logging.getLogger("emgkit")
 
 
 def participant_from_path(path):
@@ -68,6 +71,7 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=Fals
         config = load_config(config)
     path = Path(path)
     pid = participant_id or participant_from_path(path)
+    config = recording_config(path, config)
     pp, ep = config.preprocess, config.epochs
     loaded, events = open_recording(path, config, pid, verbose=verbose, engine=engine)
     sfreq, resolved = loaded.sfreq, loaded.resolved
@@ -104,6 +108,19 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=Fals
         baseline_level=sc.level, baseline_sd=sc.sd,
         trials=trials, timecourses=timecourses, meas_date=loaded.meas_date,
         duration=loaded.n_times / sfreq, quality=summary, envelope=ex.envelope)
+
+
+def recording_config(path, config):
+    """The config as it applies to one recording: without ``[preprocess] notch`` in the
+    TOML, the notch is the EMG-BIDS sidecar's ``PowerLineFrequency`` (when there is one)."""
+    import dataclasses
+
+    notch = sidecar_notch(path, config.preprocess)
+    if notch == config.preprocess.notch:
+        return config
+    logger.info("%s: notch %g Hz from *_emg.json PowerLineFrequency.", path, notch)
+    return dataclasses.replace(config, preprocess=dataclasses.replace(config.preprocess,
+                                                                      notch=notch))
 
 
 def open_recording(path, config, pid, *, verbose="error", engine="auto"):

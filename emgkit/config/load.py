@@ -185,6 +185,8 @@ def _preprocess(d, src):
         kw["order"] = order
     if "notch" in pp:
         kw["notch"] = check_number(config_key(src, "preprocess.notch"), pp["notch"], low=0)
+    else:  # a recording's EMG-BIDS sidecar may say where it was made
+        kw["notch_from_sidecar"] = True
     if "notch_harmonics" in pp:
         if not isinstance(pp["notch_harmonics"], bool):
             raise ConfigError(f"{config_key(src, 'preprocess.notch_harmonics')} must be "

@@ -48,7 +48,8 @@ from .input import InputConfig
 MAX_EPOCH_S = 600.0
 ENVELOPES = ("mean", "rms")
 #: keys added after configs were first hashed: left out of ``to_dict`` at their default
-LATER_KEYS = (("epochs", "standardise", "none"), ("reject", "method", "robust"))
+LATER_KEYS = (("epochs", "standardise", "none"), ("reject", "method", "robust"),
+              ("preprocess", "notch_from_sidecar", False))
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,9 @@ class PreprocessConfig:
     ``processed`` lists muscles whose channel already holds an envelope computed by the
     acquisition software (e.g. BIOPAC "average rectified EMG"): emgkit takes it as is,
     without filtering, rectification or smoothing.
+
+    ``notch_from_sidecar`` (set when the TOML gives no ``notch``): a recording's EMG-BIDS
+    ``*_emg.json`` ``PowerLineFrequency`` is its notch (``notch`` otherwise).
     """
 
     l_freq: float | None = 20.0
@@ -120,6 +124,7 @@ class PreprocessConfig:
     envelope: str = "mean"
     smooth: float = 0.05
     processed: tuple = ()
+    notch_from_sidecar: bool = False
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,18 @@ def emg_sidecar(recording):
     return data if isinstance(data, dict) else None
 
 
+def sidecar_notch(recording, preprocess):
+    """The notch (Hz) for ``recording``: the sidecar's ``PowerLineFrequency`` when the config
+    did not set ``[preprocess] notch`` (``preprocess.notch_from_sidecar``), else the
+    config's."""
+    if not preprocess.notch_from_sidecar:
+        return preprocess.notch
+    mains = (emg_sidecar(recording) or {}).get("PowerLineFrequency")
+    if isinstance(mains, (int, float)) and not isinstance(mains, bool) and mains > 0:
+        return float(mains)
+    return preprocess.notch
+
+
 def check_emg_sidecar(recording, sfreq, notch):
     """Compare the sidecar's ``SamplingFrequency`` with the file's rate (error beyond 0.5 %)
     and its ``PowerLineFrequency`` with the notch (warning). Returns the sidecar or None."""

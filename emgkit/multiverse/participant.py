@@ -16,7 +16,7 @@ from ..epochs.cut import epoch_starts, epoch_times
 from ..epochs.extract import extract_epochs
 from ..epochs.standardise import standardise_scores
 from ..errors import EmgkitError
-from ..pipeline import check_inside, open_recording, score_table
+from ..pipeline import check_inside, open_recording, recording_config, score_table
 from ..signal.chunked import process_variants
 from ..signal.envelope import window_samples
 from ..signal.filter import design_filter
@@ -91,6 +91,8 @@ def specification_trials(path, config, specs, participant_id, *, overrides=(),
     from ..study.review import override_table
 
     path = Path(path)
+    config = recording_config(path, config)  # the sidecar's mains frequency, if any
+    specs = [dataclasses.replace(s, config=recording_config(path, s.config)) for s in specs]
     loaded, events = open_recording(path, config, participant_id)
     for spec in specs:  # every band must suit this recording's rate
         from ..config import check_sample_settings

@@ -52,3 +52,33 @@ def test_unreadable_sidecar_is_named(rec):
     side.write_text("{not json")
     with pytest.raises(ReadError, match="_emg.json: not readable JSON"):
         process_recording(path, study / "study.toml", quality=False)
+
+
+def test_mains_frequency_is_the_notch_when_the_config_sets_none(rec, caplog):
+    """Without [preprocess] notch, the sidecar's 60 Hz is the notch: the filter removes 60 Hz
+    and its harmonics (not 50 Hz), and the result says so."""
+    import numpy as np
+    from scipy import signal
+
+    from emgkit.config import load_config
+    from emgkit.signal.filter import design_filter
+
+    study, path, side = rec
+    _edit(side, PowerLineFrequency=60)
+    toml = study / "study.toml"
+    toml.write_text("\n".join(line for line in toml.read_text().splitlines()
+                              if not line.startswith("notch")))
+    cfg = load_config(toml)
+    assert cfg.preprocess.notch_from_sidecar and cfg.preprocess.notch == 50.0
+    with caplog.at_level(logging.WARNING, logger="emgkit"):
+        res = process_recording(path, cfg, quality=False)
+    assert res.config.preprocess.notch == 60.0
+    assert "PowerLineFrequency" not in caplog.text  # no disagreement left to warn about
+    sos = design_filter(res.sfreq, cfg.preprocess.l_freq, cfg.preprocess.h_freq, notch=60.0)
+    _, h = signal.sosfreqz(sos, [50.0, 60.0, 120.0], fs=res.sfreq)
+    assert np.abs(h[1]) < 1e-2 and np.abs(h[2]) < 1e-2 and np.abs(h[0]) > 0.5
+    # a notch set in the config wins over the sidecar (and is warned about)
+    toml.write_text(toml.read_text().replace("[preprocess]", "[preprocess]\nnotch = 50.0"))
+    with caplog.at_level(logging.WARNING, logger="emgkit"):
+        res = process_recording(path, toml, quality=False)
+    assert res.config.preprocess.notch == 50.0 and "PowerLineFrequency = 60" in caplog.text
