@@ -88,6 +88,8 @@ def subject_report(recording, config, out, *, result=None):
         f"Channels:         {chans}",
         f"Trials:           {len(result.events)} "
         f"({', '.join(f'{c}: {n}' for c, n in _counts(result).items())})",
+        f"Band, notch:      {_band(result.config.preprocess)}",
+        *_sidecar_lines(rec),
         f"emgkit:           {__version__}",
         f"Config:           {config.path.name if config.path else '-'} (sha256 {config.digest()})",
     ])
@@ -108,7 +110,7 @@ def subject_report(recording, config, out, *, result=None):
         notes.append(f"No usable trials for {r['condition']} × {r['muscle']}.")
     blocks = [(None, header), ("Signal quality", "  " + qtext.replace("\n", "\n  ")),
               ("Notes", "\n".join(notes) or "No flat, saturated or CMS problems found."),
-              ("Methods", methods_text(config, result.sfreq))]
+              ("Methods", methods_text(result.config, result.sfreq))]
     rejected = result.trials[result.trials["rejected"]][
         ["trial", "condition", "muscle", "onset_s", "reject_reason"]].sort_values(
         ["trial", "muscle"], key=lambda c: c.map({m: i for i, m in enumerate(result.muscles)})
@@ -144,3 +146,21 @@ def subject_report(recording, config, out, *, result=None):
             for fig in make():
                 pdf.savefig(fig)
     return Path(out)
+
+
+def _band(pp):
+    band = f"{pp.l_freq:g}–{pp.h_freq:g} Hz" if pp.h_freq else f"high-pass {pp.l_freq:g} Hz"
+    notch = f"{pp.notch:g} Hz" if pp.notch else "none"
+    src = " (from *_emg.json PowerLineFrequency)" if pp.notch_from_sidecar and pp.notch else ""
+    return f"{band}, notch {notch}{src}"
+
+
+def _sidecar_lines(rec):
+    """The EMG-BIDS sidecar's reference, placement and mains facts, when there is one."""
+    from ..io.bids import emg_sidecar
+
+    side = emg_sidecar(rec) or {}
+    keys = ("EMGReference", "EMGPlacementScheme", "EMGGround", "PowerLineFrequency")
+    facts = [f"{k} = {side[k]}" for k in keys if side.get(k) not in (None, "", "n/a")]
+    facts = [f if len(f) <= 72 else f[:71] + "…" for f in facts]  # one line each
+    return [("*_emg.json:       " if i == 0 else " " * 18) + f for i, f in enumerate(facts)]

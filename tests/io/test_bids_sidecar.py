@@ -82,3 +82,20 @@ def test_mains_frequency_is_the_notch_when_the_config_sets_none(rec, caplog):
     with caplog.at_level(logging.WARNING, logger="emgkit"):
         res = process_recording(path, toml, quality=False)
     assert res.config.preprocess.notch == 50.0 and "PowerLineFrequency = 60" in caplog.text
+
+
+def test_subject_report_states_the_sidecar_and_the_notch(rec, tmp_path):
+    import pypdf
+
+    from emgkit.report.subject import subject_report
+
+    study, path, side = rec
+    _edit(side, PowerLineFrequency=60, EMGPlacementScheme="Fridlund and Cacioppo (1986)")
+    toml = study / "study.toml"
+    toml.write_text("\n".join(line for line in toml.read_text().splitlines()
+                              if not line.startswith("notch")))
+    subject_report(path, toml, tmp_path / "r.pdf")
+    first = pypdf.PdfReader(str(tmp_path / "r.pdf")).pages[0].extract_text()
+    assert "notch 60 Hz (from *_emg.json PowerLineFrequency)" in first
+    assert "EMGPlacementScheme = Fridlund and Cacioppo (1986)" in first
+    assert "60 Hz and its harmonics" in first  # the methods paragraph uses the notch applied
