@@ -33,21 +33,11 @@ def _now():
 
 
 def _tasks(plan, config, specs):
-    from pathlib import Path
+    from ..study.review import reviewed_recordings
 
-    from ..study.review import excluded_participants, overrides_of
-
-    ids = list(plan.participants["participant_id"])
-    excluded = set(excluded_participants(config, ids))
-    overrides = overrides_of(config, ids)
-    tasks = []
-    for key, rec in plan.recordings.items():
-        pid, _, ses = key.partition("_ses-")
-        if pid in excluded:
-            continue
-        tasks.append((key, str(Path(rec).absolute()), config, tuple(specs), pid,
-                      tuple(overrides.get(pid, ())), f"ses-{ses}" if ses else None))
-    return tasks, sorted(excluded)
+    items, excluded = reviewed_recordings(plan, config)
+    return [(key, rec, config, tuple(specs), pid, overrides, ses)
+            for key, pid, ses, rec, overrides in items], excluded
 
 
 def fit_specification(task):

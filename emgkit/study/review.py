@@ -128,6 +128,32 @@ def excluded_participants(config, participants):
     return out
 
 
+def reviewed_recordings(plan, config):
+    """The recordings a run processes after manual review.
+
+    Returns
+    -------
+    items : list of tuple
+        ``(key, participant_id, session, recording, overrides)`` per recording not left out:
+        ``session`` is ``ses-<label>`` or None, ``recording`` an absolute path string and
+        ``overrides`` the participant's override rows (a tuple).
+    excluded : list of str
+        The ids ``[study] exclude_participants`` leaves out (sorted).
+    """
+    from pathlib import Path
+
+    ids = list(plan.participants["participant_id"])
+    excluded = set(excluded_participants(config, ids))
+    overrides = overrides_of(config, ids)
+    items = []
+    for key, rec in plan.recordings.items():
+        pid, _, ses = key.partition("_ses-")
+        if pid not in excluded:
+            items.append((key, pid, f"ses-{ses}" if ses else None, str(Path(rec).absolute()),
+                          tuple(overrides.get(pid, ()))))
+    return items, sorted(excluded)
+
+
 def overrides_of(config, participants):
     """The overrides of ``[study] overrides`` (empty without one)."""
     path = config.study.get("overrides")
@@ -140,4 +166,5 @@ def overrides_of(config, participants):
 
 
 __all__ = ["COLUMNS", "MANUAL_KEYS", "analysis_digest", "apply_overrides",
-           "excluded_participants", "override_table", "overrides_of", "read_overrides"]
+           "excluded_participants", "override_table", "overrides_of", "read_overrides",
+           "reviewed_recordings"]

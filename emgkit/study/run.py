@@ -266,22 +266,14 @@ def _row(participants, pid):
 
 def _tasks(plan, config, out, reports):
     """The participants' tasks, and the ids ``[study] exclude_participants`` leaves out."""
-    from .review import excluded_participants, overrides_of
+    from .review import reviewed_recordings
 
-    ids = list(plan.participants["participant_id"])
-    excluded = set(excluded_participants(config, ids))
-    overrides = overrides_of(config, ids)
-    tasks = []
-    for key, rec in plan.recordings.items():
-        pid, _, ses = key.partition("_ses-")
-        if pid in excluded:
-            continue
-        tasks.append(Task(key=key, participant_id=pid, session=f"ses-{ses}" if ses else None,
-                          folder=plan.folders[key], recording=str(Path(rec).absolute()),
-                          config=config, out=str(out.root), reports=reports,
-                          row=_row(plan.participants, pid),
-                          overrides=tuple(overrides.get(pid, ()))))
-    return tasks, sorted(excluded)
+    items, excluded = reviewed_recordings(plan, config)
+    tasks = [Task(key=key, participant_id=pid, session=ses, folder=plan.folders[key],
+                  recording=rec, config=config, out=str(out.root), reports=reports,
+                  row=_row(plan.participants, pid), overrides=overrides)
+             for key, pid, ses, rec, overrides in items]
+    return tasks, excluded
 
 
 def all_inputs(plan, config):
