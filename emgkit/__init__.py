@@ -28,8 +28,8 @@ _LAZY = {
     "simulate_recording": ("sim.recording", "simulate_recording"),
     "simulate_study": ("sim.study", "simulate_study"),
 }
-_SUBPACKAGES = ("config", "epochs", "events", "io", "power", "report", "signal", "sim", "stats",
-                "study", "viz")
+_SUBPACKAGES = ("config", "epochs", "events", "io", "multiverse", "power", "report", "signal",
+                "sim", "stats", "study", "viz")
 
 __all__ = ["ConfigError", "EmgkitError", "EventError", "ModelError", "ReadError",
            "__version__", *_LAZY, *_SUBPACKAGES]

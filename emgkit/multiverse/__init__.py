@@ -5,7 +5,8 @@ every specification fitted with the study's model (:mod:`.run`) and the specific
 
 from .._lazy import lazy_names
 
-_LAZY = {"build_grid": "grid", "run_multiverse": "run", "specification_curve": "report"}
+_LAZY = {"build_grid": "grid", "run_multiverse": "run", "specification_curve": "report",
+         "plot_specification_curve": "report"}
 
 __all__ = list(_LAZY)
 __getattr__, __dir__ = lazy_names(__name__, _LAZY)
