@@ -8,5 +8,6 @@ from .split import fit_models, read_models, write_models
 from .timecourse import binwise_test, cluster_test, plot_clusters
 from .traits import trait_correlations, within_between
 
-__all__ = ["MixedResult", "binwise_test", "cluster_test", "fit_model", "fit_models", "plot_clusters",
-           "read_models", "trait_correlations", "within_between", "write_models"]
+__all__ = ["MixedResult", "binwise_test", "cluster_test", "fit_model", "fit_models",
+           "plot_clusters", "read_models", "trait_correlations", "within_between",
+           "write_models"]
