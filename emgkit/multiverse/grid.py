@@ -51,8 +51,9 @@ AXES = {
     "reject_method": ("reject", "method"),
     "standardise": ("epochs", "standardise"),
 }
-#: a grid larger than this is refused (each specification is a full group analysis)
-MAX_SPECIFICATIONS = 5000
+#: a grid larger than this is refused (each specification is a full group analysis, and
+#: every participant's trial table is kept per specification until the fits)
+MAX_SPECIFICATIONS = 1000
 
 
 def axis_values(config):

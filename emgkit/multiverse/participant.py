@@ -21,8 +21,24 @@ from ..signal.chunked import process_variants
 from ..signal.envelope import window_samples
 from ..signal.filter import design_filter
 
-#: trial-table columns a specification's result keeps (plus the events' extra columns)
-DROP = ("onset_s", "baseline_source", "latency_s", "reject_reason")
+#: trial-table columns every specification's result keeps
+KEEP = ("participant_id", "session", "trial", "condition", "muscle", "score", "rejected")
+
+
+def model_columns(config):
+    """The trial-table columns the group step can use: :data:`KEEP`, the variables of the
+    model's formulas, the crossed factor and the block column (a grid of many
+    specifications keeps only these per specification)."""
+    from ..stats.design import formula_variables
+
+    keep = set(KEEP) | {config.blocks.column}
+    outcome, preds = formula_variables(config.model.get("formula", "score ~ group * condition"))
+    keep |= {outcome, *preds}
+    if config.model.get("re_formula"):
+        keep |= set(formula_variables("y " + config.model["re_formula"].strip())[1])
+    crossed = config.model.get("crossed")
+    keep |= set([crossed] if isinstance(crossed, str) else crossed or [])
+    return keep
 
 
 def _envelope_key(cfg):
@@ -84,9 +100,8 @@ def specification_trials(path, config, specs, participant_id, *, overrides=(),
     Returns
     -------
     dict
-        Specification id -> trial table (``score``, ``rejected``, ``condition``, ``muscle``,
-        ``trial``, ``participant_id``, the events' extra columns; ``baseline`` and
-        ``response`` in µV).
+        Specification id -> trial table with the columns the model can use
+        (:func:`model_columns`), numbers as ``trials.tsv`` stores them.
     """
     from ..study.review import override_table
 
@@ -103,7 +118,7 @@ def specification_trials(path, config, specs, participant_id, *, overrides=(),
     times, starts, inside, epochs = envelope_epochs(loaded, config, specs, onsets)
     release_memory()
     check_inside(inside, config.epochs, loaded, path)
-    out = {}
+    out, keep = {}, model_columns(config)
     for spec in specs:
         cfg = spec.config
         env = epochs[_envelope_key(cfg)]
@@ -117,7 +132,7 @@ def specification_trials(path, config, specs, participant_id, *, overrides=(),
         if session:
             trials.insert(1, "session", session)
         # the numbers as emgkit run's group step reads them back from trials.tsv
-        out[spec.id] = as_written(trials.drop(columns=[c for c in DROP if c in trials]))
+        out[spec.id] = as_written(trials[[c for c in trials.columns if c in keep]])
     return out
 
 
