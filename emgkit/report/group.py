@@ -176,6 +176,12 @@ def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
         if (gdir / "order_balance.tsv").exists():
             pages += table_pages("Block/session order by group (counterbalancing check)",
                                  read_tsv(gdir / "order_balance.tsv", what="Order table"))
+        if (gdir / "baselines.tsv").exists():  # [epochs] standardise: what z-scores hide
+            pages += table_pages(
+                "Unstandardised levels by group (scores were z-scored within participant × "
+                "muscle)", read_tsv(gdir / "baselines.tsv", what="Levels table").round(4),
+                note="Means and SDs over participants of their mean baseline and response "
+                     "levels (µV) and raw scores, kept trials only.")
         pages += _diagnostics_pages(gdir)
         pages += _trait_pages(trials, participants, traits, mode)
         pages += table_pages("Data quality per participant", dq)

@@ -129,7 +129,19 @@ def test_primary_equals_emgkit_run(studies, tmp_path):
     on_disk = pd.read_csv(tmp_path / "mv" / "specifications.tsv", sep="\t")
     np.testing.assert_allclose(on_disk.loc[on_disk["primary"], "estimate"], ref["estimate"],
                                rtol=1e-9)
-    assert (tmp_path / "run" / "group" / "baselines.tsv").is_file()
+    # standardised: the unstandardised levels by group are reported beside the model
+    import pypdf
+
+    from emgkit.report import group_report
+    from emgkit.study import read_participants
+
+    gdir = tmp_path / "run" / "group"
+    levels = pd.read_csv(gdir / "baselines.tsv", sep="\t")
+    assert set(levels["group"]) == {"placebo", "naltrexone"} and len(levels) == 6
+    group_report(tmp_path / "run", tmp_path / "g.pdf", group_dir=gdir,
+                 participants=read_participants(toml.parent / "participants.tsv"))
+    text = "\n".join(p.extract_text() for p in pypdf.PdfReader(str(tmp_path / "g.pdf")).pages)
+    assert "Unstandardised levels by group" in text
 
 
 def test_planted_effect_holds_and_null_rarely_significant(studies, tmp_path):
