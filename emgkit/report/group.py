@@ -121,6 +121,10 @@ def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
     if mode is None:
         mode = run.get("config", {}).get("epochs", {}).get("baseline_mode")
     mode = mode or "ratio"
+    # the model's outcome: z within participant × muscle when the run standardised scores
+    standardised = run.get("config", {}).get("epochs", {}).get("standardise") \
+        == "participant_muscle" or (gdir / "baselines.tsv").exists()
+    outcome = "z within participant × muscle" if standardised else mode
     muscle_order, cond_order = config_orders(run, trials)  # the config's order on every page
     tables = {n: in_order(read_tsv(gdir / f"{n}.tsv", what="Model table"), muscle_order,
                           cond_order)
@@ -162,7 +166,7 @@ def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
             n_em = tables["emmeans"]["muscle"].nunique() if "muscle" in tables["emmeans"] else 1
             pages.append(figure_page("Estimated marginal means (95 % CI)",
                                      vizgroup.plot_emmeans, 1, n_em,
-                                     emmeans=tables["emmeans"], ylabel=mode))
+                                     emmeans=tables["emmeans"], ylabel=outcome))
         pages.append(figure_page("Raw baseline levels by group (tonic differences that ratio "
                                  "or z scores hide)", vizgroup.plot_baselines, 1, len(muscles),
                                  trials=trials, participants=participants))
