@@ -104,8 +104,10 @@ def specification_trials(path, config, specs, participant_id, *, overrides=(),
         (:func:`model_columns`), numbers as ``trials.tsv`` stores them.
     """
     from ..study.review import override_table
+    from ..study.run import check_bids_channels
 
     path = Path(path)
+    check_bids_channels(path, config)  # channels a BIDS *_channels.tsv marks bad
     config = recording_config(path, config)  # the sidecar's mains frequency, if any
     specs = [dataclasses.replace(s, config=recording_config(path, s.config)) for s in specs]
     loaded, events = open_recording(path, config, participant_id)

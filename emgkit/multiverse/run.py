@@ -101,7 +101,7 @@ def run_multiverse(config_path, out_dir, *, jobs=1, scheduler=None, report=True,
     from ..study.outdir import OutputFolder
     from ..study.plan import plan_from_config
     from ..study.review import analysis_digest
-    from ..study.run import all_inputs, versions
+    from ..study.run import all_inputs, plan_config, versions
 
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ConfigError(f"--jobs must be a positive integer, got {jobs!r}.")
@@ -109,6 +109,7 @@ def run_multiverse(config_path, out_dir, *, jobs=1, scheduler=None, report=True,
     grid = build_grid(config_path)
     config = grid.config
     plan = plan or plan_from_config(config)
+    config = plan_config(plan, config)  # --bids: events from each *_events.tsv
     out = OutputFolder.open(out_dir, inputs=all_inputs(plan, config))
     record = dict(started=_now(), config_file=str(config.path),
                   config_sha256=sha256(config.path), analysis_digest=analysis_digest(config),

@@ -297,6 +297,15 @@ def glob_escape(text):
     return re.sub(r"([*?\[])", r"[\1]", text)
 
 
+def plan_config(plan, config):
+    """The config as a plan runs it: for an EMG-BIDS dataset (``--bids``) events come from
+    each recording's ``*_events.tsv`` unless the config reads annotations."""
+    if plan.source != str(config.path) and config.events.source not in ("annotations",):
+        return dataclasses.replace(config, events=dataclasses.replace(
+            config.events, source="events.tsv"))
+    return config
+
+
 def run_study(config, out_dir, *, plan=None, jobs=1, scheduler=None, reports=True,
               force=False, progress=None, group_step=True, command=None):
     """Run a whole study: every participant, then the group step.
@@ -349,10 +358,7 @@ def run_study(config, out_dir, *, plan=None, jobs=1, scheduler=None, reports=Tru
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ConfigError(f"--jobs must be a positive integer, got {jobs!r}.")
     plan = plan or plan_from_config(config)
-    if plan.source != str(config.path) and config.events.source not in ("annotations",):
-        # EMG-BIDS: events come from each recording's *_events.tsv
-        config = dataclasses.replace(config, events=dataclasses.replace(
-            config.events, source="events.tsv"))
+    config = plan_config(plan, config)
     inputs = all_inputs(plan, config)
     out = OutputFolder.open(out_dir, inputs=inputs)
     with out.lock(), interrupt_on_sigterm():

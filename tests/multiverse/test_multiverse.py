@@ -195,3 +195,34 @@ def test_benchmark_grid_has_24_specifications_with_the_primary(studies, tmp_path
 
     grid = build_grid(_with_grid(studies["null"], tmp_path / "s", grid=BENCH))
     assert len(grid) == 24 and not grid.primary_added
+
+
+def test_bids_dataset_as_emgkit_run_does_it(studies, tmp_path):
+    """--bids: events from each *_events.tsv and channels marked bad in *_channels.tsv fail
+    their participant, as in emgkit run; the primary equals the run's contrasts."""
+    from emgkit.study.plan import plan_from_bids
+    from emgkit.study.run import run_study
+
+    toml = _with_grid(studies["planted"], tmp_path / "s",
+                      grid='\n[multiverse]\nsmooth = [0.05]\n')
+    tsv = tmp_path / "s" / "sub-04" / "emg" / "sub-04_task-mimicry_channels.tsv"
+    ch = pd.read_csv(tsv, sep="\t")
+    ch.loc[ch.name == "EXG3", "status"] = "bad"
+    ch.to_csv(tsv, sep="\t", index=False)
+    events = tmp_path / "s" / "sub-01" / "emg" / "sub-01_task-mimicry_events.tsv"
+    ev = pd.read_csv(events, sep="\t")
+    ev.iloc[: len(ev) // 2].to_csv(events, sep="\t", index=False)  # only the BIDS events know
+    plan = plan_from_bids(tmp_path / "s", task="mimicry")
+    run = run_study(toml, tmp_path / "run", plan=plan, reports=False, progress=False)
+    assert run["participants"]["sub-04"]["status"] == "failed"
+    assert run["config"]["events"]["source"] == "events.tsv"
+    rec = run_multiverse(toml, tmp_path / "mv", plan=plan, report=False)
+    assert rec["participants"]["sub-04"]["status"] == "failed"
+    assert "marked bad" in rec["participants"]["sub-04"]["message"]
+    ref = pd.read_csv(tmp_path / "run" / "group" / "contrasts.tsv", sep="\t")
+    prim = rec["specifications"]
+    assert prim["primary"].all() and len(prim) == len(ref)
+    trials = pd.read_csv(tmp_path / "run" / "sub-01" / "trials.tsv", sep="\t")
+    assert trials["trial"].nunique() == len(ev) // 2
+    np.testing.assert_allclose(prim["estimate"], ref["estimate"], rtol=1e-9)
+    np.testing.assert_allclose(prim["p_adj"], ref["p_adj"], rtol=1e-9)
