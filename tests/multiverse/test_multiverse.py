@@ -226,3 +226,34 @@ def test_bids_dataset_as_emgkit_run_does_it(studies, tmp_path):
     assert trials["trial"].nunique() == len(ev) // 2
     np.testing.assert_allclose(prim["estimate"], ref["estimate"], rtol=1e-9)
     np.testing.assert_allclose(prim["p_adj"], ref["p_adj"], rtol=1e-9)
+
+
+def test_device_envelope_muscles_pass_through_every_specification(studies, tmp_path):
+    """[preprocess] processed muscles (the device's envelope) are used as they are in every
+    specification; the other muscles equal the one-read path."""
+    import dataclasses
+
+    from emgkit.events import find_events
+    from emgkit.io.load import load_recording
+    from emgkit.multiverse.participant import envelope_epochs
+
+    toml = _with_grid(studies["null"], tmp_path / "s",
+                      grid='\n[multiverse]\nband_low = [15.0, 28.0]\nsmooth = [0.025, 0.1]\n')
+    grid = build_grid(toml)
+    rec = tmp_path / "s" / "sub-01" / "emg" / "sub-01_task-mimicry_emg.bdf"
+    cfg = grid.config
+    dev = dataclasses.replace(cfg, preprocess=dataclasses.replace(
+        cfg.preprocess, processed=("depressor",)))
+    out = {}
+    for name, c in (("raw", cfg), ("device", dev)):
+        loaded = load_recording(rec, c)
+        onsets = find_events(loaded, c, rec, "sub-01")["onset_s"].to_numpy()
+        out[name] = envelope_epochs(loaded, c, grid.specifications, onsets)[3]
+    keys = list(out["raw"])
+    assert len(keys) == 5  # 4 combinations + the primary (20 Hz, 50 ms)
+    for k in keys:
+        np.testing.assert_allclose(out["device"][k][:, :2], out["raw"][k][:, :2], rtol=1e-9,
+                                   atol=1e-9, equal_nan=True)
+        np.testing.assert_array_equal(out["device"][k][:, 2], out["device"][keys[0]][:, 2])
+    assert not np.allclose(out["raw"][keys[0]][:, 2], out["raw"][keys[1]][:, 2],
+                           equal_nan=True)
