@@ -154,7 +154,7 @@ def plot_trial_images(result, ax=None):
     """Trial × time image of the baseline-corrected epochs per muscle (trials by condition);
     rejected trial × muscle rows are marked with a red tick at the right edge."""
     fig, axes = _rows(ax, 1, (4 * len(result.muscles), 3.6), ncols=len(result.muscles))
-    rank = {c: i for i, c in enumerate(result.conditions)}  # the config's order, bottom up
+    rank = {c: i for i, c in enumerate(result.conditions)}  # the config's order, top down
     order = result.events.sort_values(["condition", "trial"], kind="stable",
                                       key=lambda c: c.map(rank) if c.name == "condition"
                                       else c)
@@ -168,8 +168,8 @@ def plot_trial_images(result, ax=None):
             img = np.zeros((1, 1))
         finite = img[np.isfinite(img)]
         lo, hi = (np.percentile(finite, [2, 98]) if finite.size else (0, 1))
-        im = a.imshow(img, aspect="auto", origin="lower", cmap="viridis", vmin=lo, vmax=hi,
-                      extent=[result.times[0], result.times[-1], 0, max(len(rows), 1)],
+        im = a.imshow(img, aspect="auto", origin="upper", cmap="viridis", vmin=lo, vmax=hi,
+                      extent=[result.times[0], result.times[-1], max(len(rows), 1), 0],
                       interpolation="nearest")
         bounds = np.cumsum(order["condition"].value_counts(sort=False)
                            .reindex(order["condition"].unique()).to_numpy())

@@ -222,9 +222,11 @@ def test_trial_images_mark_rejected_trials(processed):
     assert all(len(ln.get_ydata()) == len(r.events) for ln in marks)
     titles = [a.get_title() for a in fig.axes if a.get_title()]
     assert titles == [f"{m} ({len(r.events)} rejected: red ◀)" for m in r.muscles]
-    # rows follow the config's condition order, bottom up
+    # rows follow the config's condition order, top down (as the other pages read)
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert labels == r.conditions
+    assert labels == r.conditions and fig.axes[0].yaxis_inverted()
+    ticks = fig.axes[0].get_yticks()
+    assert ticks[0] < ticks[-1]  # the first condition nearest the top
 
 
 def test_group_pages_follow_the_config_order(tmp_path):
