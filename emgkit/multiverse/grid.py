@@ -189,32 +189,32 @@ def build_grid(path):
     raw = _raw(path)
     axes = _axes(raw, str(path))
     base = axis_values(config)
-    specs, seen = [], {}
-    combos = list(itertools.product(*axes.values()))
     own = {k: base[k] for k in axes}
-    for i, combo in enumerate(combos + [None]):
-        if combo is None:  # the config's own settings, when the grid lacks them
-            if any(s.primary for s in specs):
-                break
-            values = own
-        else:
-            values = dict(zip(axes, combo))
-        try:
-            cfg = config_from_dict(_patched(raw, base, values), path=path)
-        except ConfigError as exc:
-            shown = ", ".join(f"{k}={v}" for k, v in values.items())
-            raise ConfigError(f"[multiverse] specification {shown}: {exc}") from None
-        resolved = {k: axis_values(cfg)[k] for k in axes}
-        key = repr(sorted(resolved.items()))
-        if key in seen:
-            raise ConfigError(f"[multiverse] in {path}: specifications {seen[key]} and "
-                              f"{resolved} are the same analysis; list each value once.")
-        seen[key] = resolved
-        primary = resolved == own
-        specs.append(Specification(f"s{i + 1:03d}", resolved, config if primary else cfg,
-                                   primary))
-    return Grid(axes=axes, specifications=tuple(specs), config=config,
-                primary_added=combos != [] and not any(s.primary for s in specs[:len(combos)]))
+    values = [dict(zip(axes, combo)) for combo in itertools.product(*axes.values())]
+    specs, seen = [], {}
+    for i, vals in enumerate(values):
+        specs.append(_specification(i, raw, base, vals, axes, path, config, own, seen))
+    added = not any(s.primary for s in specs)
+    if added:  # the config's own settings, when the grid lacks them
+        specs.append(_specification(len(specs), raw, base, own, axes, path, config, own, seen))
+    return Grid(axes=axes, specifications=tuple(specs), config=config, primary_added=added)
 
+
+def _specification(i, raw, base, values, axes, path, config, own, seen):
+    """Specification ``i``: the TOML with ``values`` validated as a config; ``seen`` (resolved
+    values already in the grid) catches two values that are the same analysis."""
+    try:
+        cfg = config_from_dict(_patched(raw, base, values), path=path)
+    except ConfigError as exc:
+        shown = ", ".join(f"{k}={v}" for k, v in values.items())
+        raise ConfigError(f"[multiverse] specification {shown}: {exc}") from None
+    resolved = {k: axis_values(cfg)[k] for k in axes}
+    key = repr(sorted(resolved.items()))
+    if key in seen:
+        raise ConfigError(f"[multiverse] in {path}: specifications {seen[key]} and "
+                          f"{resolved} are the same analysis; list each value once.")
+    seen[key] = resolved
+    primary = resolved == own
+    return Specification(f"s{i + 1:03d}", resolved, config if primary else cfg, primary)
 
 __all__ = ["AXES", "Grid", "Specification", "axis_values", "build_grid"]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .._files import as_written
 from .._memory import release_memory
+from ..config import check_sample_settings
 from ..epochs.baseline import score_epochs
 from ..epochs.cut import epoch_starts, epoch_times
 from ..epochs.extract import extract_epochs
@@ -112,8 +113,6 @@ def specification_trials(path, config, specs, participant_id, *, overrides=(),
     specs = [dataclasses.replace(s, config=recording_config(path, s.config)) for s in specs]
     loaded, events = open_recording(path, config, participant_id)
     for spec in specs:  # every band must suit this recording's rate
-        from ..config import check_sample_settings
-
         check_sample_settings(spec.config, loaded.sfreq, len(events), len(loaded.resolved),
                               path)
     onsets = events["onset_s"].to_numpy()

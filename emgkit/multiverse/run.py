@@ -23,11 +23,6 @@ from .grid import AXES, build_grid
 
 logger = logging.getLogger("emgkit")
 
-#: columns of ``specifications.tsv`` after the axes
-RESULT_COLUMNS = ["estimate", "se", "df", "t", "p", "p_adj", "ci_low", "ci_high",
-                  "effect_size"]
-
-
 def _now():
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -173,18 +168,16 @@ def run_multiverse(config_path, out_dir, *, jobs=1, scheduler=None, report=True,
 
 
 def specifications_table(grid, parts):
-    """One row per specification × contrast: the axis values, the contrast's numbers and
-    ``primary``."""
+    """One row per specification × contrast: the axis values, the contrast's key columns
+    (muscle, contrast, condition, …), its numbers and ``primary``."""
     specs = pd.concat(parts, ignore_index=True)
     axes = list(grid.axes)
     values = pd.DataFrame([{"specification": s.id, "primary": s.primary,
                             **{k: _show(s.values[k]) for k in axes}}
                            for s in grid.specifications])
+    keys = contrast_keys(specs)
     specs = values.merge(specs, on="specification", how="right")
-    key = [c for c in specs.columns if c not in values.columns and c not in RESULT_COLUMNS
-           and c not in ("t", "bf10", "n_participants", "n_trials", "equiv_delta",
-                         "p_equiv", "effect_ci_low", "effect_ci_high")]
-    front = ["specification"] + axes + key
+    front = ["specification"] + axes + keys
     rest = [c for c in specs.columns if c not in front and c != "primary"]
     return specs[front + rest + ["primary"]]
 
@@ -198,14 +191,11 @@ def _show(value):
 
 
 def contrast_keys(specs):
-    """The columns that name a contrast row (muscle, contrast, condition, …)."""
-    axes_end = list(specs.columns).index("specification") + 1
-    out = []
-    for c in specs.columns[axes_end:]:
-        if c in ("estimate",):
-            break
-        out.append(c)
-    return [c for c in out if c not in AXES]
+    """The columns that name a contrast row (muscle, contrast, condition, …): those between
+    ``specification`` (and the axes) and ``estimate``."""
+    cols = list(specs.columns)
+    between = cols[cols.index("specification") + 1:cols.index("estimate")]
+    return [c for c in between if c not in AXES]
 
 
 def summarise(specs, alpha=0.05):
