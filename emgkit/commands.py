@@ -262,8 +262,8 @@ def cmd_multiverse(args):
     summary = record["summary_table"]
     keys = [c for c in summary.columns if c not in (
         "n_specifications", "primary_estimate", "primary_effect_size", "primary_p_adj",
-        "median_effect_size", "share_same_sign", "share_significant",
-        "share_significant_same_sign")]
+        "median_estimate", "median_effect_size", "share_same_sign", "share_p05",
+        "share_significant", "share_significant_same_sign")]
     for _, s in summary.iterrows():
         print(" · ".join(str(s[k]) for k in keys) + ": " + summary_sentence(s))
     failed = [k for k, r in record["participants"].items() if r["status"] == "failed"]

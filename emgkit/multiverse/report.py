@@ -73,8 +73,9 @@ def summary_sentence(s):
     return (f"{s['n_specifications']} specifications: primary effect size "
             f"{s['primary_effect_size']:.2f} (p_adj {s['primary_p_adj']:.3g}); median "
             f"{s['median_effect_size']:.2f}; same sign as the primary in "
-            f"{s['share_same_sign']:.0%}; p_adj < .05 in {s['share_significant']:.0%} "
-            f"({s['share_significant_same_sign']:.0%} with the primary's sign).")
+            f"{s['share_same_sign']:.0%}; p < .05 in {s['share_p05']:.0%}, p_adj < .05 in "
+            f"{s['share_significant']:.0%} ({s['share_significant_same_sign']:.0%} with the "
+            f"primary's sign).")
 
 
 def specification_curve(specs, out, *, grid, summary):
@@ -124,7 +125,7 @@ def specification_curve(specs, out, *, grid, summary):
     shown = summary.copy()
     for c in shown.columns:
         if shown[c].dtype.kind == "f":
-            shown[c] = shown[c].round(3)
+            shown[c] = shown[c].round(3) + 0.0  # no "-0"
     with atomic_pdf(out) as pdf:
         pdf.savefig(text_page("emgkit multiverse: specification curve", intro))
         for fig in table_pages("How each contrast holds across specifications", shown):

@@ -205,10 +205,12 @@ def summarise(specs, alpha=0.05):
     -------
     DataFrame
         The contrast's key columns, ``n_specifications``, the primary's ``estimate``,
-        ``effect_size`` and ``p_adj``, ``median_effect_size``, ``share_same_sign`` (share of
-        specifications whose estimate has the primary's sign), ``share_significant``
-        (``p_adj`` < ``alpha``, the correction of ``contrasts.tsv``) and
-        ``share_significant_same_sign``.
+        ``effect_size`` and ``p_adj``, ``median_estimate`` (outcome units: comparable only
+        when the specifications share a baseline mode and standardisation),
+        ``median_effect_size``, ``share_same_sign`` (share of specifications whose estimate
+        has the primary's sign), ``share_p05`` (unadjusted p < ``alpha``),
+        ``share_significant`` (``p_adj`` < ``alpha``, the correction of ``contrasts.tsv``)
+        and ``share_significant_same_sign``.
     """
     keys = contrast_keys(specs)
     rows = []
@@ -224,8 +226,10 @@ def summarise(specs, alpha=0.05):
                      "primary_estimate": prim["estimate"],
                      "primary_effect_size": prim["effect_size"],
                      "primary_p_adj": prim["p_adj"],
+                     "median_estimate": float(np.median(d["estimate"])),
                      "median_effect_size": float(np.median(d["effect_size"])),
                      "share_same_sign": float(same.mean()),
+                     "share_p05": float((d["p"].to_numpy() < alpha).mean()),
                      "share_significant": float(sig.mean()),
                      "share_significant_same_sign": float((sig & same).mean())})
     return pd.DataFrame(rows)

@@ -157,6 +157,8 @@ def test_planted_effect_holds_and_null_rarely_significant(studies, tmp_path):
         assert row["primary_p_adj"] < 0.05 and row["primary_estimate"] > 0
         assert row["share_significant_same_sign"] >= 0.75, row.to_dict()
     assert s.loc[("zygomaticus", "happy"), "share_significant"] <= 0.25
+    assert (s["share_p05"] >= s["share_significant"]).all()
+    assert s.loc[("corrugator", "happy"), "median_estimate"] > 0
     null = out["null"]
     assert null["share_significant"].max() <= 0.25
     assert null["share_significant"].mean() <= 0.05, null.to_string()
