@@ -18,6 +18,7 @@ import pandas as pd
 
 from .._files import sha256, write_text, write_tsv
 from ..errors import ConfigError, EmgkitError
+from ..stats.design import formula_variables
 from ..stats.split import captured_warnings
 from .grid import AXES, build_grid
 
@@ -103,6 +104,10 @@ def run_multiverse(config_path, out_dir, *, jobs=1, scheduler=None, report=True,
     t0 = time.perf_counter()
     grid = build_grid(config_path)
     config = grid.config
+    formula = config.model.get("formula", "score ~ group * condition")
+    if "group" not in formula_variables(formula)[1]:  # refused before any processing
+        raise ConfigError(f"[model] formula = {formula!r} has no 'group' term; the multiverse "
+                          f"compares the groups' contrasts (e.g. 'score ~ group * condition').")
     plan = plan or plan_from_config(config)
     config = plan_config(plan, config)  # --bids: events from each *_events.tsv
     out = OutputFolder.open(out_dir, inputs=all_inputs(plan, config))

@@ -183,6 +183,12 @@ def test_cli_multiverse_refuses_study_folder_and_missing_section(studies, tmp_pa
                         str(plain / "study.toml"), "--out", str(tmp_path / "o")],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "no [multiverse] section" in r.stderr
+    nogroup = _with_grid(studies["null"], tmp_path / "ng",
+                         grid='\n[model]\nformula = "score ~ condition"\n'
+                              '[multiverse]\nsmooth = [0.05]\n')
+    with pytest.raises(ConfigError, match="no 'group' term"):
+        run_multiverse(nogroup, tmp_path / "ng_out")
+    assert not (tmp_path / "ng_out").exists()
     r = subprocess.run([sys.executable, "-m", "emgkit.cli", "multiverse", str(toml), "--out",
                         str(tmp_path / "mv"), "--jobs", "2", "--no-report"],
                        capture_output=True, text=True)
