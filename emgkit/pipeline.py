@@ -110,12 +110,14 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=Fals
         duration=loaded.n_times / sfreq, quality=summary, envelope=ex.envelope)
 
 
-def recording_config(path, config):
+def recording_config(path, config, notch=None):
     """The config as it applies to one recording: without ``[preprocess] notch`` in the
-    TOML, the notch is the EMG-BIDS sidecar's ``PowerLineFrequency`` (when there is one)."""
+    TOML, the notch is the EMG-BIDS sidecar's ``PowerLineFrequency`` (when there is one).
+    ``notch`` (Hz): the recording's notch already known (the sidecar is not read again)."""
     import dataclasses
 
-    notch = sidecar_notch(path, config.preprocess)
+    if notch is None:
+        notch = sidecar_notch(path, config.preprocess)
     if notch == config.preprocess.notch:
         return config
     logger.info("%s: notch %g Hz from *_emg.json PowerLineFrequency.", path, notch)

@@ -110,7 +110,9 @@ def specification_trials(path, config, specs, participant_id, *, overrides=(),
     path = Path(path)
     check_bids_channels(path, config)  # channels a BIDS *_channels.tsv marks bad
     config = recording_config(path, config)  # the sidecar's mains frequency, if any
-    specs = [dataclasses.replace(s, config=recording_config(path, s.config)) for s in specs]
+    notch = config.preprocess.notch  # the grid never varies the notch: read the sidecar once
+    specs = [dataclasses.replace(s, config=recording_config(path, s.config, notch))
+             for s in specs]
     loaded, events = open_recording(path, config, participant_id)
     for spec in specs:  # every band must suit this recording's rate
         check_sample_settings(spec.config, loaded.sfreq, len(events), len(loaded.resolved),
