@@ -24,7 +24,7 @@ from .epochs.standardise import standardise_scores
 from .epochs.tables import timecourses_table, trials_table
 from .errors import EventError
 from .events import find_events, warn_cms
-from .io.bids import check_emg_sidecar, sidecar_notch
+from .io.bids import check_emg_sidecar, sidecar_mains, sidecar_notch
 from .io.load import load_recording
 from .processed import ProcessedRecording
 from .signal.quality import QualityCollector, excerpt_window, recording_quality
@@ -116,9 +116,15 @@ def recording_config(path, config, notch=None):
     ``notch`` (Hz): the recording's notch already known (the sidecar is not read again)."""
     import dataclasses
 
+    pp = config.preprocess
     if notch is None:
-        notch = sidecar_notch(path, config.preprocess)
-    if notch == config.preprocess.notch:
+        notch = sidecar_notch(path, pp)
+        if pp.notch_from_sidecar and sidecar_mains(path) is None:
+            # no sidecar says where it was recorded: the notch is the config's default,
+            # and the report must not claim it came from a sidecar
+            return dataclasses.replace(config, preprocess=dataclasses.replace(
+                pp, notch_from_sidecar=False))
+    if notch == pp.notch:
         return config
     logger.info("%s: notch %g Hz from *_emg.json PowerLineFrequency.", path, notch)
     return dataclasses.replace(config, preprocess=dataclasses.replace(config.preprocess,

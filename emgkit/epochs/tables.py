@@ -151,7 +151,9 @@ def read_trials(path):
     table["rejected"] = rejected.isin(["true", "1"])
     for col in _TEXT:
         if col in table.columns:
-            table[col] = table[col].fillna("").astype(str)
+            # no fillna on a float column (all-missing text): pandas >= 3 warns, 4 refuses
+            table[col] = pd.Series(["" if pd.isna(v) else str(v) for v in table[col]],
+                                   index=table.index, dtype=str)
     for col in ("condition", "muscle"):
         table[col] = table[col].astype(str)
     return table

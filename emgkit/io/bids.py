@@ -34,10 +34,17 @@ def sidecar_notch(recording, preprocess):
     config's."""
     if not preprocess.notch_from_sidecar:
         return preprocess.notch
+    mains = sidecar_mains(recording)
+    return preprocess.notch if mains is None else mains
+
+
+def sidecar_mains(recording):
+    """The EMG-BIDS sidecar's ``PowerLineFrequency`` (Hz) of ``recording``, or None when
+    there is no sidecar or it does not give a positive number."""
     mains = (emg_sidecar(recording) or {}).get("PowerLineFrequency")
     if isinstance(mains, (int, float)) and not isinstance(mains, bool) and mains > 0:
         return float(mains)
-    return preprocess.notch
+    return None
 
 
 def check_emg_sidecar(recording, sfreq, notch):

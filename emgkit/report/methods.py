@@ -45,23 +45,15 @@ def methods_text(config, sfreq=None, version=None):
     if bip:
         parts.append("For each muscle the bipolar derivation (difference of the two monopolar "
                      "electrodes) was computed before any filtering.")
-    if pp.l_freq and pp.h_freq:
-        band = f"band-pass filtered between {_fmt(pp.l_freq)} and {_fmt(pp.h_freq)} Hz"
-    elif pp.l_freq:
-        band = f"high-pass filtered at {_fmt(pp.l_freq)} Hz"
-    else:
-        band = f"low-pass filtered at {_fmt(pp.h_freq)} Hz"
-    parts.append(f"Signals were {band} with a Butterworth filter of order {pp.order} applied "
-                 f"forward and backward (zero phase, effective order {2 * pp.order}).")
-    if pp.notch:
-        harm = " and its harmonics" if pp.notch_harmonics else ""
-        parts.append(f"Line noise was removed with second-order notch filters (Q = 30, zero "
-                     f"phase) at {_fmt(pp.notch)} Hz{harm}.")
-    smooth = (f"a {_fmt(pp.smooth * 1000)} ms moving average" if pp.envelope == "mean"
-              else f"the root mean square in a {_fmt(pp.smooth * 1000)} ms moving window")
-    parts.append(f"The signals were full-wave rectified and smoothed with {smooth}."
-                 if pp.envelope == "mean" else
-                 f"The amplitude envelope was {smooth}.")
+    processed = [m for m in muscles if m in set(pp.processed or ())]
+    filtered = [m for m in muscles if m not in processed]
+    if processed:
+        parts.append(f"The {_list(processed)} channel{'s' if len(processed) > 1 else ''} "
+                     f"already held an envelope computed by the acquisition software and "
+                     f"{'were' if len(processed) > 1 else 'was'} used as recorded (no "
+                     f"filtering, rectification or smoothing).")
+    if filtered:
+        parts += _filter_sentences(pp, filtered if processed else None)
     shift = ""
     if ev.shift:
         shift = " (onsets shifted by " + ", ".join(f"{_fmt(v)} s for {c}" for c, v in
@@ -126,3 +118,33 @@ def methods_text(config, sfreq=None, version=None):
     parts.append("Trials were excluded per muscle when " + "; or when ".join(rules) + ".")
     parts.append(f"Processing used emgkit {version} (configuration {config.digest()}).")
     return " ".join(parts)
+
+
+def _list(items):
+    items = list(items)
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _filter_sentences(pp, muscles=None):
+    """Band-pass, notch and envelope sentences; ``muscles`` names the filtered muscles when
+    only some are (the others were processed by the acquisition software)."""
+    out = []
+    if pp.l_freq and pp.h_freq:
+        band = f"band-pass filtered between {_fmt(pp.l_freq)} and {_fmt(pp.h_freq)} Hz"
+    elif pp.l_freq:
+        band = f"high-pass filtered at {_fmt(pp.l_freq)} Hz"
+    else:
+        band = f"low-pass filtered at {_fmt(pp.h_freq)} Hz"
+    out.append(f"Signals were {band} with a Butterworth filter of order {pp.order} applied "
+               f"forward and backward (zero phase, effective order {2 * pp.order}).")
+    if pp.notch:
+        harm = " and its harmonics" if pp.notch_harmonics else ""
+        out.append(f"Line noise was removed with second-order notch filters (Q = 30, zero "
+                   f"phase) at {_fmt(pp.notch)} Hz{harm}.")
+    smooth = (f"a {_fmt(pp.smooth * 1000)} ms moving average" if pp.envelope == "mean"
+              else f"the root mean square in a {_fmt(pp.smooth * 1000)} ms moving window")
+    out.append(f"The signals were full-wave rectified and smoothed with {smooth}."
+               if pp.envelope == "mean" else f"The amplitude envelope was {smooth}.")
+    if muscles:
+        out[0] = out[0].replace("Signals were", f"The {_list(muscles)} signals were", 1)
+    return out

@@ -88,7 +88,7 @@ def subject_report(recording, config, out, *, result=None):
         f"Channels:         {chans}",
         f"Trials:           {len(result.events)} "
         f"({', '.join(f'{c}: {n}' for c, n in _counts(result).items())})",
-        f"Band, notch:      {_band(result.config.preprocess)}",
+        f"Band, notch:      {_band(result.config.preprocess, result.muscles)}",
         *_sidecar_lines(rec),
         f"emgkit:           {__version__}",
         f"Config:           {config.path.name if config.path else '-'} (sha256 {config.digest()})",
@@ -148,11 +148,15 @@ def subject_report(recording, config, out, *, result=None):
     return Path(out)
 
 
-def _band(pp):
+def _band(pp, muscles=None):
+    processed = [m for m in (muscles or ()) if m in set(pp.processed or ())]
+    if muscles and len(processed) == len(muscles):
+        return "none (channels processed by the acquisition software, taken as they are)"
     band = f"{pp.l_freq:g}–{pp.h_freq:g} Hz" if pp.h_freq else f"high-pass {pp.l_freq:g} Hz"
     notch = f"{pp.notch:g} Hz" if pp.notch else "none"
     src = " (from *_emg.json PowerLineFrequency)" if pp.notch_from_sidecar and pp.notch else ""
-    return f"{band}, notch {notch}{src}"
+    skip = f"; not filtered: {', '.join(processed)}" if processed else ""
+    return f"{band}, notch {notch}{src}{skip}"
 
 
 def _sidecar_lines(rec):

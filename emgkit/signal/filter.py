@@ -48,8 +48,11 @@ def notch_frequencies(sfreq, freq, *, harmonics=True, h_freq=None):
     freq = check_number("notch", freq, low=0, low_inclusive=False)
     top = min(sfreq / 2.0, h_freq if h_freq is not None else np.inf)
     if freq >= sfreq / 2.0:
-        raise ConfigError(f"notch={freq:g} Hz is at or above Nyquist ({sfreq / 2:g} Hz for "
-                          f"sfreq={sfreq:g} Hz); use 50 or 60, or 0 for no notch.")
+        raise ConfigError(f"preprocess.notch={freq:g} Hz is at or above Nyquist "
+                          f"({sfreq / 2:g} Hz for sfreq={sfreq:g} Hz): data sampled at "
+                          f"{sfreq:g} Hz cannot hold mains at {freq:g} Hz. Set notch = 0 (no "
+                          f"notch), or list the channels in preprocess.processed when they "
+                          f"hold an envelope computed by the acquisition software.")
     if not harmonics:
         return [freq]
     n = int(np.floor((top - 1e-9) / freq))

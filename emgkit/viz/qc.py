@@ -69,14 +69,22 @@ def plot_psd(result, ax=None):
     q, pp = result.quality, result.config.preprocess
     fig, axes = _rows(ax, len(result.muscles), (8, 1.9 * len(result.muscles)))
     f = q["freqs"]
+    processed = set(pp.processed or ())
     for m, (muscle, a) in enumerate(zip(result.muscles, axes)):
         a.semilogy(f[1:], q["psd_raw"][m][1:] + 1e-12, color=RAW, lw=0.8, label="raw")
         a.semilogy(f[1:], q["psd_filtered"][m][1:] + 1e-12, color=FILT, lw=0.8,
                    label="filtered")
-        for h in notch_frequencies(result.sfreq, pp.notch, harmonics=pp.notch_harmonics,
-                                   h_freq=pp.h_freq) if pp.notch else ():
+        if muscle in processed:  # taken as it is: no band-pass, no notch to mark
+            a.text(0.99, 0.95, "processed by the acquisition software: not filtered",
+                   transform=a.transAxes, ha="right", va="top", fontsize=7, color="0.35")
+            freqs, edges = (), ()
+        else:
+            freqs = notch_frequencies(result.sfreq, pp.notch, harmonics=pp.notch_harmonics,
+                                      h_freq=pp.h_freq) if pp.notch else ()
+            edges = (pp.l_freq, pp.h_freq)
+        for h in freqs:
             a.axvline(h, color="#d62728", lw=0.5, ls=":")
-        for edge in (pp.l_freq, pp.h_freq):
+        for edge in edges:
             if edge:
                 a.axvline(edge, color="k", lw=0.6, ls="--")
         floor = max(np.median(q["psd_filtered"][m][1:]) * 1e-4, 1e-12)
