@@ -118,7 +118,17 @@ def _cmd_run(args):
     if record["group"]["status"] == "failed":
         print(f"  group step failed: {record['group']['message']}", file=sys.stderr)
     print(f"results in {args.out} (provenance: {args.out}/run.json)")
-    return 0 if record["status"] == "ok" else 1
+    cov = record.get("conditions", {})
+    if cov.get("never_seen"):
+        print(f"emgkit: error: {cov['message']}", file=sys.stderr)
+        return 2
+    if record["status"] != "ok":
+        return 1
+    if cov.get("missing") and not args.allow_missing:
+        print(f"emgkit: warning: {cov['message']} (exit 3: finished with warnings worth "
+              f"reading; --allow-missing accepts them)", file=sys.stderr)
+        return 3
+    return 0
 
 
 def build_parser():
@@ -274,6 +284,8 @@ def build_parser():
                    "(tcp://host:port)")
     s.add_argument("--dask", action="store_true", help="run on a local Dask cluster")
     s.add_argument("--no-reports", action="store_true", help="skip the PDF reports")
+    s.add_argument("--allow-missing", action="store_true", help="exit 0 when a condition is "
+                   "missing in some participants (default: exit 3, listed in run.json)")
     s.add_argument("--force", action="store_true", help="recompute a folder holding results "
                    "of another config (only files emgkit wrote are replaced)")
     s.set_defaults(func=_cmd_run)
@@ -313,7 +325,9 @@ def main(argv=None):
     """Entry point of the ``emgkit`` command; returns the exit code.
 
     Exit codes: 0 success; 1 a participant or the group step failed, or the system refused
-    a file operation; 2 bad input or usage (one ``emgkit: error:`` line); 130 interrupted.
+    a file operation; 2 bad input or usage (one ``emgkit: error:`` line), including a
+    configured condition that occurs in no recording; 3 (``run``) finished, but a condition
+    is missing in some participants (``--allow-missing`` accepts it); 130 interrupted.
     """
     from .errors import Interrupted
 

@@ -430,17 +430,77 @@ def _run(record, plan, config, out, jobs, scheduler, reports, progress, group_st
     results = sorted(record["participants"].values(), key=lambda r: r["participant"])
     record["participants"] = {r["participant"]: r for r in results}
     ok = [r for r in results if r["status"] in ("done", "skipped")]
-    record["group"] = _group(out, plan, config, ok, reports) if group_step else {
-        "status": "not run"}
+    coverage = condition_coverage(config, {r["participant"]: read_trials(
+        out.path(r["folder"], "trials.tsv")) for r in ok}, results)
+    if coverage:
+        record["conditions"] = coverage
+    if coverage.get("never_seen"):
+        record["group"] = {"status": "not run", "message": coverage["message"]}
+    else:
+        record["group"] = _group(out, plan, config, ok, reports) if group_step else {
+            "status": "not run"}
     record["finished"] = _now()
     n_failed = sum(r["status"] == "failed" for r in results)
-    record["status"] = "failed" if n_failed or record["group"]["status"] == "failed" else "ok"
+    record["status"] = "failed" if (n_failed or record["group"]["status"] == "failed"
+                                    or coverage.get("never_seen")) else "ok"
     record["summary"] = {s: sum(r["status"] == s for r in results)
                          for s in ("done", "skipped", "failed", "excluded")}
     mappings = {r["participant"]: r["event_mapping"] for r in results if r.get("event_mapping")}
     if mappings:  # codes seen but not mapped, or mapped but never seen, per participant
         record["event_mapping"] = mappings
     write_text(json.dumps(record, indent=2, default=str), out.root / "run.json")
+
+
+def condition_coverage(config, trials, results=()):
+    """Check the event mapping across the study: which configured conditions occur where.
+
+    Parameters
+    ----------
+    config : Config
+    trials : dict
+        Participant -> trial table of each successfully processed participant.
+    results : iterable of dict
+        The participants' run records (their ``event_mapping``: codes seen but not mapped).
+
+    Returns
+    -------
+    dict
+        Empty when every configured condition occurs in every participant. Else
+        ``never_seen`` (conditions in no participant: the run fails before the group step),
+        ``missing`` (condition -> participants without it), ``codes_seen`` (code -> count of
+        codes that were not mapped, over the study) and ``message``.
+    """
+    configured = list(dict.fromkeys(config.events.conditions.values()))
+    if not trials:
+        return {}
+    present = {pid: set(t["condition"].astype(str)) for pid, t in trials.items()}
+    wanted = configured or sorted(set().union(*present.values()))
+    never = [c for c in wanted if not any(c in p for p in present.values())]
+    missing = {c: sorted(pid for pid, p in present.items() if c not in p)
+               for c in wanted if c not in never}
+    missing = {c: pids for c, pids in missing.items() if pids}
+    if not never and not missing:
+        return {}
+    seen = {}
+    for r in results:
+        for code, n in (r.get("event_mapping") or {}).get("unmapped", {}).items():
+            seen[code] = seen.get(code, 0) + int(n)
+    out = {}
+    parts = []
+    if never:
+        codes = ", ".join(f"{c!r} ×{n}" for c, n in sorted(seen.items())) or "none"
+        parts.append(f"condition(s) {', '.join(map(repr, never))} of [events.conditions] "
+                     f"occur in no recording (codes seen but not mapped: {codes}); fix the "
+                     f"codes in [events.conditions] (see emgkit inspect RECORDING)")
+        out["never_seen"] = never
+    if missing:
+        parts.append("missing in some participants: " + "; ".join(
+            f"{c} in {', '.join(p)}" for c, p in missing.items()))
+        out["missing"] = missing
+    out["codes_seen"] = seen
+    out["message"] = "; ".join(parts) + "."
+    logger.warning("event mapping across the study: %s", out["message"])
+    return out
 
 
 def _group(out, plan, config, ok, reports):
