@@ -187,13 +187,16 @@ def cmd_timecourse(args):
         name, how = "bins.tsv", (f"a mixed model per bin, Benjamini-Hochberg over bins; "
                                  f"shaded: p_fdr < {args.alpha:g}")
     else:
-        table = pd.concat([cluster_test(tcs, parts, muscle=m, condition=level,
-                                        factor=args.contrast,
-                                        n_permutations=args.permutations,
-                                        alpha=args.alpha, seed=args.seed) for m in muscles],
-                          ignore_index=True)
+        tables = [cluster_test(tcs, parts, muscle=m, condition=level, factor=args.contrast,
+                               n_permutations=args.permutations, alpha=args.alpha,
+                               seed=args.seed) for m in muscles]
+        table = pd.concat(tables, ignore_index=True)
         name, how = "clusters.tsv", (f"cluster permutation test, {args.permutations} "
                                      f"permutations; shaded: p < {args.alpha:g}")
+        floor = max(t.attrs.get("min_p", 0.0) for t in tables)
+        if floor > args.alpha:  # said on the page, not only in a warning
+            how += (f"; NOTE: with {tables[0].attrs['n_a']} vs {tables[0].attrs['n_b']} "
+                    f"participants the smallest attainable p is {floor:.3g} > {args.alpha:g}")
     folder = OutputFolder.open(args.out, inputs=[path] + ([args.participants]
                                                           if args.participants else []))
     write_tsv(table, folder.root / name, float_format="%.6g")

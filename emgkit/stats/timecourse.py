@@ -11,10 +11,14 @@ participant) and controls the false discovery rate over bins (Benjamini–Hochbe
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 
 from ..errors import ModelError
+
+logger = logging.getLogger("emgkit")
 
 
 def participant_timecourses(timecourses, participants, *, muscle, condition,
@@ -86,6 +90,12 @@ def cluster_test(timecourses, participants, *, muscle, condition, factor="group"
         raise ModelError(f"Each level of {factor!r} needs at least 2 participants with "
                          f"{muscle} × {condition} trials ({la}: {len(xa)}, {lb}: {len(xb)}).")
     width = np.median(np.diff(times)) if len(times) > 1 else 0.0
+    floor = attainable_p(len(xa), len(xb), n_permutations)
+    if floor["min_p"] > alpha:
+        logger.warning("%s × %s: with %d vs %d participants only %d distinct permutations "
+                       "exist, so the smallest attainable p is %.3g > alpha = %g; no cluster "
+                       "can be significant.", muscle, condition, len(xa), len(xb),
+                       floor["n_distinct"], floor["min_p"], alpha)
     _, clusters, pvals, _ = permutation_cluster_test(
         [xa, xb], threshold=threshold, n_permutations=n_permutations, tail=1,
         out_type="mask", rng=np.random.default_rng(seed), verbose="error")
@@ -100,8 +110,33 @@ def cluster_test(timecourses, participants, *, muscle, condition, factor="group"
                          end_s=float(times[idx[-1]] + width), f_sum=float(fvals[idx].sum()),
                          p=float(p), significant=bool(p < alpha),
                          direction=f"{lb} > {la}" if diff > 0 else f"{la} > {lb}"))
-    return pd.DataFrame(rows, columns=["muscle", "condition", "start_s", "end_s", "f_sum",
-                                       "p", "significant", "direction"])
+    out = pd.DataFrame(rows, columns=["muscle", "condition", "start_s", "end_s", "f_sum",
+                                      "p", "significant", "direction"])
+    out.attrs.update(floor, n_a=len(xa), n_b=len(xb))
+    return out
+
+
+def attainable_p(n_a, n_b, n_permutations):
+    """The smallest p a two-group permutation test can give.
+
+    Parameters
+    ----------
+    n_a, n_b : int
+        Participants per group.
+    n_permutations : int
+        Permutations requested.
+
+    Returns
+    -------
+    dict
+        ``n_distinct``: distinct relabellings (``C(n_a + n_b, n_a)``, halved when the groups
+        are equal in size, since the F statistic is symmetric in the labels); ``min_p``:
+        ``1 / min(n_distinct, n_permutations)``.
+    """
+    from math import comb
+
+    n = comb(n_a + n_b, n_a) // (2 if n_a == n_b else 1)
+    return {"n_distinct": int(n), "min_p": 1.0 / min(n, int(n_permutations))}
 
 
 def binwise_test(timecourses, participants, *, muscle, condition, factor="group",

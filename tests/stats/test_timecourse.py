@@ -131,3 +131,22 @@ def test_binwise_null_muscle_rarely_has_a_significant_bin():
         res = binwise_test(tc, parts, muscle="zygomaticus", condition="happy")
         hits += bool(res["significant"].any())
     assert hits / len(seeds) <= 0.125  # FDR under the complete null = family-wise 5 %
+
+
+def test_smallest_attainable_p_is_reported(caplog):
+    """2 vs 2 participants: 3 distinct relabellings, so p >= 1/3 whatever the data; the
+    test says so (warning and attrs) instead of reporting p = 0.33 as if it were data."""
+    import logging
+
+    from emgkit.stats.timecourse import attainable_p
+
+    assert attainable_p(2, 2, 2000) == {"n_distinct": 3, "min_p": pytest.approx(1 / 3)}
+    assert attainable_p(3, 2, 2000)["n_distinct"] == 10
+    assert attainable_p(12, 12, 500)["min_p"] == pytest.approx(1 / 500)
+    tc, parts = _timecourses(3, effect=2.0, n=2)
+    with caplog.at_level(logging.WARNING, logger="emgkit"):
+        res = cluster_test(tc, parts, muscle="corrugator", condition="happy",
+                           n_permutations=200, seed=0)
+    assert "smallest attainable p is 0.333" in caplog.text
+    assert res.attrs["n_distinct"] == 3 and res.attrs["min_p"] > 0.05
+    assert (res["p"] > 0.2).all() and not res["significant"].any()  # MC around 1/3
