@@ -120,8 +120,13 @@ def cmd_power(args):
     write_text(json.dumps(settings, indent=2) + "\n", folder.root / "power.json")
     power_report(table, folder.root / "power.pdf", settings=settings)
     cols = ["level", "muscle", "n_per_group", "trials_per_cell", "power", "ci_low", "ci_high",
-            "mde"]
-    print(table[cols].round(3).to_string(index=False))
+            "mde", "singular_rate", "converged_rate"]
+    print(table[[c for c in cols if c in table]].round(3).to_string(index=False))
+    from .power.report import singular_note
+
+    note = singular_note(table)
+    if note:
+        print(f"caution: {note}", file=sys.stderr)
     print(f"wrote {folder.root / 'power.tsv'}, power.pdf, power.json")
     return 0
 

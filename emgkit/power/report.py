@@ -57,6 +57,25 @@ def plot_power(table, ax=None, *, target=0.8):
     return fig
 
 
+def singular_note(table, threshold=0.05):
+    """A sentence naming the design points where more than ``threshold`` of the simulated
+    fits were singular or did not converge ("" when none): their power rests on boundary
+    fits, which the analysis of a real study of that size would meet too."""
+    rows = []
+    for _, r in table.iterrows():
+        sing = np.nan_to_num(float(r.get("singular_rate", 0.0)), nan=0.0)
+        conv = np.nan_to_num(float(r.get("converged_rate", 1.0)), nan=1.0)
+        if sing > threshold or 1 - conv > threshold:
+            rows.append(f"{r.get('muscle', '')} n = {int(r['n_per_group'])}/group × "
+                        f"{int(r['trials_per_cell'])} trials: {sing:.0%} singular, "
+                        f"{1 - conv:.0%} not converged")
+    if not rows:
+        return ""
+    return ("Simulated fits that were singular (a variance estimated at 0) or did not "
+            "converge: " + "; ".join(rows) + ". Power at these design points rests on "
+            "boundary fits.")
+
+
 def power_report(table, out, *, settings=None):
     """Write the power PDF: curves, the table and the settings (atomically)."""
     from ..report.pages import atomic_pdf, figure_page, table_pages, text_page
@@ -74,10 +93,13 @@ def power_report(table, out, *, settings=None):
                     f"{attrs.get('target_power', 0.8):.0%} power, (t(1 - alpha/2m) + "
                     f"t(power)) × mean SE (Bonferroni over the m family rows: conservative "
                     f"for Holm).")]
+    warn = singular_note(table)
+    if warn:
+        text.append(("Caution", warn))
     n = table["muscle"].nunique()
     wanted = ["level", "muscle", "n_per_group", "trials_per_cell", "power", "ci_low",
               "ci_high", "effect", "effect_sd", "mean_estimate", "mean_se", "mean_df", "mde",
-              "mde_sd", "singular_rate", "kept_rate"]
+              "mde_sd", "singular_rate", "converged_rate", "kept_rate"]
     shown = table[[c for c in wanted if c in table]].round(4)
     with atomic_pdf(out) as pdf:
         pdf.savefig(text_page("emgkit power analysis", text))

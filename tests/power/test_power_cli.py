@@ -170,3 +170,26 @@ def test_power_out_at_the_pilot_folder_is_refused(pilot, capsys):
             "--trials-per-cell", "4", "--simulations", "10", "--out", str(root)]
     assert main(argv) != 0
     assert sorted((p.name, p.stat().st_mtime_ns) for p in root.iterdir()) == before
+
+
+def test_singular_share_is_reported(pilot, tmp_path, capsys):
+    """2 per group: many simulated fits are singular; power.tsv, the terminal and the PDF
+    say how many (not only the power)."""
+    from pypdf import PdfReader
+
+    from emgkit.power.report import singular_note
+
+    root, _, _ = pilot
+    out = tmp_path / "power"
+    assert main(["power", "--pilot", str(root / "trials.tsv"), "--participants",
+                 str(root / "participants.tsv"), "--at", "condition=happy", "--n-per-group",
+                 "2", "--trials-per-cell", "2", "--simulations", "40", "--seed", "1",
+                 "--effect-sd", "0.0", "--out", str(out)]) == 0
+    table = pd.read_csv(out / "power.tsv", sep="\t")
+    assert (table["singular_rate"] > 0.05).any()
+    captured = capsys.readouterr()
+    assert "singular_rate" in captured.out and "caution:" in captured.err
+    text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(out / "power.pdf").pages)
+    assert "rests on boundary fits" in text
+    quiet = table.assign(singular_rate=0.0, converged_rate=1.0)
+    assert singular_note(quiet) == ""
