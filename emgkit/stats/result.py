@@ -392,6 +392,13 @@ class MixedResult:
         if self.fit.get("singular"):
             out.append("Caution: the random-effects fit is singular (a variance of 0 or a "
                        "correlation of ±1); the tests below rest on a boundary estimate.")
+        sizes = self.data.groupby(factor, observed=True)[self.groups].nunique()
+        small = [f"{n} {lv}" for lv, n in sizes.items() if n < 5]
+        if small:
+            out.append(f"Caution: fewer than 5 participants per level of {factor} "
+                       f"({', '.join(f'{n} in {lv}' for lv, n in sizes.items())}); the "
+                       f"df and p values below are not trustworthy at this size.")
+        tentative = bool(small) or bool(self.fit.get("singular"))
         con = self.contrasts(factor)
         for _, r in con.iterrows():
             a, b = r["contrast"].split(" - ")
@@ -409,6 +416,8 @@ class MixedResult:
             sig = p < alpha
             verb = ("increased" if r["estimate"] > 0 else "decreased") if sig else \
                 "did not significantly change"
+            if tentative and sig:  # the sentence itself says it, not only a warning
+                verb = f"nominally {verb} (singular fit or < 5 per group: not evidence)"
             pt = "p < .001" if p < 0.001 else f"p = {p:.3f}".replace("0.", ".")
             adjusted = con.attrs.get("adjust") not in ("none", None)
             cell.append(f"{a.capitalize()} (vs {b}) {verb} {what}, b = {r['estimate']:.3g}, "

@@ -291,3 +291,20 @@ def test_function_calls_in_formulas():
     assert c.interacting("group") == ["condition"]
     np.testing.assert_allclose(c.contrasts("group")["estimate"], d.contrasts("group")["estimate"],
                                rtol=1e-8)
+
+
+def test_small_groups_change_the_summary_sentence():
+    """2 vs 2 participants: a 'significant' contrast is reported as nominal, with the
+    reason in the sentence itself (issue: "increased … t(52.0), p < .001")."""
+    trials, parts = simulate_scores(2, muscles=("corrugator",), n_trials=20,
+                                    drug_effects={("happy", "corrugator"): 3.0}, seed=5)
+    res = fit_model(trials, "score ~ group * condition", participants=parts)
+    text = res.summary_sentences()
+    assert any("fewer than 5 participants per level of group" in s for s in text)
+    happy = [s for s in text if "happy" in s][0]
+    assert "nominally increased" in happy and "not evidence" in happy
+    big, parts = simulate_scores(8, muscles=("corrugator",), n_trials=20,
+                                 drug_effects={("happy", "corrugator"): 3.0}, seed=5)
+    happy = [s for s in fit_model(big, "score ~ group * condition",
+                                  participants=parts).summary_sentences() if "happy" in s][0]
+    assert "nominally" not in happy and " increased " in happy
