@@ -242,7 +242,7 @@ def muscle_guesses(labels, *, prefer_processed=False):
         use, spare = (proc, raw) if (prefer_processed and proc) or not raw else (raw, proc)
         sides = {p.side for p in use}
         for side in dict.fromkeys(p.side for p in use):
-            name = muscle if len(sides) == 1 else f"{muscle}_{side or 'unsided'}"
+            name = muscle if len(sides) == 1 or side is None else f"{muscle}_{side}"
             g = _group_guess(name, [p for p in use if p.side == side])
             alt = [p.label for p in spare if p.side == side or len(sides) == 1]
             if alt:

@@ -78,11 +78,13 @@ def suggested_band(sfreq):
     Returns
     -------
     (float, float)
-        20 Hz to 500 Hz, or to 45 % of the sampling rate when that is lower (the low edge
-        drops to half the high one for very slow recordings, so the band stays valid).
+        20 Hz to 500 Hz, or to 45 % of the sampling rate (rounded down to 10 Hz) when that
+        is lower; for very slow recordings the low edge drops to half the high one, so the
+        band stays valid.
     """
-    high = float(min(500.0, round(0.45 * sfreq / 10) * 10)) or round(0.45 * sfreq, 1)
-    return min(20.0, high / 2), high
+    high = 0.45 * sfreq
+    high = float(min(500.0, high // 10 * 10)) if high >= 20 else np.floor(high * 10) / 10
+    return min(20.0, high / 2), float(high)
 
 
 def _toml_list(items, indent):
