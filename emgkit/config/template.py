@@ -217,10 +217,10 @@ def init_input(path, *, sfreq=None, columns=None, units=None):
     unit = units
     if units is not None and "=" in units:
         pairs = [p.split("=", 1) for p in units.split(",")]
-        unit = {k.strip(): v.strip() for k, v in pairs if len(pairs)}
         if any(len(p) != 2 or not p[0].strip() or not p[1].strip() for p in pairs):
             raise ConfigError(f"--units {units!r}: give one unit for every column (mV) or "
                               f"column=unit pairs separated by commas (zyg=mV,corr=mV).")
+        unit = {k.strip(): v.strip() for k, v in pairs}
         if cols is not None and set(unit) - set(cols):
             raise ConfigError(f"--units {units!r} names {', '.join(sorted(set(unit) - set(cols)))}"
                               f", which is not in --columns ({', '.join(cols)}).")

@@ -13,6 +13,7 @@ from emgkit import load_config, process_recording
 from emgkit.cli import main
 from emgkit.config.guess import event_channels, exg_pairs, muscle_guesses, parse_label
 from emgkit.config.template import draft_study, guess_muscles, init_input, suggested_band
+from emgkit.errors import ConfigError
 from emgkit.io.write import write_edf
 from emgkit.sim.scores import recording_from_scores
 
@@ -178,3 +179,129 @@ def test_band_stays_valid_for_slow_recordings():
     for sfreq in (12.8, 50.0, 100.0, 250.0):
         lo, hi = suggested_band(sfreq)
         assert 0 < lo < hi < sfreq / 2, sfreq
+
+
+# --- simulated files ----------------------------------------------------------------------
+
+def _scored(sfreq=1000.0):
+    conds = ["happy", "angry"] * 4
+    return recording_from_scores(np.full((8, 3), 1.5), conds, {"happy": 1, "angry": 2},
+                                 sfreq, seed=0)
+
+
+def _acq_text(path, columns, units, data, *, header=True):
+    """An AcqKnowledge text export (1 ms/sample), with or without its header block."""
+    lines = []
+    if header:
+        lines = [f"{path.stem}.acq", "1 msec/sample", f"{len(columns)} channels"]
+        for col, unit in zip(columns, units):
+            lines += [col, unit]
+        lines.append(",".join(f"CH{i + 1}" for i in range(len(columns))) + ",")
+        lines.append(",".join(str(data.shape[1]) for _ in columns) + ",")
+    sep = "," if header else "\t"
+    body = "\n".join(sep.join(f"{v:.6g}" for v in row) + sep for row in data.T)
+    path.write_text("\n".join(lines + [body]) + "\n")
+    return path
+
+
+def _name_conditions(text, names):
+    for old, new in names.items():
+        text = text.replace(f'= "{old}"', f'= "{new}"')
+    return text
+
+
+def test_init_on_a_biopac_export_uses_raw_channels_and_digital_inputs(tmp_path):
+    sig, status, _ = _scored()
+    bits = [5.0 * ((status >> b) & 1) for b in range(8)]
+    data = np.vstack([sig / 1000.0, *bits, np.abs(sig) / 1000.0, status])
+    cols = (["Corr Raw", "Zyg Raw", "DAO Raw"] + ["Digital input"] * 8
+            + ["Corr Processed", "Zyg Processed", "DAO Processed", "Marker"])
+    rec = _acq_text(tmp_path / "sub-01.txt", cols, ["mV"] * 3 + ["Volts"] * 12, data)
+    out = tmp_path / "study.toml"
+    assert main(["init", str(rec), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert 'corrugator = "Corr Raw"' in text and 'zygomaticus = "Zyg Raw"' in text
+    assert 'depressor = "DAO Raw"' in text and "Corr Raw-Zyg Raw" not in text
+    assert 'analog_mode = "bits"' in text
+    assert '"1" = "condition_1"   # 4 events' in text and '"2" = "condition_2"   # 4 events' in text
+    assert 'stim_channel = "Marker"' in text  # the marker channel, as the alternative
+    cfg = load_config(out)
+    assert cfg.events.source == "analog" and len(cfg.events.analog_channels) == 8
+    out.write_text(_name_conditions(text, {"condition_1": "happy", "condition_2": "angry"}))
+    res = process_recording(rec, load_config(out), quality=False)
+    assert len(res.events) == 8 and res.muscles == ["corrugator", "zygomaticus", "depressor"]
+    np.testing.assert_allclose(res.trials["score"], 1.5, rtol=0.15)
+
+
+def test_init_takes_rate_and_columns_of_a_headerless_export(tmp_path, capsys):
+    sig, status, _ = _scored()
+    data = np.vstack([sig[:2] / 1000.0, 5.0 * (status == 1), 5.0 * (status == 2)])
+    rec = _acq_text(tmp_path / "sub-01.txt", None, None, data, header=False)
+    out = tmp_path / "study.toml"
+    assert main(["init", str(rec), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "--sfreq" in err and "--columns" in err and not out.exists()
+    assert main(["init", str(rec), "--out", str(out), "--sfreq", "1000", "--columns",
+                 "corr_raw,zyg_raw,happy_ref,angry_ref", "--units", "mV"]) == 0
+    text = out.read_text()
+    cfg = load_config(out)
+    assert (cfg.input.sfreq, cfg.input.columns, cfg.input.units) == (
+        1000.0, ("corr_raw", "zyg_raw", "happy_ref", "angry_ref"), "mV")
+    assert cfg.channels == {"corrugator": "corr_raw", "zygomaticus": "zyg_raw"}
+    assert cfg.events.analog_channels == ("happy_ref", "angry_ref")
+    assert '"happy_ref" = "happy_ref"   # 4 events' in text
+    res = process_recording(rec, cfg, quality=False)
+    assert sorted(res.events["condition"]) == ["angry_ref"] * 4 + ["happy_ref"] * 4
+    np.testing.assert_allclose(res.trials["score"], 1.5, rtol=0.15)
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"sfreq": -5.0}, "--sfreq -5"),
+    ({"sfreq": float("nan")}, "--sfreq nan"),
+    ({"columns": "a,,b"}, "--columns 'a,,b'"),
+    ({"columns": "a,b,a"}, "distinct"),
+    ({"units": "a=mV,b"}, "--units 'a=mV,b'"),
+    ({"columns": "a,b", "units": "c=mV"}, "not in --columns"),
+])
+def test_init_options_are_checked(tmp_path, kw, match):
+    rec = tmp_path / "x.txt"
+    rec.write_text("1\t2\n")
+    with pytest.raises(ConfigError, match=re.escape(match)):
+        init_input(rec, **kw)
+
+
+def test_init_options_are_refused_for_files_that_state_them(tmp_path):
+    rec = tmp_path / "x.edf"
+    write_edf(rec, np.zeros((2, 500)), ["Corr1", "Corr2"], 500.0, fmt="edf")
+    with pytest.raises(ConfigError, match=r"--sfreq and --columns are for text exports only"):
+        init_input(rec, sfreq=500.0, columns="a,b")
+    assert init_input(rec) is None
+
+
+def test_init_on_a_biosemi_file_proposes_exg_before_eeg(tmp_path):
+    sig, status, _ = _scored(2048.0)
+    eeg = np.random.default_rng(0).normal(size=(4, sig.shape[1]))
+    rows = np.vstack([eeg, sig[0], np.zeros_like(sig[0]), sig[1], np.zeros_like(sig[1])])
+    rec = tmp_path / "sub-01_emg.bdf"
+    write_edf(rec, rows, ["Fp1", "Fp2", "Cz", "Pz", "EXG1", "EXG2", "EXG3", "EXG4"], 2048.0,
+              stim=status)
+    cfg_text = draft_study(rec)
+    channels = cfg_text.split("[channels]")[1].split("[events]")[0]
+    assert 'corrugator = "EXG1-EXG2"   # EDIT' in channels
+    assert 'zygomaticus = "EXG3-EXG4"   # EDIT' in channels and "Fp1-" not in channels
+    out = tmp_path / "s.toml"
+    out.write_text(_name_conditions(cfg_text, {"condition_1": "happy",
+                                               "condition_2": "angry"}))
+    res = process_recording(rec, load_config(out), quality=False)
+    assert len(res.events) == 8
+    np.testing.assert_allclose(res.trials["score"], 1.5, rtol=0.15)
+
+
+def test_annotation_texts_become_valid_condition_names(tmp_path):
+    rec = tmp_path / "x.edf"
+    write_edf(rec, np.random.default_rng(0).normal(size=(2, 5000)), ["Zyg1", "Zyg2"], 500.0,
+              fmt="edf", annotations=[(1.0, 0.0, "RECORD START"), (3.0, 0.0, 'face "A"')])
+    out = tmp_path / "s.toml"
+    out.write_text(draft_study(rec))
+    cfg = load_config(out)
+    assert cfg.events.conditions == {"RECORD START": "RECORD_START", 'face "A"': "face_A"}
