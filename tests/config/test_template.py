@@ -14,6 +14,11 @@ from emgkit.cli import main
 from emgkit.config.guess import event_channels, exg_pairs, muscle_guesses, parse_label
 from emgkit.config.template import draft_study, guess_muscles, init_input, suggested_band
 from emgkit.errors import ConfigError
+from emgkit.events.find import find_events
+from emgkit.io.edf import read_header
+from emgkit.io.inspect import inspect_recording
+from emgkit.io.load import load_recording
+from emgkit.signal.channels import resolve_muscles
 from emgkit.io.write import write_edf
 from emgkit.sim.scores import recording_from_scores
 
@@ -305,3 +310,93 @@ def test_annotation_texts_become_valid_condition_names(tmp_path):
     out.write_text(draft_study(rec))
     cfg = load_config(out)
     assert cfg.events.conditions == {"RECORD START": "RECORD_START", 'face "A"': "face_A"}
+
+
+# --- real files (../shared/real_data) -----------------------------------------------------
+
+REAL_FILES = sorted(p.relative_to(REAL).as_posix() for p in REAL.glob("*/*")
+                    if p.suffix.lower() in (".edf", ".bdf")) if REAL.is_dir() else []
+COUNTENANCE = REAL / "countenance" / "femg_raw_exported_sample.txt"
+NILSONNE = REAL / "nilsonne-oxazepam-2" / "09_FMOV_preprocessed.txt"
+needs_real = pytest.mark.skipif(not (REAL / "SOURCES.md").exists(),
+                                reason="../shared/real_data is absent")
+
+
+def _channel_section(text):
+    return text.split("\n[channels]")[1].split("\n[events]")[0].split("\n", 1)[1]
+
+
+def _check_draft(path, tmp_path, **kw):
+    """Draft, load and check a config: valid, channels present, no pair of two muscles."""
+    text = draft_study(path, input_config=init_input(path, **kw) if kw else None)
+    out = tmp_path / "study.toml"
+    out.write_text(text)
+    cfg = load_config(out)
+    labels = [str(x) for x in inspect_recording(path, input_config=cfg.input)
+              .channels["label"]]
+    resolved = resolve_muscles(cfg.channels, labels, source=str(path))
+    for muscle, pair in resolved.items():
+        named = {parse_label(lab).muscle for lab in pair if lab and parse_label(lab)}
+        assert len(named) <= 1, (path, muscle, pair)
+    return text, cfg, labels
+
+
+@needs_real
+@pytest.mark.parametrize("name", REAL_FILES)
+def test_init_on_every_real_edf_bdf_file(name, tmp_path):
+    path = REAL / name
+    if all(lab.strip().endswith("Annotations") for lab in read_header(path).labels):
+        with pytest.raises(ConfigError, match="holds no signals"):
+            draft_study(path)
+        return
+    text, _, labels = _check_draft(path, tmp_path)
+    if not muscle_guesses(labels):  # no EMG-like label: every muscle line is to edit
+        assert all("# EDIT" in line for line in _channel_section(text).splitlines()
+                   if line and not line.startswith("#"))
+    stim, _ = event_channels(labels)
+    if stim:  # a trigger or marker channel is the event source, or listed as one
+        assert f'stim_channel = "{stim[0]}"' in text
+
+
+@needs_real
+@pytest.mark.parametrize("name", ["mne-python/test.bdf",
+                                  "bdf-jl/MK2_speedmode4_CMS_not_in_range_battery_charged.bdf",
+                                  "bdf-jl/MK2_speedmode5_CMS_not_in_range_battery_charged.bdf"])
+def test_init_on_real_biosemi_files_proposes_exg_before_eeg(name, tmp_path):
+    _, cfg, labels = _check_draft(REAL / name, tmp_path)
+    assert any(lab.startswith("EXG") for lab in labels) and "Fp1" in labels
+    used = [lab for spec in cfg.channels.values() for lab in spec.split("-")]
+    assert used and all(lab.startswith("EXG") for lab in used), cfg.channels
+    assert cfg.events.stim_channel == "Status"
+
+
+@needs_real
+def test_init_on_the_real_biopac_export(tmp_path):
+    text, cfg, _ = _check_draft(COUNTENANCE, tmp_path)
+    assert cfg.channels == {"corrugator": "Corr Raw", "zygomaticus": "Zyg Raw",
+                            "levator": "Lev Raw"}
+    assert "Corr Raw-Zyg Raw" not in text
+    assert cfg.events.source == "analog" and cfg.events.analog_mode == "bits"
+    assert list(cfg.events.analog_channels) == [f"Digital input CH{n}" for n in range(28, 36)]
+    assert cfg.events.conditions == {"1": "condition_1", "54": "condition_54"}
+    assert 'stim_channel = "Marker", mask = 65535   (trigger channel Marker: 1 ×1, 54 ×1)' \
+        in text
+    events = find_events(load_recording(COUNTENANCE, cfg), cfg, COUNTENANCE, "005")
+    assert events["code"].tolist() == ["54", "1"]
+    np.testing.assert_allclose(events["onset_s"], [0.150, 13.117])
+
+
+@needs_real
+def test_init_on_a_real_headerless_export_with_options(tmp_path):
+    cols = "scr,zyg_raw,corr_raw,zyg_rect,corr_rect,angry_ref,happy_ref,neutral_ref"
+    with pytest.raises(ConfigError, match="--sfreq HZ --columns"):
+        draft_study(NILSONNE)
+    _, cfg, _ = _check_draft(NILSONNE, tmp_path, sfreq=100.0, columns=cols, units="mV")
+    # 100 Hz "raw" EMG is already decimated: the rectified channels, unfiltered
+    assert cfg.channels == {"zygomaticus": "zyg_rect", "corrugator": "corr_rect"}
+    assert cfg.preprocess.processed == ("zygomaticus", "corrugator")
+    assert cfg.preprocess.notch == 0 and cfg.input.sfreq == 100.0
+    assert cfg.events.analog_channels == ("angry_ref", "happy_ref", "neutral_ref")
+    events = find_events(load_recording(NILSONNE, cfg), cfg, NILSONNE, "09")
+    assert events["code"].value_counts().to_dict() == {"angry_ref": 4, "happy_ref": 4,
+                                                        "neutral_ref": 4}
