@@ -18,8 +18,8 @@ from emgkit.events.find import find_events
 from emgkit.io.edf import read_header
 from emgkit.io.inspect import inspect_recording
 from emgkit.io.load import load_recording
-from emgkit.signal.channels import resolve_muscles
 from emgkit.io.write import write_edf
+from emgkit.signal.channels import resolve_muscles
 from emgkit.sim.scores import recording_from_scores
 
 
