@@ -20,12 +20,12 @@ import numpy as np
 
 from ..errors import ConfigError
 from .guess import event_channels, exg_pairs, guess_muscles, muscle_guesses, parse_label
+from .input import TEXT_FORMATS, init_input
 
 __all__ = ["EventSource", "draft_study", "guess_muscles", "init_input", "study_template",
            "suggested_band"]
 
-#: text formats whose rate, column names and units may have to come from ``[input]``
-TEXT_FORMATS = ("acq-text", "delimited")
+
 #: below this rate (Hz) a "raw" EMG channel cannot be band-passed usefully
 _MIN_RAW_SFREQ = 250.0
 
@@ -164,70 +164,6 @@ def _is_pulse(x):
     x = np.asarray(x, float)
     levels = np.unique(x[np.isfinite(x)])
     return len(levels) == 2 and np.count_nonzero(np.diff(x)) >= 1
-
-
-def init_input(path, *, sfreq=None, columns=None, units=None):
-    """The ``[input]`` settings given to ``emgkit init`` for a text export.
-
-    Parameters
-    ----------
-    path : path-like
-        The recording.
-    sfreq : float | None
-        ``--sfreq``: sampling rate (Hz).
-    columns : str | None
-        ``--columns``: comma-separated column names, one per column.
-    units : str | None
-        ``--units``: one unit for every column (``"mV"``) or ``col=unit,col=unit``.
-
-    Returns
-    -------
-    InputConfig | None
-        None when no option was given.
-
-    Raises
-    ------
-    ConfigError
-        For a value that is not usable, or options given for a format that states its own
-        rate, channel names and units (EDF/BDF, ``.acq``, BrainVision).
-    """
-    from ..io.load import recording_format
-    from .input import InputConfig
-
-    given = [name for name, v in (("--sfreq", sfreq), ("--columns", columns),
-                                  ("--units", units)) if v is not None]
-    if not given:
-        return None
-    fmt = recording_format(path)
-    if fmt not in TEXT_FORMATS:
-        raise ConfigError(f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} for "
-                          f"text exports only; {path} is "
-                          f"{fmt.upper()}, which states its own rate, channel names and "
-                          f"units: drop {' and '.join(given)}.")
-    if sfreq is not None and not (np.isfinite(sfreq) and sfreq > 0):
-        raise ConfigError(f"--sfreq {sfreq:g}: the sampling rate must be a positive number "
-                          f"of Hz, e.g. --sfreq 1000.")
-    cols = None
-    if columns is not None:
-        cols = tuple(c.strip() for c in str(columns).split(","))
-        if not all(cols) or len(set(cols)) != len(cols):
-            raise ConfigError(f"--columns {columns!r}: give one distinct, non-empty name per "
-                              f"column, separated by commas, e.g. --columns "
-                              f"scr,zyg_raw,corr_raw.")
-    unit = units
-    if units is not None and "=" in units:
-        pairs = [p.split("=", 1) for p in units.split(",")]
-        if any(len(p) != 2 or not p[0].strip() or not p[1].strip() for p in pairs):
-            raise ConfigError(f"--units {units!r}: give one unit for every column (mV) or "
-                              f"column=unit pairs separated by commas (zyg=mV,corr=mV).")
-        unit = {k.strip(): v.strip() for k, v in pairs}
-        if cols is not None and set(unit) - set(cols):
-            raise ConfigError(f"--units {units!r} names {', '.join(sorted(set(unit) - set(cols)))}"
-                              f", which is not in --columns ({', '.join(cols)}).")
-    elif units is not None and not units.strip():
-        raise ConfigError("--units '': give a unit such as mV or uV.")
-    return InputConfig(format=fmt, sfreq=None if sfreq is None else float(sfreq),
-                       columns=cols, units=unit.strip() if isinstance(unit, str) else unit)
 
 
 def draft_study(path, *, mask=0xFFFF, input_config=None):
