@@ -216,6 +216,12 @@ def build_parser():
     s.add_argument("--out", default="study.toml")
     s.add_argument("--mask", type=lambda v: int(v, 0), default=0xFFFF,
                    help="trigger bit mask (default 0xFFFF)")
+    s.add_argument("--sfreq", type=float, default=None, metavar="HZ",
+                   help="text exports without a header: sampling rate in Hz")
+    s.add_argument("--columns", default=None, metavar="A,B,C",
+                   help="text exports without a header: comma-separated column names")
+    s.add_argument("--units", default=None, metavar="UNIT",
+                   help="text exports: unit of every column (mV), or col=unit,col=unit")
     s.set_defaults(func=cmd_init)
 
     s = sub.add_parser("timecourse", help="where in the epoch the groups differ: cluster "

@@ -225,16 +225,17 @@ def cmd_init(args):
     from pathlib import Path
 
     from ._files import write_text
-    from .config.template import study_template
+    from .config.template import draft_study, init_input
     from .errors import ConfigError
-    from .io.inspect import inspect_recording
     from .study.outdir import check_file_target
 
     out = Path(args.out)
     if out.exists():
         raise ConfigError(f"--out {out} exists; emgkit init never overwrites a config.")
     check_file_target(out, inputs=[args.recording])
-    text = study_template(inspect_recording(args.recording, mask=args.mask))
+    inp = init_input(args.recording, sfreq=args.sfreq, columns=args.columns,
+                     units=args.units)
+    text = draft_study(args.recording, mask=args.mask, input_config=inp)
     write_text(text, out)
     print(text)
     print(f"wrote {out}: edit the lines marked EDIT, then run emgkit process.")

@@ -14,6 +14,7 @@ Example (the Nilsonne oxazepam AcqKnowledge exports, no header block):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .._check import check_keys, check_number, check_option, config_key
@@ -21,6 +22,8 @@ from ..errors import ConfigError
 
 FORMATS = ("auto", "edf", "bdf", "acq", "acq-text", "delimited", "brainvision")
 TIME_UNITS = ("s", "ms", "min")
+#: text formats whose rate, column names and units may have to come from ``[input]``
+TEXT_FORMATS = ("acq-text", "delimited")
 
 
 @dataclass(frozen=True)
@@ -109,3 +112,66 @@ def input_config(d, src):
         kw["time_unit"] = check_option(where("input.time_unit"), inp["time_unit"],
                                        TIME_UNITS)
     return InputConfig(**kw)
+
+
+def init_input(path, *, sfreq=None, columns=None, units=None):
+    """The ``[input]`` settings given to ``emgkit init`` for a text export.
+
+    Parameters
+    ----------
+    path : path-like
+        The recording.
+    sfreq : float | None
+        ``--sfreq``: sampling rate (Hz).
+    columns : str | None
+        ``--columns``: comma-separated column names, one per column.
+    units : str | None
+        ``--units``: one unit for every column (``"mV"``) or ``col=unit,col=unit``.
+
+    Returns
+    -------
+    InputConfig | None
+        None when no option was given.
+
+    Raises
+    ------
+    ConfigError
+        For a value that is not usable, or options given for a format that states its own
+        rate, channel names and units (EDF/BDF, ``.acq``, BrainVision).
+    """
+    from ..io.load import recording_format
+
+    given = [name for name, v in (("--sfreq", sfreq), ("--columns", columns),
+                                  ("--units", units)) if v is not None]
+    if not given:
+        return None
+    fmt = recording_format(path)
+    if fmt not in TEXT_FORMATS:
+        raise ConfigError(f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} for "
+                          f"text exports only; {path} is "
+                          f"{fmt.upper()}, which states its own rate, channel names and "
+                          f"units: drop {' and '.join(given)}.")
+    if sfreq is not None and not (math.isfinite(sfreq) and sfreq > 0):
+        raise ConfigError(f"--sfreq {sfreq:g}: the sampling rate must be a positive number "
+                          f"of Hz, e.g. --sfreq 1000.")
+    cols = None
+    if columns is not None:
+        cols = tuple(c.strip() for c in str(columns).split(","))
+        if not all(cols) or len(set(cols)) != len(cols):
+            raise ConfigError(f"--columns {columns!r}: give one distinct, non-empty name per "
+                              f"column, separated by commas, e.g. --columns "
+                              f"scr,zyg_raw,corr_raw.")
+    unit = units
+    if units is not None and "=" in units:
+        pairs = [p.split("=", 1) for p in units.split(",")]
+        if any(len(p) != 2 or not p[0].strip() or not p[1].strip() for p in pairs):
+            raise ConfigError(f"--units {units!r}: give one unit for every column (mV) or "
+                              f"column=unit pairs separated by commas (zyg=mV,corr=mV).")
+        unit = {k.strip(): v.strip() for k, v in pairs}
+        if cols is not None and set(unit) - set(cols):
+            raise ConfigError(f"--units {units!r} names {', '.join(sorted(set(unit) - set(cols)))}"
+                              f", which is not in --columns ({', '.join(cols)}).")
+    elif units is not None and not units.strip():
+        raise ConfigError("--units '': give a unit such as mV or uV.")
+    return InputConfig(format=fmt, sfreq=None if sfreq is None else float(sfreq),
+                       columns=cols, units=unit.strip() if isinstance(unit, str) else unit)

@@ -107,7 +107,8 @@ class RecordingInfo:
         return "\n".join(lines)
 
 
-def inspect_recording(path, *, mask=0xFFFF, stim_channel=None, input_config=None):
+def inspect_recording(path, *, mask=0xFFFF, stim_channel=None, input_config=None,
+                      signals=None):
     """Describe a recording without processing it.
 
     Parameters
@@ -120,6 +121,8 @@ def inspect_recording(path, *, mask=0xFFFF, stim_channel=None, input_config=None
         Trigger channel; None looks for ``Status``/``Trigger``/``STI 014``.
     input_config : InputConfig | None
         How to read text files (rate, column names, units).
+    signals : Signals | None
+        The file's signals when already read (not EDF/BDF), so it is not read twice.
 
     Returns
     -------
@@ -137,9 +140,79 @@ def inspect_recording(path, *, mask=0xFFFF, stim_channel=None, input_config=None
     if fmt in ("edf", "bdf"):
         info = _inspect_edf(path, mask, stim_channel)
     else:
-        info = _inspect_signals(path, fmt, mask, stim_channel, input_config)
+        info = _inspect_signals(path, fmt, mask, stim_channel, input_config, signals)
     warn_cms(info.cms_spans, path)
     return info
+
+
+def channel_values(path, labels=None, *, input_config=None, digital=False):
+    """Read some channels in their physical units, as the pipeline reads analog event
+    channels (``events.source = "analog"``).
+
+    Parameters
+    ----------
+    path : path-like
+        Any recording :func:`inspect_recording` describes.
+    labels : list of str | None
+        Exact labels; None reads every channel of a text or ``.acq`` file (not allowed for
+        EDF/BDF, whose channels are decoded one by one).
+    input_config : InputConfig | None
+        How to read text files (rate, column names, units).
+    digital : bool
+        EDF/BDF: the raw digital values (BDF as the unsigned 24-bit word), as the pipeline
+        reads a trigger channel (``events.source = "stim"``).
+
+    Returns
+    -------
+    values : dict
+        Label -> ndarray (physical units of the file, e.g. V); EDF/BDF channels at another
+        rate than the first label's are left out.
+    sfreq : float
+        Sampling rate (Hz) of the returned channels.
+    """
+    from .load import _physical, read_signals, recording_format
+
+    path = Path(path)
+    fmt = recording_format(path, input_config)
+    if fmt in ("edf", "bdf"):
+        if labels is None:
+            raise EmgkitError(f"channel_values({path}): give the labels to read from an "
+                              f"EDF/BDF file.")
+        header = read_header(path)
+        rates = {lab: header.sfreq(lab) for lab in labels}
+        sfreq = rates[labels[0]] if labels else 0.0
+        def read(lab):
+            if not digital:
+                return _physical(header, lab)
+            raw = read_digital(header, lab)
+            return raw & 0xFFFFFF if header.bdf else raw
+
+        return {lab: read(lab) for lab in labels if rates[lab] == sfreq}, float(sfreq)
+    sig = read_signals(path, fmt, input_config)
+    wanted = sig.labels if labels is None else labels
+    return {lab: np.asarray(sig.get(lab), float) for lab in wanted}, float(sig.sfreq)
+
+
+def trigger_summary(values, label, mask, sfreq):
+    """Describe one trigger channel like :attr:`RecordingInfo.trigger`.
+
+    Parameters
+    ----------
+    values : ndarray
+        Trigger values (rounded to integers).
+    label : str
+        Channel label.
+    mask : int
+        Trigger bit mask.
+    sfreq : float
+        Sampling rate (Hz).
+
+    Returns
+    -------
+    dict
+        ``label``, ``mask``, ``idle``, ``raw_values``, ``codes`` and ``events``.
+    """
+    return _trigger(np.rint(np.asarray(values, float)), label, mask, sfreq)
 
 
 def _trigger(values, label, mask, sfreq):
@@ -206,10 +279,11 @@ def _inspect_edf(path, mask, stim_channel):
                          ann.reset_index(drop=True), trigger, cms, found_gaps, notes)
 
 
-def _inspect_signals(path, fmt, mask, stim_channel, input_config):
+def _inspect_signals(path, fmt, mask, stim_channel, input_config, sig=None):
     from .load import read_signals
 
-    sig = read_signals(path, fmt, input_config)
+    if sig is None:
+        sig = read_signals(path, fmt, input_config)
     channels = pd.DataFrame({"label": sig.labels, "unit": sig.units,
                              "sfreq": [sig.sfreq] * len(sig.labels),
                              "n_samples": [sig.n_times] * len(sig.labels)})
