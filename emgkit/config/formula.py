@@ -353,6 +353,12 @@ def parse_formula(text, *, what="formula", one_sided=False):
     if not one_sided and out.outcome is None:
         raise FormulaError(f"{what} = {text!r} needs one outcome on the left of '~', e.g. "
                            f"'score ~ group * condition'.")
+    top = {id(t) for t in summands(out.rhs)}
+    for node in walk(out.rhs):
+        if isinstance(node, Random) and id(node) not in top:
+            _fail(text, what, node.pos, f"the random term {deparse(node)} is combined with "
+                  f"other operators than +", "add random terms with +, e.g. "
+                  "score ~ condition + (1 | participant_id)")
     if one_sided:
         for node in walk(out.rhs):
             if isinstance(node, Random):
@@ -365,8 +371,8 @@ def parse_formula(text, *, what="formula", one_sided=False):
 def walk(node):
     """Every node under ``node`` (itself first)."""
     yield node
-    for child in (getattr(node, f, None) for f in ("left", "right", "operand", "lhs", "group",
-                                                     "arg")):
+    for child in (getattr(node, f, None) for f in ("outcome", "rhs", "left", "right", "operand",
+                                                     "lhs", "group", "arg")):
         if child is not None:
             yield from walk(child)
 
@@ -484,6 +490,36 @@ def random_terms(formula, *, what="formula"):
     return out
 
 
+def slopes_formula(re_formula, *, what="re_formula"):
+    """Parse a random-slopes formula (``"~ condition"``; the intercept is always included).
+
+    Returns
+    -------
+    object | None
+        The slopes' tree (None for ``"~ 1"``).
+
+    Raises
+    ------
+    FormulaError
+        Not in the grammar, or without the intercept (``"~ 0 + x"``), which emgkit does not
+        fit (lme4: ``(0 + x | g)``).
+    """
+    tree = parse_formula(re_formula, what=what, one_sided=True)
+    slopes = []
+    for part in summands(tree.rhs):
+        if isinstance(part, Num) or (isinstance(part, Neg) and isinstance(part.operand, Num)):
+            if (part.value if isinstance(part, Num) else 1 - part.operand.value) == 0:
+                raise FormulaError(f"{what} = {re_formula!r} removes the random intercept; "
+                                   f"emgkit fits random slopes together with the intercept: "
+                                   f"leave 0 / -1 out (e.g. '~ condition').")
+            continue
+        slopes.append(part)
+    node = None
+    for s in slopes:
+        node = s if node is None else Op("+", node, s)
+    return node
+
+
 # -- writing it back -------------------------------------------------------------------
 _PREC = {"+": 1, "-": 1, "*": 2, "/": 2, ":": 3, "^": 5}
 
@@ -498,7 +534,8 @@ def deparse(node, prec=0, *, r=False):
     """Formula text of a tree (R syntax; parentheses only where needed).
 
     With ``r``, transforms are written as R calls them (``center(x)`` as ``scale(x, scale =
-    FALSE)``, ``C(x)`` as ``factor(x)``).
+    FALSE)``), and ``C(x)`` / ``factor(x)`` as ``x`` (emgkit's R code turns the column into a
+    factor with emgkit's levels first, so R's coefficient names are emgkit's).
     """
     if isinstance(node, Formula):
         lhs = deparse(node.outcome, r=r) + " " if node.outcome is not None else ""
@@ -513,8 +550,8 @@ def deparse(node, prec=0, *, r=False):
             return f"poly({arg}, {node.degree})"
         if r and node.func == "center":
             return f"scale({arg}, scale = FALSE)"
-        if r and node.func == "C":
-            return f"factor({arg})"
+        if r and node.func in ("C", "factor"):  # the R code makes it a factor beforehand
+            return arg
         return f"{node.func}({arg})"
     if isinstance(node, Random):
         bar = "||" if node.double else "|"

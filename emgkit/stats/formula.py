@@ -22,7 +22,6 @@ from ..config.formula import (
     Formula,
     Neg,
     Num,
-    Op,
     Var,
     categorical,
     deparse,
@@ -30,10 +29,9 @@ from ..config.formula import (
     parse_formula,
     r_name,
     random_terms,
-    summands,
     variables,
 )
-from ..errors import FormulaError, ModelError
+from ..errors import ModelError
 
 
 class _Poly:
@@ -298,37 +296,6 @@ def model_formula(formula, *, what="formula"):
     return ModelFormula(formula=tree, fixed=fixed, random=random_terms(tree, what=what),
                         outcome=tree.outcome.name, predictors=variables(fixed),
                         categorical=categorical(fixed))
-
-
-def slopes_formula(re_formula, *, what="re_formula"):
-    """Parse a random-slopes formula (``"~ condition"``; the intercept is always included).
-
-    Returns
-    -------
-    object | None
-        The slopes' tree (None for ``"~ 1"``).
-
-    Raises
-    ------
-    FormulaError
-        Not in the grammar, or without the intercept (``"~ 0 + x"``), which emgkit does not
-        fit (lme4: ``(0 + x | g)``).
-    """
-    tree = parse_formula(re_formula, what=what, one_sided=True)
-    slopes = []
-    for part in summands(tree.rhs):
-        if isinstance(part, Num) or (isinstance(part, Neg) and isinstance(part.operand, Num)):
-            if (part.value if isinstance(part, Num) else 1 - part.operand.value) == 0:
-                raise FormulaError(f"{what} = {re_formula!r} removes the random intercept; emgkit "
-                                 f"fits random slopes together with the intercept: write "
-                                 f"'~ {deparse(tree.rhs).replace('0 + ', '')}' or leave "
-                                 f"{what} out.")
-            continue
-        slopes.append(part)
-    node = None
-    for s in slopes:
-        node = s if node is None else Op("+", node, s)
-    return node
 
 
 def formula_name(column):

@@ -16,10 +16,10 @@ import warnings
 import numpy as np
 import statsmodels.api as sm
 
-from ..config.formula import Num, Op, deparse, r_name, variables
+from ..config.formula import Num, Op, deparse, r_name, slopes_formula, variables
 from ..errors import ModelError
 from .design import prepare_data
-from .formula import design_matrix, model_formula, slopes_formula
+from .formula import design_matrix, model_formula
 from .reml import CrossedReml, RemlCriterion, newton_refine
 from .result import MixedResult
 from .satterthwaite import Satterthwaite
