@@ -527,7 +527,10 @@ _PREC = {"+": 1, "-": 1, "*": 2, "/": 2, ":": 3, "^": 5}
 def r_name(name):
     """A column name as R writes it in a formula (backticks unless it is a syntactic name)."""
     ok = re.fullmatch(r"(?:[A-Za-z]|\.(?![0-9]))[A-Za-z0-9._]*", name)
-    return name if ok and name not in _R_RESERVED else f"`{name}`"
+    if ok and name not in _R_RESERVED:
+        return name
+    escaped = name.replace("\\", "\\\\").replace("`", "\\`").replace("\n", "\\n")
+    return f"`{escaped}`"
 
 
 def deparse(node, prec=0, *, r=False):

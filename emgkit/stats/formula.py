@@ -296,8 +296,3 @@ def model_formula(formula, *, what="formula"):
     return ModelFormula(formula=tree, fixed=fixed, random=random_terms(tree, what=what),
                         outcome=tree.outcome.name, predictors=variables(fixed),
                         categorical=categorical(fixed))
-
-
-def formula_name(column):
-    """A column name as a formula term (backticked when needed)."""
-    return r_name(column)

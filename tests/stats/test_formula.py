@@ -283,3 +283,14 @@ def test_config_formulas_are_checked_at_load_time(tmp_path):
     p.write_text(head + 're_formula = "~ 0 + condition"\n')
     with pytest.raises(ConfigError, match=r"model.re_formula .*removes the random intercept"):
         load_config(p)
+
+
+def test_names_reach_the_r_code_quoted(scores):
+    """Column names and levels are quoted for R (no R code can be smuggled into model.R)."""
+    t = scores[0].rename(columns={"participant_id": "id`x", "condition": "cond (1-4)"})
+    t["cond (1-4)"] = t["cond (1-4)"].replace("happy", 'ha"ppy')
+    res = fit_model(t, "score ~ `cond (1-4)`", groups="id`x")
+    assert res.lme4_formula() == "score ~ `cond (1-4)` + (1 | `id\\`x`)"
+    code = res.r_code()
+    assert 'd[["id`x"]] <- factor(d[["id`x"]])' in code
+    assert '"ha\\"ppy"' in code
