@@ -279,7 +279,8 @@ def _random_structure(mf, groups, re_formula, crossed):
     Raises
     ------
     ModelError
-        Both given, or a structure emgkit does not fit yet (slopes with crossed terms).
+        Random terms in the formula and keywords both given, ``groups`` without a random
+        term, or slopes with crossed intercepts given as keywords.
     """
     crossed = [crossed] if isinstance(crossed, str) else list(crossed or [])
     if not mf.random:
