@@ -35,3 +35,11 @@ class OutputError(EmgkitError):
 
 class Interrupted(EmgkitError):
     """A run was stopped by the user (Ctrl-C or SIGTERM); finished results are kept."""
+
+
+class FormulaError(ConfigError, ModelError):
+    """A model formula is not in emgkit's formula grammar (names the token and its position).
+
+    Both a bad setting (a :class:`ConfigError`, for ``[model] formula``) and a model that
+    cannot be fitted (a :class:`ModelError`, for :func:`emgkit.stats.fit_model`).
+    """

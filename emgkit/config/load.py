@@ -16,6 +16,7 @@ from ..epochs.reject import METHODS as REJECT_METHODS
 from ..epochs.standardise import STANDARDISE
 from ..errors import ConfigError
 from .blocks import blocks_config
+from .formula import parse_formula, random_terms, slopes_formula
 from .input import input_config
 from .schema import (
     ENVELOPES,
@@ -275,6 +276,26 @@ def _onsets(d, src):
     return OnsetsConfig(**kw)
 
 
+def _check_model_formulas(model, src):
+    """Parse ``[model] formula`` and ``re_formula`` with the formula grammar (never
+    evaluated), so a bad formula stops at load time naming its key."""
+    what = config_key(src, "model.formula")
+    formula = parse_formula(model.get("formula", "score ~ group * condition"), what=what)
+    terms = random_terms(formula, what=what)
+    if "re_formula" in model:
+        slopes_formula(model["re_formula"], what=config_key(src, "model.re_formula"))
+    extra = [k for k in ("re_formula", "crossed") if k in model]
+    if terms and extra:
+        raise ConfigError(f"{what} has random terms and [model] {' and '.join(extra)} "
+                          f"{'is' if len(extra) == 1 else 'are'} set too; write every random "
+                          f"term in the formula, e.g. \"score ~ group * condition + "
+                          f"(1 + condition | participant_id)\".")
+    if "re_formula" in model and "crossed" in model:
+        raise ConfigError(f"{config_key(src, 'model.re_formula')} (random slopes) and "
+                          f"{config_key(src, 'model.crossed')} cannot be combined yet; choose "
+                          f"one.")
+
+
 def config_from_dict(d, *, path=None):
     """Validate a config mapping (as parsed from TOML) into a :class:`Config`.
 
@@ -320,13 +341,14 @@ def config_from_dict(d, *, path=None):
             check_option(config_key(src, "model.equivalence_scale"), val, ("sd", "raw"))
             continue
         if key == "crossed":
-            if not isinstance(val, str) or not val:
+            if not isinstance(val, str) or not val or "`" in val or "\n" in val:
                 raise ConfigError(f"{config_key(src, 'model.crossed')} must be a column name, "
                                   f"e.g. \"stimulus_id\", got {val!r}.")
             continue
         if not isinstance(val, str) or "~" not in val:
             raise ConfigError(f"{config_key(src, 'model.' + key)} must be a formula with '~', "
                               f"got {val!r}.")
+    _check_model_formulas(model, src)
     report = _table(d, "report", src)
     check_keys(report, {"blinded", "traits"}, src, "report.")
     traits = report.get("traits", [])

@@ -30,13 +30,13 @@ def model_columns(config):
     """The trial-table columns the group step can use: :data:`KEEP`, the variables of the
     model's formulas, the crossed factor and the block column (a grid of many
     specifications keeps only these per specification)."""
-    from ..stats.design import formula_variables
+    from ..config.formula import parse_formula, variables
 
     keep = set(KEEP) | {config.blocks.column}
-    outcome, preds = formula_variables(config.model.get("formula", "score ~ group * condition"))
-    keep |= {outcome, *preds}
+    formula = parse_formula(config.model.get("formula", "score ~ group * condition"))
+    keep |= set(variables(formula))  # outcome, fixed effects and random terms
     if config.model.get("re_formula"):
-        keep |= set(formula_variables("y " + config.model["re_formula"].strip())[1])
+        keep |= set(variables(parse_formula(config.model["re_formula"], one_sided=True)))
     crossed = config.model.get("crossed")
     keep |= set([crossed] if isinstance(crossed, str) else crossed or [])
     return keep

@@ -1,64 +1,23 @@
-"""Model data and design matrices: merge tables, check them, build treatment- and
-sum-coded designs from a formula (patsy), and the reference grid for marginal means."""
+"""Model data: merge tables, check and type them for a parsed formula, and the reference
+grid for marginal means (the designs come from :mod:`emgkit.stats.formula`)."""
 
 from __future__ import annotations
 
-import ast
-import re
-
 import numpy as np
 import pandas as pd
-import patsy
 
 from ..errors import ModelError
+from .formula import model_formula
 
 #: preferred reference levels (R's treatment coding, other levels alphabetical)
 REFERENCE_LEVELS = ("placebo", "neutral", "corrugator")
 
 
-#: names in formula code that are functions or patsy contrasts, not data columns
-_NOT_COLUMNS = {"C", "Sum", "Treatment", "Poly", "Helmert", "Diff", "I", "Q", "np",
-                "center", "standardize", "scale", "log", "exp", "sqrt"}
-
-
-def code_variables(code):
-    """Data columns a patsy factor's code uses: ``np.log(age)`` -> ["age"],
-    ``C(group, Sum)`` -> ["group"]; called names and contrasts are not columns."""
-    try:
-        tree = ast.parse(code, mode="eval")
-    except SyntaxError:
-        return re.findall(r"[A-Za-z_][A-Za-z0-9_]*", code)
-    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
-    skip = set()
-    for node in ast.walk(tree):  # the whole function expression (np.log) is not a column
-        if id(node) in called:
-            skip |= {id(n) for n in ast.walk(node)}
-    out = []
-    for node in ast.walk(tree):
-        if (isinstance(node, ast.Name) and id(node) not in skip
-                and node.id not in _NOT_COLUMNS and node.id not in out):
-            out.append(node.id)
-    return out
-
-
 def formula_variables(formula):
-    """Return (outcome, [predictor variable names]) used by a model formula."""
-    try:
-        desc = patsy.ModelDesc.from_formula(formula)
-    except patsy.PatsyError as exc:
-        raise ModelError(f"The formula {formula!r} cannot be parsed: {exc}.") from None
-    if len(desc.lhs_termlist) != 1:
-        raise ModelError(f"The formula {formula!r} needs exactly one outcome on the left "
-                         f"of '~', e.g. 'score ~ group * condition'.")
-
-    def names(terms):
-        out = []
-        for term in terms:
-            for factor in term.factors:
-                out += [n for n in code_variables(factor.code) if n not in out]
-        return out
-
-    return names(desc.lhs_termlist)[0], names(desc.rhs_termlist)
+    """Return (outcome, [fixed-effect columns]) of a model formula (parsed, never
+    evaluated; see :func:`emgkit.stats.formula.model_formula`)."""
+    mf = model_formula(formula)
+    return mf.outcome, list(mf.predictors)
 
 
 def prepare_data(trials, formula, *, participants=None, groups="participant_id",
@@ -69,8 +28,9 @@ def prepare_data(trials, formula, *, participants=None, groups="participant_id",
     ----------
     trials : DataFrame
         Trial (or bin, or cell) table with the outcome and within-subject factors.
-    formula : str
-        Fixed-effects formula, e.g. ``"score ~ group * condition"``.
+    formula : str | ModelFormula
+        Model formula, e.g. ``"score ~ group * condition"``; columns in ``C()`` or
+        ``factor()`` are factors even when numeric.
     participants : DataFrame | None
         ``participant_id``, ``group`` and covariates; merged on ``groups``.
     groups : str
@@ -97,7 +57,8 @@ def prepare_data(trials, formula, *, participants=None, groups="participant_id",
         Missing columns, missing values, participants absent from the participants table,
         or a factor with a single level.
     """
-    outcome, preds = formula_variables(formula)
+    mf = model_formula(formula)
+    outcome, preds = mf.outcome, mf.predictors
     data = trials.copy()
     if participants is not None:
         if groups not in participants.columns:
@@ -141,14 +102,17 @@ def prepare_data(trials, formula, *, participants=None, groups="participant_id",
     factors = {}
     levels = levels or {}
     for col in preds:
-        if col in levels or not pd.api.types.is_numeric_dtype(data[col]):
+        numeric = pd.api.types.is_numeric_dtype(data[col])
+        if col in levels or col in mf.categorical or not numeric:
             present = list(pd.unique(data[col].astype(str)))
+            if numeric:  # C(dose): levels in numeric order
+                present = [str(v) for v in sorted(pd.unique(data[col]))]
             order = [str(v) for v in levels.get(col, [])]
             unknown = [v for v in present if order and v not in order]
             if unknown:
                 raise ModelError(f"levels for {col!r} do not include {unknown}.")
             if not order:
-                order = sorted(present)
+                order = present if numeric else sorted(present)
                 ref = [r for r in REFERENCE_LEVELS if r in order]
                 if ref:
                     order = [ref[0]] + [v for v in order if v != ref[0]]
@@ -163,30 +127,6 @@ def prepare_data(trials, formula, *, participants=None, groups="participant_id",
         raise ModelError(f"Only one participant ({data[groups].iloc[0]}) in the data; a mixed "
                          f"model needs several.")
     return data.reset_index(drop=True), factors
-
-
-def r_term_name(name):
-    """patsy column name -> R (lme4) coefficient name, e.g. ``group[T.a]`` -> ``groupa``."""
-    if name == "Intercept":
-        return "(Intercept)"
-    return re.sub(r"\[T\.([^\]]*)\]", r"\1", name)
-
-
-def sum_coded_formula(rhs, factors):
-    """Rewrite a right-hand side so that every categorical factor uses sum coding."""
-    out = rhs
-    for col in sorted(factors, key=len, reverse=True):
-        out = re.sub(rf"(?<![\w.(]){re.escape(col)}(?![\w.])", f"C({col}, Sum)", out)
-    return out
-
-
-def design(formula_rhs, data):
-    """Build a design matrix; returns (ndarray, patsy DesignInfo)."""
-    try:
-        mat = patsy.dmatrix(formula_rhs, data, return_type="dataframe", NA_action="raise")
-    except patsy.PatsyError as exc:
-        raise ModelError(f"Cannot build the design for {formula_rhs!r}: {exc}.") from None
-    return mat.to_numpy(float), mat.design_info
 
 
 def reference_grid(data, factors, covariates):

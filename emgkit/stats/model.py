@@ -16,8 +16,10 @@ import warnings
 import numpy as np
 import statsmodels.api as sm
 
+from ..config.formula import Num, Op, deparse, r_name, slopes_formula, variables
 from ..errors import ModelError
-from .design import design, formula_variables, prepare_data
+from .design import prepare_data
+from .formula import design_matrix, model_formula
 from .reml import CrossedReml, RemlCriterion, newton_refine
 from .result import MixedResult
 from .satterthwaite import Satterthwaite
@@ -122,7 +124,7 @@ def _statsmodels_starts(y, X, grp, Z, optimizers):
     return attempts
 
 
-def fit_model(table, formula, *, participants=None, groups="participant_id", re_formula=None,
+def fit_model(table, formula, *, participants=None, groups=None, re_formula=None,
               crossed=None, levels=None, drop_rejected=True, dropna=False, optimizers=None,
               equivalence=None, label=None):
     """Fit a linear mixed model by REML.
@@ -132,16 +134,26 @@ def fit_model(table, formula, *, participants=None, groups="participant_id", re_
     table : DataFrame
         Trial, time-bin or cell table (e.g. ``trials.tsv`` of one or many participants).
     formula : str
-        Fixed effects, e.g. ``"score ~ group * condition"`` or
-        ``"score ~ group * emotion * muscle + trait"``. Categorical predictors use
-        treatment coding with the reference level first (``placebo``, ``neutral`` and
-        ``corrugator`` by default, otherwise alphabetical; see ``levels``).
+        An lme4/R formula, parsed by emgkit's grammar and never evaluated
+        (:func:`emgkit.config.formula.parse_formula`): ``"score ~ group * condition"``,
+        ``"score ~ group * emotion * muscle + trait"``, with random terms
+        ``"score ~ group * condition + (1 | participant_id) + (1 | stimulus_id)"`` or
+        ``"score ~ group * condition + (1 + condition | participant_id)"``. Column names
+        may be anything (backticks for non-syntactic ones, ``Informed.liking`` as is);
+        transforms ``log()``, ``scale()``, ``center()``, ``C()``/``factor()``, ``poly(x,
+        k)``. Categorical predictors use treatment coding with the reference level first
+        (``placebo``, ``neutral`` and ``corrugator`` by default, otherwise alphabetical;
+        see ``levels``). Without random terms, a random intercept per ``groups`` (and the
+        ``re_formula``/``crossed`` keywords, a shorthand) is used.
     participants : DataFrame | None
         ``participant_id``, ``group`` and covariates, merged on ``groups``.
-    groups : str
-        Participant column; a random intercept per participant is always included.
+    groups : str | None
+        Participant column; a random intercept per participant is always included. None:
+        ``participant_id``, or with random terms in the formula, the one grouped by
+        ``participant_id`` (else the first).
     re_formula : str | None
         Random slopes, e.g. ``"~ condition"`` (intercept included); None = intercept only.
+        Not combined with random terms in the formula.
     crossed : str | list of str | None
         Column(s) with a crossed random intercept, e.g. ``"stimulus_id"`` (lme4:
         ``(1 | participant_id) + (1 | stimulus_id)``). Not combined with ``re_formula``.
@@ -171,27 +183,27 @@ def fit_model(table, formula, *, participants=None, groups="participant_id", re_
     ------
     ModelError
         Bad table (missing columns, NaNs, unknown participants), a term with one level, or
-        a design that is not identifiable.
+        a design that is not identifiable; a :class:`~emgkit.errors.FormulaError` for a
+        formula outside the grammar (naming the token) or a random-effects structure emgkit
+        does not fit yet.
     """
-    crossed = [crossed] if isinstance(crossed, str) else list(crossed or [])
-    if crossed and re_formula:
-        raise ModelError("Random slopes (re_formula) and crossed random intercepts cannot be "
-                         "combined; choose one.")
-    extra = (formula_variables("y " + re_formula)[1] if re_formula else []) + crossed
-    data, factors = prepare_data(table, formula, participants=participants, groups=groups,
+    mf = model_formula(formula)
+    text = formula if isinstance(formula, str) else deparse(mf.formula)
+    groups, slopes, crossed = _random_structure(mf, groups, re_formula, crossed)
+    extra = (variables(slopes) if slopes is not None else []) + crossed
+    data, factors = prepare_data(table, mf, participants=participants, groups=groups,
                                  levels=levels, drop_rejected=drop_rejected, dropna=dropna,
                                  extra=extra)
     tag = f"{label}: " if label else ""
     small_groups = _check_between_counts(data, factors, groups, tag)
-    outcome, preds = formula_variables(formula)
-    rhs = formula.split("~", 1)[1]
-    X, dinfo = design(rhs, data)
-    _check_rank(X, dinfo.column_names, formula)
-    if re_formula:
-        Z, zinfo = design(re_formula.split("~", 1)[-1], data)
+    outcome, preds = mf.outcome, mf.predictors
+    X, dinfo = mf.matrix(data, factors)
+    _check_rank(X, dinfo.column_names, text)
+    if slopes is not None:
+        Z, zinfo = design_matrix(Op("+", Num(1), slopes), data, factors)
         z_names = zinfo.column_names
     else:
-        Z, z_names = np.ones((len(data), 1)), ["Intercept"]
+        Z, z_names = np.ones((len(data), 1)), ["(Intercept)"]
     y = data[outcome].to_numpy(float)
     grp = data[groups].to_numpy()
     if len(y) <= X.shape[1]:
@@ -230,7 +242,7 @@ def fit_model(table, formula, *, participants=None, groups="participant_id", re_
                 how = f"statsmodels {start['optimizer']} start + profiled-REML refinement"
     if not np.isfinite(loglik):
         detail = "; ".join(f"{a['optimizer']}: {a['message']}" for a in attempts)
-        raise ModelError(f"No optimizer could fit {formula!r}"
+        raise ModelError(f"No optimizer could fit {text!r}"
                          + (f" + {' + '.join(f'(1 | {c})' for c in crossed)}" if crossed
                             else "") + (f": {detail}" if detail else "") + ".")
     theta, loglik = newton_refine(crit, crit.pack(G, s2))
@@ -242,18 +254,56 @@ def fit_model(table, formula, *, participants=None, groups="participant_id", re_
         logger.warning("%s: the random-effects fit is singular (a variance of 0 or a "
                        "correlation of ±1, as lme4's isSingular); its variance components are "
                        "at the boundary and the fixed-effects inference leans on them; "
-                       "consider a simpler random-effects structure.", tag + formula)
+                       "consider a simpler random-effects structure.", tag + text)
     fit = dict(reml_loglik=float(loglik), n_obs=int(len(y)), singular=singular,
                small_groups=small_groups,
                n_groups=int(data[groups].nunique()),
                converged=bool(ok), optimizer=how + " + Newton",
                statsmodels_loglik={a["optimizer"]: a["loglik"] for a in attempts},
                statsmodels_converged={a["optimizer"]: a["converged"] for a in attempts},
-               formula=formula, re_formula=re_formula or "~ 1", groups=groups,
-               crossed=crossed)
-    return MixedResult(data=data, formula=formula, outcome=outcome, factors=factors,
+               formula=text, re_formula="~ " + (deparse(slopes) if slopes is not None else "1"),
+               groups=groups, crossed=crossed)
+    return MixedResult(data=data, formula=str(mf), outcome=outcome, factors=factors,
                        covariates=[p for p in preds if p not in factors], groups=groups,
                        X=X, dinfo=dinfo, Z=Z, z_names=z_names, crit=crit, theta=theta,
                        beta=beta, C=C, G=G, s2=s2, fit=fit,
                        sat=Satterthwaite(crit, theta), crossed=crossed,
-                       equivalence=tuple(equivalence) if equivalence else None)
+                       equivalence=tuple(equivalence) if equivalence else None,
+                       model_formula=mf, slopes=slopes)
+
+
+def _random_structure(mf, groups, re_formula, crossed):
+    """The participant column, the slopes' tree (None: intercept only) and the crossed
+    intercepts, from the formula's random terms or the keywords (not both).
+
+    Raises
+    ------
+    ModelError
+        Random terms in the formula and keywords both given, ``groups`` without a random
+        term, or slopes with crossed intercepts given as keywords.
+    """
+    crossed = [crossed] if isinstance(crossed, str) else list(crossed or [])
+    if not mf.random:
+        slopes = slopes_formula(re_formula) if re_formula else None
+        if crossed and slopes is not None:
+            raise ModelError("Random slopes (re_formula) and crossed random intercepts cannot "
+                             "be combined; choose one.")
+        return groups or "participant_id", slopes, crossed
+    names = [r.group for r in mf.random]
+    shown = " + ".join(f"(1 | {r_name(n)})" for n in names)
+    if re_formula or crossed:
+        raise ModelError(f"The formula has random terms ({shown} ...) and re_formula/crossed "
+                         f"are given too; write every random term in the formula, e.g. "
+                         f"'... + (1 + condition | participant_id) + (1 | stimulus_id)'.")
+    if groups is None:
+        groups = "participant_id" if "participant_id" in names else names[0]
+    if groups not in names:
+        raise ModelError(f"groups={groups!r} has no random term in the formula (its groups: "
+                         f"{', '.join(names)}); add (1 | {r_name(groups)}) or leave groups "
+                         f"out.")
+    with_slopes = [r for r in mf.random if r.slopes is not None]
+    if with_slopes and with_slopes[0].group != groups:
+        raise ModelError(f"The random slopes are grouped by {with_slopes[0].group!r}, not by "
+                         f"groups={groups!r}.")
+    slopes = with_slopes[0].slopes if with_slopes else None
+    return groups, slopes, [n for n in names if n != groups]

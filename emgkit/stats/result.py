@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import patsy
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from .._files import atomic_path
-from .design import code_variables, design, r_term_name, reference_grid, sum_coded_formula
+from ..config.formula import Formula, deparse, r_name
+from .design import reference_grid
 from .evidence import equivalence_p, jzs_bf10
 from .reml import RemlCriterion
 from .satterthwaite import Satterthwaite
@@ -43,7 +43,7 @@ class MixedResult:
     covariates: list
     groups: str
     X: np.ndarray
-    dinfo: object
+    dinfo: object  # emgkit.stats.formula.Design
     Z: np.ndarray
     z_names: list
     crit: RemlCriterion
@@ -57,6 +57,8 @@ class MixedResult:
     crossed: list = field(default_factory=list)
     context: dict = field(default_factory=dict)
     equivalence: tuple | None = None
+    model_formula: object = None  # emgkit.stats.formula.ModelFormula
+    slopes: object = None  # the random slopes' formula tree (None: intercept only)
     _cache: dict = field(default_factory=dict)
 
     # -- presentation ------------------------------------------------------------------
@@ -90,7 +92,7 @@ class MixedResult:
         eye = np.eye(len(self.beta))
         df = np.array([self.sat.df(eye[k], self.C) for k in range(len(self.beta))])
         t, p, lo, hi = _t_table(self.beta, se, df, level)
-        return pd.DataFrame(dict(term=[r_term_name(n) for n in self.dinfo.column_names],
+        return pd.DataFrame(dict(term=list(self.dinfo.column_names),
                                  estimate=self.beta, se=se, df=df, t=t, p=p, ci_low=lo,
                                  ci_high=hi))
 
@@ -109,18 +111,15 @@ class MixedResult:
         """
         if "anova" in self._cache:
             return self._cache["anova"].copy()
-        rhs = sum_coded_formula(self.formula.split("~", 1)[1], self.factors)
-        Xs, sinfo = design(rhs, self.data)
+        Xs, sinfo = self.model_formula.matrix(self.data, self.factors, sum_coded=True)
         crit = self.crit.with_design(Xs)
         beta, C = crit.gls(self.theta)
         sat = Satterthwaite(crit, self.theta)
         rows = []
-        for term, sl in sinfo.term_name_slices.items():
-            if term == "Intercept":
-                continue
+        for term, sl in sinfo.terms.items():
             L = np.eye(len(beta))[sl]
             F, q, ddf = sat.df_F(L, beta, C)
-            rows.append(dict(term=term.replace(", Sum)", "").replace("C(", ""), num_df=q,
+            rows.append(dict(term=term, num_df=q,
                              den_df=ddf, F=F, p=float(stats.f.sf(F, q, ddf))))
         out = pd.DataFrame(rows)
         self._cache["anova"] = out
@@ -128,7 +127,7 @@ class MixedResult:
 
     def _grid(self):
         grid = reference_grid(self.data, self.factors, self.covariates)
-        Xg = np.asarray(patsy.build_design_matrices([self.dinfo], grid)[0])
+        Xg = self.dinfo.build(grid)
         return grid, Xg
 
     def emmeans(self, level=0.95):
@@ -154,8 +153,7 @@ class MixedResult:
 
     def interacting(self, factor):
         """The other factors that share a model term with ``factor`` (its ``by`` factors)."""
-        terms = [{v for fac in term.factors for v in code_variables(fac.code)}
-                 for term in self.dinfo.terms]
+        terms = self.dinfo.term_columns
         return [f for f in self.factors if f != factor
                 and any(factor in t and f in t for t in terms)]
 
@@ -313,8 +311,7 @@ class MixedResult:
             ``group`` (participant column or "Residual"), ``term`` ("(Intercept)", slope
             names, or "cov(a, b)"), ``variance``, ``sd``.
         """
-        names = [self.groups] + self.crossed if self.crossed else \
-            [r_term_name(n) for n in self.z_names]
+        names = [self.groups] + self.crossed if self.crossed else list(self.z_names)
         rows = self.crit.components(self.G, self.s2, self.groups, names)
         return pd.DataFrame(rows, columns=["group", "term", "variance", "sd"])
 
@@ -357,29 +354,34 @@ class MixedResult:
 
     # -- text ---------------------------------------------------------------------------
     def lme4_formula(self):
-        """The equivalent lme4 formula."""
-        re = " + ".join("1" if n == "Intercept" else n for n in self.z_names)
-        if self.fit.get("re_formula", "~ 1") not in ("~ 1", None):
-            re = "1 + " + self.fit["re_formula"].split("~", 1)[1].strip()
-        extra = "".join(f" + (1 | {c})" for c in self.crossed)
-        return f"{self.formula.strip()} + ({re} | {self.groups}){extra}"
+        """The equivalent lme4 formula (R syntax: backticks where R needs them)."""
+        fixed = deparse(Formula(self.model_formula.formula.outcome, self.model_formula.fixed),
+                        r=True)
+        re = "1" if self.slopes is None else "1 + " + deparse(self.slopes, r=True)
+        extra = "".join(f" + (1 | {r_name(c)})" for c in self.crossed)
+        return f"{fixed} + ({re} | {r_name(self.groups)}){extra}"
 
     def r_code(self, data_file="model_data.tsv"):
         """R code (lme4 + lmerTest + emmeans) that fits the same model to ``data_file``
         (:meth:`write` puts the model's rows beside the script under that name)."""
+        def col(name):
+            return f"d[[{_r_string(name)}]]"
+
         lines = ["library(lme4)", "library(lmerTest)", "library(emmeans)",
-                 f'd <- read.delim("{data_file}", na.strings = "n/a")',
-                 f"d${self.groups} <- factor(d${self.groups})",
-                 *[f"d${c} <- factor(d${c})" for c in self.crossed],
+                 (f"d <- read.delim({_r_string(data_file)}, na.strings = \"n/a\", "
+                  f"check.names = FALSE)"),
+                 f"{col(self.groups)} <- factor({col(self.groups)})",
+                 *[f"{col(c)} <- factor({col(c)})" for c in self.crossed],
                  'if ("rejected" %in% names(d)) d <- d[!as.logical(d$rejected), ]']
         for f, lv in self.factors.items():
-            lines.append(f"d${f} <- factor(d${f}, levels = c({', '.join(repr(v) for v in lv)}))"
-                         .replace("'", '"'))
+            lines.append(f"{col(f)} <- factor({col(f)}, levels = "
+                         f"c({', '.join(_r_string(v) for v in lv)}))")
         lines += [f"m <- lmer({self.lme4_formula()}, data = d, REML = TRUE)", "summary(m)",
                   "anova(m, type = 3)  # Satterthwaite df", "VarCorr(m)"]
         if "group" in self.factors:
             by = self.interacting("group")
-            spec = "trt.vs.ctrl ~ group" + (" | " + " * ".join(by) if by else "")
+            spec = "trt.vs.ctrl ~ group" + (" | " + " * ".join(r_name(b) for b in by)
+                                             if by else "")
             lines += [f"em <- emmeans(m, {spec})",
                       "# Holm over all rows, as emgkit's contrasts.tsv (family = 'all')",
                       "summary(em$contrasts, by = NULL, adjust = 'holm', infer = TRUE)"]
@@ -470,6 +472,12 @@ class MixedResult:
             written["diagnostics"] = _atomic(out / "diagnostics.png",
                                              lambda p: fig.savefig(p, dpi=110, format="png"))
         return written
+
+
+def _r_string(text):
+    """An R string literal (double quotes, escaped)."""
+    text = str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{text}"'
 
 
 def _atomic(path, writer):

@@ -163,6 +163,7 @@ def binwise_test(timecourses, participants, *, muscle, condition, factor="group"
     """
     from statsmodels.stats.multitest import multipletests
 
+    from ..config.formula import r_name
     from .model import fit_model
     from .split import captured_warnings
 
@@ -173,7 +174,7 @@ def binwise_test(timecourses, participants, *, muscle, condition, factor="group"
     rows = []
     with captured_warnings() as caught:  # singular fits are common in single bins
         for t, d in tc.groupby("time_s", sort=True):
-            res = fit_model(d, f"value ~ {factor}", participants=participants)
+            res = fit_model(d, f"value ~ {r_name(factor)}", participants=participants)
             for _, c in res.contrasts(factor, adjust="none").iterrows():
                 rows.append(dict(muscle=muscle, condition=condition, start_s=float(t),
                                  end_s=float(d["time_end_s"].iloc[0]), contrast=c["contrast"],

@@ -191,8 +191,7 @@ def test_bad_input_is_a_clear_error():
         fit_model(trials.drop(columns="group"), "score ~ group * condition",
                   participants=parts[parts.participant_id != "sub-06"])
     empty_cell = trials[~((trials.group == "naltrexone") & (trials.condition == "sad"))]
-    with pytest.raises(ModelError, match=r"not identifiable.*group\[T.naltrexone\]:condition"
-                                         r"\[T.sad\]"):
+    with pytest.raises(ModelError, match=r"not identifiable.*groupnaltrexone:conditionsad"):
         fit_model(empty_cell, "score ~ group * condition")
     with pytest.raises(ModelError, match="cannot be parsed"):
         fit_model(trials, "score ~ group *")
@@ -274,13 +273,13 @@ def test_group_levels_need_participants(caplog):
 
 
 def test_function_calls_in_formulas():
-    """``np.log(age)`` uses the column ``age``; ``C(group)`` is the factor ``group`` (its
+    """``log(age)`` uses the column ``age``; ``C(group)`` is the factor ``group`` (its
     contrasts stay per condition)."""
     trials, parts = simulate_scores(6, muscles=("corrugator",), seed=3)
     parts["age"] = np.linspace(20, 40, len(parts))
     parts["log_age"] = np.log(parts["age"])
     t = trials.drop(columns="group")
-    a = fit_model(t, "score ~ group * condition + np.log(age)", participants=parts)
+    a = fit_model(t, "score ~ group * condition + log(age)", participants=parts)
     b = fit_model(t, "score ~ group * condition + log_age", participants=parts)
     assert a.covariates == ["age"]
     np.testing.assert_allclose(a.beta, b.beta, rtol=1e-8)
