@@ -305,8 +305,10 @@ def build_parser():
     s.add_argument("--task", default=None, help="BIDS task label")
     s.add_argument("--scheduler", default=None, help="Dask scheduler address")
     s.add_argument("--dask", action="store_true", help="run on a local Dask cluster")
-    s.add_argument("--no-report", action="store_true",
-                   help="skip specification_curve.pdf")
+    s.add_argument("--no-reports", "--no-report", dest="no_reports", action="store_true",
+                   help="skip specification_curve.pdf (as in run; --no-report is the same)")
+    s.add_argument("--max-specs", type=int, default=200, metavar="N",
+                   help="refuse a grid of more than N specifications (default 200)")
     s.set_defaults(func=cmd_multiverse)
 
     s = sub.add_parser("inspect", help="print channels, sampling rates, duration, trigger "

@@ -256,18 +256,28 @@ def cmd_export(args):
 
 
 def cmd_multiverse(args):
+    from .errors import ConfigError
     from .multiverse.report import summary_sentence
-    from .multiverse.run import run_multiverse
+    from .multiverse.run import duration_text, run_multiverse
     from .study.plan import plan_from_bids
 
+    if args.max_specs < 1:
+        raise ConfigError(f"--max-specs {args.max_specs}: give the largest number of "
+                          f"specifications to run (at least 1).")
     plan = plan_from_bids(args.bids, args.task) if args.bids else None
     scheduler = "local" if args.dask and not args.scheduler else args.scheduler
 
     def progress(stage, done, total):
         print(f"  {stage}: {done}/{total}", file=sys.stderr, flush=True)
 
+    def announce(n_specs, n_participants, seconds):
+        print(f"multiverse: {n_specs} specifications × {n_participants} participants; "
+              f"estimated {duration_text(seconds)} with --jobs {args.jobs} (rough; the "
+              f"measured time goes to multiverse.json)", file=sys.stderr, flush=True)
+
     record = run_multiverse(args.config, args.out, jobs=args.jobs, scheduler=scheduler,
-                            report=not args.no_report, progress=progress, plan=plan)
+                            report=not args.no_reports, progress=progress, plan=plan,
+                            max_specs=args.max_specs, announce=announce)
     summary = record["summary_table"]
     keys = [c for c in summary.columns if c not in (
         "n_specifications", "primary_estimate", "primary_effect_size", "primary_p_adj",
@@ -280,5 +290,5 @@ def cmd_multiverse(args):
         print(f"  failed participants (left out of every specification): "
               f"{', '.join(failed)}", file=sys.stderr)
     print(f"wrote {args.out}/specifications.tsv, summary.tsv, multiverse.json"
-          + ("" if args.no_report else ", specification_curve.pdf"))
+          + ("" if args.no_reports else ", specification_curve.pdf"))
     return 0 if record["status"] == "ok" else 1

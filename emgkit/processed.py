@@ -11,6 +11,7 @@ import pandas as pd
 
 from ._files import TABLE_FLOAT, write_tsv
 from .epochs.baseline import correct
+from .epochs.sidecar import write_sidecars
 
 
 @dataclass(repr=False)
@@ -200,7 +201,9 @@ class ProcessedRecording:
         return plot_average(self, ax=ax, **kwargs)
 
     def write(self, out_dir):
-        """Write ``trials.tsv``, ``timecourses.tsv`` and ``quality.tsv`` atomically.
+        """Write ``trials.tsv``, ``timecourses.tsv`` and ``quality.tsv`` atomically, with
+        the JSON sidecars ``trials.json`` and ``timecourses.json`` describing every column
+        (:mod:`emgkit.epochs.sidecar`).
 
         Returns
         -------
@@ -217,4 +220,5 @@ class ProcessedRecording:
             tables.append(("quality", q))
         for name, df in tables:
             written[name] = write_tsv(df, out / f"{name}.tsv", float_format=TABLE_FLOAT)
+        written.update(write_sidecars(out, self.trials, self.timecourses, self.config))
         return written

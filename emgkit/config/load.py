@@ -4,7 +4,6 @@ key is checked; an unknown key, a wrong type or a bad value raises
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from ..errors import ConfigError
 from .blocks import blocks_config
 from .formula import parse_formula, random_terms, slopes_formula
 from .input import input_config
+from .keys import SECTIONS, section_keys
 from .schema import (
     ENVELOPES,
     MAX_EPOCH_S,
@@ -35,12 +35,9 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
-_SECTIONS = {"channels", "events", "preprocess", "epochs", "reject", "study", "report",
-             "model", "input", "blocks", "onsets", "power", "multiverse"}
-# [power]: emgkit.power.config; [multiverse]: emgkit.multiverse.grid
-
-
-
+#: the config's tables (their keys: :mod:`emgkit.config.keys`); [power]: emgkit.power.config,
+#: [multiverse]: emgkit.multiverse.grid
+_SECTIONS = set(SECTIONS)
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
@@ -80,8 +77,7 @@ def _channels(d, src):
 
 def _events(d, src):
     ev = _table(d, "events", src)
-    fields = {f.name for f in dataclasses.fields(EventsConfig)}
-    check_keys(ev, fields, src, "events.")
+    check_keys(ev, section_keys("events"), src, "events.")
     kw = {}
     if "source" in ev:
         if not isinstance(ev["source"], str) or not ev["source"]:
@@ -164,8 +160,7 @@ def _analog(ev, src):
 
 def _preprocess(d, src):
     pp = _table(d, "preprocess", src)
-    check_keys(pp, {"band", "order", "notch", "notch_harmonics", "envelope", "smooth",
-                     "processed"}, src, "preprocess.")
+    check_keys(pp, section_keys("preprocess"), src, "preprocess.")
     kw = {}
     if "band" in pp:
         band = pp["band"]
@@ -211,8 +206,7 @@ def _preprocess(d, src):
 
 def _epochs(d, src):
     ep = _table(d, "epochs", src)
-    check_keys(ep, {f.name for f in dataclasses.fields(EpochsConfig)},
-                src, "epochs.")
+    check_keys(ep, section_keys("epochs"), src, "epochs.")
     kw = {}
     for key in ("tmin", "tmax", "bin"):
         if key in ep:
@@ -249,7 +243,7 @@ def _epochs(d, src):
 
 def _reject(d, src):
     rj = _table(d, "reject", src)
-    check_keys(rj, {"threshold", "flat", "method"}, src, "reject.")
+    check_keys(rj, section_keys("reject"), src, "reject.")
     kw = {k: check_number(config_key(src, f"reject.{k}"), rj[k], low=0) for k in rj
           if k != "method"}
     if "method" in rj:
@@ -260,7 +254,7 @@ def _reject(d, src):
 
 def _onsets(d, src):
     on = _table(d, "onsets", src)
-    check_keys(on, {"method", "neurokit_method", "k", "min_duration"}, src, "onsets.")
+    check_keys(on, section_keys("onsets"), src, "onsets.")
     kw = {}
     if "method" in on:
         kw["method"] = check_option(config_key(src, "onsets.method"), on["method"],
@@ -315,8 +309,7 @@ def config_from_dict(d, *, path=None):
         raise ConfigError(f"The config {src} must be a TOML table, got {type(d).__name__}.")
     check_keys(d, _SECTIONS, src)
     study = _table(d, "study", src)
-    check_keys(study, {"participants", "recordings", "task", "order", "overrides",
-                       "exclude_participants"}, src, "study.")
+    check_keys(study, section_keys("study"), src, "study.")
     for key, val in study.items():
         if key == "exclude_participants":
             if not isinstance(val, list) or not all(isinstance(v, str) and v for v in val):
@@ -331,8 +324,7 @@ def config_from_dict(d, *, path=None):
                           f"contain {{participant_id}}, e.g. "
                           f'"{{participant_id}}/emg/{{participant_id}}_task-x_emg.bdf".')
     model = _table(d, "model", src)
-    check_keys(model, {"formula", "re_formula", "crossed", "equivalence", "equivalence_scale"},
-               src, "model.")
+    check_keys(model, section_keys("model"), src, "model.")
     for key, val in model.items():
         if key == "equivalence":
             check_number(config_key(src, "model.equivalence"), val, low=0, low_inclusive=False)
@@ -350,7 +342,7 @@ def config_from_dict(d, *, path=None):
                               f"got {val!r}.")
     _check_model_formulas(model, src)
     report = _table(d, "report", src)
-    check_keys(report, {"blinded", "traits"}, src, "report.")
+    check_keys(report, section_keys("report"), src, "report.")
     traits = report.get("traits", [])
     if not isinstance(traits, list) or not all(isinstance(t, str) and t for t in traits):
         raise ConfigError(f"{config_key(src, 'report.traits')} must be a list of participants.tsv "

@@ -24,6 +24,53 @@ from .grid import AXES, build_grid
 
 logger = logging.getLogger("emgkit")
 
+#: rough costs on one core (s) behind :func:`estimate_seconds`: the group fit of one
+#: specification, re-scoring one participant for one specification, and filtering plus
+#: envelope of one participant for one distinct (band, smooth, envelope); set from the
+#: README benchmark (24 specifications × 40 participants) and a 649-specification grid of
+#: four participants (416 s); recordings much longer than a 10-minute session cost more
+FIT_S, SCORE_S, ENVELOPE_S = 0.5, 0.02, 0.1
+#: ``emgkit multiverse --max-specs`` default: a larger grid must be asked for
+DEFAULT_MAX_SPECS = 200
+
+
+def estimate_seconds(grid, n_participants, jobs=1):
+    """Rough wall time (s) of a multiverse, announced before it starts.
+
+    ``n_specifications × (FIT_S + n_participants × SCORE_S) + n_participants × n_envelopes
+    × ENVELOPE_S``, divided by ``jobs`` (see :data:`FIT_S`); the measured time is written
+    to ``multiverse.json`` beside it.
+
+    Parameters
+    ----------
+    grid : Grid
+        The specifications (:func:`emgkit.multiverse.grid.build_grid`).
+    n_participants : int
+        Recordings to process.
+    jobs : int
+        Worker processes.
+
+    Returns
+    -------
+    float
+        Seconds.
+    """
+    envelopes = {(p.l_freq, p.h_freq, p.smooth, p.envelope)
+                 for p in (s.config.preprocess for s in grid.specifications)}
+    core = (len(grid) * (FIT_S + n_participants * SCORE_S)
+            + n_participants * len(envelopes) * ENVELOPE_S)
+    return core / max(1, jobs)
+
+
+def duration_text(seconds):
+    """``"about 40 s"``, ``"about 7 min"``, ``"about 1.5 h"``."""
+    if seconds < 90:
+        return f"about {max(1, round(seconds))} s"
+    if seconds < 90 * 60:
+        return f"about {round(seconds / 60)} min"
+    return f"about {seconds / 3600:.1f} h"
+
+
 def _now():
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -64,7 +111,7 @@ def fit_specification(task):
 
 
 def run_multiverse(config_path, out_dir, *, jobs=1, scheduler=None, report=True,
-                   progress=None, plan=None):
+                   progress=None, plan=None, max_specs=None, announce=None):
     """Run every specification of ``[multiverse]`` and write the results.
 
     Parameters
@@ -83,6 +130,12 @@ def run_multiverse(config_path, out_dir, *, jobs=1, scheduler=None, report=True,
         Called as ``progress(stage, done, total)``.
     plan : StudyPlan | None
         Participants and recordings (default: the config's ``[study]``).
+    max_specs : int | None
+        Refuse a grid of more specifications than this (``--max-specs``), before anything
+        is processed or written; None: only the grid's own limit (1000).
+    announce : callable | None
+        Called as ``announce(n_specifications, n_participants, seconds)`` before anything
+        is processed (``seconds``: :func:`estimate_seconds`).
 
     Returns
     -------
@@ -106,6 +159,15 @@ def run_multiverse(config_path, out_dir, *, jobs=1, scheduler=None, report=True,
         raise ConfigError(f"[model] formula = {formula!r} has no 'group' term; the multiverse "
                           f"compares the groups' contrasts (e.g. 'score ~ group * condition').")
     plan = plan or plan_from_config(config)
+    n_part = len(plan.recordings)
+    estimate = estimate_seconds(grid, n_part, jobs)
+    if max_specs is not None and len(grid) > max_specs:
+        raise ConfigError(f"[multiverse] in {config.path} makes {len(grid)} specifications, "
+                          f"more than --max-specs {max_specs} ({duration_text(estimate)} for "
+                          f"{n_part} participants with --jobs {jobs}); shorten the lists or "
+                          f"pass --max-specs {len(grid)}.")
+    if announce:
+        announce(len(grid), n_part, estimate)
     config = plan_config(plan, config)  # --bids: events from each *_events.tsv
     out = OutputFolder.open(out_dir, inputs=all_inputs(plan, config))
     record = dict(started=_now(), config_file=str(config.path),
@@ -114,7 +176,8 @@ def run_multiverse(config_path, out_dir, *, jobs=1, scheduler=None, report=True,
                   axes={k: [list(v) if isinstance(v, tuple) else v for v in vals]
                         for k, vals in grid.axes.items()},
                   n_specifications=len(grid), primary=grid.primary.id,
-                  primary_added=grid.primary_added, participants={})
+                  primary_added=grid.primary_added,
+                  estimated_seconds=round(estimate, 1), participants={})
     with out.lock():
         tasks, excluded = _tasks(plan, config, grid.specifications)
         for pid in excluded:
@@ -237,4 +300,5 @@ def summarise(specs, alpha=0.05):
     return pd.DataFrame(rows)
 
 
-__all__ = ["fit_specification", "run_multiverse", "specifications_table", "summarise"]
+__all__ = ["DEFAULT_MAX_SPECS", "duration_text", "estimate_seconds", "fit_specification",
+           "run_multiverse", "specifications_table", "summarise"]

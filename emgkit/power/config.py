@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sys
 
+from ..config.keys import section_keys
 from ..errors import ConfigError
 from .model import factorial_model
 
@@ -58,10 +59,11 @@ def declared_models(path):
     if not isinstance(pw, dict) or not pw:
         raise ConfigError(f"{src} has no [power] section; give --pilot TRIALS.tsv or declare "
                           f"the model in [power] (see emgkit.power.config).")
-    unknown = set(pw) - {"groups", "conditions", "tau", "sigma", "means"}
+    allowed = section_keys("power")  # the documented keys (docs/config.md)
+    unknown = set(pw) - allowed
     if unknown:
         raise ConfigError(f"{src}: unknown key(s) power.{', power.'.join(sorted(unknown))}; "
-                          f"allowed: groups, conditions, tau, sigma, means.")
+                          f"allowed: {', '.join(sorted(allowed))}.")
     groups = pw.get("groups")
     if not (isinstance(groups, list) and len(groups) >= 2
             and all(isinstance(g, str) and g for g in groups)):

@@ -204,8 +204,9 @@ def unblind(out_dir, key, *, force=False):
     with out.lock():
         staging = out.staging("unblinded")
         write_tsv(participants, staging / "participants.tsv")
-        for name in ("trials.tsv", "timecourses.tsv"):
-            (staging / name).write_bytes((gdir / name).read_bytes())
+        for name in ("trials.tsv", "timecourses.tsv", "trials.json", "timecourses.json"):
+            if (gdir / name).exists():  # results written before the sidecars have none
+                (staging / name).write_bytes((gdir / name).read_bytes())
         fit_group(trials, participants, config, staging, root,
                   reports=run.get("flags", {}).get("reports", True), blinded=False)
         path = out.publish(staging, "unblinded", finished=_now())

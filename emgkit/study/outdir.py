@@ -37,7 +37,7 @@ LOCK = ".emgkit.lock"
 STAGING = ".emgkit-tmp-"
 #: files ``emgkit run`` writes into a participant folder
 PARTICIPANT_FILES = frozenset({"trials.tsv", "timecourses.tsv", "quality.tsv", "report.pdf",
-                               DONE})
+                               "trials.json", "timecourses.json", DONE})
 _LABEL = re.compile(r"^[A-Za-z0-9]+$")
 
 

@@ -29,6 +29,7 @@ import pandas as pd
 
 from .._files import sha256, write_text, write_tsv
 from ..config import Config, load_config
+from ..epochs.sidecar import write_sidecars
 from ..epochs.tables import read_trials
 from ..errors import ConfigError, EmgkitError, Interrupted
 from .executors import interrupt_on_sigterm, run_tasks
@@ -520,6 +521,7 @@ def _group(out, plan, config, ok, reports):
                         ignore_index=True)
         write_tsv(trials, staging / "trials.tsv")
         write_tsv(tcs, staging / "timecourses.tsv")
+        write_sidecars(staging, trials, tcs, config)
         info["formula"] = fit_group(trials, plan.participants, config, staging, out.root,
                                     reports=reports)
         out.publish(staging, "group", participants=[r["participant"] for r in ok],
