@@ -86,9 +86,16 @@ def section_example(section):
             continue
         if key.name.startswith("<"):  # a key the user names (a muscle)
             lines += [f"{_key(k)} = {toml_value(v)}" for k, v in key.example.items()]
+        elif (section, key.name) in _EXCLUSIVE:  # shown, but not combined with its rival
+            lines.append(f"# {key.name} = {toml_value(key.example)}   # "
+                         f"{_EXCLUSIVE[(section, key.name)]}")
         else:
             lines.append(f"{key.name} = {toml_value(key.example)}")
     return lines
+
+
+#: keys whose example cannot stand beside another key's example in one config
+_EXCLUSIVE = {("model", "crossed"): "not together with re_formula"}
 
 
 def config_reference():
