@@ -12,7 +12,7 @@ PKG = Path(__file__).resolve().parents[1] / "emgkit"
 
 # lowest first; a module may import its own layer and lower ones
 LAYERS = [
-    {"errors", "_check", "_files", "_lazy", "_memory", "_version"},
+    {"errors", "_args", "_check", "_files", "_lazy", "_memory", "_version"},
     {"events"},
     {"signal"},
     {"io"},
