@@ -265,7 +265,8 @@ def build_parser():
                        "permutation tests over time bins")
     s.add_argument("results", help="results folder of emgkit run")
     s.add_argument("--contrast", default="group", help="two-level between factor")
-    s.add_argument("--at", required=True, metavar="condition=LEVEL")
+    s.add_argument("--at", required=True, metavar="condition=LEVEL",
+                   help="the condition compared, e.g. condition=happy")
     s.add_argument("--muscles", default=None, help="comma-separated (default: all)")
     s.add_argument("--method", choices=("cluster", "binwise"), default="cluster",
                    help="cluster permutation test (default), or a mixed model per bin with "
@@ -318,11 +319,12 @@ def build_parser():
     s.set_defaults(func=cmd_unblind)
 
     s = sub.add_parser("report", help="PDF report of a recording, or of a study (--group)")
-    s.add_argument("recording", nargs="?")
+    s.add_argument("recording", nargs="?", help="recording for a participant report")
     s.add_argument("--config", default=None, help="study.toml of the recording")
     s.add_argument("--group", default=None, metavar="RESULTS_DIR",
                    help="write the group report of a results folder")
-    s.add_argument("--participants", default=None)
+    s.add_argument("--participants", default=None,
+                   help="participants table (default: the run's)")
     s.add_argument("--out", required=True, help="PDF file to write")
     s.set_defaults(func=_cmd_report)
 
@@ -347,7 +349,8 @@ def build_parser():
     s.add_argument("config", help="study.toml with a [multiverse] section")
     s.add_argument("--out", required=True, help="results folder (new, empty or emgkit's)")
     s.add_argument("--jobs", type=arg_jobs, default=1, help="worker processes (default 1)")
-    s.add_argument("--bids", default=None, metavar="ROOT")
+    s.add_argument("--bids", default=None, metavar="ROOT", help="take recordings, events "
+                   "and participants from an EMG-BIDS dataset")
     s.add_argument("--task", default=None, help="BIDS task label")
     s.add_argument("--scheduler", default=None, help="Dask scheduler address")
     s.add_argument("--dask", action="store_true", help="run on a local Dask cluster")
@@ -357,7 +360,7 @@ def build_parser():
 
     s = sub.add_parser("inspect", help="print channels, sampling rates, duration, trigger "
                                        "codes (before/after masking), annotations, CMS")
-    s.add_argument("recording")
+    s.add_argument("recording", help="BDF/EDF (or text) recording")
     s.add_argument("--mask", type=arg_mask, default=0xFFFF,
                    help="trigger bit mask (default 0xFFFF)")
     s.add_argument("--stim", default=None, help="trigger channel label")

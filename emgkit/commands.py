@@ -27,6 +27,21 @@ def cmd_power(args):
     # the numbers were checked by argparse (emgkit.cli: finite, within bounds)
     scheduler = args.scheduler or ("local" if args.dask else None)
     n_per_group, trials_per_cell = list(args.n_per_group), list(args.trials_per_cell)
+    points = []
+    if args.signal:
+        if not args.config:
+            raise ConfigError("--signal runs the pipeline: give the study's --config too.")
+        for item in args.signal.split(","):
+            try:
+                n, k = (int(v) for v in item.lower().split("x"))
+            except ValueError:
+                n = k = 0
+            if not (2 <= n <= MAX_N_PER_GROUP and 1 <= k <= MAX_TRIALS_PER_CELL):
+                raise ConfigError(f"--signal {item!r}: give design points as "
+                                  f"PARTICIPANTS_PER_GROUPxTRIALS_PER_CELL, e.g. 20x12 "
+                                  f"(2 to {MAX_N_PER_GROUP:,} participants per group, 1 to "
+                                  f"{MAX_TRIALS_PER_CELL:,} trials per cell).")
+            points.append((n, k))
     if args.effect is not None and args.effect_sd is not None:
         raise ConfigError("Give --effect (outcome units) or --effect-sd (SD units), not both.")
     if args.pilot:
@@ -57,21 +72,6 @@ def cmd_power(args):
     def progress(done, total_):
         print(f"  {done}/{total_} design points", file=sys.stderr, flush=True)
 
-    points = []
-    if args.signal:
-        if not args.config:
-            raise ConfigError("--signal runs the pipeline: give the study's --config too.")
-        for item in args.signal.split(","):
-            try:
-                n, k = (int(v) for v in item.lower().split("x"))
-            except ValueError:
-                n = k = 0
-            if not (2 <= n <= MAX_N_PER_GROUP and 1 <= k <= MAX_TRIALS_PER_CELL):
-                raise ConfigError(f"--signal {item!r}: give design points as "
-                                  f"PARTICIPANTS_PER_GROUPxTRIALS_PER_CELL, e.g. 20x12 "
-                                  f"(2 to {MAX_N_PER_GROUP:,} participants per group, 1 to "
-                                  f"{MAX_TRIALS_PER_CELL:,} trials per cell).")
-            points.append((n, k))
     cost = cost_estimate(models, at, n_per_group, trials_per_cell, args.simulations,
                          jobs=args.jobs, adjust=args.adjust)
     print(f"power: {describe(cost)}; starting.", file=sys.stderr, flush=True)

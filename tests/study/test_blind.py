@@ -20,7 +20,7 @@ from emgkit._files import blinded_codes
 from emgkit.cli import main
 from emgkit.errors import ConfigError, ReadError
 from emgkit.sim.study import simulate_study
-from emgkit.study.blind import blind_table, check_key, read_key, unblind, verify_record
+from emgkit.study.blind import blind_table, unblind, verify_record
 from emgkit.study.run import run_study
 
 LABELS = ("placebo", "naltrexone")
@@ -256,6 +256,8 @@ def test_unblind_refuses_an_edited_key(runs, tmp_path, capsys, edit):
 def test_every_code_of_the_table_must_be_in_the_key(tmp_path):
     """Even with the sidecar's hash made to match, a key without code B is refused: the
     model would be fitted with the still-coded level B."""
+    from emgkit.study.blind import check_key, read_key
+
     src = _table(tmp_path / "p.tsv", ["placebo", "drug"] * 2)
     table = tmp_path / "c.tsv"
     blind_table(src, table, tmp_path / "k.json")
