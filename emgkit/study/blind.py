@@ -1,11 +1,16 @@
 """Blinded analysis: neutral group codes, a separate key, and a verifiable unblinding.
 
 ``emgkit blind`` (run by someone outside the analysis) replaces the group labels of a
-participants table by random codes A, B, ... and keeps the key apart; the coded table carries a
-BIDS sidecar (``coded.json``) saying its column is blinded, so reports say "blinded (code A)".
-``emgkit unblind`` refits the group step with the real labels into ``OUT/unblinded/`` and
-writes ``unblinding.json``: the time, the config's and the key's hashes and the hash of every
-result file as it stood before unblinding — so anyone can check the analysis was fixed first.
+participants table by codes A, B, ... assigned from the operating system's secure random
+source (no seed, no clock: the key cannot be rebuilt by brute force) and keeps the key apart;
+the coded table carries a BIDS sidecar (``coded.json``) saying its column is blinded, with the
+key's sha256 and the group sizes per code (a warning when they tell codes apart), so reports
+say "blinded (code A)". ``emgkit unblind`` checks the key against that hash (an edited key,
+with swapped or missing codes, is refused), checks that every code of the table is in the key
+and that the group step's files still match their ``done.json``, refits the group step with
+the real labels into ``OUT/unblinded/`` and writes ``unblinding.json``: the time, the
+config's and the key's hashes and the hash of every result file as it stood before
+unblinding — so anyone can check the analysis was fixed first.
 """
 
 from __future__ import annotations
@@ -328,13 +333,32 @@ def verify_record(root):
 def unblind(out_dir, key, *, force=False):
     """Refit the group step of a blinded run with the real labels into ``OUT/unblinded/``.
 
-    The run's config (``run.json``) must be unchanged, the key must belong to the run's coded
-    participants table. Writes ``OUT/unblinding.json`` (see :func:`verify_record`).
+    The run's config (``run.json``, which must name it) must be unchanged; the key must be
+    a small regular file whose sha256 the coded table's sidecar recorded, holding every code
+    of the table (see :func:`check_key`); ``OUT/group`` must match its ``done.json`` (a
+    hand-edited ``trials.tsv`` is refused). Writes ``OUT/unblinding.json`` (see
+    :func:`verify_record`).
+
+    Parameters
+    ----------
+    out_dir : path-like
+        Results folder of a blinded ``emgkit run``.
+    key : path-like
+        The key written by :func:`blind_table`.
+    force : bool
+        Redo an earlier unblinding.
 
     Returns
     -------
     pathlib.Path
         The unblinded folder.
+
+    Raises
+    ------
+    ConfigError
+        Any of the checks above fails (the message names the file and what to do).
+    ReadError
+        The key is missing, not a regular file, or too large.
     """
     from .._version import __version__
     from ..config import load_config
