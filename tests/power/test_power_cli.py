@@ -218,3 +218,22 @@ def test_power_out_at_the_pilot_folder_is_refused(pilot, capsys):
             "--trials-per-cell", "4", "--simulations", "10", "--out", str(root)]
     assert main(argv) != 0
     assert sorted((p.name, p.stat().st_mtime_ns) for p in root.iterdir()) == before
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"equivalence": (-0.2, "sd")}, "equivalence=-0.2 is out of range"),
+    ({"equivalence": (float("nan"), "sd")}, "equivalence must be finite"),
+    ({"seed": -1}, "seed=-1"),
+    ({"alpha": float("nan")}, "alpha must be finite"),
+    ({"simulations": 0}, "simulations=0"),
+])
+def test_power_analysis_refuses_bad_numbers(pilot, kwargs, message):
+    """The Python API refuses what the command line refuses (a negative equivalence bound
+    used to give a power of 0)."""
+    from emgkit.power.run import power_analysis
+
+    _, trials, parts = pilot
+    models, at = pilot_models(trials.drop(columns="group"), "score ~ group * condition",
+                              participants=parts, at="condition=happy")
+    with pytest.raises(ConfigError, match=__import__("re").escape(message)):
+        power_analysis(models, at, [8], [8], **{"simulations": 10, **kwargs})
