@@ -166,13 +166,12 @@ def test_codes_come_from_secrets_not_a_seed_or_the_clock(tmp_path):
             assert {chr(65 + k): levels[i] for k, i in enumerate(order)} != key["codes"]
     # the key's hash (in the sidecar the analysts hold) cannot be matched by trying every
     # assignment with everything else in the key known: the key holds a random secret
-    side = json.loads((tmp_path / "c0.json").read_text())["emgkit_blinded"]
     small = _table(tmp_path / "small.tsv", ["placebo", "drug"])
     blind_table(small, tmp_path / "cs.tsv", tmp_path / "ks.json")
     key = json.loads((tmp_path / "ks.json").read_text())
     side = json.loads((tmp_path / "cs.json").read_text())["emgkit_blinded"]
     for labels in itertools.permutations(["placebo", "drug"]):
-        guess = dict(key, codes=dict(zip("AB", labels)))
+        guess = dict(key, codes=dict(zip("AB", labels, strict=True)))
         guess.pop("secret")
         text = json.dumps(guess, indent=2) + "\n"
         assert hashlib.sha256(text.encode()).hexdigest() != side["key_sha256"]
