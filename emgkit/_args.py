@@ -128,8 +128,8 @@ arg_probability = arg_float(0, 1, low_inclusive=False, high_inclusive=False,
                             what="a probability")
 #: any finite number (an effect)
 arg_finite = arg_float(what="a finite number")
-#: a sampling rate in Hz
-arg_sfreq = arg_float(0, 100_000, low_inclusive=False, what="a sampling rate in Hz")
+#: a sampling rate of simulated recordings in Hz (at least the simulator's MIN_SIM_SFREQ)
+arg_sfreq = arg_float(100, 100_000, what="a sampling rate in Hz")
 
 
 def arg_mask(text):

@@ -161,7 +161,7 @@ def build_parser():
                    help="random seed, a whole number >= 0 (default 0)")
     s.add_argument("--format", choices=["bdf", "edf"], default="bdf",
                    help="file format of the recordings (default bdf)")
-    s.add_argument("--sfreq", type=arg_sfreq, default=2048.0, help="Hz (default 2048)")
+    s.add_argument("--sfreq", type=arg_sfreq, default=2048.0, help="Hz, 100 to 100000 (default 2048)")
     s.add_argument("--trials", type=arg_int(1, MAX_TRIALS, what="a number of trials"),
                    default=6, help=f"trials per condition, 1 to {MAX_TRIALS} (default 6)")
     s.set_defaults(func=_cmd_simulate)
@@ -244,7 +244,7 @@ def build_parser():
     s.add_argument("--signal-simulations",
                    type=arg_int(1, MAX_SIMULATIONS, what="a number of simulations"),
                    default=100, help="simulated studies per --signal point (default 100)")
-    s.add_argument("--signal-sfreq", type=arg_sfreq, default=2048.0, help="Hz (default 2048)")
+    s.add_argument("--signal-sfreq", type=arg_sfreq, default=2048.0, help="Hz, 100 to 100000 (default 2048)")
     s.add_argument("--jobs", type=arg_jobs, default=1, help="worker processes (default 1)")
     s.add_argument("--scheduler", default=None, help="Dask scheduler address "
                    "(tcp://host:port)")

@@ -47,6 +47,7 @@ CASES = [
     (SIMULATE, "--sfreq", "nan"),
     (SIMULATE, "--sfreq", "0"),
     (SIMULATE, "--sfreq", "-512"),
+    (SIMULATE, "--sfreq", "1"),  # a traceback from the noise filter before
     (SIMULATE, "--trials", "0"),
     (SIMULATE, "--seed", "-1"),
     # timecourse
@@ -110,3 +111,11 @@ def test_good_values_still_parse():
     assert args.seed == 0 and args.alpha == 0.01 and args.equivalence == 0.2
     args = build_parser().parse_args(["inspect", "r.bdf", "--mask", "0xFF"])
     assert args.mask == 255
+
+
+def test_simulator_refuses_a_rate_too_low_for_semg():
+    from emgkit.errors import ConfigError
+    from emgkit.sim.recording import SimParams
+
+    with pytest.raises(ConfigError, match="sfreq=50 Hz is too low to simulate sEMG"):
+        SimParams(sfreq=50.0)
