@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -68,6 +69,58 @@ def sha256(path, chunk=1 << 20):
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def read_regular(path, *, what, max_bytes=1 << 20):
+    """Read a small input file's bytes, refusing anything but a regular file of sane size.
+
+    The file is opened without blocking (a FIFO never waits for a writer) and checked on the
+    open descriptor, so a device (``/dev/zero``), a FIFO or a folder is refused before any
+    byte is read, and no more than ``max_bytes`` are ever read.
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+    what : str
+        What the file is, named in errors (e.g. ``"--key"``).
+    max_bytes : int
+        Largest size accepted (bytes).
+
+    Returns
+    -------
+    bytes
+
+    Raises
+    ------
+    ReadError
+        Missing, unreadable, not a regular file, or larger than ``max_bytes``.
+    """
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise ReadError(f"{what} {path} cannot be opened ({exc.strerror}); give the path of "
+                        f"an existing file.") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ReadError(f"{what} {path} is not a regular file (a folder, FIFO or device); "
+                            f"give the path of the file itself.")
+        if info.st_size > max_bytes:
+            raise ReadError(f"{what} {path} is {info.st_size:,} bytes, more than the "
+                            f"{max_bytes:,} such a file can hold; is it the right file?")
+        data = os.read(fd, max_bytes + 1)
+        while len(data) <= max_bytes and (block := os.read(fd, max_bytes + 1 - len(data))):
+            data += block
+    except OSError as exc:
+        raise ReadError(f"{what} {path} cannot be read ({exc.strerror}).") from None
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:  # grew while being read
+        raise ReadError(f"{what} {path} is larger than {max_bytes:,} bytes; is it the right "
+                        f"file?")
+    return data
 
 
 def safe_part(value, *, what):

@@ -6,6 +6,24 @@ import argparse
 import logging
 import sys
 
+from ._args import (
+    ADJUST_METHODS,
+    MAX_N_PER_GROUP,
+    MAX_PERMUTATIONS,
+    MAX_SIMULATIONS,
+    MAX_SUBJECTS,
+    MAX_TRIALS,
+    MAX_TRIALS_PER_CELL,
+    arg_finite,
+    arg_float,
+    arg_int,
+    arg_int_list,
+    arg_jobs,
+    arg_mask,
+    arg_probability,
+    arg_seed,
+    arg_sfreq,
+)
 from .commands import (
     cmd_blind,
     cmd_export,
@@ -131,25 +149,38 @@ def _cmd_run(args):
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with emgkit's one-line errors (``emgkit: error: argument --X: ...``, exit
+    code 2) instead of the usage block."""
+
+    def error(self, message):
+        self.exit(2, f"emgkit: error: {message.rstrip('.')} (see {self.prog} --help).\n")
+
+
 def build_parser():
     """Return the ``emgkit`` argument parser."""
-    p = argparse.ArgumentParser(prog="emgkit", description="Facial EMG processing.")
+    p = _Parser(prog="emgkit", description="Facial EMG processing.")
     p.add_argument("--version", action="version", version=_version())
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("simulate", help="write a simulated study (BIDS-like) with study.toml")
-    s.add_argument("out_dir")
-    s.add_argument("--subjects", type=int, default=4)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--format", choices=["bdf", "edf"], default="bdf")
-    s.add_argument("--sfreq", type=float, default=2048.0, help="Hz (default 2048)")
-    s.add_argument("--trials", type=int, default=6, help="trials per condition (default 6)")
+    s.add_argument("out_dir", help="folder to write (new or empty)")
+    s.add_argument("--subjects", type=arg_int(1, MAX_SUBJECTS, what="a number of participants"),
+                   default=4, help=f"participants to simulate, 1 to {MAX_SUBJECTS} (default 4)")
+    s.add_argument("--seed", type=arg_seed, default=0,
+                   help="random seed, a whole number >= 0 (default 0)")
+    s.add_argument("--format", choices=["bdf", "edf"], default="bdf",
+                   help="file format of the recordings (default bdf)")
+    s.add_argument("--sfreq", type=arg_sfreq, default=2048.0, help="Hz, 100 to 100000 (default 2048)")
+    s.add_argument("--trials", type=arg_int(1, MAX_TRIALS, what="a number of trials"),
+                   default=6, help=f"trials per condition, 1 to {MAX_TRIALS} (default 6)")
     s.set_defaults(func=_cmd_simulate)
 
     s = sub.add_parser("process", help="process one recording into trials.tsv/timecourses.tsv")
-    s.add_argument("recording")
-    s.add_argument("--config", required=True)
-    s.add_argument("--out", required=True)
+    s.add_argument("recording", help="BDF/EDF (or text) recording")
+    s.add_argument("--config", required=True, help="study.toml with the processing settings")
+    s.add_argument("--out", required=True, help="folder to write trials.tsv and "
+                   "timecourses.tsv into (new, empty or emgkit's)")
     s.add_argument("--participant", default=None, help="participant id (default: sub-XX "
                    "from the file name)")
     s.set_defaults(func=_cmd_process)
@@ -159,8 +190,10 @@ def build_parser():
     s.add_argument("--participants", default=None, help="participants.tsv (group, covariates)")
     s.add_argument("--formula", required=True, help='e.g. "score ~ group * condition"')
     s.add_argument("--re-formula", default=None, help='random slopes, e.g. "~ condition"')
-    s.add_argument("--equivalence", type=float, default=None, metavar="DELTA",
-                   help="smallest effect of interest: equivalence tests of the contrasts")
+    s.add_argument("--equivalence", type=arg_float(0, low_inclusive=False,
+                                                   what="a positive bound"),
+                   default=None, metavar="DELTA",
+                   help="smallest effect of interest (> 0): equivalence tests of the contrasts")
     s.add_argument("--equivalence-scale", choices=("sd", "raw"), default="sd",
                    help="DELTA in SD units (default) or in the outcome's units")
     s.add_argument("--crossed", default=None, help="column with a crossed random intercept, "
@@ -168,7 +201,7 @@ def build_parser():
     s.add_argument("--by", default=None, help="fit one model per level of this column "
                    "(default: per muscle when the formula has no muscle term)")
     s.add_argument("--dropna", action="store_true", help="drop rows with missing values")
-    s.add_argument("--out", required=True)
+    s.add_argument("--out", required=True, help="folder to write the model tables into")
     s.set_defaults(func=_cmd_stats)
 
     s = sub.add_parser("power", help="power of a group contrast by simulating the analysis "
@@ -176,45 +209,65 @@ def build_parser():
     s.add_argument("--pilot", default=None, metavar="TRIALS_TSV",
                    help="emgkit trial table of a pilot (e.g. OUT/group/trials.tsv); without "
                    "it, --config's [power] section declares the model")
-    s.add_argument("--participants", default=None)
-    s.add_argument("--formula", default="score ~ group * condition")
-    s.add_argument("--contrast", default="group", help="between-participant factor tested")
+    s.add_argument("--participants", default=None, help="participants.tsv of the pilot "
+                   "(group, covariates)")
+    s.add_argument("--formula", default="score ~ group * condition",
+                   help='the analysis model (default "score ~ group * condition")')
+    s.add_argument("--contrast", default="group", help="between-participant factor tested "
+                   "(default group)")
     s.add_argument("--at", default=None, metavar="FACTOR=LEVEL",
                    help="the contrast row tested, e.g. condition=happy")
-    s.add_argument("--n-per-group", required=True, help="e.g. 10,20,30,40")
-    s.add_argument("--trials-per-cell", required=True, help="kept trials per participant × "
-                   "condition, e.g. 6,12,24")
-    s.add_argument("--simulations", type=int, default=1000)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--effect", type=float, default=None,
+    s.add_argument("--n-per-group", required=True,
+                   type=arg_int_list(2, MAX_N_PER_GROUP, what="a number of participants per group"),
+                   help=f"participants per group, 2 to {MAX_N_PER_GROUP:,} each, e.g. "
+                   f"10,20,30,40")
+    s.add_argument("--trials-per-cell", required=True,
+                   type=arg_int_list(1, MAX_TRIALS_PER_CELL, what="a number of trials per cell"),
+                   help="kept trials per participant × condition, e.g. 6,12,24")
+    s.add_argument("--simulations", type=arg_int(10, MAX_SIMULATIONS,
+                                                 what="a number of simulations"),
+                   default=1000, help=f"simulated studies per design point, 10 to "
+                   f"{MAX_SIMULATIONS:,} (default 1000: Monte-Carlo error about ±3 points)")
+    s.add_argument("--seed", type=arg_seed, default=0,
+                   help="random seed, a whole number >= 0 (default 0)")
+    s.add_argument("--effect", type=arg_finite, default=None,
                    help="set the tested contrast to this size (outcome units)")
-    s.add_argument("--effect-sd", type=float, default=None,
+    s.add_argument("--effect-sd", type=arg_finite, default=None,
                    help="set the tested contrast to this size in SD units")
-    s.add_argument("--alpha", type=float, default=0.05)
-    s.add_argument("--adjust", default="holm", help="multiplicity correction over the "
-                   "contrast family (holm, as the analysis; bonferroni; none)")
-    s.add_argument("--target-power", type=float, default=0.8)
-    s.add_argument("--equivalence", type=float, default=None,
-                   help="also the power of the equivalence test |effect| < bound")
-    s.add_argument("--equivalence-scale", choices=("sd", "raw"), default="sd")
+    s.add_argument("--alpha", type=arg_probability, default=0.05,
+                   help="test level, between 0 and 1 (default 0.05)")
+    s.add_argument("--adjust", default="holm", choices=ADJUST_METHODS,
+                   help="multiplicity correction over the contrast family (default holm, as "
+                   "the analysis)")
+    s.add_argument("--target-power", type=arg_probability, default=0.8,
+                   help="power the minimal detectable effect is computed for (default 0.8)")
+    s.add_argument("--equivalence", type=arg_float(0, low_inclusive=False,
+                                                   what="a positive bound"), default=None,
+                   help="also the power of the equivalence test |effect| < bound (> 0)")
+    s.add_argument("--equivalence-scale", choices=("sd", "raw"), default="sd",
+                   help="the bound in SD units (default) or in the outcome's units")
     s.add_argument("--signal", default=None, metavar="NxK[,NxK]",
                    help="also simulate raw recordings at these design points (participants "
                    "per group x trials per cell) and run the pipeline with --config")
     s.add_argument("--config", default=None, help="study.toml: for --signal, and its [power] "
                    "section without --pilot")
-    s.add_argument("--signal-simulations", type=int, default=100)
-    s.add_argument("--signal-sfreq", type=float, default=2048.0, help="Hz (default 2048)")
-    s.add_argument("--jobs", type=int, default=1)
+    s.add_argument("--signal-simulations",
+                   type=arg_int(1, MAX_SIMULATIONS, what="a number of simulations"),
+                   default=100, help="simulated studies per --signal point (default 100)")
+    s.add_argument("--signal-sfreq", type=arg_sfreq, default=2048.0, help="Hz, 100 to 100000 (default 2048)")
+    s.add_argument("--jobs", type=arg_jobs, default=1, help="worker processes (default 1)")
     s.add_argument("--scheduler", default=None, help="Dask scheduler address "
                    "(tcp://host:port)")
     s.add_argument("--dask", action="store_true", help="run on a local Dask cluster")
-    s.add_argument("--out", required=True)
+    s.add_argument("--out", required=True, help="folder to write power.tsv, power.pdf and "
+                   "power.json into")
     s.set_defaults(func=cmd_power)
 
     s = sub.add_parser("init", help="draft a commented study.toml from a recording")
-    s.add_argument("recording")
-    s.add_argument("--out", default="study.toml")
-    s.add_argument("--mask", type=lambda v: int(v, 0), default=0xFFFF,
+    s.add_argument("recording", help="a recording of the study (BDF/EDF or text)")
+    s.add_argument("--out", default="study.toml", help="config to write (default study.toml; "
+                   "never overwritten)")
+    s.add_argument("--mask", type=arg_mask, default=0xFFFF,
                    help="trigger bit mask (default 0xFFFF)")
     s.add_argument("--sfreq", type=float, default=None, metavar="HZ",
                    help="text exports without a header: sampling rate in Hz")
@@ -228,16 +281,24 @@ def build_parser():
                        "permutation tests over time bins")
     s.add_argument("results", help="results folder of emgkit run")
     s.add_argument("--contrast", default="group", help="two-level between factor")
-    s.add_argument("--at", required=True, metavar="condition=LEVEL")
+    s.add_argument("--at", required=True, metavar="condition=LEVEL",
+                   help="the condition compared, e.g. condition=happy")
     s.add_argument("--muscles", default=None, help="comma-separated (default: all)")
     s.add_argument("--method", choices=("cluster", "binwise"), default="cluster",
                    help="cluster permutation test (default), or a mixed model per bin with "
                         "FDR over bins")
-    s.add_argument("--permutations", type=int, default=2000)
-    s.add_argument("--alpha", type=float, default=0.05)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--participants", default=None)
-    s.add_argument("--out", required=True)
+    s.add_argument("--permutations", type=arg_int(1, MAX_PERMUTATIONS,
+                                                  what="a number of permutations"),
+                   default=2000, help=f"permutations of the cluster test, 1 to "
+                   f"{MAX_PERMUTATIONS:,} (default 2000)")
+    s.add_argument("--alpha", type=arg_probability, default=0.05,
+                   help="test level, between 0 and 1 (default 0.05)")
+    s.add_argument("--seed", type=arg_seed, default=0,
+                   help="random seed, a whole number >= 0 (default 0)")
+    s.add_argument("--participants", default=None,
+                   help="participants table (default: the run's)")
+    s.add_argument("--out", required=True, help="folder to write the tests and "
+                   "timecourse.pdf into")
     s.set_defaults(func=cmd_timecourse)
 
     s = sub.add_parser("export", help="a results folder as one row per participant (--wide, "
@@ -253,36 +314,41 @@ def build_parser():
 
     s = sub.add_parser("blind", help="code a participants table's group labels (the key is "
                        "kept apart)")
-    s.add_argument("participants")
-    s.add_argument("--column", default="group")
+    s.add_argument("participants", help="participants table (TSV) with the real labels")
+    s.add_argument("--column", default="group", help="column to code (default group)")
     s.add_argument("--out", required=True, help="coded table to write (with a .json sidecar)")
-    s.add_argument("--key", required=True, help="key to write (keep it from the analysts)")
-    s.add_argument("--seed", type=int, default=None)
+    s.add_argument("--key", required=True, help="key to write (keep it from the analysts; "
+                   "not the coded table or its sidecar)")
+    s.add_argument("--accept-unequal", action="store_true",
+                   help="accept group sizes that tell codes apart (recorded in the sidecar) "
+                   "instead of a warning")
+    s.add_argument("--seed", default=None, help=argparse.SUPPRESS)  # refused: see cmd_blind
     s.set_defaults(func=cmd_blind)
 
     s = sub.add_parser("unblind", help="refit a blinded run's group step with the real "
                        "labels into OUT/unblinded, with a verifiable record")
-    s.add_argument("out_dir")
-    s.add_argument("--key", default=None)
+    s.add_argument("out_dir", help="results folder of a blinded emgkit run")
+    s.add_argument("--key", default=None, help="the key emgkit blind wrote (a regular file)")
     s.add_argument("--force", action="store_true", help="redo an unblinding")
     s.add_argument("--verify", action="store_true",
                    help="check the unblinding record against the folder")
     s.set_defaults(func=cmd_unblind)
 
     s = sub.add_parser("report", help="PDF report of a recording, or of a study (--group)")
-    s.add_argument("recording", nargs="?")
-    s.add_argument("--config", default=None)
+    s.add_argument("recording", nargs="?", help="recording for a participant report")
+    s.add_argument("--config", default=None, help="study.toml of the recording")
     s.add_argument("--group", default=None, metavar="RESULTS_DIR",
                    help="write the group report of a results folder")
-    s.add_argument("--participants", default=None)
+    s.add_argument("--participants", default=None,
+                   help="participants table (default: the run's)")
     s.add_argument("--out", required=True, help="PDF file to write")
     s.set_defaults(func=_cmd_report)
 
     s = sub.add_parser("run", help="process a whole study: participants, model, reports")
     s.add_argument("config", help="study.toml ([study] participants and recordings, "
                    "[model] formula)")
-    s.add_argument("--out", required=True)
-    s.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    s.add_argument("--out", required=True, help="results folder (new, empty or emgkit's)")
+    s.add_argument("--jobs", type=arg_jobs, default=1, help="worker processes (default 1)")
     s.add_argument("--bids", default=None, metavar="ROOT", help="take recordings, events and "
                    "participants from an EMG-BIDS dataset")
     s.add_argument("--task", default=None, help="BIDS task label")
@@ -299,9 +365,10 @@ def build_parser():
     s = sub.add_parser("multiverse", help="every preprocessing specification of [multiverse] "
                        "through the group model: a specification curve")
     s.add_argument("config", help="study.toml with a [multiverse] section")
-    s.add_argument("--out", required=True)
-    s.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
-    s.add_argument("--bids", default=None, metavar="ROOT")
+    s.add_argument("--out", required=True, help="results folder (new, empty or emgkit's)")
+    s.add_argument("--jobs", type=arg_jobs, default=1, help="worker processes (default 1)")
+    s.add_argument("--bids", default=None, metavar="ROOT", help="take recordings, events "
+                   "and participants from an EMG-BIDS dataset")
     s.add_argument("--task", default=None, help="BIDS task label")
     s.add_argument("--scheduler", default=None, help="Dask scheduler address")
     s.add_argument("--dask", action="store_true", help="run on a local Dask cluster")
@@ -313,8 +380,8 @@ def build_parser():
 
     s = sub.add_parser("inspect", help="print channels, sampling rates, duration, trigger "
                                        "codes (before/after masking), annotations, CMS")
-    s.add_argument("recording")
-    s.add_argument("--mask", type=lambda v: int(v, 0), default=0xFFFF,
+    s.add_argument("recording", help="BDF/EDF (or text) recording")
+    s.add_argument("--mask", type=arg_mask, default=0xFFFF,
                    help="trigger bit mask (default 0xFFFF)")
     s.add_argument("--stim", default=None, help="trigger channel label")
     s.add_argument("--config", default=None,

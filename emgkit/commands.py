@@ -14,35 +14,34 @@ def cmd_power(args):
 
     import pandas as pd
 
+    from ._args import MAX_N_PER_GROUP, MAX_TRIALS_PER_CELL
     from ._files import read_tsv, write_text, write_tsv
     from ._version import __version__
     from .errors import ConfigError
+    from .power.estimate import cost_estimate, describe
     from .power.pilot import pilot_models
     from .power.report import power_report
     from .power.run import power_analysis
     from .study.outdir import OutputFolder
 
-    def ints(text, name):
-        try:
-            values = [int(v) for v in str(text).split(",") if v.strip()]
-        except ValueError:
-            values = []
-        least = 2 if name == "--n-per-group" else 1
-        if not values or min(values) < least:
-            raise ConfigError(f"{name} {text!r}: give comma-separated whole numbers of at "
-                              f"least {least} (e.g. 10,20,30).")
-        return values
-
+    # the numbers were checked by argparse (emgkit.cli: finite, within bounds)
     scheduler = args.scheduler or ("local" if args.dask else None)
-    n_per_group = ints(args.n_per_group, "--n-per-group")
-    trials_per_cell = ints(args.trials_per_cell, "--trials-per-cell")
-    if args.simulations < 10:
-        raise ConfigError(f"--simulations {args.simulations}: at least 10 (1,000 for a "
-                          f"Monte-Carlo error of about ±3 percentage points).")
-    for name, value in (("--alpha", args.alpha), ("--target-power", args.target_power)):
-        if not 0 < value < 1:
-            raise ConfigError(f"{name} {value!r}: give a probability between 0 and 1 "
-                              f"(e.g. 0.05 for --alpha, 0.8 for --target-power).")
+    n_per_group, trials_per_cell = list(args.n_per_group), list(args.trials_per_cell)
+    points = []
+    if args.signal:
+        if not args.config:
+            raise ConfigError("--signal runs the pipeline: give the study's --config too.")
+        for item in args.signal.split(","):
+            try:
+                n, k = (int(v) for v in item.lower().split("x"))
+            except ValueError:
+                n = k = 0
+            if not (2 <= n <= MAX_N_PER_GROUP and 1 <= k <= MAX_TRIALS_PER_CELL):
+                raise ConfigError(f"--signal {item!r}: give design points as "
+                                  f"PARTICIPANTS_PER_GROUPxTRIALS_PER_CELL, e.g. 20x12 "
+                                  f"(2 to {MAX_N_PER_GROUP:,} participants per group, 1 to "
+                                  f"{MAX_TRIALS_PER_CELL:,} trials per cell).")
+            points.append((n, k))
     if args.effect is not None and args.effect_sd is not None:
         raise ConfigError("Give --effect (outcome units) or --effect-sd (SD units), not both.")
     if args.pilot:
@@ -73,19 +72,9 @@ def cmd_power(args):
     def progress(done, total_):
         print(f"  {done}/{total_} design points", file=sys.stderr, flush=True)
 
-    points = []
-    if args.signal:
-        if not args.config:
-            raise ConfigError("--signal runs the pipeline: give the study's --config too.")
-        for item in args.signal.split(","):
-            try:
-                n, k = (int(v) for v in item.lower().split("x"))
-            except ValueError:
-                n = k = 0
-            if n < 2 or k < 1:
-                raise ConfigError(f"--signal {item!r}: give design points as "
-                                  f"PARTICIPANTS_PER_GROUPxTRIALS_PER_CELL, e.g. 20x12.")
-            points.append((n, k))
+    cost = cost_estimate(models, at, n_per_group, trials_per_cell, args.simulations,
+                         jobs=args.jobs, adjust=args.adjust)
+    print(f"power: {describe(cost)}; starting.", file=sys.stderr, flush=True)
     table = power_analysis(models, at, n_per_group, trials_per_cell,
                            simulations=args.simulations, seed=args.seed, alpha=args.alpha,
                            adjust=args.adjust, target_power=args.target_power,
@@ -132,10 +121,16 @@ def cmd_power(args):
 
 
 def cmd_blind(args):
+    from .errors import ConfigError
     from .study.blind import blind_table
 
+    if args.seed is not None:
+        raise ConfigError(f"--seed {args.seed}: emgkit blind takes no seed. The codes come "
+                          f"from the operating system's secure random source, so nobody can "
+                          f"rebuild the key from a seed (or the file time); drop --seed and "
+                          f"keep the key file safe instead.")
     record = blind_table(args.participants, args.out, args.key, column=args.column,
-                         seed=args.seed)
+                         accept_unequal=args.accept_unequal)
     print(f"wrote {args.out} ({args.column} coded as {', '.join(sorted(record['codes']))}) "
           f"and its sidecar; the key is {args.key} — keep it away from the analysts.")
     return 0

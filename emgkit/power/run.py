@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._check import check_number, check_option
+from ..errors import ConfigError
 from ..study.executors import map_ordered
 from .simulate import simulate_power
 
@@ -32,6 +34,21 @@ def wilson(successes, n, level=0.95):
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+
+
+def _check_settings(simulations, seed, alpha, target_power, equivalence):
+    """The numbers of :func:`power_analysis`, checked before anything is simulated."""
+    if isinstance(simulations, bool) or not isinstance(simulations, (int, np.integer)) \
+            or simulations < 1:
+        raise ConfigError(f"simulations={simulations!r}: give a whole number of at least 1.")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError(f"seed={seed!r}: give a whole number >= 0.")
+    for name, value in (("alpha", alpha), ("target_power", target_power)):
+        check_number(name, value, low=0, high=1, low_inclusive=False, high_inclusive=False)
+    if equivalence is not None:
+        delta, scale = equivalence
+        check_number("equivalence", delta, low=0, low_inclusive=False)
+        check_option("equivalence scale", scale, ("sd", "raw"))
 
 
 def power_analysis(models, at, n_per_group, trials_per_cell, *, simulations=1000, seed=0,
@@ -80,7 +97,14 @@ def power_analysis(models, at, n_per_group, trials_per_cell, *, simulations=1000
         (effect detectable with ``target_power``: (t₁₋α/2m + t_power) × mean SE,
         Bonferroni over the m family rows — conservative for Holm),
         ``mde_sd`` (in SD units), ``singular_rate``, ``converged_rate``.
+
+    Raises
+    ------
+    ConfigError
+        A non-finite or out-of-range setting (e.g. a negative equivalence bound, which
+        would report a power of 0, or a negative seed).
     """
+    _check_settings(simulations, seed, alpha, target_power, equivalence)
     points = list(itertools.product(models.items(), n_per_group, trials_per_cell))
     streams = np.random.SeedSequence(seed).spawn(len(points))
     sizes = [CHUNK] * (simulations // CHUNK) + ([simulations % CHUNK] if simulations % CHUNK

@@ -36,6 +36,10 @@ DEFAULT_ELECTRODES = {"corrugator": ("EXG1", "EXG2"), "zygomaticus": ("EXG3", "E
                       "depressor": ("EXG5", "EXG6")}
 
 
+#: lowest sampling rate the simulator accepts (Hz)
+MIN_SIM_SFREQ = 100.0
+
+
 @dataclass(frozen=True)
 class SimParams:
     """Parameters of one simulated recording (all amplitudes in µV, times in s).
@@ -114,6 +118,9 @@ class SimParams:
 
     def __post_init__(self):
         check_sfreq(self.sfreq)
+        if self.sfreq < MIN_SIM_SFREQ:  # the noise band (20 Hz up) needs 0.45 * sfreq > 20
+            raise ConfigError(f"sfreq={self.sfreq:g} Hz is too low to simulate sEMG (20-250 "
+                              f"Hz noise); use at least {MIN_SIM_SFREQ:g} Hz (e.g. 2048).")
         check_number("mains", self.mains, low=0)
         if self.n_trials < 1:
             raise ConfigError(f"n_trials={self.n_trials} must be at least 1.")

@@ -1,31 +1,116 @@
 """Blinded analysis: neutral group codes, a separate key, and a verifiable unblinding.
 
 ``emgkit blind`` (run by someone outside the analysis) replaces the group labels of a
-participants table by random codes A, B, ... and keeps the key apart; the coded table carries a
-BIDS sidecar (``coded.json``) saying its column is blinded, so reports say "blinded (code A)".
-``emgkit unblind`` refits the group step with the real labels into ``OUT/unblinded/`` and
-writes ``unblinding.json``: the time, the config's and the key's hashes and the hash of every
-result file as it stood before unblinding — so anyone can check the analysis was fixed first.
+participants table by codes A, B, ... assigned from the operating system's secure random
+source (no seed, no clock: the key cannot be rebuilt by brute force) and keeps the key apart;
+the coded table carries a BIDS sidecar (``coded.json``) saying its column is blinded, with the
+key's sha256 and the group sizes per code (a warning when they tell codes apart), so reports
+say "blinded (code A)". ``emgkit unblind`` checks the key against that hash (an edited key,
+with swapped or missing codes, is refused), checks that every code of the table is in the key
+and that the group step's files still match their ``done.json``, refits the group step with
+the real labels into ``OUT/unblinded/`` and writes ``unblinding.json``: the time, the
+config's and the key's hashes and the hash of every result file as it stood before
+unblinding — so anyone can check the analysis was fixed first.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import string
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
+import pandas as pd
 
-from .._files import blinded_codes, read_tsv, sha256, sidecar_of, write_text, write_tsv
-from ..errors import ConfigError
+from .._files import (
+    blinded_codes,
+    read_regular,
+    read_tsv,
+    sha256,
+    sidecar_of,
+    write_text,
+    write_tsv,
+)
+from ..errors import ConfigError, ReadError
+
+logger = logging.getLogger("emgkit")
 
 RECORD = "unblinding.json"
+#: the largest key or sidecar emgkit reads (bytes); a real one is well under 10 kB
+MAX_KEY_BYTES = 1 << 20
 
 
-def blind_table(participants, out, key, *, column="group", seed=None):
+def assign_codes(levels):
+    """Map the codes A, B, ... to ``levels`` in an order drawn from the operating system's
+    secure random source (:mod:`secrets`): no seed, no clock, nothing a brute force over
+    seeds or file times can recover.
+
+    Parameters
+    ----------
+    levels : sequence of str
+        The group labels (at most 26).
+
+    Returns
+    -------
+    dict
+        Code -> label.
+    """
+    order = list(levels)
+    secrets.SystemRandom().shuffle(order)
+    return {string.ascii_uppercase[k]: label for k, label in enumerate(order)}
+
+
+def size_check(sizes):
+    """Which codes the group sizes give away.
+
+    A code whose group size no other code shares can be told apart by anyone who knows how
+    many participants each group has (from a recruitment log, a registration, the
+    allocation ratio): the blinding then holds only for the codes whose sizes are equal.
+
+    Parameters
+    ----------
+    sizes : dict
+        Code -> number of participants.
+
+    Returns
+    -------
+    list of str
+        The identifiable codes (empty when every size is shared by another code).
+    """
+    counts = list(sizes.values())
+    return sorted(c for c, n in sizes.items() if counts.count(n) == 1)
+
+
+def _check_targets(src, targets):
+    """Refuse outputs that are the input, each other, or existing files."""
+    from .outdir import check_file_target
+
+    seen = {}
+    for target, what in targets:
+        resolved = target.resolve()
+        if resolved in seen:
+            raise ConfigError(f"{what} {target} is the same file as {seen[resolved]}; the "
+                              f"coded table, its sidecar and the key must be three different "
+                              f"files (the key must never reach the analysts). Give another "
+                              f"{what} name.")
+        seen[resolved] = what
+        if resolved == src.resolve():
+            raise ConfigError(f"{what} {target} is the participants table itself.")
+        if target.exists() or target.is_symlink():
+            raise ConfigError(f"{what} {target} exists; blinding never overwrites a file "
+                              f"(choose a new name).")
+        check_file_target(target, inputs=[src])
+
+
+def blind_table(participants, out, key, *, column="group", accept_unequal=False):
     """Write a coded copy of a participants table and its key.
+
+    The codes are assigned by :func:`assign_codes` (the OS's secure random source; there is
+    no seed, so a key can never be regenerated: keep the key file). The key also holds a
+    random secret, so its sha256 (recorded in the coded table's sidecar and checked by
+    :func:`unblind`) cannot be matched by trying every assignment and time.
 
     Parameters
     ----------
@@ -34,11 +119,16 @@ def blind_table(participants, out, key, *, column="group", seed=None):
     out : path-like
         The coded table to write (with a ``.json`` sidecar).
     key : path-like
-        The key to write (keep it away from the analysts).
+        The key to write (keep it away from the analysts). Never the coded table or its
+        sidecar.
     column : str
         The column to code.
-    seed : int | None
-        Seed of the code assignment (None: a random one, recorded in the key).
+    accept_unequal : bool
+        Group sizes that differ identify codes (see :func:`size_check`): emgkit logs a
+        warning and records it in the sidecar and key. True records that the blinder
+        accepts it, without the warning (the sizes are visible in the coded table either
+        way; equalise the groups, e.g. by recruiting to equal sizes, for blinding that holds
+        against anyone who knows them).
 
     Returns
     -------
@@ -46,56 +136,141 @@ def blind_table(participants, out, key, *, column="group", seed=None):
         The key.
     """
     src, out, key = Path(participants), Path(out), Path(key)
-    for target, what in ((out, "--out"), (key, "--key"), (sidecar_of(out), "the sidecar")):
-        if target.exists():
-            raise ConfigError(f"{what} {target} exists; blinding never overwrites a file "
-                              f"(choose a new name).")
-        if target.resolve() == src.resolve():
-            raise ConfigError(f"{what} {target} is the participants table itself.")
+    _check_targets(src, ((out, "--out"), (key, "--key"), (sidecar_of(out), "the sidecar")))
     table = read_tsv(src, what="Participants table")
     if column not in table:
         raise ConfigError(f"{src} has no column {column!r} (columns: "
                           f"{', '.join(map(str, table.columns))}).")
-    levels = sorted(table[column].dropna().astype(str).unique())
+    values = table[column].dropna().astype(str)
+    levels = sorted(values.unique())
     if len(levels) < 2:
         raise ConfigError(f"{src}: column {column!r} has {len(levels)} level(s); blinding "
                           f"needs at least two groups.")
     if len(levels) > len(string.ascii_uppercase):
         raise ConfigError(f"{src}: column {column!r} has {len(levels)} levels; at most 26.")
-    seed = secrets.randbits(63) if seed is None else int(seed)
-    order = np.random.default_rng(seed).permutation(len(levels))
-    codes = {string.ascii_uppercase[k]: levels[i] for k, i in enumerate(order)}
+    codes = assign_codes(levels)
     to_code = {real: code for code, real in codes.items()}
+    sizes = {code: int((values == real).sum()) for code, real in sorted(codes.items())}
+    identifiable = size_check(sizes)
+    unequal = ({"sizes": sizes, "identifiable": identifiable,
+                "accepted": bool(accept_unequal)} if identifiable else None)
+    if identifiable and not accept_unequal:
+        shown = ", ".join(f"{c}: {n}" for c, n in sizes.items())
+        logger.warning("%s: the group sizes differ (%s), so anyone who knows how many "
+                       "participants each group has can tell code(s) %s apart; the blinding "
+                       "does not hold for them. Recorded in the sidecar; pass "
+                       "--accept-unequal (accept_unequal=True) to accept it.", src, shown,
+                       ", ".join(identifiable))
     coded = table.copy()
     coded[column] = coded[column].map(lambda v: to_code.get(str(v), v))
     write_tsv(coded, out)
-    record = dict(column=column, codes=codes, seed=seed,
-                  created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                  participants=src.name, participants_sha256=sha256(src),
-                  coded_sha256=sha256(out))
+    record = {"column": column, "codes": codes,
+              "secret": secrets.token_hex(32),  # makes the key's hash unguessable
+              "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "participants": src.name, "participants_sha256": sha256(src),
+              "coded_sha256": sha256(out), "group_sizes": sizes, "unequal_sizes": unequal}
     write_text(json.dumps(record, indent=2) + "\n", key)
     side = {column: {"Description": "Blinded group codes written by emgkit blind; the key "
                                     "is kept separately.",
                      "Levels": {c: "blinded code" for c in codes}},
-            "emgkit_blinded": dict(column=column, codes=sorted(codes),
-                                   key_sha256=sha256(key))}
+            "emgkit_blinded": {"column": column, "codes": sorted(codes),
+                               "key_sha256": sha256(key), "group_sizes": sizes,
+                               "unequal_sizes": unequal}}
     write_text(json.dumps(side, indent=2) + "\n", sidecar_of(out))
     return record
 
 
-def read_key(key):
-    """Read and check a key written by :func:`blind_table`."""
+def blinding_record(table):
+    """The ``emgkit_blinded`` entry of a coded table's sidecar (column, codes, key hash,
+    group sizes and whether they identify codes), or None for a table that is not coded."""
+    if blinded_codes(table) is None:
+        return None
     try:
-        record = json.loads(Path(key).read_text(encoding="utf-8"))
+        info = json.loads(read_regular(sidecar_of(table), what="Sidecar",
+                                       max_bytes=MAX_KEY_BYTES))["emgkit_blinded"]
+    except (ReadError, ValueError, KeyError, TypeError):
+        return None
+    return info if isinstance(info, dict) else None
+
+
+def read_key(key):
+    """Read and check a key written by :func:`blind_table`.
+
+    The key must be a regular file of at most :data:`MAX_KEY_BYTES` (a FIFO or a device is
+    refused without waiting or reading it), a JSON object with the column, and codes that map
+    distinct codes to distinct group labels.
+
+    Returns
+    -------
+    record : dict
+        The key.
+    digest : str
+        sha256 of the bytes read (the key's hash, as the sidecar records it).
+    """
+    import hashlib
+
+    data = read_regular(key, what="--key", max_bytes=MAX_KEY_BYTES)
+    try:
+        record = json.loads(data.decode("utf-8"))
         codes = record["codes"]
         if not isinstance(record["column"], str):
             raise TypeError("'column' must be a column name")
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"{key} is not an emgkit blinding key ({type(exc).__name__}: "
-                          f"{exc}).") from None
-    if not isinstance(codes, dict) or not codes:
-        raise ConfigError(f"{key}: 'codes' must map codes to group labels.")
-    return record
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"--key {key} is not an emgkit blinding key "
+                          f"({type(exc).__name__}: {exc}).") from None
+    if (not isinstance(codes, dict) or not codes
+            or not all(isinstance(v, str) for v in codes.values())):
+        raise ConfigError(f"--key {key}: 'codes' must map codes to group labels.")
+    if len(set(codes.values())) != len(codes):
+        raise ConfigError(f"--key {key} gives two codes the same group label ({codes}); it "
+                          f"is not the key emgkit blind wrote.")
+    return record, hashlib.sha256(data).hexdigest()
+
+
+def check_key(record, digest, key, table, coded):
+    """Check a key against the coded table it must belong to.
+
+    Parameters
+    ----------
+    record, digest : dict, str
+        From :func:`read_key`.
+    key, table : path-like
+        The key and the coded participants table (named in messages).
+    coded : DataFrame
+        The coded table.
+
+    Raises
+    ------
+    ConfigError
+        The key's hash differs from the one the table's sidecar recorded (an edited key:
+        swapped or missing codes), the key was written for another table, or a code of the
+        table is not in the key (the model would be fitted with a still-coded level).
+    """
+    info = blinding_record(table) or {}
+    column, codes = record["column"], record["codes"]
+    expected = info.get("key_sha256")
+    if not expected:
+        raise ConfigError(f"The sidecar {sidecar_of(table)} records no key hash, so the key "
+                          f"{key} cannot be checked; blind the participants table again with "
+                          f"this emgkit version and rerun.")
+    if digest != expected:
+        raise ConfigError(f"The key {key} is not the one written with {table}: its sha256 "
+                          f"{digest[:12]}… differs from the {expected[:12]}… recorded in "
+                          f"{sidecar_of(table).name} (an edited key, e.g. with swapped or "
+                          f"missing codes, is refused). Use the key emgkit blind wrote.")
+    if record.get("coded_sha256") != sha256(table):
+        raise ConfigError(f"The key {key} does not belong to {table} (its hash differs); use "
+                          f"the key written with this coded table.")
+    if column != info.get("column") or column not in coded:
+        raise ConfigError(f"The key {key} codes column {column!r}, but {table} has "
+                          f"{info.get('column')!r} blinded.")
+    present = set(coded[column].dropna().astype(str))
+    missing = sorted(present - set(codes))
+    if missing or sorted(codes) != sorted(info.get("codes", codes)):
+        raise ConfigError(f"{table}: code(s) {', '.join(missing) or '(sidecar)'} of column "
+                          f"{column!r} are not in the key {key} (codes "
+                          f"{', '.join(sorted(codes))}); unblinding would fit a still-coded "
+                          f"level. Use the key written with this table.")
 
 
 def result_hashes(root, *, skip=("unblinded", RECORD, "run.json")):
@@ -158,28 +333,54 @@ def verify_record(root):
 def unblind(out_dir, key, *, force=False):
     """Refit the group step of a blinded run with the real labels into ``OUT/unblinded/``.
 
-    The run's config (``run.json``) must be unchanged, the key must belong to the run's coded
-    participants table. Writes ``OUT/unblinding.json`` (see :func:`verify_record`).
+    The run's config (``run.json``, which must name it) must be unchanged; the key must be
+    a small regular file whose sha256 the coded table's sidecar recorded, holding every code
+    of the table (see :func:`check_key`); ``OUT/group`` must match its ``done.json`` (a
+    hand-edited ``trials.tsv`` is refused). Writes ``OUT/unblinding.json`` (see
+    :func:`verify_record`).
+
+    Parameters
+    ----------
+    out_dir : path-like
+        Results folder of a blinded ``emgkit run``.
+    key : path-like
+        The key written by :func:`blind_table`.
+    force : bool
+        Redo an earlier unblinding.
 
     Returns
     -------
     pathlib.Path
         The unblinded folder.
+
+    Raises
+    ------
+    ConfigError
+        Any of the checks above fails (the message names the file and what to do).
+    ReadError
+        The key is missing, not a regular file, or too large.
     """
     from .._version import __version__
     from ..config import load_config
     from ..epochs.tables import read_trials
-    from .outdir import OutputFolder
+    from .outdir import OutputFolder, verify
     from .run import _now, fit_group
 
     root = Path(out_dir)
     try:
-        run = json.loads((root / "run.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        run = json.loads(read_regular(root / "run.json", what="run.json",
+                                      max_bytes=64 << 20).decode("utf-8"))
+    except (ReadError, ValueError) as exc:
         raise ConfigError(f"{root} is not an emgkit run folder (run.json: {exc}).") from None
-    config = load_config(run["config_file"])
+    config_file = run.get("config_file") if isinstance(run, dict) else None
+    if not isinstance(config_file, str) or not config_file:
+        raise ConfigError(f"{root / 'run.json'} names no config_file, so the configuration "
+                          f"the results were computed with is unknown; unblind a folder "
+                          f"written by emgkit run (rerun the study with the coded table if "
+                          f"run.json was edited or lost).")
+    config = load_config(config_file)
     if config.digest() != run.get("config_digest"):
-        raise ConfigError(f"The config {run['config_file']} changed since the run "
+        raise ConfigError(f"The config {config_file} changed since the run "
                           f"({run.get('config_digest')} -> {config.digest()}); unblind the "
                           f"results of the config they were computed with.")
     table = config.resolve(config.study.get("participants", "participants.tsv"))
@@ -187,20 +388,25 @@ def unblind(out_dir, key, *, force=False):
     if info is None:
         raise ConfigError(f"{table} is not a table coded by emgkit blind (no blinded sidecar "
                           f"{sidecar_of(table).name}).")
-    record = read_key(key)
-    if record.get("coded_sha256") != sha256(table):
-        raise ConfigError(f"The key {key} does not belong to {table} (its hash differs); use "
-                          f"the key written with this coded table.")
+    record, key_digest = read_key(key)
+    coded = read_tsv(table, what="Participants table")
+    check_key(record, key_digest, key, table, coded)
     column = record["column"]
     if (root / RECORD).exists() and not force:
         raise ConfigError(f"{root} was already unblinded ({RECORD}); --force to redo it.")
-    before = result_hashes(root)
-    coded = read_tsv(table, what="Participants table")
-    participants = coded.copy()
-    participants[column] = coded[column].map(lambda v: record["codes"].get(str(v), v))
     gdir = root / "group"
+    done, problem = verify(gdir)
+    if done is None or not {"trials.tsv", "timecourses.tsv"} <= set(done["files"]):
+        problem = problem or "its done.json does not list trials.tsv and timecourses.tsv"
+        raise ConfigError(f"{gdir} cannot be trusted ({problem}); "
+                          f"unblinding refits only the group step emgkit wrote. Rerun "
+                          f"emgkit run on {root} (with the coded table) first.")
+    before = result_hashes(root)
+    participants = coded.copy()
+    participants[column] = [v if pd.isna(v) else record["codes"][str(v)]
+                            for v in coded[column]]  # check_key: every code is in the key
     trials = read_trials(gdir / "trials.tsv")
-    out = OutputFolder.open(root, inputs=[run["config_file"], table])
+    out = OutputFolder.open(root, inputs=[config_file, table, key])
     with out.lock():
         staging = out.staging("unblinded")
         write_tsv(participants, staging / "participants.tsv")
@@ -210,12 +416,13 @@ def unblind(out_dir, key, *, force=False):
         fit_group(trials, participants, config, staging, root,
                   reports=run.get("flags", {}).get("reports", True), blinded=False)
         path = out.publish(staging, "unblinded", finished=_now())
-        record_out = dict(unblinded=_now(), emgkit=__version__,
-                          config_file=run["config_file"], config_digest=config.digest(),
-                          config_sha256=sha256(run["config_file"]),
-                          coded_table=str(table), coded_sha256=sha256(table),
-                          key_sha256=sha256(key), column=column, codes=record["codes"],
-                          results_before=before,
-                          unblinded_files=result_hashes(path, skip=()))
+        record_out = {"unblinded": _now(), "emgkit": __version__,
+                      "config_file": config_file, "config_digest": config.digest(),
+                      "config_sha256": sha256(config_file),
+                      "coded_table": str(table), "coded_sha256": sha256(table),
+                      "key_sha256": key_digest, "column": column, "codes": record["codes"],
+                      "unequal_sizes": record.get("unequal_sizes"),
+                      "results_before": before,
+                      "unblinded_files": result_hashes(path, skip=())}
         write_text(json.dumps(record_out, indent=2) + "\n", root / RECORD)
     return path

@@ -363,7 +363,7 @@ def run_study(config, out_dir, *, plan=None, jobs=1, scheduler=None, reports=Tru
     inputs = all_inputs(plan, config)
     out = OutputFolder.open(out_dir, inputs=inputs)
     with out.lock(), interrupt_on_sigterm():
-        from .blind import check_after_unblinding
+        from .blind import blinding_record, check_after_unblinding
 
         after = check_after_unblinding(out.root, config, force)  # the specific refusal first
         if not force:
@@ -382,6 +382,9 @@ def run_study(config, out_dir, *, plan=None, jobs=1, scheduler=None, reports=Tru
                       participants={})
         if after:
             record["after_unblinding"] = after
+        blinding = next(filter(None, map(blinding_record, plan.inputs)), None)
+        if blinding:  # codes, key hash, group sizes and whether they tell codes apart
+            record["blinding"] = blinding
         write_text(json.dumps(record, indent=2, default=str), out.root / "run.json")
         try:
             _run(record, plan, config, out, jobs, scheduler, reports, progress, group_step)

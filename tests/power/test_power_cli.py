@@ -67,20 +67,68 @@ def test_power_command_writes_table_pdf_and_settings(pilot, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("extra,message", [
-    (["--n-per-group", "1,x"], "--n-per-group"),
-    (["--simulations", "3"], "--simulations 3"),
+    (["--n-per-group", "1,x"], "argument --n-per-group: '1,x'"),
+    (["--simulations", "3"], "argument --simulations: 3 is out of range"),
     (["--effect", "0.1", "--effect-sd", "0.2"], "not both"),
     (["--at", "happy"], "FACTOR=LEVEL"),
-    (["--alpha", "5"], "--alpha 5.0"),
+    (["--alpha", "5"], "argument --alpha: 5 is out of range"),
     (["--formula", "score ~ group + condition"], "does not interact with 'condition'"),
+    # issue 25: these ran (power 0 for a negative bound) or gave a traceback
+    (["--equivalence", "-0.2"], "argument --equivalence: -0.2 is out of range"),
+    (["--equivalence", "nan"], "argument --equivalence: 'nan' is not allowed"),
+    (["--effect-sd", "nan"], "argument --effect-sd: 'nan' is not allowed"),
+    (["--effect-sd=inf"], "argument --effect-sd: 'inf' is not allowed"),
+    (["--adjust", "foo"], "argument --adjust: invalid choice: 'foo'"),
+    (["--seed", "-1"], "argument --seed: -1 is out of range"),
+    (["--simulations", "1000000000"], "give a number of simulations from 10 to 100000"),
+    (["--n-per-group", "1000000000"], "from 2 to 10000"),
+    (["--jobs", "0"], "argument --jobs: 0 is out of range"),
+    (["--signal", "1000000000x3", "--config", "study.toml"], "2 to 10,000 participants"),
 ])
 def test_power_command_refuses_bad_settings(pilot, tmp_path, capsys, extra, message):
     root, _, _ = pilot
     argv = ["power", "--pilot", str(root / "trials.tsv"), "--participants",
             str(root / "participants.tsv"), "--at", "condition=happy", "--n-per-group",
-            "8", "--trials-per-cell", "8", "--out", str(tmp_path / "p")] + extra
-    assert main(argv) != 0
-    assert message in capsys.readouterr().err
+            "8", "--trials-per-cell", "8", "--simulations", "10", "--out",
+            str(tmp_path / "p")] + extra
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse refuses the value before the command runs
+        code = exc.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+    assert not (tmp_path / "p").exists()
+
+
+def test_power_prints_a_time_and_memory_estimate_first(pilot, tmp_path, capsys):
+    """Before simulating, `power` says how many studies it will simulate, about how long
+    that takes and how much memory a worker needs (measured on the largest design)."""
+    root, _, _ = pilot
+    argv = ["power", "--pilot", str(root / "trials.tsv"), "--participants",
+            str(root / "participants.tsv"), "--at", "condition=happy", "--n-per-group",
+            "6,12", "--trials-per-cell", "4", "--simulations", "20", "--out",
+            str(tmp_path / "p")]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    first = err.splitlines()[0]
+    assert first.startswith("power: 80 simulated studies: about ") and " s in all" in first
+    assert "MB per worker" in first and "starting" in first
+
+
+def test_cost_estimate_scales_with_the_grid(pilot):
+    from emgkit.power.estimate import cost_estimate
+    from emgkit.power.pilot import pilot_models
+
+    _, trials, parts = pilot
+    models, at = pilot_models(trials.drop(columns="group"), "score ~ group * condition",
+                              participants=parts, at="condition=happy")
+    small = cost_estimate(models, at, [10], [8], 100)
+    big = cost_estimate(models, at, [10, 2000], [8], 100, jobs=2)
+    assert small["studies"] == 200 and big["studies"] == 400
+    assert 0 < small["seconds"] < 60 and 0 < small["peak_bytes"] < 50 * 2**20
+    # 2,000 per group: a bigger design needs more memory (arrays of 4,000 participants)
+    assert big["peak_bytes"] > 10 * small["peak_bytes"]
 
 
 def test_power_command_signal_level(pilot, tmp_path):
@@ -193,3 +241,22 @@ def test_singular_share_is_reported(pilot, tmp_path, capsys):
     assert "rests on boundary fits" in text
     quiet = table.assign(singular_rate=0.0, converged_rate=1.0)
     assert singular_note(quiet) == ""
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"equivalence": (-0.2, "sd")}, "equivalence=-0.2 is out of range"),
+    ({"equivalence": (float("nan"), "sd")}, "equivalence must be finite"),
+    ({"seed": -1}, "seed=-1"),
+    ({"alpha": float("nan")}, "alpha must be finite"),
+    ({"simulations": 0}, "simulations=0"),
+])
+def test_power_analysis_refuses_bad_numbers(pilot, kwargs, message):
+    """The Python API refuses what the command line refuses (a negative equivalence bound
+    used to give a power of 0)."""
+    from emgkit.power.run import power_analysis
+
+    _, trials, parts = pilot
+    models, at = pilot_models(trials.drop(columns="group"), "score ~ group * condition",
+                              participants=parts, at="condition=happy")
+    with pytest.raises(ConfigError, match=__import__("re").escape(message)):
+        power_analysis(models, at, [8], [8], **{"simulations": 10, **kwargs})
