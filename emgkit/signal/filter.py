@@ -85,7 +85,7 @@ def notch_frequencies(sfreq, freq, *, harmonics=True, h_freq=None):
         return [freq]
     n = int(np.floor((top - 1e-9) / freq))
     if n > MAX_NOTCHES:
-        raise ConfigError(f"notch={freq:g} Hz with its harmonics up to {top:g} Hz would need "
+        raise ConfigError(f"notch={freq:g} Hz with its harmonics below {top:g} Hz would need "
                           f"{n} notch filters (at most {MAX_NOTCHES}); mains is 50 or 60 Hz. "
                           f"Set the mains frequency, lower h_freq, or notch_harmonics = "
                           f"false.")

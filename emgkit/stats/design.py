@@ -141,7 +141,9 @@ def prepare_data(trials, formula, *, participants=None, groups="participant_id",
     factors = {}
     levels = levels or {}
     for col in preds:
-        if col in levels or not pd.api.types.is_numeric_dtype(data[col]):
+        # True/False is two labels, not a number (pandas counts bool as numeric)
+        if (col in levels or not pd.api.types.is_numeric_dtype(data[col])
+                or pd.api.types.is_bool_dtype(data[col])):
             present = list(pd.unique(data[col].astype(str)))
             order = [str(v) for v in levels.get(col, [])]
             unknown = [v for v in present if order and v not in order]
