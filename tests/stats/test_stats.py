@@ -291,3 +291,21 @@ def test_function_calls_in_formulas():
     assert c.interacting("group") == ["condition"]
     np.testing.assert_allclose(c.contrasts("group")["estimate"], d.contrasts("group")["estimate"],
                                rtol=1e-8)
+
+
+def test_true_false_group_column_is_two_labels(tmp_path):
+    """A participants table whose group column reads True/False (pandas parses it as bool,
+    which it counts as numeric) used to end in a PatsyError; it is a two-level factor."""
+    trials, parts = simulate_scores(3, muscles=("corrugator",), seed=1)
+    ref = fit_model(trials.drop(columns="group"), "score ~ group * condition",
+                    participants=parts.assign(group=parts["group"].map(
+                        {"placebo": "False", "naltrexone": "True"})))
+    path = tmp_path / "participants.tsv"
+    parts.assign(group=parts["group"] == "naltrexone").to_csv(path, sep="\t", index=False)
+    table = pd.read_csv(path, sep="\t")
+    assert table["group"].dtype == bool
+    res = fit_model(trials.drop(columns="group"), "score ~ group * condition",
+                    participants=table)
+    assert res.factors["group"] == ["False", "True"]
+    pd.testing.assert_frame_equal(res.contrasts("group"), ref.contrasts("group"))
+    assert set(res.emmeans()["group"]) == {"False", "True"}
