@@ -47,6 +47,9 @@ _SECTIONS = {"channels", "events", "preprocess", "epochs", "reject", "study", "r
 #: 1e-5 × the sampling rate: :func:`emgkit.signal.filter.check_band`)
 MIN_L_FREQ = 0.1
 
+#: shortest flat line (samples) ``[reject] flat`` may ask for
+MIN_FLAT_SAMPLES = 10
+
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
@@ -427,8 +430,10 @@ def check_sample_settings(config, sfreq, n_events, n_muscles, path, rate_source=
     """Check the settings that only make sense once a recording's sampling rate is known.
 
     Every duration setting must be at least one sample long (``epochs.bin``, the baseline
-    and response windows, ``preprocess.smooth``, ``reject.flat``, ``onsets.min_duration``
-    and an explicit ``events.min_duration``; 0 turns the optional ones off), at least one
+    and response windows, ``preprocess.smooth``, ``onsets.min_duration`` and an explicit
+    ``events.min_duration``; 0 turns the optional ones off), ``reject.flat`` at least
+    :data:`MIN_FLAT_SAMPLES` samples (or 0: shorter runs of one value are quantisation, and
+    flagging them rejected almost every trial), at least one
     time bin must fit in the epoch, the band and notch must suit the rate, and the epoch
     array must fit in memory (8 GB).
 
@@ -459,8 +464,15 @@ def check_sample_settings(config, sfreq, n_events, n_muscles, path, rate_source=
         if width < one:
             raise ConfigError(f"{key} ({width:g} s, in {src}) is shorter than one sample "
                               f"({one:g} s at {rate}); make it at least {one:g} s.")
+    flat = config.reject.flat
+    if 0 < flat < MIN_FLAT_SAMPLES * one * (1 - 1e-9):
+        least = MIN_FLAT_SAMPLES * one
+        raise ConfigError(f"reject.flat ({flat:g} s, in {src}) is shorter than "
+                          f"{MIN_FLAT_SAMPLES} samples ({least:g} s at {rate}); a few equal "
+                          f"samples in a row are quantisation, not a flat line, and would "
+                          f"reject most trials. Use at least {least:g} s (default 0.1) or 0 "
+                          f"(no flat-line check).")
     optional = [("preprocess.smooth", pp.smooth, "0 (rectification only)"),
-                ("reject.flat", config.reject.flat, "0 (no flat-line check)"),
                 ("onsets.min_duration", config.onsets.min_duration, None),
                 ("events.min_duration", config.events.min_duration, "0 (keep every code)")]
     for key, width, off in optional:

@@ -96,8 +96,26 @@ def test_new_event_keys_keep_earlier_digests():
         "min_duration"] == 0.002
 
 
+@pytest.mark.parametrize("value, rate", [(0.0001, 1024.0), (0.001, 1024.0),
+                                         (0.002, 1024.0), (0.05, 128.0)])
+def test_flat_lines_of_a_few_samples_are_config_errors(value, rate):
+    """A 'flat' run of 1-2 equal samples is quantisation: reject.flat = 0.001 s at 1024 Hz
+    flagged 93 % (BDF) to 100 % (EDF) of simulated trials as flat."""
+    from emgkit.config import check_sample_settings
+
+    d = _with("preprocess", band=[20.0, 40.0])
+    cfg = config_from_dict(d | {"reject": {"flat": value}})
+    least = f"{10 / rate:g}"
+    with pytest.raises(ConfigError, match=rf"reject.flat \({value:g} s, in the config\) is "
+                                          rf"shorter than 10 samples \({least} s at {rate:g} "
+                                          rf"Hz in rec.bdf\).*Use at least {least} s"):
+        check_sample_settings(cfg, rate, 10, 1, "rec.bdf")
+    check_sample_settings(cfg, 10.1 / value, 10, 1, "rec.bdf")  # 10 samples or more
+    check_sample_settings(config_from_dict(d | {"reject": {"flat": 0}}), rate, 10, 1, "rec.bdf")
+
+
 @pytest.mark.parametrize("section, key, value", [
-    ("reject", "flat", 0.0001), ("preprocess", "smooth", 0.0001),
+    ("preprocess", "smooth", 0.0001),
     ("onsets", "min_duration", 0.0001), ("events", "min_duration", 0.0001),
     ("epochs", "bin", 0.0001)])
 def test_durations_below_one_sample_name_key_value_rate_and_minimum(section, key, value):
@@ -110,7 +128,7 @@ def test_durations_below_one_sample_name_key_value_rate_and_minimum(section, key
                                           rf"0.000976562 s"):
         check_sample_settings(cfg, 1024.0, 10, 1, "rec.bdf", "from here")
     check_sample_settings(cfg, 16384.0, 10, 1, "rec.bdf")  # longer than a sample there
-    if key in ("flat", "smooth") or section == "events":  # 0 switches them off
+    if key == "smooth" or section == "events":  # 0 switches them off
         check_sample_settings(config_from_dict(_with(section, **{key: 0.0})), 1024.0, 10, 1,
                               "rec.bdf")
 
