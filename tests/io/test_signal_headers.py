@@ -136,8 +136,8 @@ def test_wrong_record_duration_names_file_and_fields_not_only_the_config(bdf):
     raw = bytearray(bdf.read_bytes())
     raw[244:252] = b"100     "  # 5.12 Hz: each setting 'too short', the header to blame
     bdf.write_bytes(bytes(raw))
-    with pytest.raises(ConfigError, match=r"preprocess.smooth \(0.05 s, in the config\) is "
-                                          r"shorter than one sample \(0.195312 s at 5.12 Hz "
+    with pytest.raises(ConfigError, match=r"reject.flat \(0.1 s, in the config\) is "
+                                          r"shorter than 10 samples \(1.95312 s at 5.12 Hz "
                                           r"in .*rec.bdf; the rate is 512 samples per data "
                                           r"record .*100 s record duration \(header field "
                                           r"'duration of a data record'"):
