@@ -106,7 +106,7 @@ def trigger_min_samples(min_duration, sfreq):
         The duration used (s).
     """
     seconds = DEFAULT_MIN_DURATION if min_duration is None else float(min_duration)
-    return max(1, int(round(seconds * sfreq))), seconds
+    return max(1, round(seconds * sfreq)), seconds
 
 
 def _short_codes(counts, seconds, min_samples, idle, where):

@@ -69,8 +69,8 @@ def test_bad_files(tmp_path):
     (_with("preprocess", band=[1e-9, 230.0]),
      r"preprocess.band\[0\]=1e-09 Hz is below 0.1 Hz.*10-30 Hz"),
     (_with("preprocess", notch=1e-6), r"preprocess.notch=1e-06 Hz is below 1 Hz.*50 or 60"),
-    (_with("epochs", bin=7.0), r"epochs.bin=7 s gives no time bin inside the epoch -1..6 s.*"
-                               r"at most 6 s"),
+    (_with("epochs", bin=7.0),
+     r"epochs.bin=7 s gives no time bin inside the epoch -1..6 s.*at most 6 s"),
     (_with("epochs", bin=6.9), r"epochs.bin=6.9 s gives no time bin"),
     (_with("epochs", tmin=0.5, tmax=2.0, baseline=[0.5, 1.0], response=[1.0, 2.0], bin=1.2),
      r"epochs.bin=1.2 s gives no time bin inside the epoch 0.5..2 s"),

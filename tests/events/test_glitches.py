@@ -94,8 +94,8 @@ def test_event_log_row_duplicated_a_microsecond_later(sim, glitchy, caplog):
     assert "were merged into it" in caplog.text
     other = 1 + sim.events["value"].iloc[2] % 4
     log.write_text(log.read_text().replace(twice, twice.rsplit("\t", 1)[0] + f"\t{other}"))
-    with pytest.raises(EventError, match=r"line 5 \(onset .* code '%d'\) starts 0.001 ms after "
-                                         r"line 4" % other):
+    with pytest.raises(EventError, match=rf"line 5 \(onset .* code '{other}'\) starts 0.001 ms "
+                                         rf"after line 4"):
         process_recording(glitchy, cfg, quality=False)
 
 

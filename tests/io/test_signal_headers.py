@@ -75,7 +75,7 @@ def test_reversed_digital_range_is_a_read_error(bdf, engine):
 def test_reversed_digital_range_of_an_analog_event_channel(sim, tmp_path):
     pulse = np.zeros(sim.data.shape[1])
     for onset, code in zip(sim.events["onset"], sim.events["value"]):
-        a = int(round(onset * sim.sfreq))
+        a = round(onset * sim.sfreq)
         pulse[a:a + 20] = 1000.0 * code
     path = write_edf(tmp_path / "rec.bdf", np.vstack([sim.data, pulse]),
                      sim.ch_names + ["trig"], sim.sfreq, fmt="bdf")
