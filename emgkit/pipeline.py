@@ -145,7 +145,8 @@ def open_recording(path, config, pid, *, verbose="error", engine="auto"):
     check_emg_sidecar(path, loaded.sfreq, config.preprocess.notch)
     events = find_events(loaded, config, path, pid)
     loaded.stim = None  # the trigger channel is decoded into events; not kept in the pass
-    check_sample_settings(config, loaded.sfreq, len(events), len(loaded.resolved), path)
+    check_sample_settings(config, loaded.sfreq, len(events), len(loaded.resolved), path,
+                          loaded.rate_source)
     return loaded, events
 
 

@@ -10,10 +10,12 @@ from pathlib import Path
 
 from .._check import check_keys, check_number, check_option, check_window, config_key
 from ..epochs.baseline import BASELINE_MODES
+from ..epochs.cut import bin_edges, epoch_times
 from ..epochs.onsets import NEUROKIT_METHODS
 from ..epochs.reject import METHODS as REJECT_METHODS
 from ..epochs.standardise import STANDARDISE
 from ..errors import ConfigError
+from ..signal.filter import MIN_NOTCH, check_band, notch_frequencies
 from .blocks import blocks_config
 from .formula import parse_formula, random_terms, slopes_formula
 from .input import input_config
@@ -38,6 +40,13 @@ else:  # pragma: no cover
 #: the config's tables (their keys: :mod:`emgkit.config.keys`); [power]: emgkit.power.config,
 #: [multiverse]: emgkit.multiverse.grid
 _SECTIONS = set(SECTIONS)
+
+#: lowest high-pass edge (Hz) a config may give (the filter also needs l_freq at or above
+#: 1e-5 × the sampling rate: :func:`emgkit.signal.filter.check_band`)
+MIN_L_FREQ = 0.1
+
+#: shortest flat line (samples) ``[reject] flat`` may ask for
+MIN_FLAT_SAMPLES = 10
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
@@ -123,9 +132,14 @@ def _events(d, src):
                               f"named in events.conditions ({', '.join(sorted(known))}).")
         check_number(config_key(src, f"events.shift.{c}"), s)
     kw["shift"] = {c: float(s) for c, s in shift.items()}
-    if "min_interval" in ev:
-        kw["min_interval"] = check_number(config_key(src, "events.min_interval"),
-                                          ev["min_interval"], low=0)
+    for key in ("min_interval", "min_duration"):
+        if key in ev:
+            kw[key] = check_number(config_key(src, f"events.{key}"), ev[key], low=0)
+    if kw.get("min_duration", 0) > 1.0:
+        raise ConfigError(f"{config_key(src, 'events.min_duration')}={kw['min_duration']:g} s "
+                          f"is longer than any trigger glitch; it is the shortest time a "
+                          f"trigger code must be held to count (a few ms, e.g. 0.005), at "
+                          f"most 1 s.")
     kw.update(_analog(ev, src))
     if kw.get("source") == "analog" and not kw.get("analog_channels"):
         raise ConfigError(f"{config_key(src, 'events.analog_channels')} is required with "
@@ -169,6 +183,11 @@ def _preprocess(d, src):
                               f"in Hz (or [l_freq] for high-pass only), got {band!r}.")
         kw["l_freq"] = check_number(config_key(src, "preprocess.band[0]"), band[0], low=0,
                                     low_inclusive=False)
+        if kw["l_freq"] < MIN_L_FREQ:
+            raise ConfigError(f"{config_key(src, 'preprocess.band[0]')}={kw['l_freq']:g} Hz is "
+                              f"below {MIN_L_FREQ:g} Hz; such a high-pass cannot be designed "
+                              f"stably and removes nothing. EMG high-pass edges are 10-30 Hz "
+                              f"(e.g. band = [20, 500]).")
         kw["h_freq"] = None
         if len(band) == 2:
             kw["h_freq"] = check_number(config_key(src, "preprocess.band[1]"), band[1],
@@ -181,6 +200,10 @@ def _preprocess(d, src):
         kw["order"] = order
     if "notch" in pp:
         kw["notch"] = check_number(config_key(src, "preprocess.notch"), pp["notch"], low=0)
+        if 0 < kw["notch"] < MIN_NOTCH:
+            raise ConfigError(f"{config_key(src, 'preprocess.notch')}={kw['notch']:g} Hz is "
+                              f"below {MIN_NOTCH:g} Hz; give the mains frequency (50 or 60 "
+                              f"Hz), or 0 for no notch.")
     else:  # a recording's EMG-BIDS sidecar may say where it was made
         kw["notch_from_sidecar"] = True
     if "notch_harmonics" in pp:
@@ -225,6 +248,7 @@ def _epochs(d, src):
         raise ConfigError(f"{config_key(src, 'epochs.bin')}={cfg.bin:g} s is longer than the "
                           f"epoch ({cfg.tmin:g}..{cfg.tmax:g} s = {length:g} s); use a bin of "
                           f"at most {length:g} s.")
+    check_bins(config_key(src, "epochs.bin"), cfg.bin, cfg.tmin, cfg.tmax)
     for key in ("baseline", "response"):
         if key in ep:
             kw[key] = check_window(config_key(src, f"epochs.{key}"), ep[key],
@@ -239,6 +263,27 @@ def _epochs(d, src):
     check_window(config_key(src, "epochs.baseline"), cfg.baseline, tmin=cfg.tmin, tmax=cfg.tmax)
     check_window(config_key(src, "epochs.response"), cfg.response, tmin=cfg.tmin, tmax=cfg.tmax)
     return cfg
+
+
+def check_bins(name, width, tmin, tmax):
+    """Refuse a bin width (s) of which no bin fits in ``tmin..tmax`` (s).
+
+    Bins are aligned to the onset (they start at multiples of ``width``), so a bin may be
+    shorter than the epoch and still not fit (``bin = 4`` in -1..3 s).
+
+    Raises
+    ------
+    ConfigError
+        Naming the key, the epoch and the widest bin that fits.
+    """
+    if len(bin_edges(tmin, tmax + 1e-9, width)):
+        return
+    widest = max(tmax, -tmin) if tmin <= 0 <= tmax else None
+    hint = (f"use a bin of at most {widest:g} s" if widest
+            else "use a bin that fits between two of its multiples inside the epoch")
+    raise ConfigError(f"{name}={width:g} s gives no time bin inside the epoch "
+                      f"{tmin:g}..{tmax:g} s (bins start at multiples of the width, aligned "
+                      f"to the onset); {hint}.")
 
 
 def _reject(d, src):
@@ -395,11 +440,16 @@ def load_config(path):
     return config_from_dict(d, path=path)
 
 
-def check_sample_settings(config, sfreq, n_events, n_muscles, path):
+def check_sample_settings(config, sfreq, n_events, n_muscles, path, rate_source=""):
     """Check the settings that only make sense once a recording's sampling rate is known.
 
-    Windows and bins must be at least one sample long and the epoch array must fit in
-    memory (8 GB).
+    Every duration setting must be at least one sample long (``epochs.bin``, the baseline
+    and response windows, ``preprocess.smooth``, ``onsets.min_duration`` and an explicit
+    ``events.min_duration``; 0 turns the optional ones off), ``reject.flat`` at least
+    :data:`MIN_FLAT_SAMPLES` samples (or 0: shorter runs of one value are quantisation, and
+    flagging them rejected almost every trial), at least one
+    time bin must fit in the epoch, the band and notch must suit the rate, and the epoch
+    array must fit in memory (8 GB).
 
     Parameters
     ----------
@@ -410,6 +460,9 @@ def check_sample_settings(config, sfreq, n_events, n_muscles, path):
         Size of the epoch array.
     path : path-like
         The recording, named in messages.
+    rate_source : str
+        Where ``sfreq`` comes from (e.g. the header fields of an EDF/BDF file); named in the
+        messages, since a corrupt header gives a wrong rate.
 
     Raises
     ------
@@ -418,19 +471,39 @@ def check_sample_settings(config, sfreq, n_events, n_muscles, path):
     ep, pp = config.epochs, config.preprocess
     src = config.path or "the config"
     one = 1.0 / sfreq
+    rate = f"{sfreq:g} Hz in {path}" + (f"; the rate is {rate_source}" if rate_source else "")
     checks = [("epochs.bin", ep.bin), ("epochs.baseline", ep.baseline[1] - ep.baseline[0]),
               ("epochs.response", ep.response[1] - ep.response[0])]
     for key, width in checks:
         if width < one:
             raise ConfigError(f"{key} ({width:g} s, in {src}) is shorter than one sample "
-                              f"({one:g} s at {sfreq:g} Hz in {path}); make it at least "
-                              f"{one:g} s.")
-    if 0 < pp.smooth < one:
-        raise ConfigError(f"preprocess.smooth ({pp.smooth:g} s, in {src}) is shorter than one "
-                          f"sample ({one:g} s at {sfreq:g} Hz in {path}); use at least "
-                          f"{one:g} s or 0 (rectification only).")
+                              f"({one:g} s at {rate}); make it at least {one:g} s.")
+    flat = config.reject.flat
+    if 0 < flat < MIN_FLAT_SAMPLES * one * (1 - 1e-9):
+        least = MIN_FLAT_SAMPLES * one
+        raise ConfigError(f"reject.flat ({flat:g} s, in {src}) is shorter than "
+                          f"{MIN_FLAT_SAMPLES} samples ({least:g} s at {rate}); a few equal "
+                          f"samples in a row are quantisation, not a flat line, and would "
+                          f"reject most trials. Use at least {least:g} s (default 0.1) or 0 "
+                          f"(no flat-line check).")
+    optional = [("preprocess.smooth", pp.smooth, "0 (rectification only)"),
+                ("onsets.min_duration", config.onsets.min_duration, None),
+                ("events.min_duration", config.events.min_duration, "0 (keep every code)")]
+    for key, width, off in optional:
+        if width is not None and 0 < width < one:
+            raise ConfigError(f"{key} ({width:g} s, in {src}) is shorter than one sample "
+                              f"({one:g} s at {rate}); use at least {one:g} s"
+                              f"{' or ' + off if off else ''}.")
+    times = epoch_times(sfreq, ep.tmin, ep.tmax)
+    check_bins(f"epochs.bin (in {src}, at {rate})", ep.bin, times[0], times[-1])
+    try:
+        if set(config.channels) - set(pp.processed):  # some raw EMG is filtered
+            check_band(sfreq, pp.l_freq, pp.h_freq)
+            notch_frequencies(sfreq, pp.notch, harmonics=pp.notch_harmonics, h_freq=pp.h_freq)
+    except ConfigError as exc:
+        raise ConfigError(f"[preprocess] in {src} does not suit {rate}: {exc}") from None
     n_bytes = 8.0 * n_events * n_muscles * (ep.tmax - ep.tmin) * sfreq
     if n_bytes > 8e9:
         raise ConfigError(f"epochs.tmin..tmax ({ep.tmin:g}..{ep.tmax:g} s, in {src}) with "
-                          f"{n_events} events × {n_muscles} muscles at {sfreq:g} Hz would need "
+                          f"{n_events} events × {n_muscles} muscles at {rate} would need "
                           f"{n_bytes / 1e9:.1f} GB of epochs; shorten the epoch.")

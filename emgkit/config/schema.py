@@ -49,7 +49,7 @@ MAX_EPOCH_S = 600.0
 ENVELOPES = ("mean", "rms")
 #: keys added after configs were first hashed: left out of ``to_dict`` at their default
 LATER_KEYS = (("epochs", "standardise", "none"), ("reject", "method", "robust"),
-              ("preprocess", "notch_from_sidecar", False))
+              ("preprocess", "notch_from_sidecar", False), ("events", "min_duration", None))
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,20 @@ class EventsConfig:
     shift : dict
         Condition -> onset shift in s (e.g. expression onset in dynamic faces).
     min_interval : float
-        Events closer than this (s) to the previous kept event are ignored.
+        Shortest time (s) between two events (default 0.05 s; 0 = no check). A mapped event
+        closer than this to the previous kept one with the same code is the same stimulus
+        logged or triggered twice: it is merged into that one, with a warning and a count
+        in ``run.json``. With a different code it is an
+        :class:`~emgkit.errors.EventError` naming both events (the log is ambiguous). Two
+        events with the very same onset are always an error.
+    min_duration : float or None
+        Shortest time (s) a trigger code must be held on the trigger channel to count
+        (``source = "stim"``); codes held shorter (1-3-sample glitches of a BioSemi Status
+        channel, intermediate values while the lines switch) are ignored, with a count in a
+        warning and in ``run.json``. None: 5 ms
+        (:data:`emgkit.events.stim.DEFAULT_MIN_DURATION`), or no filtering when one sample
+        is longer; a value given explicitly must be at least one sample at the recording's
+        rate (0 = off).
     analog_channels : tuple of str
         ``source = "analog"``: channels carrying event pulses (see :mod:`emgkit.events.pulses`).
     analog_mode : str
@@ -96,7 +109,8 @@ class EventsConfig:
     idle: int | None = None
     conditions: dict = field(default_factory=dict)
     shift: dict = field(default_factory=dict)
-    min_interval: float = 0.0
+    min_interval: float = 0.05
+    min_duration: float | None = None
     analog_channels: tuple = ()
     analog_mode: str = "channels"
     threshold: float | None = None

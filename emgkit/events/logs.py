@@ -48,7 +48,8 @@ def read_events_tsv(path):
     return out
 
 
-def map_events(found, conditions, *, shift=None, min_interval=0.0, source=""):
+def map_events(found, conditions, *, shift=None, min_interval=0.0, source="",
+               first_line=None):
     """Map raw events to conditions.
 
     Parameters
@@ -60,9 +61,15 @@ def map_events(found, conditions, *, shift=None, min_interval=0.0, source=""):
     shift : dict | None
         Condition -> onset shift in s, added to the onset.
     min_interval : float
-        Events within this many s of the previous kept event are dropped.
+        Shortest time (s) between two mapped events; 0 = no check. An event closer than
+        this to the previous kept event with the same code is merged into it (the same
+        stimulus logged or triggered twice) with a warning; with another code it is an
+        error.
     source : str
         Where the events came from, for messages.
+    first_line : int | None
+        Line of the file holding ``found``'s first row (2 for a TSV with a header): messages
+        then name events by line; None names them by their number in ``found``.
 
     Returns
     -------
@@ -73,7 +80,15 @@ def map_events(found, conditions, *, shift=None, min_interval=0.0, source=""):
     Raises
     ------
     EventError
-        When no event maps to a condition; the message lists the codes that were seen.
+        When no event maps to a condition (the message lists the codes that were seen),
+        two events share an onset, or two events with different codes are closer than
+        ``min_interval`` (the message names both).
+
+    Notes
+    -----
+    ``attrs["mapping"]`` of the result holds :func:`mapping_check`'s findings and
+    ``attrs["merged"]`` (when events were merged) ``count``, ``min_interval_s`` and
+    ``pairs`` (the first ten as ``[kept onset, merged onset, code]``).
     """
     shift = shift or {}
     keys = {str(k).strip(): v for k, v in conditions.items()}
@@ -99,21 +114,53 @@ def map_events(found, conditions, *, shift=None, min_interval=0.0, source=""):
         raise EventError(f"No events matching events.conditions "
                          f"({', '.join(map(repr, keys))}) found in {source or 'the recording'}. "
                          f"Codes seen: {listing}. Fix [events.conditions] or events.mask.")
+    merged = {}
     if min_interval > 0:
-        keep, last = [], -np.inf
-        for onset in df["onset"].to_numpy():
-            ok = onset - last >= min_interval
-            keep.append(ok)
-            if ok:
-                last = onset
-        df = df[np.array(keep)]
+        df, merged = _merge_close(df, min_interval, source, first_line)
     df["onset_s"] = df["onset"] + df["condition"].map(lambda c: shift.get(c, 0.0))
     df = df.drop(columns="onset").reset_index(drop=True)
     df.insert(0, "trial", np.arange(1, len(df) + 1))
     cols = ["trial", "onset_s", "condition", "code"]
     out = df[cols + [c for c in df.columns if c not in cols]]
     out.attrs["mapping"] = mapping_check(found, keys, source)
+    if merged:
+        out.attrs["merged"] = merged
     return out
+
+
+def _merge_close(df, min_interval, source, first_line):
+    """Drop events closer than ``min_interval`` (s) to the previous kept event with the
+    same code (warned); raise :class:`EventError` when the codes differ."""
+    def name(i):
+        row = df.index[i]
+        at = f"line {row + first_line}" if first_line is not None else f"event {row + 1}"
+        return f"{at} (onset {onsets[i]:.6g} s, code {codes[i]!r})"
+
+    onsets, codes = df["onset"].to_numpy(float), df["code"].to_numpy()
+    keep = np.ones(len(df), bool)
+    pairs, last = [], None
+    for i in range(len(df)):
+        if last is not None and onsets[i] - onsets[last] < min_interval:
+            if codes[i] != codes[last]:
+                raise EventError(
+                    f"{source or 'Events'}: {name(i)} starts "
+                    f"{(onsets[i] - onsets[last]) * 1e3:.3g} ms after {name(last)}, closer "
+                    f"than events.min_interval = {min_interval:g} s, with another code; "
+                    f"one of them is wrong. Remove it from the event log, or lower "
+                    f"events.min_interval if both are real trials.")
+            keep[i] = False
+            pairs.append([float(onsets[last]), float(onsets[i]), str(codes[i])])
+            continue
+        last = i
+    if not pairs:
+        return df, {}
+    shown = ", ".join(f"{b:.6g} s into {a:.6g} s ({c!r})" for a, b, c in pairs[:5])
+    logger.warning("%s: %d event(s) closer than events.min_interval = %g s to an event with "
+                   "the same code were merged into it (%s%s); the same stimulus was logged "
+                   "or triggered twice.", source or "Events", len(pairs), min_interval,
+                   shown, " …" if len(pairs) > 5 else "")
+    return df[keep], {"count": len(pairs), "min_interval_s": float(min_interval),
+                      "pairs": pairs[:10]}
 
 
 def mapping_check(found, keys, source=""):

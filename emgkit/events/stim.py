@@ -17,12 +17,15 @@ from ..errors import EventError
 logger = logging.getLogger("emgkit")
 
 CMS_BIT = 20  # BioSemi Status: 1 = CMS within range
+#: default shortest time (s) a trigger code must be held to count (``[events]
+#: min_duration``): shorter codes are glitches
+DEFAULT_MIN_DURATION = 0.005
 
 
 STIM_NAMES = ("status", "trigger", "sti 014", "sti014", "stim")
 
 
-def stim_events(stim, mask=0xFFFF, idle=None):
+def stim_events(stim, mask=0xFFFF, idle=None, *, min_samples=1, short=None):
     """Find trigger events in a trigger-channel array.
 
     Parameters
@@ -34,6 +37,14 @@ def stim_events(stim, mask=0xFFFF, idle=None):
     idle : int | None
         Value of the lines between events; None takes the value at the first sample
         (recordings start idle; set it explicitly when one starts inside a trigger).
+    min_samples : int
+        Shortest run (samples) of one masked value that counts. Shorter runs (glitches,
+        intermediate values while the lines switch) are ignored: each is absorbed into the
+        next value that lasts (into the previous one at the end of the recording), so a
+        glitch adds no event and a one-sample dip inside a held code does not split it.
+        1 keeps every change.
+    short : dict | None
+        When given, receives masked value -> number of runs ignored as too short.
 
     Returns
     -------
@@ -52,8 +63,34 @@ def stim_events(stim, mask=0xFFFF, idle=None):
         idle = int(values[0]) & mask
     samples = changes(values, mask)
     codes = values[samples].astype(np.int64) & mask
+    if min_samples > 1:
+        samples, codes = _drop_short_runs(values, samples, mask, int(min_samples), short)
     keep = codes != idle
     return samples[keep], codes[keep], idle
+
+
+def _drop_short_runs(values, samples, mask, min_samples, short):
+    """Change points and masked values (as :func:`changes` gives them) after runs shorter
+    than ``min_samples`` are absorbed into the next run that lasts; the start of that run
+    moves back to theirs."""
+    starts = np.concatenate([[0], samples]).astype(np.int64)
+    lengths = np.diff(np.concatenate([starts, [values.size]]))
+    brief = lengths < min_samples
+    run_values = values[starts].astype(np.int64) & mask
+    if not brief.any():
+        return samples, run_values[1:]
+    if short is not None:
+        for v, n in zip(*np.unique(run_values[brief], return_counts=True)):
+            short[int(v)] = short.get(int(v), 0) + int(n)
+    kept = np.flatnonzero(~brief)
+    if kept.size == 0:  # nothing lasts: the whole channel is glitches
+        return np.array([], np.int64), np.array([], np.int64)
+    # a kept run starts where the run after the previous kept run started
+    begin = starts[np.concatenate([[0], kept[:-1] + 1])]
+    kept_values = run_values[kept]
+    new = np.concatenate([[True], kept_values[1:] != kept_values[:-1]])
+    new[0] = False  # the first run starts the recording: not a change
+    return begin[new], kept_values[new]
 
 
 def _integers(values):

@@ -76,6 +76,45 @@ class EdfHeader:
         return self.spr[self.labels.index(label)] / self.record_duration
 
 
+#: sampling rates (Hz) emgkit accepts for EMG channels of an EDF/BDF file: outside them the
+#: header's record duration or samples per record is wrong
+RATE_RANGE = (1.0, 200_000.0)
+
+
+def rate_origin(header, label):
+    """Describe where a signal's sampling rate comes from, for messages.
+
+    Returns
+    -------
+    str
+        E.g. ``"2048 samples per record (signal 1 'EXG1') / 1 s record duration in the
+        header of rec.bdf"``.
+    """
+    k = header.labels.index(label)
+    return (f"{header.spr[k]} samples per data record (header field 'nr of samples' of "
+            f"signal {k + 1}, {label!r}) / {header.record_duration:g} s record duration "
+            f"(header field 'duration of a data record', bytes 244-251) in {header.path}")
+
+
+def check_rate(header, label):
+    """Return a signal's sampling rate (Hz), refusing one no EMG amplifier records at.
+
+    Raises
+    ------
+    ReadError
+        When the rate lies outside :data:`RATE_RANGE`, naming the file and the two header
+        fields it comes from.
+    """
+    sfreq = header.sfreq(label)
+    lo, hi = RATE_RANGE
+    if not lo <= sfreq <= hi:
+        raise ReadError(f"{header.path}: signal {label!r} would be sampled at {sfreq:g} Hz "
+                        f"= {rate_origin(header, label)}; no EMG is recorded below {lo:g} "
+                        f"Hz or above {hi:g} Hz, so one of these header fields is wrong. "
+                        f"Re-export the file (or fix the field).")
+    return sfreq
+
+
 def _fields(block, ns, width, offset):
     return [block[offset + width * i: offset + width * (i + 1)].decode("latin-1").strip()
             for i in range(ns)]
@@ -231,7 +270,7 @@ def check_emg_signals(header, labels):
     ------
     ReadError
         Naming the file, the signal and the field: no samples per record, digital
-        minimum = maximum, physical minimum = maximum, or a unit that is not a voltage
+        minimum >= maximum, physical minimum = maximum, or a unit that is not a voltage
         (blank or unknown: set ``[input] units``).
     """
     for lab in labels:
@@ -241,10 +280,7 @@ def check_emg_signals(header, labels):
             raise ReadError(f"{where} has {header.spr[k]} samples per data record (field "
                             f"'nr of samples'), so it holds no data; map the muscle to "
                             f"another channel.")
-        if header.digital_max[k] == header.digital_min[k]:
-            raise ReadError(f"{where} has digital minimum = maximum "
-                            f"({header.digital_min[k]:g}); its values cannot be "
-                            f"calibrated. The header is corrupt: re-export the file.")
+        check_digital_range(header, k)
         if header.physical_max[k] == header.physical_min[k]:
             raise ReadError(f"{where} has physical minimum = maximum "
                             f"({header.physical_min[k]:g}); every sample would calibrate to "
@@ -256,6 +292,31 @@ def check_emg_signals(header, labels):
                             f"know the unit.")
 
 
+def check_digital_range(header, k):
+    """Refuse signal ``k`` when its digital range is empty or reversed.
+
+    EDF and BDF require digital minimum < digital maximum; a reversed range would give an
+    inverted gain (every sample's sign flipped), an empty one no calibration at all.
+
+    Raises
+    ------
+    ReadError
+        Naming the file, the signal's number and label and both header fields.
+    """
+    lo, hi = header.digital_min[k], header.digital_max[k]
+    if lo < hi:
+        return
+    where = f"{header.path}: signal {k + 1} ({header.labels[k]!r})"
+    if lo == hi:
+        raise ReadError(f"{where} has digital minimum = maximum ({lo:.10g}) in its header "
+                        f"(both fields); its values cannot be calibrated. The header is corrupt: "
+                        f"re-export the file.")
+    raise ReadError(f"{where} has digital minimum {lo:.10g} > digital maximum {hi:.10g} in its "
+                    f"header; calibrating with it would invert the signal. The header is "
+                    f"corrupt (the two fields swapped?): re-export the file, or fix the "
+                    f"signal header fields 'digital minimum' and 'digital maximum'.")
+
+
 def fast_readable(header, labels):
     """True when ``labels`` can be decoded directly: one sampling rate, voltage units,
     a continuous (not EDF+D) file with positive record duration and a sane range."""
@@ -264,7 +325,7 @@ def fast_readable(header, labels):
             and not header.reserved.upper().startswith(("EDF+D", "BDF+D"))
             and len({header.spr[i] for i in idx}) == 1
             and all(microvolt_factor(header.units[i]) for i in idx)
-            and all(header.digital_max[i] != header.digital_min[i] for i in idx))
+            and all(header.digital_max[i] > header.digital_min[i] for i in idx))
 
 
 def calibration(header, label):
@@ -274,12 +335,10 @@ def calibration(header, label):
     Raises
     ------
     ReadError
-        When the digital range is empty (digital minimum = maximum).
+        When the digital range is empty or reversed (digital minimum >= maximum).
     """
     k = header.labels.index(label)
-    if header.digital_max[k] == header.digital_min[k]:
-        raise ReadError(f"{header.path}: channel {label!r} has digital minimum = maximum "
-                        f"({header.digital_min[k]:g}); its values cannot be calibrated.")
+    check_digital_range(header, k)
     gain = (header.physical_max[k] - header.physical_min[k]) / (
         header.digital_max[k] - header.digital_min[k])
     return gain, header.physical_min[k] - header.digital_min[k] * gain

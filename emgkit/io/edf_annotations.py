@@ -45,6 +45,12 @@ def read_annotations(header):
     record_onsets : ndarray or None
         Start (s) of each data record from the time-keeping TALs; None without an
         annotation signal.
+
+    Raises
+    ------
+    ReadError
+        When bytes of an annotation signal are neither a TAL nor padding (a corrupted
+        onset or duration), naming the file and the byte offset.
     """
     idx = annotation_signals(header)
     empty = pd.DataFrame({"onset": np.array([], float), "duration": np.array([], float),
@@ -63,12 +69,17 @@ def read_annotations(header):
             base = header.header_bytes + r * header.record_bytes
             record_start = None
             for j, k in enumerate(idx):
-                f.seek(base + int(offsets[k]))
+                at = base + int(offsets[k])
+                f.seek(at)
                 blob = f.read(header.spr[k] * nb)
+                pos = 0
                 for t, tal in enumerate(blob.split(b"\x00")):
                     m = _TAL.match(tal)
                     if m is None:
+                        _check_unparsed(header, tal, at + pos, r, k)
+                        pos += len(tal) + 1
                         continue
+                    pos += len(tal) + 1
                     onset = float(m.group(1))
                     dur = float(m.group(2)) if m.group(2) else np.nan
                     texts = m.group(3).split(b"\x14")
@@ -80,6 +91,24 @@ def read_annotations(header):
             starts.append(record_start if record_start is not None else np.nan)
     ann = pd.DataFrame(rows, columns=["onset", "duration", "text"]) if rows else empty
     return ann, np.asarray(starts, float)
+
+
+def _check_unparsed(header, tal, offset, record, signal):
+    """Refuse bytes between TAL terminators that are not a TAL (padding is ``\x00``).
+
+    Raises
+    ------
+    ReadError
+        Naming the file, the byte offset, the data record and the annotation signal.
+    """
+    if not tal.strip(b"\x00 "):
+        return
+    shown = tal[:40].decode("latin-1").encode("unicode_escape").decode("ascii")
+    raise ReadError(f"{header.path}: the annotation at byte offset {offset} (data record "
+                    f"{record + 1}, signal {signal + 1} {header.labels[signal]!r}) cannot be "
+                    f"parsed as an EDF+ TAL (+onset[\\x15duration]\\x14text\\x14): "
+                    f"'{shown}'. Its onset or duration is corrupt, so its event would be "
+                    f"lost; repair or re-export the file.")
 
 
 def gaps(header, record_onsets, tol=1e-6):

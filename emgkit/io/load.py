@@ -22,9 +22,12 @@ from ..signal import channels as _channels
 from ..signal.artifacts import channel_bad_spans
 from .edf import (
     calibration,
+    check_digital_range,
     check_emg_signals,
+    check_rate,
     fast_readable,
     microvolt_factor,
+    rate_origin,
     read_header,
     start_datetime,
     with_units,
@@ -59,6 +62,10 @@ class Loaded:
     cms : list of (start_s, stop_s)
         BioSemi BDF: stretches (s) where the Status word's CMS-in-range bit is off, read
         from the file's own Status bytes whichever engine decoded the EMG; else empty.
+    rate_source : str
+        Where ``sfreq`` comes from (the header fields of an EDF/BDF file), for messages
+        about settings that do not fit the rate; empty when the rate is the config's or
+        a text file's.
     """
 
     source: object
@@ -70,6 +77,7 @@ class Loaded:
     engine: str
     aux: dict = field(default_factory=dict)
     cms: list = field(default_factory=list)
+    rate_source: str = ""
 
     @property
     def n_times(self):
@@ -141,8 +149,12 @@ def load_recording(path, config, *, verbose="error", engine="auto"):
     _check_muscle_channels(resolved, stim, path)
     header = with_units(header, labels, config.input.units)
     check_emg_signals(header, labels)
+    rates = {lab: check_rate(header, lab) for lab in labels}
+    for name in aux_labels:  # calibrated like the EMG: a reversed range inverts them
+        lab = _channels._lookup(name, labels_all)
+        if lab is not None:
+            check_digital_range(header, labels_all.index(lab))
     if engine in ("numpy", "auto"):
-        rates = {lab: header.sfreq(lab) for lab in labels}
         if len(set(rates.values())) > 1:
             shown = ", ".join(f"{k} {v:g} Hz" for k, v in rates.items())
             raise ReadError(f"{path}: the EMG channels have different sampling rates "
@@ -161,9 +173,13 @@ def load_recording(path, config, *, verbose="error", engine="auto"):
             return Loaded(source, resolved, stim_values, annotations, sfreq,
                           start_datetime(header), "numpy",
                           {a: _physical(header, a) for a in aux},
-                          _cms(header, stim, stim_values))
+                          _cms(header, stim, stim_values), rate_origin(header, labels[0]))
+    if ev.source == "annotations":
+        read_annotations(header)  # a TAL MNE would skip is an error here too
     loaded = _load_mne(path, config, verbose, header)
     loaded.cms = _cms(header, stim, None)
+    if loaded.sfreq == rates[labels[0]]:  # MNE resamples mixed rates to the highest
+        loaded.rate_source = rate_origin(header, labels[0])
     return loaded
 
 

@@ -116,7 +116,7 @@ def specification_trials(path, config, specs, participant_id, *, overrides=(),
     loaded, events = open_recording(path, config, participant_id)
     for spec in specs:  # every band must suit this recording's rate
         check_sample_settings(spec.config, loaded.sfreq, len(events), len(loaded.resolved),
-                              path)
+                              path, loaded.rate_source)
     onsets = events["onset_s"].to_numpy()
     times, starts, inside, epochs = envelope_epochs(loaded, config, specs, onsets)
     release_memory()

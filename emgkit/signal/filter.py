@@ -16,11 +16,36 @@ from scipy import signal
 from .._check import check_number, check_sfreq
 from ..errors import ConfigError
 
+#: lowest band edge, as a fraction of the sampling rate, for which the Butterworth design
+#: and its steady-state start are numerically sound (below it: singular matrices)
+MIN_RELATIVE_EDGE = 1e-5
+#: lowest notch (mains) frequency (Hz): mains is 50 or 60 Hz, railways 16.7 Hz
+MIN_NOTCH = 1.0
+#: most notch filters (the mains and its harmonics) in one cascade
+MAX_NOTCHES = 200
+
 
 def check_band(sfreq, l_freq, h_freq):
-    """Check band edges (Hz) against the sampling rate; return ``(l_freq, h_freq)``."""
+    """Check band edges (Hz) against the sampling rate; return ``(l_freq, h_freq)``.
+
+    Edges must lie below Nyquist and at or above ``MIN_RELATIVE_EDGE × sfreq`` (a
+    high-pass far below that cannot be designed in floating point).
+
+    Raises
+    ------
+    ConfigError
+        Naming the edge, the rate and the allowed range.
+    """
     sfreq = check_sfreq(sfreq)
     nyq = sfreq / 2.0
+    lowest = MIN_RELATIVE_EDGE * sfreq
+    for name, edge in (("l_freq", l_freq), ("h_freq", h_freq)):
+        if edge is not None:
+            edge = check_number(name, edge, low=0, low_inclusive=False)
+            if edge < lowest:
+                raise ConfigError(f"{name}={edge:g} Hz is too low for a stable filter at "
+                                  f"sfreq={sfreq:g} Hz; use at least {lowest:.3g} Hz (EMG "
+                                  f"high-pass edges are 10-30 Hz).")
     if l_freq is not None:
         l_freq = check_number("l_freq", l_freq, low=0, low_inclusive=False)
         if l_freq >= nyq:
@@ -42,10 +67,16 @@ def notch_frequencies(sfreq, freq, *, harmonics=True, h_freq=None):
 
     Harmonics at or above Nyquist, or above the upper band edge ``h_freq`` (which the
     band-pass already removes), are left out.
+
+    Raises
+    ------
+    ConfigError
+        When ``freq`` is below ``MIN_NOTCH`` (1 Hz) or at/above Nyquist, or would need more
+        than ``MAX_NOTCHES`` notch filters.
     """
     if not freq:
         return []
-    freq = check_number("notch", freq, low=0, low_inclusive=False)
+    freq = check_number("notch", freq, low=MIN_NOTCH)
     top = min(sfreq / 2.0, h_freq if h_freq is not None else np.inf)
     if freq >= sfreq / 2.0:
         raise ConfigError(f"preprocess.notch={freq:g} Hz is at or above Nyquist "
@@ -56,6 +87,11 @@ def notch_frequencies(sfreq, freq, *, harmonics=True, h_freq=None):
     if not harmonics:
         return [freq]
     n = int(np.floor((top - 1e-9) / freq))
+    if n > MAX_NOTCHES:
+        raise ConfigError(f"notch={freq:g} Hz with its harmonics below {top:g} Hz would need "
+                          f"{n} notch filters (at most {MAX_NOTCHES}); mains is 50 or 60 Hz. "
+                          f"Set the mains frequency, lower h_freq, or notch_harmonics = "
+                          f"false.")
     return [freq * k for k in range(1, max(n, 1) + 1)]
 
 

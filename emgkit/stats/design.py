@@ -102,7 +102,9 @@ def prepare_data(trials, formula, *, participants=None, groups="participant_id",
     factors = {}
     levels = levels or {}
     for col in preds:
-        numeric = pd.api.types.is_numeric_dtype(data[col])
+        # True/False is two labels, not a number (pandas counts bool as numeric)
+        boolean = pd.api.types.is_bool_dtype(data[col])
+        numeric = pd.api.types.is_numeric_dtype(data[col]) and not boolean
         if col in levels or col in mf.categorical or not numeric:
             present = list(pd.unique(data[col].astype(str)))
             if numeric:  # C(dose): levels in numeric order

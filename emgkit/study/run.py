@@ -153,6 +153,8 @@ def process_participant(task):
         if done is not None and done.get("key") == key:
             info.update(status="skipped", message="unchanged",
                         emgkit=done.get("generated_by", {}).get("version"))
+            if done.get("events_ignored"):
+                info["events_ignored"] = done["events_ignored"]
             return info
         if (out.path(task.folder)).exists():
             out.check_owned(task.folder)  # refuse before computing, not after
@@ -175,13 +177,16 @@ def process_participant(task):
 
             subject_report(rec, task.config, staging / "report.pdf", result=result)
         mapping = result.events.attrs.get("mapping", {})
+        ignored = events_ignored(result.events)
         out.publish(staging, task.folder, key=key, key_parts=parts, recording=str(rec),
                     participant_id=task.participant_id, session=task.session,
-                    finished=_now(), event_mapping=mapping)
+                    finished=_now(), event_mapping=mapping, events_ignored=ignored)
         staging = None
         info.update(status="done", emgkit=__version__)
         if mapping:
             info["event_mapping"] = mapping
+        if ignored:
+            info["events_ignored"] = ignored
     except Exception as exc:  # one participant's failure must not stop the study
         known = isinstance(exc, EmgkitError)
         info["message"] = f"{type(exc).__name__}: {exc}" + (
@@ -193,6 +198,19 @@ def process_participant(task):
             shutil.rmtree(staging, ignore_errors=True)
         info["seconds"] = round(time.perf_counter() - t0, 3)
     return info
+
+
+def events_ignored(events):
+    """What event finding left out of a recording's events (for ``run.json``).
+
+    Returns
+    -------
+    dict
+        ``short_codes`` (trigger codes held shorter than ``[events] min_duration``: count,
+        duration, codes) and ``merged`` (events merged into an earlier one with the same
+        code closer than ``[events] min_interval``), each only when it happened.
+    """
+    return {k: events.attrs[k] for k in ("short_codes", "merged") if events.attrs.get(k)}
 
 
 def _process(task, rec):
@@ -452,6 +470,10 @@ def _run(record, plan, config, out, jobs, scheduler, reports, progress, group_st
     mappings = {r["participant"]: r["event_mapping"] for r in results if r.get("event_mapping")}
     if mappings:  # codes seen but not mapped, or mapped but never seen, per participant
         record["event_mapping"] = mappings
+    ignored = {r["participant"]: r["events_ignored"] for r in results
+               if r.get("events_ignored")}
+    if ignored:  # glitches and merged duplicates, per participant
+        record["events_ignored"] = ignored
     write_text(json.dumps(record, indent=2, default=str), out.root / "run.json")
 
 

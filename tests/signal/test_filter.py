@@ -76,3 +76,17 @@ def test_upper_edge_at_nyquist_is_a_clear_error():
         design_filter(None, 20.0, 100.0)
     with pytest.raises(ConfigError, match="notch=300 Hz"):
         design_filter(512.0, 20.0, 200.0, notch=300.0)
+
+
+def test_edges_and_notches_that_cannot_be_designed_are_config_errors():
+    # 1e-9 Hz gave numpy's LinAlgError ("Singular matrix"), notch 1e-6 Hz ran for ever
+    with pytest.raises(ConfigError, match=r"l_freq=1e-09 Hz is too low for a stable filter at "
+                                          r"sfreq=2048 Hz; use at least 0.0205 Hz"):
+        band_pass(np.zeros((1, 4096)), 2048.0, 1e-9, 230.0)
+    with pytest.raises(ConfigError, match=r"notch=1e-06 is out of range; it must be >= 1"):
+        design_filter(2048.0, 20.0, 500.0, notch=1e-6)
+    with pytest.raises(ConfigError, match=r"would need 499 notch filters \(at most 200\)"):
+        notch_frequencies(2048.0, 1.0, h_freq=500.0)
+    assert notch_frequencies(2048.0, 1.0, harmonics=False) == [1.0]
+    y = band_pass(np.random.default_rng(0).normal(size=(1, 8192)), 2048.0, 0.0205, 230.0)
+    assert np.isfinite(y).all()

@@ -307,3 +307,21 @@ def test_small_groups_change_the_summary_sentence():
     happy = [s for s in fit_model(big, "score ~ group * condition",
                                   participants=parts).summary_sentences() if "happy" in s][0]
     assert "nominally" not in happy and " increased " in happy
+
+
+def test_true_false_group_column_is_two_labels(tmp_path):
+    """A participants table whose group column reads True/False (pandas parses it as bool,
+    which it counts as numeric) used to end in a PatsyError; it is a two-level factor."""
+    trials, parts = simulate_scores(3, muscles=("corrugator",), seed=1)
+    ref = fit_model(trials.drop(columns="group"), "score ~ group * condition",
+                    participants=parts.assign(group=parts["group"].map(
+                        {"placebo": "False", "naltrexone": "True"})))
+    path = tmp_path / "participants.tsv"
+    parts.assign(group=parts["group"] == "naltrexone").to_csv(path, sep="\t", index=False)
+    table = pd.read_csv(path, sep="\t")
+    assert table["group"].dtype == bool
+    res = fit_model(trials.drop(columns="group"), "score ~ group * condition",
+                    participants=table)
+    assert res.factors["group"] == ["False", "True"]
+    pd.testing.assert_frame_equal(res.contrasts("group"), ref.contrasts("group"))
+    assert set(res.emmeans()["group"]) == {"False", "True"}
