@@ -52,7 +52,7 @@ def blind_table(participants, out, key, *, column="group", seed=None):
                               f"(choose a new name).")
         if target.resolve() == src.resolve():
             raise ConfigError(f"{what} {target} is the participants table itself.")
-    table = read_tsv(src, what="Participants table")
+    table = read_tsv(src, what="Participants table", ids=False)  # the ids as written
     if column not in table:
         raise ConfigError(f"{src} has no column {column!r} (columns: "
                           f"{', '.join(map(str, table.columns))}).")
