@@ -155,8 +155,8 @@ def override_table(table, rows):
         A row that matches no trial × muscle of the table (a trial the recording does not
         have), naming the row's file and line.
     """
-    changed = 0
-    for r in rows:
+    selections = []
+    for r in rows:  # every row is checked before anything changes
         sel = np.ones(len(table), bool)
         if r["trial"] is not None:
             sel &= table["trial"].to_numpy() == r["trial"]
@@ -169,6 +169,9 @@ def override_table(table, rows):
                               f"muscle {r['muscle'] or '*'} matches nothing in this "
                               f"participant's recording ({span}); fix the trial number or "
                               f"delete the row.")
+        selections.append(sel)
+    changed = 0
+    for r, sel in zip(rows, selections):
         exclude = r["action"] == "exclude"
         changed += int((table.loc[sel, "rejected"] != exclude).sum())
         table.loc[sel, "rejected"] = exclude
