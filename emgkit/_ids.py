@@ -100,7 +100,7 @@ def normalise_ids(table, column="participant_id"):
     if canonical.equals(ids):
         return table
     table = table.copy()
-    table[column] = canonical
+    table[column] = canonical.astype(ids.dtype)
     return table
 
 
