@@ -27,6 +27,7 @@ from emgkit.epochs.tables import read_trials
 from emgkit.errors import ConfigError, OutputError, ReadError
 from emgkit.sim.study import simulate_study
 from emgkit.stats.design import prepare_data
+from emgkit.stats.timecourse import participant_timecourses
 from emgkit.study.export import export_long, export_wide
 from emgkit.study.plan import plan_from_bids, read_participants
 from emgkit.study.review import excluded_participants, override_table, read_overrides
@@ -153,6 +154,20 @@ def test_exports_match_both_spellings():
     assert list(wide["participant_id"]) == ["sub-01", "sub-02"]
     assert list(wide["score_corrugator_happy"]) == [2.0, 5.0]
     assert list(wide["n_corrugator_happy"]) == [2, 1]
+
+
+def test_time_course_tests_match_both_spellings():
+    tcs = pd.DataFrame({"participant_id": np.repeat(["01", "sub-02", "03", "sub-04"], 2),
+                        "muscle": "corrugator", "condition": "happy",
+                        "time_s": np.tile([0.0, 0.5], 4), "value": np.arange(8.0),
+                        "rejected": False})
+    parts = pd.DataFrame({"participant_id": ["sub-01", "02", "sub-03", "04"],
+                          "group": ["a", "b", "a", "b"]})
+    times, data = participant_timecourses(tcs, parts, muscle="corrugator",
+                                          condition="happy")
+    assert list(times) == [0.0, 0.5]
+    assert data["a"].tolist() == [[0.0, 1.0], [4.0, 5.0]]  # nobody silently dropped
+    assert data["b"].tolist() == [[2.0, 3.0], [6.0, 7.0]]
 
 
 # -- exclusions ------------------------------------------------------------------------
@@ -382,3 +397,30 @@ def test_run_refuses_an_override_for_a_trial_the_recording_lacks(small_study, tm
     assert "overrides.tsv line 2: trial 999 × muscle corrugator matches nothing" in \
         info["message"]
     assert record["participants"]["sub-02"]["status"] == "done"
+
+
+def test_path_patterns_use_the_id_as_written(tmp_path):
+    """``{participant_id}`` in ``recordings`` and an event-log ``source`` names the user's
+    files as the participants table spells the id; outputs use ``sub-<label>``."""
+    root = tmp_path / "study"
+    simulate_study(root, 2, seed=2, sfreq=512.0)
+    (root / "logs").mkdir()
+    for i in (1, 2):
+        shutil.copy(root / f"sub-0{i}" / "emg" / f"sub-0{i}_task-mimicry_events.tsv",
+                    root / "logs" / f"0{i}.tsv")
+    table = root / "participants.tsv"
+    table.write_text(table.read_text().replace("sub-0", "0"))
+    cfg = root / "study.toml"
+    cfg.write_text(cfg.read_text()
+                   .replace('"{participant_id}/emg/{participant_id}_',
+                            '"sub-{participant_id}/emg/sub-{participant_id}_')
+                   .replace('source = "stim"', 'source = "logs/{participant_id}.tsv"'))
+    record = run_study(cfg, tmp_path / "out", reports=False, progress=False,
+                       group_step=False)
+    one = record["participants"]["sub-01"]
+    assert one["status"] == "done", one["message"]
+    assert str(root / "logs" / "01.tsv") in one["inputs"]
+    trials = read_trials(tmp_path / "out" / "sub-02" / "trials.tsv")
+    assert set(trials["participant_id"]) == {"sub-02"}
+    written = read_tsv(tmp_path / "out" / "participants.tsv", ids=False)
+    assert list(written["participant_id"]) == ["sub-01", "sub-02"]
