@@ -57,8 +57,9 @@ def participant_label(value, *, where="", error=None):
     Raises
     ------
     ReadError
-        (or ``error``) When the id is missing (empty, ``nan``, ``None``, ``n/a``; ``NA`` is an id) or its label
-        is not letters and digits only (BIDS label rule): e.g. ``../x``, ``a/b``, ``sub-01 a``.
+        (or ``error``) When the id is missing (empty, ``nan``, ``None``, ``n/a``; ``NA`` is
+        an id) or its label is not letters and digits only (BIDS label rule): e.g. ``../x``,
+        ``a/b``, ``sub-01 a``.
     """
     from .errors import ReadError
 

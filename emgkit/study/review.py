@@ -10,9 +10,12 @@ The table is strict, so that a review never silently does nothing or too much: `
 a positive whole number of a trial the recording has (or ``*``), ``muscle`` a configured
 muscle (or ``*``), ``action`` ``exclude`` or ``include``; an empty cell, ``nan``, ``None`` or
 ``n/a`` is an error (write ``*`` for all), as are a participant who is not in the
-participants table or is excluded, two rows that exclude and include the same trial ×
-muscle, and a row that matches no trial × muscle. Each error names the file, line, column
-and value.
+participants table or is excluded, and two rows that exclude and include the same trial ×
+muscle (rows apply in any order with the same result). These are refused before anything
+is processed; a row that matches no trial × muscle of the recording (trial 99 of 24) fails
+that participant when its trials are known. Each error names the file, line, column and
+value.
+
 Each participant's override rows are part of its resume key; neither setting changes the
 analysis digest that decides whether a results folder belongs to the config, so editing them
 reruns only what they touch.
