@@ -25,6 +25,8 @@ from emgkit._files import read_tsv
 from emgkit._ids import normalise_id, normalise_ids, participant_label
 from emgkit.epochs.tables import read_trials
 from emgkit.errors import ConfigError, OutputError, ReadError
+from emgkit.power.pilot import pilot_models
+from emgkit.sim.recording import simulate_scores
 from emgkit.sim.study import simulate_study
 from emgkit.stats.design import prepare_data
 from emgkit.stats.timecourse import participant_timecourses
@@ -154,6 +156,20 @@ def test_exports_match_both_spellings():
     assert list(wide["participant_id"]) == ["sub-01", "sub-02"]
     assert list(wide["score_corrugator_happy"]) == [2.0, 5.0]
     assert list(wide["n_corrugator_happy"]) == [2, 1]
+
+
+def test_power_pilot_matches_both_spellings():
+    trials, parts = simulate_scores(6, seed=1, n_trials=4)
+    trials = trials[trials["muscle"] == "corrugator"]
+    bare = trials.assign(participant_id=trials["participant_id"].str.removeprefix("sub-"))
+    ref, _ = pilot_models(trials, "score ~ group * condition", participants=parts,
+                          at="condition=happy")
+    got, _ = pilot_models(bare, "score ~ group * condition", participants=parts,
+                          at="condition=happy")
+    assert got["all"].groups == ref["all"].groups
+    np.testing.assert_allclose(got["all"].means, ref["all"].means)
+    np.testing.assert_allclose([got["all"].tau2, got["all"].s2],
+                               [ref["all"].tau2, ref["all"].s2])
 
 
 def test_time_course_tests_match_both_spellings():
