@@ -137,9 +137,11 @@ def safe_part(value, *, what):
     return text
 
 
-def read_tsv(path, *, what="Table", sep="\t"):
+def read_tsv(path, *, what="Table", sep="\t", ids=True, text=False):
     """Read a tab-separated table the way emgkit writes them: missing values are ``n/a``
-    (or empty), ``participant_id`` stays text (``01`` is not 1, ``NA`` is an id).
+    (or empty), ``participant_id`` stays text (``01`` is not 1, ``NA`` is an id) and is
+    normalised to ``sub-<label>`` (:func:`emgkit._ids.normalise_ids`: ``01`` and ``sub-01``
+    are one participant in every table emgkit reads).
 
     Parameters
     ----------
@@ -147,6 +149,12 @@ def read_tsv(path, *, what="Table", sep="\t"):
         The table (``.csv`` files are read comma-separated).
     what : str
         What the table is, named in errors.
+    ids : bool
+        Normalise ``participant_id``; False keeps the ids as written (a copy of the table
+        that must keep the user's spelling).
+    text : bool
+        Read every cell as text exactly as written (no missing values, no numbers), for
+        tables whose cells are checked one by one.
 
     Returns
     -------
@@ -163,11 +171,17 @@ def read_tsv(path, *, what="Table", sep="\t"):
     if not path.is_file():
         raise ReadError(f"{what} {path} does not exist.")
     try:
-        return pd.read_csv(path, sep="," if path.suffix.lower() == ".csv" else sep,
-                           dtype={"participant_id": str}, keep_default_na=False,
-                           na_values=["n/a", ""])
+        how = {"dtype": str, "na_filter": False} if text else {
+            "dtype": {"participant_id": str}, "na_values": ["n/a", ""]}
+        table = pd.read_csv(path, sep="," if path.suffix.lower() == ".csv" else sep,
+                            keep_default_na=False, **how)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise ReadError(f"{what} {path} cannot be read as a table: {exc}.") from None
+    if not ids:
+        return table
+    from ._ids import normalise_ids
+
+    return normalise_ids(table)
 
 
 def sidecar_of(table):

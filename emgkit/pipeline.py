@@ -39,7 +39,7 @@ def participant_from_path(path):
 
 
 def process_recording(path, config, *, participant_id=None, keep_continuous=False,
-                      quality=True, engine="auto", verbose="error"):
+                      quality=True, engine="auto", verbose="error", path_id=None):
     """Process one recording from file to trial table.
 
     Parameters
@@ -61,6 +61,9 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=Fals
         How to read the file (see :func:`emgkit.io.load.load_recording`).
     verbose : str
         MNE's verbosity.
+    path_id : str | None
+        What ``{participant_id}`` stands for in an event-log path (``[events] source``):
+        the id as written in the participants table; None: ``participant_id``.
 
     Returns
     -------
@@ -73,7 +76,8 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=Fals
     pid = participant_id or participant_from_path(path)
     config = recording_config(path, config)
     pp, ep = config.preprocess, config.epochs
-    loaded, events = open_recording(path, config, pid, verbose=verbose, engine=engine)
+    loaded, events = open_recording(path, config, path_id or pid, verbose=verbose,
+                                    engine=engine)
     sfreq, resolved = loaded.sfreq, loaded.resolved
     onsets = events["onset_s"].to_numpy()
     collect = None
@@ -132,7 +136,8 @@ def recording_config(path, config, notch=None):
 
 
 def open_recording(path, config, pid, *, verbose="error", engine="auto"):
-    """Read a recording's header and events, and check the config against them.
+    """Read a recording's header and events, and check the config against them
+    (``pid``: what ``{participant_id}`` stands for in an event-log path).
 
     Returns
     -------

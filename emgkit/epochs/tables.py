@@ -120,8 +120,8 @@ def read_trials(path):
     -------
     DataFrame
         The columns documented in :func:`trials_table` (or :func:`timecourses_table`):
-        ``participant_id`` as text, ``rejected`` as bool, ``reject_reason`` "" when kept,
-        missing numbers (``n/a`` in the file) as NaN.
+        ``participant_id`` as text, ``sub-<label>`` (:mod:`emgkit._ids`), ``rejected`` as
+        bool, ``reject_reason`` "" when kept, missing numbers (``n/a`` in the file) as NaN.
 
     Raises
     ------

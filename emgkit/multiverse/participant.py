@@ -81,7 +81,7 @@ def envelope_epochs(loaded, config, specs, onsets):
 
 
 def specification_trials(path, config, specs, participant_id, *, overrides=(),
-                         session=None):
+                         session=None, path_id=None):
     """The trial table of one recording under every specification.
 
     Parameters
@@ -93,10 +93,14 @@ def specification_trials(path, config, specs, participant_id, *, overrides=(),
     specs : sequence of Specification
         See :func:`emgkit.multiverse.grid.build_grid`.
     participant_id : str
+        ``sub-<label>``, as in the trial tables.
     overrides : sequence of dict
         This participant's manual-review rows (:mod:`emgkit.study.review`).
     session : str | None
         ``ses-<label>``, inserted as a column.
+    path_id : str | None
+        What ``{participant_id}`` stands for in an event-log path (the id as written in the
+        participants table); None: ``participant_id``.
 
     Returns
     -------
@@ -113,7 +117,7 @@ def specification_trials(path, config, specs, participant_id, *, overrides=(),
     notch = config.preprocess.notch  # the grid never varies the notch: read the sidecar once
     specs = [dataclasses.replace(s, config=recording_config(path, s.config, notch))
              for s in specs]
-    loaded, events = open_recording(path, config, participant_id)
+    loaded, events = open_recording(path, config, path_id or participant_id)
     for spec in specs:  # every band must suit this recording's rate
         check_sample_settings(spec.config, loaded.sfreq, len(events), len(loaded.resolved),
                               path, loaded.rate_source)
@@ -141,15 +145,16 @@ def specification_trials(path, config, specs, participant_id, *, overrides=(),
 
 def run_participant(task):
     """Worker function: ``task`` = (key, recording, config, specs, participant_id, overrides,
-    session). Returns a dict with ``participant``, ``status`` ("done" | "failed"),
+    session, path_id). Returns a dict with ``participant``, ``status`` ("done" | "failed"),
     ``message``, ``seconds`` and ``trials`` (specification id -> table)."""
-    key, recording, config, specs, pid, overrides, session = task
+    key, recording, config, specs, pid, overrides, session, path_id = task
     t0 = time.perf_counter()
     info = dict(participant=key, recording=str(recording), status="failed", message="",
                 trials={})
     try:
         info["trials"] = specification_trials(recording, config, specs, pid,
-                                              overrides=overrides, session=session)
+                                              overrides=overrides, session=session,
+                                              path_id=path_id)
         info["status"] = "done"
     except Exception as exc:  # one participant's failure must not stop the multiverse
         known = isinstance(exc, EmgkitError)

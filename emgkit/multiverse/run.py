@@ -79,7 +79,7 @@ def _tasks(plan, config, specs):
     from ..study.review import reviewed_recordings
 
     items, excluded = reviewed_recordings(plan, config)
-    return [(key, rec, config, tuple(specs), pid, overrides, ses)
+    return [(key, rec, config, tuple(specs), pid, overrides, ses, plan.spelled.get(pid))
             for key, pid, ses, rec, overrides in items], excluded
 
 

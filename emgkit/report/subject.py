@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from .._files import read_tsv, sha256
+from .._ids import normalise_id
 from ..config import Config, load_config
 from .methods import methods_text
 
@@ -21,7 +22,7 @@ def _group_of(config, participant_id):
     if not path.exists():
         return f"unknown ({path.name} not found)"
     table = read_tsv(path, what="Participants table")
-    row = table[table["participant_id"].astype(str) == participant_id]
+    row = table[table["participant_id"].astype(str) == normalise_id(participant_id)]
     group = str(row["group"].iloc[0]) if len(row) and "group" in row else "unknown"
     from .._files import blinded_codes
 

@@ -69,6 +69,10 @@ def prepare_data(trials, formula, *, participants=None, groups="participant_id",
         data[groups] = data[groups].astype(str)
         part = participants.copy()
         part[groups] = part[groups].astype(str)
+        if groups == "participant_id":  # 01 and sub-01 are one participant
+            from .._ids import normalise_ids
+
+            data, part = normalise_ids(data), normalise_ids(part)
         if part[groups].duplicated().any():
             dup = part.loc[part[groups].duplicated(), groups].tolist()
             raise ModelError(f"The participants table lists {dup} more than once.")

@@ -16,6 +16,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from .._ids import normalise_ids
 from ..errors import ModelError
 
 logger = logging.getLogger("emgkit")
@@ -38,9 +39,10 @@ def participant_timecourses(timecourses, participants, *, muscle, condition,
         tc = tc[~tc["rejected"].astype(bool)]
     if tc.empty:
         raise ModelError(f"No kept trials of {muscle} × {condition} in the time courses.")
-    per = tc.pivot_table(index="participant_id", columns="time_s", values="value",
-                         aggfunc="mean")
-    parts = participants.set_index("participant_id")
+    # 01 and sub-01 are one participant (emgkit._ids)
+    per = normalise_ids(tc).pivot_table(index="participant_id", columns="time_s",
+                                        values="value", aggfunc="mean")
+    parts = normalise_ids(participants).set_index("participant_id")
     if factor not in parts:
         raise ModelError(f"The participants table has no column {factor!r}.")
     levels = parts.loc[parts.index.intersection(per.index), factor]

@@ -137,7 +137,7 @@ def blind_table(participants, out, key, *, column="group", accept_unequal=False)
     """
     src, out, key = Path(participants), Path(out), Path(key)
     _check_targets(src, ((out, "--out"), (key, "--key"), (sidecar_of(out), "the sidecar")))
-    table = read_tsv(src, what="Participants table")
+    table = read_tsv(src, what="Participants table", ids=False)  # the ids as written
     if column not in table:
         raise ConfigError(f"{src} has no column {column!r} (columns: "
                           f"{', '.join(map(str, table.columns))}).")

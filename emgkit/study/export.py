@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .._ids import normalise_ids
 from ..epochs.tables import read_trials
 from ..errors import ConfigError
 from .plan import read_participants
@@ -30,7 +31,9 @@ def results_participants(root, participants=None):
 
 
 def export_long(trials, participants):
-    """The trial table (one row per trial × muscle) with the participant columns merged."""
+    """The trial table (one row per trial × muscle) with the participant columns merged
+    (``01`` and ``sub-01`` match; ids are written ``sub-<label>``)."""
+    trials, participants = normalise_ids(trials), normalise_ids(participants)
     extra = [c for c in participants.columns if c != "participant_id" and c not in trials]
     return trials.merge(participants[["participant_id"] + extra], on="participant_id",
                         how="left")
@@ -41,6 +44,7 @@ def export_wide(trials, participants, *, value="score", muscles=None, conditions
     mean ``value`` over kept trials (``<value>_<muscle>_<condition>``) and the number of kept
     trials (``n_<muscle>_<condition>``), in the given muscle and condition orders (default:
     the trial table's). Participants without kept trials in a cell get an empty mean and 0."""
+    trials, participants = normalise_ids(trials), normalise_ids(participants)
     kept = trials[~trials["rejected"].astype(bool)]
     muscles = list(muscles) if muscles is not None else list(pd.unique(trials["muscle"]))
     conds = list(conditions) if conditions is not None else \

@@ -42,7 +42,8 @@ _LABEL = re.compile(r"^[A-Za-z0-9]+$")
 
 
 def subject_label(participant_id, *, where=""):
-    """Return ``sub-<label>`` for a participant id written with or without the prefix.
+    """Return ``sub-<label>`` for a participant id written with or without the prefix
+    (:func:`emgkit._ids.participant_label`, the one normaliser of participant ids).
 
     Raises
     ------
@@ -50,13 +51,9 @@ def subject_label(participant_id, *, where=""):
         When the label is not alphanumeric (BIDS label rule), e.g. ``../x``, ``a/b``,
         ``sub-01 a`` or an empty id; ``where`` names the table and row.
     """
-    pid = "" if participant_id is None else str(participant_id).strip()
-    label = pid[4:] if pid.startswith("sub-") else pid
-    if not _LABEL.match(label):
-        raise OutputError(f"Participant id {participant_id!r}{' (' + where + ')' if where else ''}"
-                          f" is not a BIDS label: use letters and digits only, with or "
-                          f"without the 'sub-' prefix (e.g. 'sub-01' or '01').")
-    return f"sub-{label}"
+    from .._ids import participant_label
+
+    return participant_label(participant_id, where=where, error=OutputError)
 
 
 def inside(path, root):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from .._files import read_tsv
+from .._ids import MISSING, participant_label
 from ..errors import ConfigError, OutputError, ReadError
 from .outdir import subject_label
 
@@ -21,10 +22,11 @@ class StudyPlan:
     Attributes
     ----------
     participants : DataFrame
-        ``participant_id``, ``group`` and covariates.
+        ``participant_id`` (canonical, ``sub-<label>``: :mod:`emgkit._ids`), ``group`` and
+        covariates.
     recordings : dict
-        Participant id (``sub-X_ses-Y`` for several BIDS sessions) -> recording path (the
-        file may be missing: that participant fails).
+        Participant id (``sub-<label>``; ``sub-X_ses-Y`` for several BIDS sessions) ->
+        recording path (the file may be missing: that participant fails).
     source : str
         Where the plan came from (config or BIDS root).
     folders : dict
@@ -33,6 +35,10 @@ class StudyPlan:
     inputs : list of pathlib.Path
         Tables the plan was read from (participants table), for provenance and the
         output-folder checks.
+    spelled : dict
+        Participant id (``sub-<label>``) -> the id as written in the participants table,
+        which ``{participant_id}`` in path patterns (an event log) stands for; default the id
+        itself.
     """
 
     participants: pd.DataFrame
@@ -40,8 +46,10 @@ class StudyPlan:
     source: str
     folders: dict = None
     inputs: list = None
+    spelled: dict = None
 
     def __post_init__(self):
+        self.spelled = dict(self.spelled or {})
         if self.folders is None:
             self.folders = {key: folder_name(key) for key in self.recordings}
         self.inputs = list(self.inputs or [])
@@ -75,39 +83,54 @@ def folder_name(key, *, where=""):
 def read_participants(path):
     """Read a ``participants.tsv``.
 
-    ``participant_id`` is read as text exactly as written (``NA`` is an id, not a missing
-    value; only ``n/a`` and empty cells are missing, as BIDS says) and must be a BIDS label
-    with or without the ``sub-`` prefix.
+    ``participant_id`` is read as text (``NA`` is an id, not a missing value; empty cells,
+    ``n/a``, ``nan`` and ``None`` are missing) and must be a BIDS label with or without the
+    ``sub-`` prefix; it is returned canonical, ``sub-<label>`` (:mod:`emgkit._ids`).
+
+    Returns
+    -------
+    DataFrame
+        The table, ``participant_id`` as ``sub-<label>``.
 
     Raises
     ------
     ReadError
         Missing or unreadable file, no ``participant_id`` column, no rows, or an id that is
-        missing or listed twice.
+        missing or listed twice (``01`` and ``sub-01`` are one id).
     OutputError
         An id that is not a BIDS label (``../x``, ``a/b``, ``sub 1``), naming the row.
     """
+    return _participants(path)[0]
+
+
+def _participants(path):
+    """:func:`read_participants`, and a dict canonical id -> id as written."""
     path = Path(path)
     if not path.is_file():
         what = "is a folder, not a table" if path.is_dir() else "does not exist"
         raise ReadError(f"Participants table {path} {what}; set [study] participants in the "
                         f"config to a participants.tsv file.")
-    table = read_tsv(path, what="Participants table", sep="\t")
+    table = read_tsv(path, what="Participants table", sep="\t", ids=False)
     if "participant_id" not in table.columns:
         raise ReadError(f"{path} has no participant_id column; it has "
                         f"{', '.join(map(str, table.columns))}.")
     if table.empty:
         raise ReadError(f"Participants table {path} lists no participants; add one row per "
                         f"participant.")
-    ids = table["participant_id"]
-    for row, pid in enumerate(ids, start=2):
-        if pd.isna(pid):
-            raise ReadError(f"{path}, line {row}: participant_id is empty.")
-        subject_label(pid, where=f"{path}, line {row}")
-    dup = ids[ids.duplicated()].tolist()
-    if dup:
-        raise ReadError(f"{path} lists participant(s) {dup} more than once.")
-    return table
+    spelled, lines = {}, {}
+    for row, pid in enumerate(table["participant_id"], start=2):
+        if pd.isna(pid) or str(pid).strip().lower() in MISSING:
+            raise ReadError(f"{path}, line {row}: participant_id is empty "
+                            f"({'empty cell' if pd.isna(pid) else repr(pid)}); name the "
+                            f"participant, e.g. 'sub-01' or '01'.")
+        label = participant_label(pid, where=f"{path}, line {row}", error=OutputError)
+        if label in lines:
+            raise ReadError(f"{path}, line {row}: participant {pid!r} is listed twice (also "
+                            f"{spelled[label]!r} on line {lines[label]}; '01' and 'sub-01' "
+                            f"are one participant); keep one row per participant.")
+        spelled[label], lines[label] = str(pid).strip(), row
+    table["participant_id"] = list(spelled)
+    return table, spelled
 
 
 def plan_from_config(config):
@@ -120,10 +143,11 @@ def plan_from_config(config):
                           f'"participants.tsv" and recordings = '
                           f'"{{participant_id}}/emg/{{participant_id}}_task-x_emg.bdf".')
     table = config.resolve(st["participants"])
-    parts = read_participants(table)
-    recs = {pid: config.resolve(st["recordings"].replace("{participant_id}", pid))
-            for pid in parts["participant_id"]}
-    return StudyPlan(parts, recs, str(config.path), inputs=[table])
+    parts, spelled = _participants(table)
+    # the pattern names the user's files: the id as written in the table
+    recs = {pid: config.resolve(st["recordings"].replace("{participant_id}", written))
+            for pid, written in spelled.items()}
+    return StudyPlan(parts, recs, str(config.path), inputs=[table], spelled=spelled)
 
 
 def plan_from_bids(root, task=None):

@@ -4,6 +4,18 @@
 action, reason, reviewer``: ``action = exclude`` rejects the trial × muscle (reason
 ``manual``), ``include`` keeps one the automatic rules rejected; ``trial`` or ``muscle`` may be
 ``*`` for all. ``[study] exclude_participants = ["sub-03"]`` leaves whole participants out.
+Participants are named with or without ``sub-`` in either place (:mod:`emgkit._ids`).
+
+The table is strict, so that a review never silently does nothing or too much: ``trial`` is
+a positive whole number of a trial the recording has (or ``*``), ``muscle`` a configured
+muscle (or ``*``), ``action`` ``exclude`` or ``include``; an empty cell, ``nan``, ``None`` or
+``n/a`` is an error (write ``*`` for all), as are a participant who is not in the
+participants table or is excluded, and two rows that exclude and include the same trial ×
+muscle (rows apply in any order with the same result). These are refused before anything
+is processed; a row that matches no trial × muscle of the recording (trial 99 of 24) fails
+that participant when its trials are known. Each error names the file, line, column and
+value.
+
 Each participant's override rows are part of its resume key; neither setting changes the
 analysis digest that decides whether a results folder belongs to the config, so editing them
 reruns only what they touch.
@@ -14,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._files import read_tsv
+from .._ids import MISSING, participant_label
 from ..errors import ConfigError
 
 COLUMNS = ("participant_id", "trial", "muscle", "action", "reason", "reviewer")
@@ -31,60 +44,100 @@ def analysis_digest(config):
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def _label(pid):
-    pid = str(pid).strip()
-    return pid if pid.startswith("sub-") else f"sub-{pid}"
+def _cell(row, column, where):
+    """The text of one cell; an error for a missing value (empty, nan, None, n/a)."""
+    text = str(row.get(column, "")).strip()
+    if text.lower() in MISSING:
+        what = "all trials" if column == "trial" else "all muscles" if column == "muscle" \
+            else "exclude or include"
+        fix = f"write * for {what}" if column in ("trial", "muscle") else f"write {what}"
+        raise ConfigError(f"{where}: {column} is empty ({text!r}); {fix}, or delete the "
+                          f"row.")
+    return text
 
 
-def read_overrides(path, *, participants, muscles):
+def _trial(text, where):
+    """``*`` -> None, a positive whole number -> int; anything else is an error."""
+    if text == "*":
+        return None
+    if not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"{where}: trial {text!r} is not a trial number; write a positive "
+                          f"whole number (1, 2, ...) as in trials.tsv, or * for all trials.")
+    return int(text)
+
+
+def _overlap(a, b):
+    return all(a[k] is None or b[k] is None or a[k] == b[k] for k in ("trial", "muscle"))
+
+
+def read_overrides(path, *, participants, muscles, excluded=()):
     """Read and check an overrides table.
+
+    Parameters
+    ----------
+    path : path-like
+        The table (TSV; see the module docstring for its columns and rules).
+    participants : iterable of str
+        The participants that can be reviewed (``01`` or ``sub-01``).
+    muscles : list of str
+        The configured muscles.
+    excluded : iterable of str
+        Participants ``[study] exclude_participants`` leaves out: rows naming them are
+        errors (they would do nothing).
 
     Returns
     -------
     dict
         Participant id (``sub-<label>``) -> list of row dicts (``trial`` int or None for all,
-        ``muscle`` or None for all, ``action``, ``reason``, ``reviewer``).
+        ``muscle`` or None for all, ``action``, ``reason``, ``reviewer``, and ``where``, the
+        file and line, which :func:`override_table` names when the row matches nothing).
 
     Raises
     ------
     ConfigError
-        Naming the file, the line and the bad value.
+        Naming the file, the line, the column and the bad value.
     """
-    table = read_tsv(path, what="Overrides table")
+    table = read_tsv(path, what="Overrides table", ids=False, text=True)
     missing = [c for c in ("participant_id", "trial", "muscle", "action") if c not in table]
     if missing:
         raise ConfigError(f"{path}: columns {', '.join(missing)} are missing; an overrides "
                           f"table has {', '.join(COLUMNS)}.")
-    known = {_label(p) for p in participants}
+    known = {participant_label(p) for p in participants}
+    excluded = {participant_label(p) for p in excluded}
     out = {}
     for i, row in enumerate(table.to_dict("records"), start=2):  # line 1 is the header
         where = f"{path} line {i}"
-        pid = _label(row["participant_id"])
+        written = _cell(row, "participant_id", where)
+        pid = participant_label(written, where=f"{where}, column participant_id",
+                                error=ConfigError)
+        if pid in excluded:
+            raise ConfigError(f"{where}: participant {written!r} is excluded by [study] "
+                              f"exclude_participants, so this row would do nothing; delete "
+                              f"it or stop excluding {pid}.")
         if pid not in known:
-            raise ConfigError(f"{where}: participant {row['participant_id']!r} is not in the "
-                              f"participants table.")
-        trial = str(row["trial"]).strip()
-        if trial in ("*", "", "nan", "None"):
-            trial = None
-        else:
-            try:
-                trial = int(float(trial))
-            except ValueError:
-                raise ConfigError(f"{where}: trial {row['trial']!r} is not a trial number "
-                                  f"(or * for all).") from None
-        muscle = str(row["muscle"]).strip()
-        if muscle in ("*", "", "nan", "None"):
+            raise ConfigError(f"{where}: participant {written!r} is not in the participants "
+                              f"table; fix the id or delete the row.")
+        trial = _trial(_cell(row, "trial", where), where)
+        muscle = _cell(row, "muscle", where)
+        if muscle == "*":
             muscle = None
         elif muscle not in muscles:
             raise ConfigError(f"{where}: muscle {muscle!r} is not one of "
                               f"{', '.join(muscles)} (or * for all).")
-        action = str(row["action"]).strip().lower()
+        action = _cell(row, "action", where).lower()
         if action not in ("exclude", "include"):
             raise ConfigError(f"{where}: action {row['action']!r} must be exclude or "
                               f"include.")
-        out.setdefault(pid, []).append(dict(
-            trial=trial, muscle=muscle, action=action,
-            reason=str(row.get("reason", "") or ""), reviewer=str(row.get("reviewer", "") or "")))
+        new = {"trial": trial, "muscle": muscle, "action": action,
+               "reason": str(row.get("reason", "")).strip(),
+               "reviewer": str(row.get("reviewer", "")).strip(), "where": where}
+        for old in out.get(pid, ()):
+            if old["action"] != action and _overlap(old, new):
+                raise ConfigError(
+                    f"{where}: {action}s trial {trial or '*'} × muscle {muscle or '*'} of "
+                    f"{pid}, which {old['where']} {old['action']}s; a trial × muscle is "
+                    f"either excluded or included: delete one of the rows.")
+        out.setdefault(pid, []).append(new)
     return out
 
 
@@ -97,14 +150,31 @@ def apply_overrides(result, rows):
 
 def override_table(table, rows):
     """Apply override rows to one trial or time-course table (in place); returns the
-    number of rows whose ``rejected`` flag changed."""
-    changed = 0
-    for r in rows:
+    number of rows whose ``rejected`` flag changed.
+
+    Raises
+    ------
+    ConfigError
+        A row that matches no trial × muscle of the table (a trial the recording does not
+        have), naming the row's file and line.
+    """
+    selections = []
+    for r in rows:  # every row is checked before anything changes
         sel = np.ones(len(table), bool)
         if r["trial"] is not None:
             sel &= table["trial"].to_numpy() == r["trial"]
         if r["muscle"] is not None:
             sel &= table["muscle"].to_numpy() == r["muscle"]
+        if not sel.any():
+            have = table["trial"]
+            span = f"trials {have.min()}–{have.max()}" if len(have) else "no trials"
+            raise ConfigError(f"{r.get('where', 'overrides')}: trial {r['trial'] or '*'} × "
+                              f"muscle {r['muscle'] or '*'} matches nothing in this "
+                              f"participant's recording ({span}); fix the trial number or "
+                              f"delete the row.")
+        selections.append(sel)
+    changed = 0
+    for r, sel in zip(rows, selections):
         exclude = r["action"] == "exclude"
         changed += int((table.loc[sel, "rejected"] != exclude).sum())
         table.loc[sel, "rejected"] = exclude
@@ -113,19 +183,29 @@ def override_table(table, rows):
     return changed
 
 
+def review_key(rows):
+    """A participant's override rows as they enter its resume key: without ``where``, so
+    moving rows within the file, or the file, reruns nobody."""
+    return [{k: v for k, v in r.items() if k != "where"} for r in rows]
+
+
 def excluded_participants(config, participants):
-    """The ``[study] exclude_participants`` ids (``sub-<label>``), checked against the
-    participants table."""
+    """The ``[study] exclude_participants`` ids (``sub-<label>``, sorted), checked against the
+    participants table (``01`` and ``sub-01`` match each other)."""
     ids = config.study.get("exclude_participants") or []
-    known = {_label(p) for p in participants}
+    known = {participant_label(p) for p in participants}
     out = []
     for pid in ids:
-        label = _label(pid)
+        label = participant_label(pid, where="[study] exclude_participants",
+                                  error=ConfigError)
         if label not in known:
             raise ConfigError(f"[study] exclude_participants names {pid!r}, which is not in "
-                              f"the participants table.")
+                              f"the participants table; fix the id or remove it.")
+        if label in out:
+            raise ConfigError(f"[study] exclude_participants names {label} twice ({pid!r}); "
+                              f"list each participant once.")
         out.append(label)
-    return out
+    return sorted(out)
 
 
 def reviewed_recordings(plan, config):
@@ -135,36 +215,45 @@ def reviewed_recordings(plan, config):
     -------
     items : list of tuple
         ``(key, participant_id, session, recording, overrides)`` per recording not left out:
-        ``session`` is ``ses-<label>`` or None, ``recording`` an absolute path string and
-        ``overrides`` the participant's override rows (a tuple).
+        ``participant_id`` is ``sub-<label>``, ``session`` ``ses-<label>`` or None,
+        ``recording`` an absolute path string and ``overrides`` the participant's override
+        rows (a tuple).
     excluded : list of str
         The ids ``[study] exclude_participants`` leaves out (sorted).
     """
     from pathlib import Path
 
-    ids = list(plan.participants["participant_id"])
-    excluded = set(excluded_participants(config, ids))
-    overrides = overrides_of(config, ids)
-    items = []
+    from .._ids import normalise_id
+
+    excluded = excluded_participants(config, list(plan.participants["participant_id"]))
+    recorded = {}
     for key, rec in plan.recordings.items():
         pid, _, ses = key.partition("_ses-")
-        if pid not in excluded:
+        recorded.setdefault(normalise_id(pid), []).append((key, ses, rec))
+    overrides = overrides_of(config, list(recorded), excluded=excluded)
+    items = []
+    for pid, recs in recorded.items():
+        if pid in excluded:
+            continue
+        for key, ses, rec in recs:
             items.append((key, pid, f"ses-{ses}" if ses else None, str(Path(rec).absolute()),
                           tuple(overrides.get(pid, ()))))
-    return items, sorted(excluded)
+    return items, excluded
 
 
-def overrides_of(config, participants):
-    """The overrides of ``[study] overrides`` (empty without one)."""
+def overrides_of(config, participants, *, excluded=()):
+    """The overrides of ``[study] overrides`` (empty without one); see
+    :func:`read_overrides`."""
     path = config.study.get("overrides")
     if not path:
         return {}
     resolved = config.resolve(path)
     if not resolved.is_file():
         raise ConfigError(f"[study] overrides = {path!r}: {resolved} not found.")
-    return read_overrides(resolved, participants=participants, muscles=list(config.channels))
+    return read_overrides(resolved, participants=participants, muscles=list(config.channels),
+                          excluded=excluded)
 
 
 __all__ = ["COLUMNS", "MANUAL_KEYS", "analysis_digest", "apply_overrides",
            "excluded_participants", "override_table", "overrides_of", "read_overrides",
-           "reviewed_recordings"]
+           "review_key", "reviewed_recordings"]

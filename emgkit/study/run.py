@@ -82,6 +82,9 @@ class Task:
     reports: bool
     row: dict
     overrides: tuple = ()
+    #: the id as written in the participants table, for ``{participant_id}`` in an event-log
+    #: path (None: ``participant_id``)
+    spelled: str | None = None
 
 
 def participant_inputs(recording, config, participant_id):
@@ -119,7 +122,9 @@ def resume_key(task, hashes):
                  participant=task.row, config=analysis_digest(task.config),
                  emgkit=__version__, reports=task.reports, session=task.session)
     if task.overrides:  # manual review rows of this participant
-        parts["overrides"] = list(task.overrides)
+        from .review import review_key
+
+        parts["overrides"] = review_key(task.overrides)
     return _digest(parts), parts
 
 
@@ -145,7 +150,7 @@ def process_participant(task):
         rec = Path(task.recording)
         if not rec.is_file():
             raise EmgkitError(f"Recording {rec} does not exist.")
-        inputs = participant_inputs(rec, task.config, task.participant_id)
+        inputs = participant_inputs(rec, task.config, task.spelled or task.participant_id)
         hashes = {str(p): sha256(p) for p in inputs}
         key, parts = resume_key(task, hashes)
         info.update(sha256=parts["inputs"][rec.name], inputs=hashes)
@@ -217,7 +222,8 @@ def _process(task, rec):
     from ..pipeline import process_recording
 
     check_bids_channels(rec, task.config)
-    result = process_recording(rec, task.config, participant_id=task.participant_id)
+    result = process_recording(rec, task.config, participant_id=task.participant_id,
+                               path_id=task.spelled)
     if task.session:
         result.trials.insert(1, "session", task.session)
         result.timecourses.insert(1, "session", task.session)
@@ -290,7 +296,8 @@ def _tasks(plan, config, out, reports):
     items, excluded = reviewed_recordings(plan, config)
     tasks = [Task(key=key, participant_id=pid, session=ses, folder=plan.folders[key],
                   recording=rec, config=config, out=str(out.root), reports=reports,
-                  row=_row(plan.participants, pid), overrides=overrides)
+                  row=_row(plan.participants, pid), overrides=overrides,
+                  spelled=plan.spelled.get(pid))
              for key, pid, ses, rec, overrides in items]
     return tasks, excluded
 
@@ -307,7 +314,8 @@ def all_inputs(plan, config):
         if rec.parent.is_dir():
             stem = rec.name.rsplit("_", 1)[0] if "_" in rec.stem else rec.stem
             files += [p for p in rec.parent.glob(f"{glob_escape(stem)}_*") if p.is_file()]
-            files += participant_inputs(rec, config, key.partition("_ses-")[0])
+            pid = key.partition("_ses-")[0]
+            files += participant_inputs(rec, config, plan.spelled.get(pid, pid))
     return list(dict.fromkeys(Path(f) for f in files))
 
 

@@ -62,7 +62,8 @@ def test_read_trials_of_a_results_folder_and_bad_tables(written, tmp_path):
     ids.write_text("participant_id\ttrial\tcondition\tmuscle\trejected\n"
                    "01\t1\thappy\tzyg\tFalse\nNA\t1\thappy\tzyg\tTrue\n")
     t = emgkit.read_trials(ids)
-    assert t["participant_id"].tolist() == ["01", "NA"]   # ids stay text
+    # ids stay text (01 is not 1, NA is not missing), written sub-<label> (emgkit._ids)
+    assert t["participant_id"].tolist() == ["sub-01", "sub-NA"]
 
 
 def test_public_api():

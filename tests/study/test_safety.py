@@ -141,7 +141,8 @@ def test_unprefixed_ids_get_bids_folders(study, tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").glob("sub-*")) == [
         "sub-01", "sub-02", "sub-03", "sub-04"]
     trials = pd.read_csv(tmp_path / "out" / "group" / "trials.tsv", sep="\t", dtype=str)
-    assert set(trials["participant_id"]) == {"01", "02", "03", "04"}  # as the table writes them
+    # one canonical spelling in every output (emgkit._ids)
+    assert set(trials["participant_id"]) == {"sub-01", "sub-02", "sub-03", "sub-04"}
     assert subject_label("NA") == "sub-NA"
 
 
@@ -385,11 +386,11 @@ def test_na_id_and_corrupt_done(study, tmp_path):
     for f in (study / "NA" / "emg").iterdir():
         f.rename(f.with_name(f.name.replace("sub-01", "NA")))
     rec = run(study, tmp_path / "out")
-    assert rec["participants"]["NA"]["status"] == "done"
+    assert rec["participants"]["sub-NA"]["status"] == "done"
     assert (tmp_path / "out" / "sub-NA" / "trials.tsv").exists()
     trials = pd.read_csv(tmp_path / "out" / "group" / "trials.tsv", sep="\t",
                          keep_default_na=False)
-    assert "NA" in set(trials["participant_id"])
+    assert "sub-NA" in set(trials["participant_id"])
 
 
 # -- 13. provenance --------------------------------------------------------------------------
