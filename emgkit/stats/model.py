@@ -1,8 +1,10 @@
 """Fit linear mixed models by REML and make them trustworthy.
 
 :func:`fit_model` minimises the profiled REML criterion (:mod:`emgkit.stats.reml`, the one
-lme4 optimises) with its exact gradient from lme4's start, moves boundary solutions back
-inside to check them, and finishes with Newton steps on the exact Hessian. statsmodels
+lme4 optimises) with its exact gradient from several starts (lme4's, smaller and larger
+relative scales, a moment estimate, a previous fit), moves boundary solutions inside while
+the criterion still falls there, and finishes with Newton steps (on the free parameters of a
+singular fit too). statsmodels
 ``MixedLM`` fits (whose default ``fit()`` can stop short of the optimum) serve only as
 further start values. All inference (SEs, Satterthwaite df, Type III tests, marginal means,
 contrasts) is computed at that optimum.
@@ -230,9 +232,8 @@ def fit_model(table, formula, *, participants=None, groups="participant_id", re_
         crit = CrossedReml(y, X, [grp] + [data[c].to_numpy() for c in crossed])
     else:
         crit = RemlCriterion(y, X, Z, grp)
-    # emgkit's optimiser from lme4's start (relative covariance = identity), with the
-    # exact gradient; statsmodels' fits serve as further starts when asked for, or when
-    # this does not converge
+    # emgkit's multi-start optimiser with the exact gradient; statsmodels' fits serve as
+    # further starts when asked for, or when this does not converge
     if start is not None and hasattr(start, "G"):
         start = np.asarray(start.G) / start.s2
     opt = reml_optimum(crit, start)

@@ -77,13 +77,6 @@ class RemlCriterion:
             self._dG = D
         return self._dG
 
-    def move_inside(self, Grel, at_zero, value=1.0):
-        """A start value: relative covariance ``Grel`` with the Cholesky diagonals flagged in
-        ``at_zero`` set to ``value`` (off the boundary, where their gradient vanishes)."""
-        L = psd_cholesky(Grel)
-        L[np.diag_indices(self.q)] = np.where(at_zero, value, np.diag(L))
-        return L @ L.T
-
     def relative_factor_diagonal(self, theta):
         """Diagonal of the relative Cholesky factor of G/σ² (lme4's bounded θ)."""
         G, s2 = self.unpack(theta)
@@ -525,10 +518,6 @@ class CrossedReml(RemlCriterion):
                 D[k, idx, idx] = 1.0
             self._dG = D
         return self._dG
-
-    def move_inside(self, Grel, at_zero, value=1.0):
-        x = np.sqrt(np.clip(np.diag(Grel)[self._starts], 0, None))
-        return np.diag(np.repeat(np.where(at_zero, value, x) ** 2, self.sizes))
 
     def relative_factor_diagonal(self, theta):
         theta = np.asarray(theta, float)
