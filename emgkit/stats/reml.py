@@ -293,7 +293,7 @@ class RemlCriterion:
         return {"lme4": eye, "small": 0.01 * eye, "large": 100 * eye,
                 "moments": self.moment_start()}
 
-    def _descend(self, x0):
+    def _descend(self, x0, ftol=1e-13):
         """L-BFGS-B on :meth:`profiled` with its exact gradient from ``x0``; (x, f)."""
         bounds = self.x_bounds()
         x0 = np.array([max(v, lo) if lo is not None else v
@@ -302,13 +302,31 @@ class RemlCriterion:
             return x0, np.inf
         res = optimize.minimize(self.profiled, x0, jac=self.profiled_grad, method="L-BFGS-B",
                                 bounds=bounds,
-                                options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 5000})
+                                options={"ftol": ftol, "gtol": 1e-9, "maxiter": 5000})
         return np.asarray(res.x, float), float(res.fun)
 
     def _below(self, k):
         """Positions in ``x`` of the Cholesky column below the diagonal parameter ``k``."""
         i, j = self._tril[0][k], self._tril[1][k]
         return [a for a, (ii, jj) in enumerate(zip(*self._tril)) if jj == j and ii > i]
+
+    def _zero_column(self, x, k):
+        """For a diagonal ``k`` whose Cholesky column is 0: the most negative derivative of
+        the criterion in ``t²`` when the column becomes ``t v`` (G/σ² gains ``t² v v'``, so
+        the derivative is ``v'Γv`` with Γ = ∂f/∂(G/σ²), the smallest eigenvalue of Γ over
+        the rows from the diagonal on); returns (derivative, v over those rows)."""
+        Grel = self.rel_from_x(x)
+        s2 = self._scale_at(Grel)
+        j = self._tril[1][k]
+        if not (np.isfinite(s2) and s2 > 0):
+            return np.nan, None
+        g = natural_gradient(self, self.pack(s2 * Grel, s2))[:-1]
+        gamma = np.zeros((self.q, self.q))
+        gamma[self._tril] = -s2 * g
+        gamma = (gamma + gamma.T) / 2  # an off-diagonal θ is G_ij = G_ji: half to each
+        evals, evecs = np.linalg.eigh(gamma[j:, j:])
+        v = evecs[:, 0] * (1.0 if evecs[0, 0] >= 0 else -1.0)
+        return float(evals[0]), v
 
     def _violations(self, x, f, tol=1e-6):
         """Bounded parameters at 0 where moving into the interior lowers the criterion.
@@ -317,11 +335,11 @@ class RemlCriterion:
         the Cholesky column below ``k`` (with a zero diagonal, the column's sign does not
         change G/σ², so both signs are the same point; the gradient of the diagonal flips
         with it). A parameter counts when its first derivative into the interior is
-        negative on either sign, or vanishes with a negative derivative in ``x_k²``
-        (:meth:`_square_slopes`)."""
+        negative on either sign, or vanishes with a zero column along which the criterion
+        falls (:meth:`_zero_column`; then the direction is returned instead of ``reflect``)."""
         scale = tol * max(1.0, abs(f))
         g = self.profiled_grad(x)
-        sq, out = None, []
+        out = []
         for k, (lo, _) in enumerate(self.x_bounds()):
             if lo is None or x[k] > 0:
                 continue
@@ -334,9 +352,9 @@ class RemlCriterion:
                 if self.profiled_grad(xr)[k] < -scale:
                     out.append((k, True))
             elif abs(g[k]) <= scale:
-                sq = self._square_slopes(x) if sq is None else sq
-                if sq[k] < -scale:
-                    out.append((k, False))
+                lam, v = self._zero_column(x, k)
+                if lam < -scale:
+                    out.append((k, v))
         return out
 
     def _escape(self, x, f, violations):
@@ -344,19 +362,39 @@ class RemlCriterion:
         sign of their column): the best of a geometric grid of values; None when none
         lowers the criterion."""
         x = x.copy()
-        ks = [k for k, _ in violations]
-        for k, reflect in violations:
-            if reflect:
+        for k, how in violations:
+            if how is True:
                 x[self._below(k)] *= -1
         best_x, best_f = None, f - 1e-12 * max(1.0, abs(f))
         span = max(1.0, np.abs(x).max())
-        for t in span * 10.0 ** np.arange(-4, 1):
+        for t in span * 10.0 ** np.arange(-8, 1):
             xt = x.copy()
-            xt[ks] = t
+            for k, how in violations:
+                if how is True or how is False:
+                    xt[k] = t
+                else:  # a zero column along its descent direction
+                    xt[[k] + self._below(k)] = t * how
             ft = self.profiled(xt)
             if ft < best_f:
                 best_x, best_f = xt, ft
         return best_x
+
+    def _descend_escape(self, x0, ftol):
+        """:meth:`_descend` from ``x0``, then moved off boundary saddles
+        (:meth:`_violations`, :meth:`_escape`) and descended again while that helps."""
+        x, f = self._descend(x0, ftol)
+        for _ in range(5):
+            if not np.isfinite(f):
+                break
+            bad = self._violations(x, f)
+            x1 = self._escape(x, f, bad) if bad else None
+            if x1 is None:
+                break
+            x1, f1 = self._descend(x1, ftol)
+            if not f1 < f:
+                break
+            x, f = x1, f1
+        return x, f
 
     def _newton_free(self, x, f, steps=10):
         """Newton steps on the free parameters (those not at a bound) with a Hessian from
@@ -409,10 +447,11 @@ class RemlCriterion:
     def optimise(self, starts=None):
         """Minimise the profiled REML criterion from several starts.
 
-        From each start: L-BFGS-B with the exact gradient; a solution with a bounded
-        parameter at 0 from which the criterion still falls into the interior (the gradient
-        of a Cholesky diagonal vanishes at 0, a saddle L-BFGS-B cannot leave) is moved
-        inside and the descent resumed. The best solution is polished by Newton steps on its
+        From each start: L-BFGS-B with the exact gradient (to a relative 1e-9); a solution
+        with a bounded parameter at 0 from which the criterion still falls into the interior
+        (the gradient of a Cholesky diagonal vanishes at 0, a saddle L-BFGS-B cannot leave)
+        is moved inside and the descent resumed. The best solution is refined (L-BFGS-B to
+        a relative 1e-13, the boundary checks again) and polished by Newton steps on its
         free parameters (singular fits included).
 
         Parameters
@@ -430,19 +469,7 @@ class RemlCriterion:
         starts = self.default_starts() if starts is None else dict(starts)
         runs = {}
         for name, Grel in starts.items():
-            x, f = self._descend(self.x_from_rel(Grel))
-            for _ in range(5):
-                if not np.isfinite(f):
-                    break
-                bad = self._violations(x, f)
-                x1 = self._escape(x, f, bad) if bad else None
-                if x1 is None:
-                    break
-                x1, f1 = self._descend(x1)
-                if not f1 < f:
-                    break
-                x, f = x1, f1
-            runs[name] = (x, f)
+            runs[name] = self._descend_escape(self.x_from_rel(Grel), 1e-9)
         fmin = min(f for _, f in runs.values())
         if not np.isfinite(fmin):
             return {"G": np.full((self.q, self.q), np.nan), "s2": np.nan, "loglik": -np.inf,
@@ -450,7 +477,10 @@ class RemlCriterion:
                     "logliks": {k: -f for k, (_, f) in runs.items()}}
         name = next(k for k, (_, f) in runs.items()
                     if f <= fmin + 1e-10 * max(1.0, abs(fmin)))
-        x, f = self._newton_free(*runs[name])
+        x, f = self._descend_escape(runs[name][0], 1e-13)
+        if not f <= runs[name][1]:
+            x, f = runs[name]
+        x, f = self._newton_free(x, f)
         converged = self.converged_at(x, f)
         if not converged:  # a derivative-free polish from there
             res = optimize.minimize(self.profiled, x, method="Nelder-Mead",
@@ -584,6 +614,9 @@ class CrossedReml(RemlCriterion):
 
     def _below(self, k):
         return []
+
+    def _zero_column(self, x, k):
+        return float(self._square_slopes(x)[k]), np.array([1.0])
 
     def _square_slopes(self, x):
         x = np.asarray(x, float)

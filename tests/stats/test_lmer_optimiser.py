@@ -122,7 +122,7 @@ def test_chickweight_from_lme4_start_alone():
     saddle[-1] = 0.0  # the slope's diagonal on its bound, the rest at the optimum
     f = crit.profiled(saddle)
     assert crit.profiled_grad(saddle)[-1] == 0.0
-    assert crit._square_slopes(saddle)[-1] < 0
+    assert crit._square_slopes(saddle)[-1] < 0 and crit._zero_column(saddle, 2)[0] < 0
     assert not crit.converged_at(saddle, f)
     alone = crit.optimise({"lme4": np.eye(2)})
     ref = _read("chickweight", "fit").iloc[0]
