@@ -1,8 +1,10 @@
 """Fit linear mixed models by REML and make them trustworthy.
 
 :func:`fit_model` minimises the profiled REML criterion (:mod:`emgkit.stats.reml`, the one
-lme4 optimises) with its exact gradient from lme4's start, moves boundary solutions back
-inside to check them, and finishes with Newton steps on the exact Hessian. statsmodels
+lme4 optimises) with its exact gradient from several starts (lme4's, smaller and larger
+relative scales, a moment estimate, a previous fit), moves boundary solutions inside while
+the criterion still falls there, and finishes with Newton steps (on the free parameters of a
+singular fit too). statsmodels
 ``MixedLM`` fits (whose default ``fit()`` can stop short of the optimum) serve only as
 further start values. All inference (SEs, Satterthwaite df, Type III tests, marginal means,
 contrasts) is computed at that optimum.
@@ -82,26 +84,46 @@ def _check_between_counts(data, factors, groups, label=""):
     return out
 
 
-def reml_start(crit):
-    """emgkit's optimiser from lme4's start (relative covariance = identity) with the exact
-    gradient, and restarts from boundary solutions (a Cholesky diagonal that reached 0 has a
-    zero gradient there, a saddle the optimiser cannot leave).
+def reml_optimum(crit, start=None):
+    """emgkit's optimiser: the profiled REML criterion minimised from several starts
+    (:meth:`~emgkit.stats.reml.RemlCriterion.optimise`: lme4's identity start, smaller and
+    larger relative scales, a moment estimate, and ``start`` if given), with boundary
+    solutions moved inside while the criterion still falls there, and a Newton polish of the
+    best on its free parameters. A criterion with its own global search (one that overrides
+    ``polish``, e.g. :class:`~emgkit.stats.cells.CellReml`'s 1-D search) uses that.
+
+    Parameters
+    ----------
+    crit : RemlCriterion | CrossedReml
+    start : ndarray | None
+        A relative covariance ``G/σ²`` tried first (e.g. the previous fit's in a loop).
+
+    Returns
+    -------
+    dict
+        ``G``, ``s2``, ``loglik``, ``converged``, ``start`` (the start that won) and
+        ``logliks`` (start -> REML log-likelihood reached), as
+        :meth:`~emgkit.stats.reml.RemlCriterion.optimise`.
+    """
+    if type(crit).polish is not RemlCriterion.polish:
+        G, s2, ok, loglik = crit.polish(np.eye(crit.q), 1.0)
+        return {"G": G, "s2": s2, "loglik": loglik, "converged": ok, "start": "own search",
+                "logliks": {"own search": loglik}}
+    starts = crit.default_starts()
+    if start is not None:
+        starts = {"given": np.asarray(start, float), **starts}
+    return crit.optimise(starts)
+
+
+def reml_start(crit, start=None):
+    """:func:`reml_optimum` as a tuple.
 
     Returns
     -------
     G, s2, converged, loglik
     """
-    G, s2, ok, loglik = crit.polish(np.eye(crit.q), 1.0)
-    if np.isfinite(loglik):
-        for _ in range(2):  # restart with the boundary diagonals moved back inside
-            diag = crit.relative_factor_diagonal(crit.pack(G, s2))
-            if not np.any(diag < SINGULAR_TOL):
-                break
-            G1, s21, ok1, ll1 = crit.polish(crit.move_inside(G / s2, diag < SINGULAR_TOL), 1.0)
-            if not (np.isfinite(ll1) and ll1 > loglik + 1e-8 * abs(loglik)):
-                break
-            G, s2, ok, loglik = G1, s21, ok1, ll1
-    return G, s2, ok, loglik
+    out = reml_optimum(crit, start)
+    return out["G"], out["s2"], out["converged"], out["loglik"]
 
 
 def _statsmodels_starts(y, X, grp, Z, optimizers):
@@ -126,7 +148,7 @@ def _statsmodels_starts(y, X, grp, Z, optimizers):
 
 def fit_model(table, formula, *, participants=None, groups=None, re_formula=None,
               crossed=None, levels=None, drop_rejected=True, dropna=False, optimizers=None,
-              equivalence=None, label=None):
+              equivalence=None, label=None, start=None):
     """Fit a linear mixed model by REML.
 
     Parameters
@@ -174,6 +196,11 @@ def fit_model(table, formula, *, participants=None, groups=None, re_formula=None
         the outcome's units or in SD units, see :meth:`MixedResult.contrasts`).
     label : str | None
         Names the model in warnings (e.g. ``"muscle = zygomaticus"`` for one of a split).
+    start : ndarray | MixedResult | None
+        A further start for the optimiser, tried before lme4's: a relative covariance
+        ``G/σ²`` of the random effects (q × q, or the crossed model's diagonal) or a previous
+        fit of the same random-effects structure (power and multiverse loops). The fit
+        records the start that won in ``fit["start"]``.
 
     Returns
     -------
@@ -217,29 +244,33 @@ def fit_model(table, formula, *, participants=None, groups=None, re_formula=None
         crit = CrossedReml(y, X, [grp] + [data[c].to_numpy() for c in crossed])
     else:
         crit = RemlCriterion(y, X, Z, grp)
-    # emgkit's optimiser from lme4's start (relative covariance = identity), with the
-    # exact gradient; statsmodels' fits serve as further starts when asked for, or when
-    # this does not converge
-    G, s2, ok, loglik = reml_start(crit)
-    attempts, how = [], "L-BFGS-B on the profiled REML criterion (exact gradient)"
+    # emgkit's multi-start optimiser with the exact gradient; statsmodels' fits serve as
+    # further starts when asked for, or when this does not converge
+    if start is not None and hasattr(start, "G"):
+        start = np.asarray(start.G) / start.s2
+    opt = reml_optimum(crit, start)
+    G, s2, ok, loglik = opt["G"], opt["s2"], opt["converged"], opt["loglik"]
+    won = opt["start"]
+    attempts, how = [], "L-BFGS-B on the profiled REML criterion (exact gradient, multi-start)"
     if optimizers is not None or not (ok and np.isfinite(loglik)):
         if optimizers is None:
             optimizers = OPTIMIZERS if Z.shape[1] == 1 else SLOPE_OPTIMIZERS
         attempts = _statsmodels_starts(y, X, grp, Z, optimizers)
         finite = [a for a in attempts if np.isfinite(a["loglik"])]
         if finite:
-            start = max(finite, key=lambda a: a["loglik"])
+            best = max(finite, key=lambda a: a["loglik"])
             if crossed:  # statsmodels fits the participant intercept only
-                G0 = np.diag(np.repeat([start["G"][0, 0]] + [0.1 * start["scale"]] *
+                G0 = np.diag(np.repeat([best["G"][0, 0]] + [0.1 * best["scale"]] *
                                        len(crossed), crit.sizes))
             else:
-                G0 = start["G"]
-            G1, s21, ok1, ll1 = crit.polish(G0, start["scale"])
-            if not crossed and not np.isfinite(ll1) and start["loglik"] > -np.inf:
-                G1, s21, ok1, ll1 = start["G"], start["scale"], False, start["loglik"]
+                G0 = best["G"]
+            G1, s21, ok1, ll1 = crit.polish(G0, best["scale"])
+            if not crossed and not np.isfinite(ll1) and best["loglik"] > -np.inf:
+                G1, s21, ok1, ll1 = best["G"], best["scale"], False, best["loglik"]
             if np.isfinite(ll1) and (not np.isfinite(loglik) or ll1 > loglik + 1e-10):
                 G, s2, ok, loglik = G1, s21, ok1, ll1
-                how = f"statsmodels {start['optimizer']} start + profiled-REML refinement"
+                won = f"statsmodels {best['optimizer']}"
+                how = f"statsmodels {best['optimizer']} start + profiled-REML refinement"
     if not np.isfinite(loglik):
         detail = "; ".join(f"{a['optimizer']}: {a['message']}" for a in attempts)
         raise ModelError(f"No optimizer could fit {text!r}"
@@ -258,7 +289,8 @@ def fit_model(table, formula, *, participants=None, groups=None, re_formula=None
     fit = dict(reml_loglik=float(loglik), n_obs=int(len(y)), singular=singular,
                small_groups=small_groups,
                n_groups=int(data[groups].nunique()),
-               converged=bool(ok), optimizer=how + " + Newton",
+               converged=bool(ok), optimizer=how + " + Newton", start=won,
+               start_logliks=opt["logliks"],
                statsmodels_loglik={a["optimizer"]: a["loglik"] for a in attempts},
                statsmodels_converged={a["optimizer"]: a["converged"] for a in attempts},
                formula=text, re_formula="~ " + (deparse(slopes) if slopes is not None else "1"),

@@ -77,13 +77,6 @@ class RemlCriterion:
             self._dG = D
         return self._dG
 
-    def move_inside(self, Grel, at_zero, value=1.0):
-        """A start value: relative covariance ``Grel`` with the Cholesky diagonals flagged in
-        ``at_zero`` set to ``value`` (off the boundary, where their gradient vanishes)."""
-        L = psd_cholesky(Grel)
-        L[np.diag_indices(self.q)] = np.where(at_zero, value, np.diag(L))
-        return L @ L.T
-
     def relative_factor_diagonal(self, theta):
         """Diagonal of the relative Cholesky factor of G/σ² (lme4's bounded θ)."""
         G, s2 = self.unpack(theta)
@@ -235,50 +228,280 @@ class RemlCriterion:
         beta = np.linalg.solve(XVX, XVy)
         return float((yVy - XVy @ beta) / (self.n - self.p))
 
-    def _minimise(self, x0, bounds):
-        """Minimise :meth:`profiled` by L-BFGS-B with its exact gradient; returns
-        (result, converged). Converged: the gradient is small relative to the criterion's
-        curvature scale (a relative check, as lme4's), not an absolute tolerance below
-        floating-point resolution."""
-        res = optimize.minimize(self.profiled, x0, jac=self.profiled_grad, method="L-BFGS-B",
-                                bounds=bounds,
-                                options=dict(ftol=1e-14, gtol=1e-9, maxiter=5000))
-        if not np.isfinite(res.fun):
-            return res, False
-        g = self.profiled_grad(res.x)
-        free = np.array([not (lo == 0 and xi <= 1e-10 and gi > 0)
-                         for (lo, _), xi, gi in zip(bounds, res.x, g)])
-        converged = bool(np.all(np.abs(g[free]) <= 1e-5 * max(1.0, abs(res.fun))))
-        if not converged:  # a derivative-free polish from there, with relative tolerances
-            res2 = optimize.minimize(self.profiled, res.x, method="Nelder-Mead",
-                                     options=dict(xatol=1e-10, fatol=1e-12 * abs(res.fun),
-                                                  maxiter=20000))
-            if res2.fun < res.fun:
-                res = res2
-            g = self.profiled_grad(res.x)
-            converged = bool(np.all(np.abs(g[free]) <= 1e-4 * max(1.0, abs(res.fun))))
-        return res, converged
+    # -- multi-start optimisation with boundary checks ------------------------------------
+    def x_bounds(self):
+        """Bounds of the optimiser's parameters ``x`` (vech of the relative Cholesky factor:
+        diagonals ≥ 0, lme4's lower bounds)."""
+        return [(0.0, None) if i == j else (None, None) for i, j in zip(*self._tril)]
 
-    def polish(self, G, s2):
-        """Refine a fit to the REML optimum; returns (G, σ², converged, loglik)."""
-        rel = np.asarray(G) / s2
-        try:
-            L0 = np.linalg.cholesky(rel + 1e-12 * np.eye(self.q))
-        except np.linalg.LinAlgError:
-            L0 = np.diag(np.sqrt(np.clip(np.diag(rel), 0, None)))
-        x0 = L0[self._tril]
-        diag = [i == j for i, j in zip(*self._tril)]
-        bounds = [(0, None) if d else (None, None) for d in diag]
-        best, converged = self._minimise(x0, bounds)
-        x = best.x.copy()
-        for k, d in enumerate(diag):
-            if d and x[k] < 0:
-                x[k] = -x[k]  # sign of a Cholesky column is not identified
+    def x_from_rel(self, Grel):
+        """Optimiser parameters ``x`` of a relative covariance ``G/σ²``."""
+        return psd_cholesky(np.asarray(Grel, float), tol=0.0)[self._tril]
+
+    def rel_from_x(self, x):
+        """Relative covariance ``G/σ²`` of optimiser parameters ``x``."""
         L = np.zeros((self.q, self.q))
         L[self._tril] = x
-        Grel = L @ L.T
-        s2_hat = self._scale_at(Grel)
-        return Grel * s2_hat, s2_hat, converged, -float(best.fun)
+        return L @ L.T
+
+    def _square_slopes(self, x):
+        """∂f/∂(x_k²) at ``x`` for each bounded parameter: the one-sided derivative of the
+        profiled criterion into the interior where ``x_k = 0`` and its first derivative
+        vanishes (a last Cholesky column, or a column that is 0 below its diagonal).
+
+        Where column ``j`` of L is 0 below the diagonal, raising ``L_jj`` from 0 to ``t``
+        adds ``t²`` to ``(G/σ²)_jj`` only, so the derivative in ``t²`` is ``∂f/∂(G/σ²)_jj``,
+        exact from the natural gradient. NaN where it does not apply."""
+        Grel = self.rel_from_x(x)
+        s2 = self._scale_at(Grel)
+        out = np.full(len(x), np.nan)
+        if not (np.isfinite(s2) and s2 > 0):
+            return out
+        g = natural_gradient(self, self.pack(s2 * Grel, s2))[:-1]
+        L = np.zeros((self.q, self.q))
+        L[self._tril] = x
+        for k, (i, j) in enumerate(zip(*self._tril)):
+            if i == j and not np.any(L[j + 1:, j]):
+                out[k] = -s2 * g[k]
+        return out
+
+    def moment_start(self):
+        """A moment estimate of ``G/σ²`` (a start value): per-group least-squares fits of
+        the OLS residuals on Z, the covariance of their coefficients less the mean sampling
+        covariance, floored to positive definite."""
+        beta = np.linalg.lstsq(self.X, self.y, rcond=None)[0]
+        r = self.y - self.X @ beta
+        Zr = self.Zty - self.ZtX @ beta
+        rr = np.bincount(self._inv, weights=r * r, minlength=self.n_groups)
+        counts = np.bincount(self._inv, minlength=self.n_groups)
+        ok = (counts > self.q) & (np.linalg.matrix_rank(self.ZtZ) == self.q)
+        if ok.sum() < 2:
+            return np.eye(self.q)
+        b = np.linalg.solve(self.ZtZ[ok], Zr[ok][..., None])[..., 0]
+        rss = rr[ok] - np.einsum("ga,ga->g", b, Zr[ok])
+        s2 = max(rss.sum() / (counts[ok] - self.q).sum(), 1e-12 * max(r @ r, 1e-300))
+        G = np.cov(b.T).reshape(self.q, self.q) - s2 * np.linalg.inv(self.ZtZ[ok]).mean(0)
+        evals, evecs = np.linalg.eigh((G + G.T) / 2 / s2)
+        floor = 1e-2 * max(evals.max(), 1e-2)
+        return (evecs * np.maximum(evals, floor)) @ evecs.T
+
+    def default_starts(self):
+        """lme4's start (relative Cholesky factor = identity), the factor at 0.1 and 10 ×
+        identity (``G/σ²`` = 0.01 I and 100 I), and the moment estimate (:meth:`moment_start`).
+        """
+        eye = np.eye(self.q)
+        return {"lme4": eye, "small": 0.01 * eye, "large": 100 * eye,
+                "moments": self.moment_start()}
+
+    def _descend(self, x0, ftol=1e-13):
+        """L-BFGS-B on :meth:`profiled` with its exact gradient from ``x0``; (x, f)."""
+        bounds = self.x_bounds()
+        x0 = np.array([max(v, lo) if lo is not None else v
+                       for v, (lo, _) in zip(np.asarray(x0, float), bounds)])
+        if not np.isfinite(self.profiled(x0)):
+            return x0, np.inf
+        res = optimize.minimize(self.profiled, x0, jac=self.profiled_grad, method="L-BFGS-B",
+                                bounds=bounds,
+                                options={"ftol": ftol, "gtol": 1e-9, "maxiter": 5000})
+        return np.asarray(res.x, float), float(res.fun)
+
+    def _below(self, k):
+        """Positions in ``x`` of the Cholesky column below the diagonal parameter ``k``."""
+        i, j = self._tril[0][k], self._tril[1][k]
+        return [a for a, (ii, jj) in enumerate(zip(*self._tril)) if jj == j and ii > i]
+
+    def _zero_column(self, x, k):
+        """For a diagonal ``k`` whose Cholesky column is 0: the most negative derivative of
+        the criterion in ``t²`` when the column becomes ``t v`` (G/σ² gains ``t² v v'``, so
+        the derivative is ``v'Γv`` with Γ = ∂f/∂(G/σ²), the smallest eigenvalue of Γ over
+        the rows from the diagonal on); returns (derivative, v over those rows)."""
+        Grel = self.rel_from_x(x)
+        s2 = self._scale_at(Grel)
+        j = self._tril[1][k]
+        if not (np.isfinite(s2) and s2 > 0):
+            return np.nan, None
+        g = natural_gradient(self, self.pack(s2 * Grel, s2))[:-1]
+        gamma = np.zeros((self.q, self.q))
+        gamma[self._tril] = -s2 * g
+        gamma = (gamma + gamma.T) / 2  # an off-diagonal θ is G_ij = G_ji: half to each
+        evals, evecs = np.linalg.eigh(gamma[j:, j:])
+        v = evecs[:, 0] * (1.0 if evecs[0, 0] >= 0 else -1.0)
+        return float(evals[0]), v
+
+    def _violations(self, x, f, tol=1e-6):
+        """Bounded parameters at 0 where moving into the interior lowers the criterion.
+
+        Returns ``(k, reflect)`` pairs: ``reflect`` when the descent is on the other sign of
+        the Cholesky column below ``k`` (with a zero diagonal, the column's sign does not
+        change G/σ², so both signs are the same point; the gradient of the diagonal flips
+        with it). A parameter counts when its first derivative into the interior is
+        negative on either sign, or vanishes with a zero column along which the criterion
+        falls (:meth:`_zero_column`; then the direction is returned instead of ``reflect``)."""
+        scale = tol * max(1.0, abs(f))
+        g = self.profiled_grad(x)
+        out = []
+        for k, (lo, _) in enumerate(self.x_bounds()):
+            if lo is None or x[k] > 0:
+                continue
+            below = self._below(k)
+            if g[k] < -scale:
+                out.append((k, False))
+            elif below and np.any(x[below]):
+                xr = x.copy()
+                xr[below] = -xr[below]
+                if self.profiled_grad(xr)[k] < -scale:
+                    out.append((k, True))
+            elif abs(g[k]) <= scale:
+                lam, v = self._zero_column(x, k)
+                if lam < -scale:
+                    out.append((k, v))
+        return out
+
+    def _escape(self, x, f, violations):
+        """Move the parameters of ``violations`` (at 0) into the interior (on the descending
+        sign of their column): the best of a geometric grid of values; None when none
+        lowers the criterion."""
+        x = x.copy()
+        for k, how in violations:
+            if how is True:
+                x[self._below(k)] *= -1
+        best_x, best_f = None, f - 1e-12 * max(1.0, abs(f))
+        span = max(1.0, np.abs(x).max())
+        for t in span * 10.0 ** np.arange(-8, 1):
+            xt = x.copy()
+            for k, how in violations:
+                if how is True or how is False:
+                    xt[k] = t
+                else:  # a zero column along its descent direction
+                    xt[[k] + self._below(k)] = t * how
+            ft = self.profiled(xt)
+            if ft < best_f:
+                best_x, best_f = xt, ft
+        return best_x
+
+    def _descend_escape(self, x0, ftol):
+        """:meth:`_descend` from ``x0``, then moved off boundary saddles
+        (:meth:`_violations`, :meth:`_escape`) and descended again while that helps."""
+        x, f = self._descend(x0, ftol)
+        for _ in range(5):
+            if not np.isfinite(f):
+                break
+            bad = self._violations(x, f)
+            x1 = self._escape(x, f, bad) if bad else None
+            if x1 is None:
+                break
+            x1, f1 = self._descend(x1, ftol)
+            if not f1 < f:
+                break
+            x, f = x1, f1
+        return x, f
+
+    def _newton_free(self, x, f, steps=10):
+        """Newton steps on the free parameters (those not at a bound) with a Hessian from
+        central differences of the exact gradient: the polish of interior and singular fits
+        alike. Steps that leave the bounds or do not lower the criterion are halved."""
+        bounds = self.x_bounds()
+        free = np.array([not (lo is not None and xi <= 0) for (lo, _), xi in zip(bounds, x)])
+        idx = np.flatnonzero(free)
+        if not len(idx):
+            return x, f
+        for _ in range(steps):
+            g = self.profiled_grad(x)[idx]
+            H = np.empty((len(idx), len(idx)))
+            for a, k in enumerate(idx):
+                h = 1e-5 * max(abs(x[k]), 1e-3)
+                xp, xm = x.copy(), x.copy()
+                xp[k] += h
+                xm[k] -= h
+                H[a] = (self.profiled_grad(xp)[idx] - self.profiled_grad(xm)[idx]) / (2 * h)
+            H = (H + H.T) / 2
+            evals, evecs = np.linalg.eigh(H)
+            if not np.all(np.isfinite(evals)) or evals.min() <= 0:
+                break  # not locally convex in the free parameters: leave it to L-BFGS-B
+            step = evecs @ ((evecs.T @ g) / evals)
+            t, moved = 1.0, False
+            for _ in range(12):
+                new = x.copy()
+                new[idx] -= t * step
+                if all(lo is None or new[k] > 0 for k, (lo, _) in zip(idx, np.array(
+                        bounds, dtype=object)[idx])):
+                    fn = self.profiled(new)
+                    if fn <= f:
+                        moved = fn < f
+                        x, f = new, fn
+                        break
+                t /= 2
+            if not moved or np.abs(t * step).max() <= 1e-12 * max(np.abs(x).max(), 1e-300):
+                break
+        return x, f
+
+    def converged_at(self, x, f, tol=1e-5):
+        """Convergence: the projected gradient is small relative to the criterion and no
+        bounded parameter at 0 can move into the interior to lower it."""
+        g = self.profiled_grad(x)
+        pg = np.array([min(gk, 0.0) if lo is not None and xk <= 0 else gk
+                       for gk, xk, (lo, _) in zip(g, x, self.x_bounds())])
+        return bool(np.isfinite(f) and np.all(np.abs(pg) <= tol * max(1.0, abs(f)))
+                    and not self._violations(x, f))
+
+    def optimise(self, starts=None):
+        """Minimise the profiled REML criterion from several starts.
+
+        From each start: L-BFGS-B with the exact gradient (to a relative 1e-9); a solution
+        with a bounded parameter at 0 from which the criterion still falls into the interior
+        (the gradient of a Cholesky diagonal vanishes at 0, a saddle L-BFGS-B cannot leave)
+        is moved inside and the descent resumed. The best solution is refined (L-BFGS-B to
+        a relative 1e-13, the boundary checks again) and polished by Newton steps on its
+        free parameters (singular fits included).
+
+        Parameters
+        ----------
+        starts : dict | None
+            Name -> relative covariance ``G/σ²`` to start from (in the order given; ties go
+            to the first). None: :meth:`default_starts`.
+
+        Returns
+        -------
+        dict
+            ``G``, ``s2`` (σ²), ``loglik`` (REML), ``converged``, ``start`` (the name of the
+            winning start) and ``logliks`` (name -> REML log-likelihood reached).
+        """
+        starts = self.default_starts() if starts is None else dict(starts)
+        runs = {}
+        for name, Grel in starts.items():
+            runs[name] = self._descend_escape(self.x_from_rel(Grel), 1e-9)
+        fmin = min(f for _, f in runs.values())
+        if not np.isfinite(fmin):
+            return {"G": np.full((self.q, self.q), np.nan), "s2": np.nan, "loglik": -np.inf,
+                    "converged": False, "start": None,
+                    "logliks": {k: -f for k, (_, f) in runs.items()}}
+        name = next(k for k, (_, f) in runs.items()
+                    if f <= fmin + 1e-10 * max(1.0, abs(fmin)))
+        x, f = self._descend_escape(runs[name][0], 1e-13)
+        if not f <= runs[name][1]:
+            x, f = runs[name]
+        x, f = self._newton_free(x, f)
+        converged = self.converged_at(x, f)
+        if not converged:  # a derivative-free polish from there
+            res = optimize.minimize(self.profiled, x, method="Nelder-Mead",
+                                    options={"xatol": 1e-10, "fatol": 1e-12 * abs(f),
+                                                 "maxiter": 20000})
+            xr = np.array([max(v, lo) if lo is not None else v
+                           for v, (lo, _) in zip(res.x, self.x_bounds())])
+            fr = self.profiled(xr)
+            if fr < f:
+                x, f = self._newton_free(xr, fr)
+            converged = self.converged_at(x, f, tol=1e-4)
+        Grel = self.rel_from_x(x)
+        s2 = self._scale_at(Grel)
+        return {"G": Grel * s2, "s2": s2, "loglik": -float(f), "converged": converged,
+                "start": name, "logliks": {k: -float(v) for k, (_, v) in runs.items()}}
+
+    def polish(self, G, s2):
+        """Refine a fit to the REML optimum from ``(G, σ²)`` alone; returns
+        (G, σ², converged, loglik)."""
+        out = self.optimise({"given": np.asarray(G, float) / s2})
+        return out["G"], out["s2"], out["converged"], out["loglik"]
 
 
 class CrossedReml(RemlCriterion):
@@ -325,10 +548,6 @@ class CrossedReml(RemlCriterion):
                 D[k, idx, idx] = 1.0
             self._dG = D
         return self._dG
-
-    def move_inside(self, Grel, at_zero, value=1.0):
-        x = np.sqrt(np.clip(np.diag(Grel)[self._starts], 0, None))
-        return np.diag(np.repeat(np.where(at_zero, value, x) ** 2, self.sizes))
 
     def relative_factor_diagonal(self, theta):
         theta = np.asarray(theta, float)
@@ -384,12 +603,42 @@ class CrossedReml(RemlCriterion):
         g = natural_gradient(self, np.concatenate([s2 * x ** 2, [s2]]))[:-1]
         return -g * 2 * s2 * x
 
-    def polish(self, G, s2):
-        x0 = np.sqrt(np.clip(np.diag(G)[self._starts] / s2, 1e-4, None))
-        best, converged = self._minimise(x0, [(0, None)] * len(x0))
-        Grel = np.diag(np.repeat(np.abs(best.x) ** 2, self.sizes))
-        s2_hat = self._scale_at(Grel)
-        return Grel * s2_hat, s2_hat, converged, -float(best.fun)
+    def x_bounds(self):
+        return [(0.0, None)] * len(self.sizes)
+
+    def x_from_rel(self, Grel):
+        return np.sqrt(np.clip(np.diag(np.asarray(Grel, float))[self._starts], 0, None))
+
+    def rel_from_x(self, x):
+        return np.diag(np.repeat(np.asarray(x, float) ** 2, self.sizes))
+
+    def _below(self, k):
+        return []
+
+    def _zero_column(self, x, k):
+        return float(self._square_slopes(x)[k]), np.array([1.0])
+
+    def _square_slopes(self, x):
+        x = np.asarray(x, float)
+        s2 = self._scale_at(self.rel_from_x(x))
+        if not (np.isfinite(s2) and s2 > 0):
+            return np.full(len(x), np.nan)
+        return -s2 * natural_gradient(self, np.concatenate([s2 * x ** 2, [s2]]))[:-1]
+
+    def moment_start(self):
+        """Moment estimates of the relative variances: the variance of each factor's level
+        means of the OLS residuals less their mean sampling variance, floored at 0.01."""
+        beta = np.linalg.lstsq(self.X, self.y, rcond=None)[0]
+        r = self.y - self.X @ beta
+        s2 = max(r @ r / max(self.n - self.p, 1), 1e-300)
+        out = []
+        for f in self.factors:
+            _, inv = np.unique(f, return_inverse=True)
+            counts = np.bincount(inv)
+            means = np.bincount(inv, weights=r) / counts
+            out.append(max(means.var(ddof=1) - s2 * np.mean(1.0 / counts), 0.01 * s2) / s2
+                       if len(counts) > 1 else 1.0)
+        return np.diag(np.repeat(out, self.sizes))
 
 
 def psd_cholesky(M, tol=1e-10):
