@@ -33,6 +33,8 @@ def cmd_power(args):
                               f"least {least} (e.g. 10,20,30).")
         return values
 
+    inputs = [p for p in (args.pilot, args.participants, args.config) if p]
+    OutputFolder.check(args.out, inputs=inputs)  # refused before any simulation
     scheduler = args.scheduler or ("local" if args.dask else None)
     n_per_group = ints(args.n_per_group, "--n-per-group")
     trials_per_cell = ints(args.trials_per_cell, "--trials-per-cell")
@@ -66,8 +68,7 @@ def cmd_power(args):
                           "with a [power] section.")
     models = {k: m.with_effect(at, effect=args.effect, effect_sd=args.effect_sd)
               for k, m in models.items()}
-    folder = OutputFolder.open(args.out, inputs=[p for p in (args.pilot, args.participants,
-                                                             args.config) if p])
+    folder = OutputFolder.open(args.out, inputs=inputs)
     total = len(models) * len(n_per_group) * len(trials_per_cell)
 
     def progress(done, total_):
@@ -166,10 +167,12 @@ def cmd_timecourse(args):
     from .power.pilot import parse_at
     from .report.pages import atomic_pdf, figure_page
     from .stats.timecourse import binwise_test, cluster_test, plot_clusters
-    from .study.export import results_participants
+    from .study.export import results_inputs, results_participants
     from .study.outdir import OutputFolder
 
     root = Path(args.results)
+    inputs = results_inputs(root, args.participants)  # and the results folder, read whole
+    OutputFolder.check(args.out, inputs=inputs, reads=[root])
     path = root / "group" / "timecourses.tsv"
     if not path.is_file():
         raise ConfigError(f"{path} not found: run the study's group step first (emgkit run).")
@@ -194,8 +197,7 @@ def cmd_timecourse(args):
                           ignore_index=True)
         name, how = "clusters.tsv", (f"cluster permutation test, {args.permutations} "
                                      f"permutations; shaded: p < {args.alpha:g}")
-    folder = OutputFolder.open(args.out, inputs=[path] + ([args.participants]
-                                                          if args.participants else []))
+    folder = OutputFolder.open(args.out, inputs=inputs, reads=[root])
     write_tsv(table, folder.root / name, float_format="%.6g")
     with atomic_pdf(folder.root / "timecourse.pdf") as pdf:
         pdf.savefig(figure_page(f"{args.contrast} difference over time at {level} ({how})",
@@ -235,10 +237,11 @@ def cmd_init(args):
 
 def cmd_export(args):
     from ._files import write_tsv
-    from .study.export import export_results
+    from .study.export import export_results, results_inputs
     from .study.outdir import check_file_target
 
-    check_file_target(args.out, inputs=[p for p in (args.participants,) if p])
+    check_file_target(args.out, inputs=results_inputs(args.results, args.participants),
+                      reads=[args.results], force=args.force)
     table = export_results(args.results, wide=not args.long, participants=args.participants)
     write_tsv(table, args.out, float_format="%.6g")
     print(f"wrote {args.out}: {len(table)} rows × {table.shape[1]} columns "

@@ -10,7 +10,9 @@ result file as it stood before unblinding — so anyone can check the analysis w
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import secrets
 import string
 from datetime import datetime, timezone
@@ -45,13 +47,20 @@ def blind_table(participants, out, key, *, column="group", seed=None):
     dict
         The key.
     """
+    from .outdir import check_file_target
+
     src, out, key = Path(participants), Path(out), Path(key)
-    for target, what in ((out, "--out"), (key, "--key"), (sidecar_of(out), "the sidecar")):
+    targets = ((out, "--out"), (key, "--key"), (sidecar_of(out), "the sidecar of --out"))
+    for target, what in targets:
         if target.exists():
             raise ConfigError(f"{what} {target} exists; blinding never overwrites a file "
                               f"(choose a new name).")
-        if target.resolve() == src.resolve():
-            raise ConfigError(f"{what} {target} is the participants table itself.")
+        check_file_target(target, inputs=[src, sidecar_of(src)], what=what)
+    for (a, what_a), (b, what_b) in itertools.combinations(targets, 2):
+        if Path(os.path.abspath(a)) == Path(os.path.abspath(b)):
+            raise ConfigError(f"{what_b} {b} is also {what_a}; the key and the coded table "
+                              f"(with its sidecar {sidecar_of(out).name}) are three separate "
+                              f"files. Choose another --key.")
     table = read_tsv(src, what="Participants table")
     if column not in table:
         raise ConfigError(f"{src} has no column {column!r} (columns: "
@@ -169,7 +178,7 @@ def unblind(out_dir, key, *, force=False):
     from .._version import __version__
     from ..config import load_config
     from ..epochs.tables import read_trials
-    from .outdir import OutputFolder
+    from .outdir import OutputFolder, guard_output
     from .run import _now, fit_group
 
     root = Path(out_dir)
@@ -200,7 +209,10 @@ def unblind(out_dir, key, *, force=False):
     participants[column] = coded[column].map(lambda v: record["codes"].get(str(v), v))
     gdir = root / "group"
     trials = read_trials(gdir / "trials.tsv")
-    out = OutputFolder.open(root, inputs=[run["config_file"], table])
+    inputs = [run["config_file"], table, sidecar_of(table), key]
+    out = OutputFolder.open(root, inputs=inputs)
+    guard_output(root / "unblinded", kind="folder", inputs=inputs, what="OUT/unblinded")
+    guard_output(root / RECORD, kind="file", inputs=inputs, force=True, what=f"OUT/{RECORD}")
     with out.lock():
         staging = out.staging("unblinded")
         write_tsv(participants, staging / "participants.tsv")

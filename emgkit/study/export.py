@@ -29,6 +29,21 @@ def results_participants(root, participants=None):
     return read_participants(path)
 
 
+def results_inputs(root, participants=None):
+    """The files outside a results folder that :func:`results_participants` reads (the
+    participants table given, or the one ``run.json`` names), for the output guard; the
+    results folder itself is read as a whole. Never raises: what cannot be found is left
+    for the reader to report."""
+    if participants is not None:
+        return [Path(participants)]
+    try:
+        rec = json.loads((Path(root) / "run.json").read_text(encoding="utf-8"))
+        return [Path(rec["config_file"]).parent / rec["config"]["study"]["participants"],
+                Path(rec["config_file"])]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+
+
 def export_long(trials, participants):
     """The trial table (one row per trial × muscle) with the participant columns merged."""
     extra = [c for c in participants.columns if c != "participant_id" and c not in trials]
