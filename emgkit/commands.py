@@ -229,6 +229,7 @@ def cmd_init(args):
         raise ConfigError(f"--out {out} exists; emgkit init never overwrites a config.")
     check_file_target(out, inputs=[args.recording])
     text = study_template(inspect_recording(args.recording, mask=args.mask))
+    out.parent.mkdir(parents=True, exist_ok=True)
     write_text(text, out)
     print(text)
     print(f"wrote {out}: edit the lines marked EDIT, then run emgkit process.")
@@ -236,6 +237,8 @@ def cmd_init(args):
 
 
 def cmd_export(args):
+    from pathlib import Path
+
     from ._files import write_tsv
     from .study.export import export_results, results_inputs
     from .study.outdir import check_file_target
@@ -243,6 +246,7 @@ def cmd_export(args):
     check_file_target(args.out, inputs=results_inputs(args.results, args.participants),
                       reads=[args.results], force=args.force)
     table = export_results(args.results, wide=not args.long, participants=args.participants)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     write_tsv(table, args.out, float_format="%.6g")
     print(f"wrote {args.out}: {len(table)} rows × {table.shape[1]} columns "
           f"({'long' if args.long else 'wide'})")

@@ -62,6 +62,8 @@ def blind_table(participants, out, key, *, column="group", seed=None):
                               f"(with its sidecar {sidecar_of(out).name}) are three separate "
                               f"files. Choose another --key.")
     table = read_tsv(src, what="Participants table")
+    for target in (out, key):
+        target.parent.mkdir(parents=True, exist_ok=True)
     if column not in table:
         raise ConfigError(f"{src} has no column {column!r} (columns: "
                           f"{', '.join(map(str, table.columns))}).")
@@ -210,7 +212,7 @@ def unblind(out_dir, key, *, force=False):
     gdir = root / "group"
     trials = read_trials(gdir / "trials.tsv")
     inputs = [run["config_file"], table, sidecar_of(table), key]
-    out = OutputFolder.open(root, inputs=inputs)
+    out = OutputFolder.open(root, inputs=inputs[:3])  # the key may live in OUT, not where
     guard_output(root / "unblinded", kind="folder", inputs=inputs, what="OUT/unblinded")
     guard_output(root / RECORD, kind="file", inputs=inputs, force=True, what=f"OUT/{RECORD}")
     with out.lock():

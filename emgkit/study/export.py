@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .._files import sidecar_of
 from ..epochs.tables import read_trials
 from ..errors import ConfigError
 from .plan import read_participants
@@ -32,14 +33,14 @@ def results_participants(root, participants=None):
 def results_inputs(root, participants=None):
     """The files outside a results folder that :func:`results_participants` reads (the
     participants table given, or the one ``run.json`` names), for the output guard; the
-    results folder itself is read as a whole. Never raises: what cannot be found is left
-    for the reader to report."""
+    results folder itself is read as a whole; the table's JSON sidecar and the run's config
+    are counted too. Never raises: what cannot be found is left for the reader to report."""
     if participants is not None:
-        return [Path(participants)]
+        return [Path(participants), sidecar_of(participants)]
     try:
         rec = json.loads((Path(root) / "run.json").read_text(encoding="utf-8"))
-        return [Path(rec["config_file"]).parent / rec["config"]["study"]["participants"],
-                Path(rec["config_file"])]
+        table = Path(rec["config_file"]).parent / rec["config"]["study"]["participants"]
+        return [table, sidecar_of(table), Path(rec["config_file"])]
     except (OSError, ValueError, KeyError, TypeError):
         return []
 

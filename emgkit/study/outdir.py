@@ -40,6 +40,8 @@ STAGING = ".emgkit-tmp-"
 STAGING_MARK = ".emgkit-staging"
 #: ``GeneratedBy`` name of a study written by ``emgkit simulate``
 SIMULATED = "emgkit simulate"
+#: the manifest of a simulated study: every file ``emgkit simulate`` wrote, with its sha256
+SIMULATED_FILES = ".emgkit-simulated.json"
 #: files ``emgkit run`` writes into a participant folder
 PARTICIPANT_FILES = frozenset({"trials.tsv", "timecourses.tsv", "quality.tsv", "report.pdf",
                                DONE})
@@ -274,6 +276,12 @@ def guard_output(path, *, kind, inputs=(), reads=(), force=False, what="--out"):
         if kind == "folder" and target in res.parents:
             raise OutputError(f"{what} {path} contains {folder}, which this command reads; "
                               f"choose a separate folder.")
+    above = target.parent
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if not above.is_dir():
+        raise OutputError(f"{what} {path}: {above} is a file, not a folder; give a path in a "
+                          f"folder.")
     if kind == "file":
         if target.is_dir():
             raise OutputError(f"{what} {path} is a folder; give the file to write, e.g. "
@@ -336,25 +344,46 @@ def recording_inputs(recording, config=None, participant_id=None):
 
 def simulation_folder(path):
     """Check ``emgkit simulate``'s output folder with :func:`guard_output`: new, empty, or a
-    study emgkit simulated before (its ``dataset_description.json`` says so).
+    study emgkit simulated that holds nothing else, every file as simulated (its manifest
+    :data:`SIMULATED_FILES` lists them with their sha256).
 
     Returns
     -------
     pathlib.Path
         The folder, absolute and resolved.
+
+    Raises
+    ------
+    OutputError
+        The folder holds files emgkit did not simulate there, or files changed since.
     """
     root = guard_output(path, kind="folder")
-    if root.is_dir() and any(root.iterdir()):
-        try:
-            meta = json.loads((root / "dataset_description.json").read_text(encoding="utf-8"))
-            ours = any(g.get("Name") == SIMULATED for g in meta.get("GeneratedBy", []))
-        except (OSError, ValueError, AttributeError, TypeError):
-            ours = False
-        if not ours:
-            shown = ", ".join(sorted(p.name for p in root.iterdir())[:6])
-            raise OutputError(f"--out {path} already holds files ({shown} …) and is not a "
-                              f"study emgkit simulated; choose an empty or new folder "
-                              f"(emgkit never overwrites foreign files).")
+    if not root.is_dir() or not any(root.iterdir()):
+        return root
+    try:
+        meta = json.loads((root / "dataset_description.json").read_text(encoding="utf-8"))
+        ours = any(g.get("Name") == SIMULATED for g in meta.get("GeneratedBy", []))
+        listed = json.loads((root / SIMULATED_FILES).read_text(encoding="utf-8"))["files"]
+        listed = listed if isinstance(listed, dict) else {}
+    except (OSError, ValueError, AttributeError, TypeError, KeyError):
+        ours, listed = False, {}
+    if not ours:
+        shown = ", ".join(sorted(p.name for p in root.iterdir())[:6])
+        raise OutputError(f"--out {path} already holds files ({shown} …) and is not a study "
+                          f"emgkit simulated; choose an empty or new folder (emgkit never "
+                          f"overwrites foreign files).")
+    other = []
+    for file in sorted(p for p in root.rglob("*") if p.is_file() and p.name != SIMULATED_FILES):
+        rel = file.relative_to(root).as_posix()
+        if rel not in listed:
+            other.append(f"{rel} (not simulated)")
+        elif sha256(file) != listed[rel]:
+            other.append(f"{rel} (changed since)")
+    if other:
+        shown = ", ".join(other[:4]) + (" …" if len(other) > 4 else "")
+        raise OutputError(f"--out {path} is a simulated study that holds other work: "
+                          f"{shown}; emgkit simulates only into a new or empty folder or its "
+                          f"own untouched study. Choose a new folder.")
     return root
 
 
