@@ -169,20 +169,37 @@ def _same(a, b):
         return False
 
 
-def _link_on_the_way(path):
-    """The first symbolic link among the components of ``path`` as given (the user's words),
-    or None. Relative paths are checked from the working folder down; links directly under
-    the file-system root (``/tmp -> /private/tmp`` on macOS) are the system's and followed."""
+def _check_components(path, what):
+    """Walk the components of ``path`` as given (the user's words) without following links:
+    a symbolic link, or a file used as a folder, is an :class:`OutputError`. Relative paths
+    are checked from the working folder down; links directly under the file-system root
+    (``/tmp -> /private/tmp`` on macOS) are the system's and followed."""
     given = Path(path)
-    parts = given.parts
-    current = Path(parts[0]) if given.is_absolute() else Path()
-    for k, part in enumerate(parts[1:] if given.is_absolute() else parts):
+    parts = given.parts[1:] if given.is_absolute() else given.parts
+    current = Path(given.anchor) if given.is_absolute() else Path()
+    for k, part in enumerate(parts):
         current = current / part
-        if part in ("", "."):
+        if part == ".":
             continue
-        if current.is_symlink() and not (given.is_absolute() and k == 0):
-            return current
-    return None
+        try:
+            st = os.lstat(current)
+        except FileNotFoundError:
+            return  # nothing below exists: no link, no file on the way
+        except OSError as exc:  # ENOTDIR, ELOOP, EACCES
+            raise OutputError(f"{what} {path}: {current} cannot be used ({exc.strerror}); "
+                              f"give a path through folders only.") from None
+        if stat.S_ISLNK(st.st_mode) and not (given.is_absolute() and k == 0):
+            try:
+                to = f" (to {os.readlink(current)})"
+            except OSError:
+                to = ""
+            raise OutputError(f"{what} {path}: {current} is a symbolic link{to}; emgkit never "
+                              f"writes through a link, which could lead out of the folder you "
+                              f"named. Give the real path.")
+        if k < len(parts) - 1 and not stat.S_ISDIR(st.st_mode) \
+                and not stat.S_ISLNK(st.st_mode):
+            raise OutputError(f"{what} {path}: {current} is a file, not a folder; give a path "
+                              f"in a folder.")
 
 
 def _links_inside(folder):
@@ -243,15 +260,7 @@ def guard_output(path, *, kind, inputs=(), reads=(), force=False, what="--out"):
     """
     if str(path).strip() == "":
         raise OutputError(f"{what} is empty; give a {kind} path.")
-    link = _link_on_the_way(path)
-    if link is not None:
-        try:
-            to = f" (to {os.readlink(link)})"
-        except OSError:
-            to = ""
-        raise OutputError(f"{what} {path}: {link} is a symbolic link{to}; emgkit never writes "
-                          f"through a link, which could lead out of the folder you named. "
-                          f"Give the real path.")
+    _check_components(path, what)
     target = _resolve(path, what=what)
     noun = "file" if kind == "file" else "folder"
     for item in inputs:

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from emgkit.cli import main
@@ -382,7 +382,8 @@ def _hosts():
                      st.sampled_from(["", "/new", "/new.tsv", "/../study", "/sub-01"]))
 
 
-@settings(max_examples=25, deadline=None,
+@settings(max_examples=int(os.environ.get("EMGKIT_GUARD_EXAMPLES", "25")), deadline=None,
+          database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture,
                                  HealthCheck.too_slow])
 @given(case=_hosts())
@@ -393,6 +394,7 @@ def test_random_out_placements_change_nothing_else(template, case):
         out = str(w / place) + suffix if place not in ("", ".") else str(w) + suffix
         before = tree(w)
         code, err = _main(commands(w, out)[name])
+        event(f"{name}: exit {code}")
         assert code in (0, 2), (case, err)
         assert "Traceback" not in err
         after = tree(w)
