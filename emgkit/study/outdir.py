@@ -1,12 +1,19 @@
-"""Output folders: where emgkit may write, and the only things it ever deletes.
+"""Outputs: where emgkit may write, and the only things it ever deletes.
+
+Every command that writes checks each output it names with one guard, :func:`guard_output`
+(directly, or through :meth:`OutputFolder.open`, :func:`check_file_target` and
+:func:`simulation_folder`): an output never names or contains an input of the command, never
+lies inside a results folder the command reads, never goes through a symbolic link, and never
+replaces an existing file without ``--force``.
 
 An output folder (``emgkit run --out``) is marked as emgkit's by a BIDS-derivatives
 ``dataset_description.json`` naming emgkit. emgkit refuses a folder that holds any of the
-run's inputs, or files of its own without that marker, and never deletes anything it did not
-write: each result folder inside (``sub-<label>/``, ``group/``) carries a ``done.json``
-manifest of the files emgkit wrote there with their sha256, and a folder is replaced only
-when every file in it is listed there. Results are assembled in a staging folder and moved
-into place when complete; one lock per folder keeps two runs apart.
+run's inputs, a symbolic link, or files of its own without that marker, and never deletes
+anything it did not write: each result folder inside (``sub-<label>/``, ``group/``) carries a
+``done.json`` manifest of the files emgkit wrote there with their sha256, and a folder is
+replaced only when every file in it is listed there. Results are assembled in a staging folder
+(marked by :data:`STAGING_MARK`; only marked ones are ever cleaned) and moved into place when
+complete; one lock per folder keeps two runs apart, opened so that it cannot be redirected.
 """
 
 from __future__ import annotations
@@ -227,7 +234,9 @@ def guard_output(path, *, kind, inputs=(), reads=(), force=False, what="--out"):
     - it never lies inside a folder the command reads as a whole (a results folder for
       ``export``, ``report --group``, ``timecourse``), nor contains one;
     - the output as given is no symbolic link and its path goes through none (a loop is an
-      error, not a traceback); an existing output folder holds no symbolic link;
+      error, not a traceback); an existing output folder holds no symbolic link (checked by
+      :meth:`OutputFolder.check` and :func:`simulation_folder` once the folder is known to be
+      emgkit's);
     - an existing file is replaced only with ``force`` (and never when it is a folder, a
       link, a device or a FIFO).
 
@@ -303,15 +312,19 @@ def guard_output(path, *, kind, inputs=(), reads=(), force=False, what="--out"):
                 raise OutputError(f"{what} {path} exists; emgkit replaces a file it cannot "
                                   f"tell it wrote only with --force. Choose a new name or add "
                                   f"--force.")
-    elif target.exists():
-        if not target.is_dir():
-            raise OutputError(f"{what} {path} is a file, not a folder; give a folder path.")
-        links = _links_inside(target)
-        if links:
-            shown = ", ".join(links[:5]) + (" …" if len(links) > 5 else "")
-            raise OutputError(f"{what} {path} holds symbolic links ({shown}); emgkit never "
-                              f"writes through a link. Remove them or choose another folder.")
+    elif target.exists() and not target.is_dir():
+        raise OutputError(f"{what} {path} is a file, not a folder; give a folder path.")
     return target
+
+
+def _refuse_links_inside(root, path, what="--out"):
+    """The last rule of :func:`guard_output` for a folder emgkit may write into (checked once
+    it is known to be emgkit's, so a foreign tree is never walked): no symbolic link inside."""
+    links = _links_inside(root) if root.is_dir() else []
+    if links:
+        shown = ", ".join(links[:5]) + (" …" if len(links) > 5 else "")
+        raise OutputError(f"{what} {path} holds symbolic links ({shown}); emgkit never "
+                          f"writes through a link. Remove them or choose another folder.")
 
 
 def check_file_target(path, *, inputs=(), reads=(), force=False, what="--out"):
@@ -381,6 +394,7 @@ def simulation_folder(path):
         raise OutputError(f"--out {path} already holds files ({shown} …) and is not a study "
                           f"emgkit simulated; choose an empty or new folder (emgkit never "
                           f"overwrites foreign files).")
+    _refuse_links_inside(root, path)
     other = []
     for file in sorted(p for p in root.rglob("*") if p.is_file() and p.name != SIMULATED_FILES):
         rel = file.relative_to(root).as_posix()
@@ -469,6 +483,7 @@ class OutputFolder:
             if not _is_emgkit_marker(marker):
                 raise OutputError(f"--out {path}: {MARKER} does not name emgkit as the "
                                   f"program that generated the folder; choose another folder.")
+            _refuse_links_inside(root, path)
         return root
 
     @classmethod
