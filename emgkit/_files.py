@@ -21,15 +21,21 @@ def atomic_path(path):
     """Yield a temporary path that replaces ``path`` when the block completes.
 
     On an exception the temporary file is removed and ``path`` is left untouched, so a
-    failed or interrupted write never leaves a partial file under the final name.
+    failed or interrupted write never leaves a partial file under the final name. The
+    temporary file is created fresh (``O_EXCL | O_NOFOLLOW``) after removing any stale one,
+    so a symbolic link planted under its name is never written through.
     """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    if tmp.is_symlink() or tmp.is_file():
+        tmp.unlink()  # a leftover of a killed writer (unlink never follows a link)
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                     | getattr(os, "O_NOFOLLOW", 0), 0o644))
     try:
         yield tmp
         os.replace(tmp, path)
     finally:
-        if tmp.exists():
+        if tmp.is_symlink() or tmp.exists():
             tmp.unlink()
 
 

@@ -39,7 +39,9 @@ from .errors import EmgkitError
 def _cmd_simulate(args):
     from .sim.recording import SimParams
     from .sim.study import simulate_study
+    from .study.outdir import simulation_folder
 
+    simulation_folder(args.out_dir)  # new, empty, or a study emgkit simulated
     params = SimParams(sfreq=args.sfreq, n_trials=args.trials)
     table = simulate_study(args.out_dir, args.subjects, seed=args.seed, fmt=args.format,
                            sfreq=args.sfreq, params=params)
@@ -50,11 +52,13 @@ def _cmd_simulate(args):
 
 def _cmd_process(args):
     from .pipeline import process_recording
-    from .study.outdir import OutputFolder
+    from .study.outdir import OutputFolder, recording_inputs
 
+    inputs = recording_inputs(args.recording, args.config, args.participant)
+    OutputFolder.check(args.out, inputs=inputs)  # refused before processing
     result = process_recording(args.recording, args.config, participant_id=args.participant,
                                keep_continuous=False)
-    out = OutputFolder.open(args.out, inputs=[args.recording, args.config])
+    out = OutputFolder.open(args.out, inputs=inputs)
     written = result.write(out.root)
     print(repr(result))
     print(result.condition_means().round(3).to_string())
@@ -77,10 +81,13 @@ def _cmd_inspect(args):
 
 
 def _cmd_stats(args):
-    from ._files import read_tsv
+    from ._files import read_tsv, sidecar_of
     from .stats.split import fit_models, write_models
     from .study.outdir import OutputFolder
 
+    inputs = [args.trials] + ([args.participants, sidecar_of(args.participants)]
+                              if args.participants else [])
+    OutputFolder.check(args.out, inputs=inputs)
     trials = read_tsv(args.trials, what="Trial table")
     parts = read_tsv(args.participants, what="Participants table") if args.participants else None
     split, results = fit_models(trials, args.formula, participants=parts, by=args.by,
@@ -88,8 +95,7 @@ def _cmd_stats(args):
                                 dropna=args.dropna,
                                 equivalence=(args.equivalence, args.equivalence_scale)
                                 if args.equivalence else None)
-    folder = OutputFolder.open(args.out, inputs=[p for p in (args.trials, args.participants)
-                                                 if p])
+    folder = OutputFolder.open(args.out, inputs=inputs)
     out = write_models(split, results, folder.root)
     for level, res in results.items():
         print(repr(res))
@@ -101,10 +107,16 @@ def _cmd_stats(args):
 
 def _cmd_report(args):
     from .report import group_report, subject_report
-    from .study.outdir import check_file_target
+    from .study.export import results_inputs
+    from .study.outdir import check_file_target, recording_inputs
 
-    check_file_target(args.out, inputs=[p for p in (args.recording, args.config,
-                                                    args.participants) if p])
+    if args.group:  # the results folder is read as a whole: nothing is written inside it
+        check_file_target(args.out, inputs=results_inputs(args.group, args.participants),
+                          reads=[args.group], force=args.force)
+    elif args.recording and args.config:
+        check_file_target(args.out, inputs=recording_inputs(args.recording, args.config)
+                          + ([args.participants] if args.participants else []),
+                          force=args.force)
     if args.group:
         path = group_report(args.group, args.out, participants=args.participants)
     else:
@@ -310,6 +322,8 @@ def build_parser():
     s.add_argument("--participants", default=None,
                    help="participants table (default: the run's)")
     s.add_argument("--out", required=True, help="TSV file to write")
+    s.add_argument("--force", action="store_true", help="replace an existing --out file "
+                   "(never an input)")
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("blind", help="code a participants table's group labels (the key is "
@@ -342,6 +356,8 @@ def build_parser():
     s.add_argument("--participants", default=None,
                    help="participants table (default: the run's)")
     s.add_argument("--out", required=True, help="PDF file to write")
+    s.add_argument("--force", action="store_true", help="replace an existing --out file "
+                   "(never an input)")
     s.set_defaults(func=_cmd_report)
 
     s = sub.add_parser("run", help="process a whole study: participants, model, reports")

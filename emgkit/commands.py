@@ -25,6 +25,8 @@ def cmd_power(args):
     from .study.outdir import OutputFolder
 
     # the numbers were checked by argparse (emgkit.cli: finite, within bounds)
+    inputs = [p for p in (args.pilot, args.participants, args.config) if p]
+    OutputFolder.check(args.out, inputs=inputs)  # refused before any simulation
     scheduler = args.scheduler or ("local" if args.dask else None)
     n_per_group, trials_per_cell = list(args.n_per_group), list(args.trials_per_cell)
     points = []
@@ -65,8 +67,7 @@ def cmd_power(args):
                           "with a [power] section.")
     models = {k: m.with_effect(at, effect=args.effect, effect_sd=args.effect_sd)
               for k, m in models.items()}
-    folder = OutputFolder.open(args.out, inputs=[p for p in (args.pilot, args.participants,
-                                                             args.config) if p])
+    folder = OutputFolder.open(args.out, inputs=inputs)
     total = len(models) * len(n_per_group) * len(trials_per_cell)
 
     def progress(done, total_):
@@ -166,10 +167,12 @@ def cmd_timecourse(args):
     from .power.pilot import parse_at
     from .report.pages import atomic_pdf, figure_page
     from .stats.timecourse import binwise_test, cluster_test, plot_clusters
-    from .study.export import results_participants
+    from .study.export import results_inputs, results_participants
     from .study.outdir import OutputFolder
 
     root = Path(args.results)
+    inputs = results_inputs(root, args.participants)  # and the results folder, read whole
+    OutputFolder.check(args.out, inputs=inputs, reads=[root])
     path = root / "group" / "timecourses.tsv"
     if not path.is_file():
         raise ConfigError(f"{path} not found: run the study's group step first (emgkit run).")
@@ -197,8 +200,7 @@ def cmd_timecourse(args):
         if floor > args.alpha:  # said on the page, not only in a warning
             how += (f"; NOTE: with {tables[0].attrs['n_a']} vs {tables[0].attrs['n_b']} "
                     f"participants the smallest attainable p is {floor:.3g} > {args.alpha:g}")
-    folder = OutputFolder.open(args.out, inputs=[path] + ([args.participants]
-                                                          if args.participants else []))
+    folder = OutputFolder.open(args.out, inputs=inputs, reads=[root])
     write_tsv(table, folder.root / name, float_format="%.6g")
     with atomic_pdf(folder.root / "timecourse.pdf") as pdf:
         pdf.savefig(figure_page(f"{args.contrast} difference over time at {level} ({how})",
@@ -231,6 +233,7 @@ def cmd_init(args):
     inp = init_input(args.recording, sfreq=args.sfreq, columns=args.columns,
                      units=args.units)
     text = draft_study(args.recording, mask=args.mask, input_config=inp)
+    out.parent.mkdir(parents=True, exist_ok=True)
     write_text(text, out)
     print(text)
     print(f"wrote {out}: edit the lines marked EDIT, then run emgkit process.")
@@ -238,12 +241,16 @@ def cmd_init(args):
 
 
 def cmd_export(args):
+    from pathlib import Path
+
     from ._files import write_tsv
-    from .study.export import export_results
+    from .study.export import export_results, results_inputs
     from .study.outdir import check_file_target
 
-    check_file_target(args.out, inputs=[p for p in (args.participants,) if p])
+    check_file_target(args.out, inputs=results_inputs(args.results, args.participants),
+                      reads=[args.results], force=args.force)
     table = export_results(args.results, wide=not args.long, participants=args.participants)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     write_tsv(table, args.out, float_format="%.6g")
     print(f"wrote {args.out}: {len(table)} rows × {table.shape[1]} columns "
           f"({'long' if args.long else 'wide'})")

@@ -8,6 +8,10 @@ Layout (``task`` defaults to ``mimicry``)::
     OUT/sub-01/emg/sub-01_task-mimicry_emg.bdf
     OUT/sub-01/emg/sub-01_task-mimicry_events.tsv
     OUT/sub-01/emg/sub-01_task-mimicry_truth.tsv   ground truth per trial × muscle
+    OUT/.emgkit-simulated.json                every file written, with its sha256
+
+``emgkit simulate`` writes only into a new or empty folder, or a study it simulated whose
+files are all unchanged (:func:`emgkit.study.outdir.simulation_folder`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .._check import check_option, check_sfreq
-from .._files import write_text, write_tsv
+from .._files import sha256, write_text, write_tsv
 from ..errors import ConfigError
 from ..io.write import write_edf
 from .recording import SimParams, simulate_recording
@@ -167,7 +171,7 @@ def simulate_study(out_dir, n_subjects, *, seed=0, fmt="bdf", sfreq=None, params
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    rows = []
+    rows, written = [], []
     width = max(2, len(str(n_subjects)))
     for i in range(n_subjects):
         sub = f"{i + 1:0{width}d}"
@@ -179,6 +183,8 @@ def simulate_study(out_dir, n_subjects, *, seed=0, fmt="bdf", sfreq=None, params
         folder.mkdir(parents=True, exist_ok=True)
         path = write_recording(rec, folder / f"sub-{sub}_task-{task}_emg.{fmt}", fmt=fmt,
                                status_high=params.status_high)
+        written += [path] + [folder / f"sub-{sub}_task-{task}_{s}" for s in
+                             ("events.tsv", "truth.tsv", "channels.tsv", "emg.json")]
         rows.append(dict(participant_id=f"sub-{sub}", group=group,
                          age=int(rng.integers(19, 36)), sex=str(rng.choice(["F", "M"])),
                          trait=round(float(rng.normal()), 3), response_scale=round(scale, 4),
@@ -190,4 +196,22 @@ def simulate_study(out_dir, n_subjects, *, seed=0, fmt="bdf", sfreq=None, params
                            "GeneratedBy": [{"Name": "emgkit simulate", "Seed": seed}]},
                           indent=2), out / "dataset_description.json")
     write_text(study_toml(params, fmt=fmt, task=task), out / "study.toml")
+    written += [out / "participants.tsv", out / "dataset_description.json", out / "study.toml"]
+    _write_manifest(out, written)
     return participants
+
+
+def _write_manifest(out, written):
+    """Record the files of a simulated study with their sha256 (``.emgkit-simulated.json``):
+    ``emgkit simulate`` rewrites a folder only when it holds these files, unchanged. Entries
+    of an earlier simulation that are still unchanged are kept."""
+    manifest = out / ".emgkit-simulated.json"
+    try:
+        old = json.loads(manifest.read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        old = {}
+    files = {rel: digest for rel, digest in (old if isinstance(old, dict) else {}).items()
+             if (out / rel).is_file() and sha256(out / rel) == digest}
+    files.update({p.relative_to(out).as_posix(): sha256(p) for p in written})
+    write_text(json.dumps({"generated_by": "emgkit simulate", "files": files}, indent=2),
+               manifest)

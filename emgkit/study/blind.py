@@ -15,8 +15,10 @@ unblinding — so anyone can check the analysis was fixed first.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import os
 import secrets
 import string
 from datetime import datetime, timezone
@@ -83,27 +85,6 @@ def size_check(sizes):
     return sorted(c for c, n in sizes.items() if counts.count(n) == 1)
 
 
-def _check_targets(src, targets):
-    """Refuse outputs that are the input, each other, or existing files."""
-    from .outdir import check_file_target
-
-    seen = {}
-    for target, what in targets:
-        resolved = target.resolve()
-        if resolved in seen:
-            raise ConfigError(f"{what} {target} is the same file as {seen[resolved]}; the "
-                              f"coded table, its sidecar and the key must be three different "
-                              f"files (the key must never reach the analysts). Give another "
-                              f"{what} name.")
-        seen[resolved] = what
-        if resolved == src.resolve():
-            raise ConfigError(f"{what} {target} is the participants table itself.")
-        if target.exists() or target.is_symlink():
-            raise ConfigError(f"{what} {target} exists; blinding never overwrites a file "
-                              f"(choose a new name).")
-        check_file_target(target, inputs=[src])
-
-
 def blind_table(participants, out, key, *, column="group", accept_unequal=False):
     """Write a coded copy of a participants table and its key.
 
@@ -135,9 +116,23 @@ def blind_table(participants, out, key, *, column="group", accept_unequal=False)
     dict
         The key.
     """
+    from .outdir import check_file_target
+
     src, out, key = Path(participants), Path(out), Path(key)
-    _check_targets(src, ((out, "--out"), (key, "--key"), (sidecar_of(out), "the sidecar")))
+    targets = ((out, "--out"), (key, "--key"), (sidecar_of(out), "the sidecar of --out"))
+    for target, what in targets:
+        if target.exists():
+            raise ConfigError(f"{what} {target} exists; blinding never overwrites a file "
+                              f"(choose a new name).")
+        check_file_target(target, inputs=[src, sidecar_of(src)], what=what)
+    for (a, what_a), (b, what_b) in itertools.combinations(targets, 2):
+        if Path(os.path.abspath(a)) == Path(os.path.abspath(b)):
+            raise ConfigError(f"{what_b} {b} is also {what_a}; the key and the coded table "
+                              f"(with its sidecar {sidecar_of(out).name}) are three separate "
+                              f"files. Choose another --key.")
     table = read_tsv(src, what="Participants table", ids=False)  # the ids as written
+    for target in (out, key):
+        target.parent.mkdir(parents=True, exist_ok=True)
     if column not in table:
         raise ConfigError(f"{src} has no column {column!r} (columns: "
                           f"{', '.join(map(str, table.columns))}).")
@@ -363,7 +358,7 @@ def unblind(out_dir, key, *, force=False):
     from .._version import __version__
     from ..config import load_config
     from ..epochs.tables import read_trials
-    from .outdir import OutputFolder, verify
+    from .outdir import OutputFolder, guard_output, verify
     from .run import _now, fit_group
 
     root = Path(out_dir)
@@ -406,7 +401,10 @@ def unblind(out_dir, key, *, force=False):
     participants[column] = [v if pd.isna(v) else record["codes"][str(v)]
                             for v in coded[column]]  # check_key: every code is in the key
     trials = read_trials(gdir / "trials.tsv")
-    out = OutputFolder.open(root, inputs=[config_file, table, key])
+    inputs = [config_file, table, sidecar_of(table), key]
+    out = OutputFolder.open(root, inputs=inputs[:3])  # the key may live in OUT, not where
+    guard_output(root / "unblinded", kind="folder", inputs=inputs, what="OUT/unblinded")
+    guard_output(root / RECORD, kind="file", inputs=inputs, force=True, what=f"OUT/{RECORD}")
     with out.lock():
         staging = out.staging("unblinded")
         write_tsv(participants, staging / "participants.tsv")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .._files import sidecar_of
 from .._ids import normalise_ids
 from ..epochs.tables import read_trials
 from ..errors import ConfigError
@@ -28,6 +29,21 @@ def results_participants(root, participants=None):
         raise ConfigError(f"{root}: no run.json naming a participants table; pass "
                           f"--participants.") from None
     return read_participants(path)
+
+
+def results_inputs(root, participants=None):
+    """The files outside a results folder that :func:`results_participants` reads (the
+    participants table given, or the one ``run.json`` names), for the output guard; the
+    results folder itself is read as a whole; the table's JSON sidecar and the run's config
+    are counted too. Never raises: what cannot be found is left for the reader to report."""
+    if participants is not None:
+        return [Path(participants), sidecar_of(participants)]
+    try:
+        rec = json.loads((Path(root) / "run.json").read_text(encoding="utf-8"))
+        table = Path(rec["config_file"]).parent / rec["config"]["study"]["participants"]
+        return [table, sidecar_of(table), Path(rec["config_file"])]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
 
 
 def export_long(trials, participants):

@@ -353,7 +353,8 @@ def test_dask_killed_worker_fails_only_its_participant(study, tmp_path, monkeypa
 # -- 12. every bad input is one line ---------------------------------------------------------
 
 @pytest.mark.parametrize("case", ["empty_table", "table_is_dir", "out_is_file",
-                                  "unwritable", "bad_jobs"])
+                                  "unwritable", "bad_jobs", "out_is_loop", "out_is_link",
+                                  "out_through_link"])
 def test_bad_input_is_one_line(study, tmp_path, capsys, case):
     args = ["run", str(study / "study.toml"), "--out", str(tmp_path / "out"), "--no-reports"]
     if case == "empty_table":
@@ -368,6 +369,15 @@ def test_bad_input_is_one_line(study, tmp_path, capsys, case):
         args[3] = "/proc/emgkit-out"
     elif case == "bad_jobs":
         args += ["--jobs", "0"]
+    elif case == "out_is_loop":
+        (tmp_path / "out").symlink_to(tmp_path / "loop")
+        (tmp_path / "loop").symlink_to(tmp_path / "out")
+    elif case == "out_is_link":  # to a new folder elsewhere: still never followed
+        (tmp_path / "out").symlink_to(tmp_path / "elsewhere")
+    elif case == "out_through_link":
+        (tmp_path / "out").symlink_to(study)
+        args[3] = str(tmp_path / "out" / "derivatives")
+    before = tree(tmp_path)
     try:
         code = main(args)
     except SystemExit as exc:  # argparse refuses a bad number before the run starts
@@ -376,6 +386,24 @@ def test_bad_input_is_one_line(study, tmp_path, capsys, case):
     assert code == 2, err
     assert err.startswith("emgkit: error: ") and err.count("\n") == 1, err
     assert "Traceback" not in err
+    if case.startswith("out_"):
+        assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("link", ["symlink", "hardlink"])
+def test_lock_linked_to_an_input_is_refused(study, tmp_path, capsys, link):
+    out = tmp_path / "out"
+    OutputFolder.open(out)
+    table = study / "participants.tsv"
+    if link == "symlink":
+        (out / ".emgkit.lock").symlink_to(table)
+    else:
+        os.link(table, out / ".emgkit.lock")
+    before = tree(study)
+    assert main(["run", str(study / "study.toml"), "--out", str(out), "--no-reports"]) == 2
+    err = capsys.readouterr().err
+    assert ("holds symbolic links" if link == "symlink" else "2 hard links") in err, err
+    assert tree(study) == before
 
 
 def test_na_id_and_corrupt_done(study, tmp_path):
