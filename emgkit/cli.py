@@ -313,8 +313,24 @@ def main(argv=None):
     """Entry point of the ``emgkit`` command; returns the exit code.
 
     Exit codes: 0 success; 1 a participant or the group step failed, or the system refused
-    a file operation; 2 bad input or usage (one ``emgkit: error:`` line); 130 interrupted.
+    a file operation; 2 bad input or usage (one ``emgkit: error:`` line); 130 interrupted
+    by Ctrl-C (SIGINT), 143 stopped by SIGTERM. A signal is never lost: one whose
+    exception a library swallowed still ends the command so (:mod:`emgkit._interrupts`).
     """
+    from . import _interrupts
+
+    with _interrupts.handling():  # first: a signal during start-up is a clean stop too
+        try:
+            code = _main(argv)
+            _interrupts.check()  # a signal whose exception was swallowed on the way
+            return code
+        except KeyboardInterrupt:  # swallowed, surfaced as an error, or during start-up
+            print("emgkit: interrupted.", file=sys.stderr)
+            return _interrupts.exit_code()
+
+
+def _main(argv):
+    from . import _interrupts
     from .errors import Interrupted
 
     logging.basicConfig(level=logging.WARNING, format="emgkit: %(levelname)s: %(message)s")
@@ -325,10 +341,10 @@ def main(argv=None):
         return args.func(args)
     except Interrupted as exc:
         print(f"emgkit: {exc}", file=sys.stderr)
-        return 130
+        return _interrupts.exit_code()
     except KeyboardInterrupt:
         print("emgkit: interrupted.", file=sys.stderr)
-        return 130
+        return _interrupts.exit_code()
     except EmgkitError as exc:
         print(f"emgkit: error: {exc}", file=sys.stderr)
         return 2
