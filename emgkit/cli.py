@@ -82,13 +82,14 @@ def _cmd_stats(args):
 
 
 def _cmd_report(args):
-    from .report import group_report, subject_report
+    from .report import subject_report
     from .study.outdir import check_file_target
+    from .study.results import results_report
 
     check_file_target(args.out, inputs=[p for p in (args.recording, args.config,
                                                     args.participants) if p])
     if args.group:
-        path = group_report(args.group, args.out, participants=args.participants)
+        path = results_report(args.group, args.out, participants=args.participants)
     else:
         if not args.recording or not args.config:
             from .errors import ConfigError

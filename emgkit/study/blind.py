@@ -170,6 +170,7 @@ def unblind(out_dir, key, *, force=False):
     from ..config import load_config
     from ..epochs.tables import read_trials
     from .outdir import OutputFolder
+    from .results import group_folder
     from .run import _now, fit_group
 
     root = Path(out_dir)
@@ -198,7 +199,7 @@ def unblind(out_dir, key, *, force=False):
     coded = read_tsv(table, what="Participants table")
     participants = coded.copy()
     participants[column] = coded[column].map(lambda v: record["codes"].get(str(v), v))
-    gdir = root / "group"
+    gdir = group_folder(root)  # refit only from the tables the run wrote
     trials = read_trials(gdir / "trials.tsv")
     out = OutputFolder.open(root, inputs=[run["config_file"], table])
     with out.lock():

@@ -469,6 +469,8 @@ def _group(out, plan, config, ok, reports):
                         ignore_index=True)
         write_tsv(trials, staging / "trials.tsv")
         write_tsv(tcs, staging / "timecourses.tsv")
+        # the run's own copy, read back by export, timecourse, report --group
+        write_tsv(plan.participants, staging / "participants.tsv")
         info["formula"] = fit_group(trials, plan.participants, config, staging, out.root,
                                     reports=reports)
         _interrupts.check()
