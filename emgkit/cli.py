@@ -320,14 +320,15 @@ def main(argv=None):
     """
     from . import _interrupts
 
-    with _interrupts.handling():  # first: a signal during start-up is a clean stop too
-        try:
+    try:
+        with _interrupts.handling():  # first: a signal during start-up is a clean stop too
             code = _main(argv)
-            _interrupts.check()  # a signal whose exception was swallowed on the way
+            if code != _interrupts.exit_code():
+                _interrupts.check()  # a signal whose exception was swallowed on the way
             return code
-        except KeyboardInterrupt:  # swallowed, surfaced as an error, or during start-up
-            print("emgkit: interrupted.", file=sys.stderr)
-            return _interrupts.exit_code()
+    except KeyboardInterrupt:  # swallowed on the way, during start-up or the handlers' set-up
+        print("emgkit: interrupted.", file=sys.stderr)
+        return _interrupts.exit_code()
 
 
 def _main(argv):

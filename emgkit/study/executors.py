@@ -60,7 +60,10 @@ def map_ordered(func, tasks, *, jobs=1, scheduler=None):
                 cluster.close()
     elif jobs > 1 and len(tasks) > 1:
         with worker_pool(jobs, len(tasks)) as pool:
-            for result in pool.map(func, tasks):
+            # not pool.map: its clean-up cancels futures the pool's thread then fails on
+            futures = [pool.submit(func, t) for t in tasks]
+            for fut in futures:
+                result = fut.result()
                 _interrupts.check()
                 yield result
     else:
@@ -81,6 +84,7 @@ def failure(task, exc):
 
 def _worker_init():
     """Workers ignore Ctrl-C (the parent cancels them) and die with their parent."""
+    _interrupts.forget()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     parent = os.getppid()
@@ -109,7 +113,7 @@ def worker_pool(jobs, n_tasks):
     Workers ignore Ctrl-C (this process cancels them) and are killed by the kernel when
     this process dies, even by SIGKILL (Linux ``PR_SET_PDEATHSIG``; elsewhere they poll
     their parent). When the block ends by an exception (Ctrl-C, SIGTERM, an error) the
-    workers are terminated and pending tasks cancelled rather than waited for; otherwise
+    workers are killed and pending tasks dropped rather than waited for; otherwise
     the pool is shut down normally. Every pool emgkit starts comes from here.
     """
     pool = ProcessPoolExecutor(max_workers=min(jobs, n_tasks), initializer=_worker_init)
@@ -117,8 +121,10 @@ def worker_pool(jobs, n_tasks):
         yield pool
     except BaseException:
         for proc in list((getattr(pool, "_processes", None) or {}).values()):
-            proc.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
+            proc.kill()
+        # no cancelled futures: the pool's own thread marks the pending ones broken when it
+        # sees the workers gone, and fails (a traceback on stderr) on a cancelled one
+        pool.shutdown(wait=False)
         raise
     pool.shutdown(wait=True)
 
