@@ -115,12 +115,18 @@ def test_sigterm_stops_a_run_with_143_and_a_rerun_resumes(study, tmp_path):
         time.sleep(0.02)
     workers = _workers(proc.pid)
     proc.send_signal(signal.SIGTERM)  # as a batch system stops a job: the parent only
-    _, err = proc.communicate(timeout=60)
+    try:
+        _, err = proc.communicate(timeout=60)
+        gone = _gone(workers)
+    finally:
+        for w in workers:
+            if _alive(w):
+                os.kill(w, signal.SIGKILL)
     assert proc.returncode == 143, err
     assert "Traceback" not in err and "interrupted" in err
     record = json.loads((out / "run.json").read_text())
     assert record["status"] == "interrupted" and record["signal"] == "SIGTERM"
-    assert _gone(workers)
+    assert gone
     assert not list(out.glob(".emgkit-tmp-*"))
     rec = run_study(study / "study.toml", out, reports=False, progress=False)
     assert rec["status"] == "ok"
@@ -212,22 +218,25 @@ naltrexone = [2.0, 0.9, 0.9, 1.0]
 
 
 def _power(tmp_path):
+    """``emgkit power --jobs 2`` with minutes of work; output to a file (not a pipe that
+    orphaned workers would hold open)."""
     toml = tmp_path / "study.toml"
     toml.write_text((SAMPLE / "study.toml").read_text() + POWER_TOML)
     cmd = [sys.executable, "-m", "emgkit.cli", "power", "--config", str(toml), "--at",
            "condition=happy", "--n-per-group", "10,20,30,40", "--trials-per-cell", "6,12",
            "--simulations", "2000", "--jobs", "2", "--out", str(tmp_path / "power")]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    with open(tmp_path / "stderr.txt", "w") as err:
+        return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err,
+                                start_new_session=True)
 
 
 @needs_proc
 def test_killed_parent_of_power_leaves_no_worker(tmp_path):
     proc = _power(tmp_path)
     workers = _workers(proc.pid)
-    assert len(workers) == 2, proc.stderr.read() if proc.poll() is not None else ""
+    assert len(workers) == 2, (tmp_path / "stderr.txt").read_text()
     proc.kill()  # SIGKILL of the parent only
-    proc.communicate()
+    proc.wait()
     try:
         assert _gone(workers)
     finally:
@@ -242,10 +251,15 @@ def test_sigterm_stops_power_and_its_workers(tmp_path):
     workers = _workers(proc.pid)
     assert len(workers) == 2
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 143, err
+    try:
+        assert proc.wait(timeout=30) == 143
+        assert _gone(workers, timeout=5)
+    finally:
+        for w in workers:
+            if _alive(w):
+                os.kill(w, signal.SIGKILL)
+    err = (tmp_path / "stderr.txt").read_text()
     assert "Traceback" not in err and "interrupted" in err
-    assert _gone(workers, timeout=5)
     assert not (tmp_path / "power" / "power.tsv").exists()
 
 
