@@ -138,7 +138,7 @@ def _swallow_a_signal(signum):
     try:
         os.kill(os.getpid(), signum)
         time.sleep(0.5)  # the handler runs here
-    except BaseException:  # noqa: BLE001 - the point of the test
+    except BaseException:  # noqa: BLE001, S110 - the point of the test
         pass
 
 
@@ -175,10 +175,9 @@ def test_swallowed_signal_never_leaves_a_pdf(tmp_path):
         _swallow_a_signal(signal.SIGINT)
 
     out = tmp_path / "report.pdf"
-    with _interrupts.handling(), pytest.raises(KeyboardInterrupt):
-        with atomic_pdf(out) as pdf:
-            pdf.savefig(figure_page("a page", plot))
-            pdf.savefig(figure_page("never drawn", plot))
+    with _interrupts.handling(), pytest.raises(KeyboardInterrupt), atomic_pdf(out) as pdf:
+        pdf.savefig(figure_page("a page", plot))
+        pdf.savefig(figure_page("never drawn", plot))
     assert list(tmp_path.iterdir()) == []
     assert _interrupts.received() is None  # cleared when the handlers are removed
 
@@ -286,7 +285,7 @@ def test_every_pool_is_made_to_die_with_its_parent(tmp_path):
 
 @pytest.mark.parametrize("command", ["export", "timecourse", "report", "group_folder"])
 def test_hand_edited_group_table_is_refused(results, tmp_path, capsys, command):
-    study, out = results
+    _, out = results
     trials = out / "group" / "trials.tsv"
     tcs = out / "group" / "timecourses.tsv"
     for path in (trials, tcs):
@@ -362,9 +361,9 @@ def test_disk_full_while_drawing_a_pdf_names_the_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(backend_pdf.PdfFile, "write", write)
     out = tmp_path / "report.pdf"
-    with pytest.raises(OSError, match=f"disk full while writing {out}") as info:
-        with atomic_pdf(out) as pdf:
-            pdf.savefig(text_page("a page", [(None, "text " * 400)]))
+    with (pytest.raises(OSError, match=f"disk full while writing {out}") as info,
+          atomic_pdf(out) as pdf):
+        pdf.savefig(text_page("a page", [(None, "text " * 400)]))
     assert info.value.errno == errno.ENOSPC
     assert list(tmp_path.iterdir()) == []
 
