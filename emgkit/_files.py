@@ -3,6 +3,7 @@ safe file-name parts, table sidecars (a participants table coded by ``emgkit bli
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -16,6 +17,25 @@ from .errors import OutputError, ReadError
 _PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
+#: errno -> what a failed write means, for the message
+_WRITE_FAILURES = {errno.ENOSPC: "disk full", errno.EDQUOT: "disk quota exceeded",
+                   errno.EFBIG: "file too large for the file system",
+                   errno.EIO: "input/output error (failing disk or network file system)"}
+
+
+def write_failure(exc):
+    """The ``OSError`` (ENOSPC, EDQUOT, EFBIG, EIO) behind ``exc`` — itself, or the error
+    it was raised while handling, as when a PDF or zlib stream fails on flushing after the
+    disk filled up — or None."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in _WRITE_FAILURES:
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 @contextmanager
 def atomic_path(path):
     """Yield a temporary path that replaces ``path`` when the block completes.
@@ -24,6 +44,14 @@ def atomic_path(path):
     failed or interrupted write never leaves a partial file under the final name. The
     temporary file is created fresh (``O_EXCL | O_NOFOLLOW``) after removing any stale one,
     so a symbolic link planted under its name is never written through.
+
+    Raises
+    ------
+    OSError
+        When the disk is full (or the quota exceeded, the file too large, an I/O error)
+        while writing: ``errno`` as the system gave it, and a message that says so and
+        names ``path`` (the library's own error, e.g. zlib's "Error -2 while flushing",
+        is replaced).
     """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -34,6 +62,13 @@ def atomic_path(path):
     try:
         yield tmp
         os.replace(tmp, path)
+    except Exception as exc:
+        cause = write_failure(exc)
+        if cause is None:
+            raise
+        raise OSError(cause.errno, f"{_WRITE_FAILURES[cause.errno]} while writing {path} "
+                      f"({os.strerror(cause.errno)}); free space or choose another folder, "
+                      f"then rerun") from exc
     finally:
         if tmp.is_symlink() or tmp.exists():
             tmp.unlink()

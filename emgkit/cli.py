@@ -106,9 +106,10 @@ def _cmd_stats(args):
 
 
 def _cmd_report(args):
-    from .report import group_report, subject_report
+    from .report import subject_report
     from .study.export import results_inputs
     from .study.outdir import check_file_target, recording_inputs
+    from .study.results import results_report
 
     if args.group:  # the results folder is read as a whole: nothing is written inside it
         check_file_target(args.out, inputs=results_inputs(args.group, args.participants),
@@ -118,7 +119,7 @@ def _cmd_report(args):
                           + ([args.participants] if args.participants else []),
                           force=args.force)
     if args.group:
-        path = group_report(args.group, args.out, participants=args.participants)
+        path = results_report(args.group, args.out, participants=args.participants)
     else:
         if not args.recording or not args.config:
             from .errors import ConfigError
@@ -418,8 +419,25 @@ def main(argv=None):
     Exit codes: 0 success; 1 a participant or the group step failed, or the system refused
     a file operation; 2 bad input or usage (one ``emgkit: error:`` line), including a
     configured condition that occurs in no recording; 3 (``run``) finished, but a condition
-    is missing in some participants (``--allow-missing`` accepts it); 130 interrupted.
+    is missing in some participants (``--allow-missing`` accepts it); 130 interrupted by
+    Ctrl-C (SIGINT), 143 stopped by SIGTERM. A signal is never lost: one whose exception a
+    library swallowed still ends the command so (:mod:`emgkit._interrupts`).
     """
+    from . import _interrupts
+
+    try:
+        with _interrupts.handling():  # first: a signal during start-up is a clean stop too
+            code = _main(argv)
+            if code != _interrupts.exit_code():
+                _interrupts.check()  # a signal whose exception was swallowed on the way
+            return code
+    except KeyboardInterrupt:  # swallowed on the way, during start-up or the handlers' set-up
+        print("emgkit: interrupted.", file=sys.stderr)
+        return _interrupts.exit_code()
+
+
+def _main(argv):
+    from . import _interrupts
     from .errors import Interrupted
 
     logging.basicConfig(level=logging.WARNING, format="emgkit: %(levelname)s: %(message)s")
@@ -430,10 +448,10 @@ def main(argv=None):
         return args.func(args)
     except Interrupted as exc:
         print(f"emgkit: {exc}", file=sys.stderr)
-        return 130
+        return _interrupts.exit_code()
     except KeyboardInterrupt:
         print("emgkit: interrupted.", file=sys.stderr)
-        return 130
+        return _interrupts.exit_code()
     except EmgkitError as exc:
         print(f"emgkit: error: {exc}", file=sys.stderr)
         return 2

@@ -169,11 +169,12 @@ def cmd_timecourse(args):
     from .stats.timecourse import binwise_test, cluster_test, plot_clusters
     from .study.export import results_inputs, results_participants
     from .study.outdir import OutputFolder
+    from .study.results import group_folder
 
     root = Path(args.results)
     inputs = results_inputs(root, args.participants)  # and the results folder, read whole
     OutputFolder.check(args.out, inputs=inputs, reads=[root])
-    path = root / "group" / "timecourses.tsv"
+    path = group_folder(root) / "timecourses.tsv"  # checked against its done.json
     if not path.is_file():
         raise ConfigError(f"{path} not found: run the study's group step first (emgkit run).")
     tcs = read_trials(path)

@@ -1,4 +1,5 @@
-"""Building blocks of PDF reports: text pages, table pages, and atomic PDF writing."""
+"""Building blocks of PDF reports: text pages, table pages, and atomic PDF writing that
+stops between pages on Ctrl-C/SIGTERM (:mod:`emgkit._interrupts`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
+from .. import _interrupts
 from .._files import atomic_path
 
 A4 = (8.27, 11.69)
@@ -143,11 +145,26 @@ def figure_page(title, plot, nrows=1, ncols=1, *, landscape=True, bottom=0.65, *
     return fig
 
 
+class _Pages(PdfPages):
+    """PdfPages that checks for a received signal before and after drawing each page: an
+    interrupt whose exception matplotlib swallowed while drawing still stops the report."""
+
+    def savefig(self, figure=None, **kwargs):
+        _interrupts.check()
+        super().savefig(figure, **kwargs)
+        _interrupts.check()
+
+
 @contextmanager
 def atomic_pdf(path):
-    """Yield a PdfPages writing to a temporary file that replaces ``path`` on success."""
+    """Yield a PdfPages writing to a temporary file that replaces ``path`` on success.
+
+    On Ctrl-C or SIGTERM (between pages, or swallowed while a page was drawn) the
+    temporary file is removed and ``path`` is left as it was.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # no creation date: the same inputs give the same bytes
-    with atomic_path(path) as tmp, PdfPages(tmp, metadata={"CreationDate": None}) as pdf:
+    with atomic_path(path) as tmp, _Pages(tmp, metadata={"CreationDate": None}) as pdf:
         yield pdf
+        _interrupts.check()

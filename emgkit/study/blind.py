@@ -358,7 +358,8 @@ def unblind(out_dir, key, *, force=False):
     from .._version import __version__
     from ..config import load_config
     from ..epochs.tables import read_trials
-    from .outdir import OutputFolder, guard_output, verify
+    from .outdir import OutputFolder, guard_output
+    from .results import group_folder
     from .run import _now, fit_group
 
     root = Path(out_dir)
@@ -389,13 +390,7 @@ def unblind(out_dir, key, *, force=False):
     column = record["column"]
     if (root / RECORD).exists() and not force:
         raise ConfigError(f"{root} was already unblinded ({RECORD}); --force to redo it.")
-    gdir = root / "group"
-    done, problem = verify(gdir)
-    if done is None or not {"trials.tsv", "timecourses.tsv"} <= set(done["files"]):
-        problem = problem or "its done.json does not list trials.tsv and timecourses.tsv"
-        raise ConfigError(f"{gdir} cannot be trusted ({problem}); "
-                          f"unblinding refits only the group step emgkit wrote. Rerun "
-                          f"emgkit run on {root} (with the coded table) first.")
+    gdir = group_folder(root)  # refit only from the tables the run wrote (done.json)
     before = result_hashes(root)
     participants = coded.copy()
     participants[column] = [v if pd.isna(v) else record["codes"][str(v)]

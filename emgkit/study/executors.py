@@ -1,6 +1,8 @@
-"""How ``emgkit run`` executes participants: in this process, in worker processes, or on
+"""How emgkit executes independent work (``run``'s participants, ``multiverse``'s participants
+and specifications, ``power``'s simulations): in this process, in worker processes, or on
 Dask — with the same guarantees everywhere: a participant whose worker raises or dies fails
-alone, Ctrl-C/SIGTERM cancel the work, and workers never outlive their parent."""
+alone, Ctrl-C/SIGTERM cancel the work (checked between tasks, :mod:`emgkit._interrupts`), and
+workers never outlive their parent: every process pool is made by :func:`worker_pool`."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 
+from .. import _interrupts
 from ..errors import ConfigError
 
 
@@ -36,6 +39,7 @@ def run_tasks(tasks, func, done, *, jobs=1, scheduler=None):
         _run_pool(tasks, jobs, func, done)
     else:
         for t in tasks:
+            _interrupts.check()
             done(func(t))
 
 
@@ -55,10 +59,16 @@ def map_ordered(func, tasks, *, jobs=1, scheduler=None):
             if cluster is not None:
                 cluster.close()
     elif jobs > 1 and len(tasks) > 1:
-        with ProcessPoolExecutor(jobs) as pool:
-            yield from pool.map(func, tasks)
+        with worker_pool(jobs, len(tasks)) as pool:
+            # not pool.map: its clean-up cancels futures the pool's thread then fails on
+            futures = [pool.submit(func, t) for t in tasks]
+            for fut in futures:
+                result = fut.result()
+                _interrupts.check()
+                yield result
     else:
         for t in tasks:
+            _interrupts.check()
             yield func(t)
 
 
@@ -72,25 +82,9 @@ def failure(task, exc):
                 message=f"{name}: {exc}{why}", seconds=0.0)
 
 
-@contextmanager
-def interrupt_on_sigterm():
-    """Treat SIGTERM like Ctrl-C while a run holds its folder (main thread only)."""
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _worker_init():
     """Workers ignore Ctrl-C (the parent cancels them) and die with their parent."""
+    _interrupts.forget()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     parent = os.getppid()
@@ -112,9 +106,31 @@ def _worker_init():
         os._exit(1)
 
 
-def _run_pool(tasks, jobs, func, done):
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), initializer=_worker_init)
+@contextmanager
+def worker_pool(jobs, n_tasks):
+    """A process pool of ``min(jobs, n_tasks)`` workers that die with this process.
+
+    Workers ignore Ctrl-C (this process cancels them) and are killed by the kernel when
+    this process dies, even by SIGKILL (Linux ``PR_SET_PDEATHSIG``; elsewhere they poll
+    their parent). When the block ends by an exception (Ctrl-C, SIGTERM, an error) the
+    workers are killed and pending tasks dropped rather than waited for; otherwise
+    the pool is shut down normally. Every pool emgkit starts comes from here.
+    """
+    pool = ProcessPoolExecutor(max_workers=min(jobs, n_tasks), initializer=_worker_init)
     try:
+        yield pool
+    except BaseException:
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            proc.kill()
+        # no cancelled futures: the pool's own thread marks the pending ones broken when it
+        # sees the workers gone, and fails (a traceback on stderr) on a cancelled one
+        pool.shutdown(wait=False)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _run_pool(tasks, jobs, func, done):
+    with worker_pool(jobs, len(tasks)) as pool:
         futures = {pool.submit(func, t): t for t in tasks}
         for fut in as_completed(futures):
             try:
@@ -122,12 +138,7 @@ def _run_pool(tasks, jobs, func, done):
             except Exception as exc:  # the worker died (BrokenProcessPool)
                 info = failure(futures[fut], exc)
             done(info)
-    except BaseException:
-        for proc in list((getattr(pool, "_processes", None) or {}).values()):
-            proc.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+            _interrupts.check()
 
 
 _ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://\S+$")

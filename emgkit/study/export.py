@@ -11,24 +11,14 @@ import pandas as pd
 from .._files import sidecar_of
 from .._ids import normalise_ids
 from ..epochs.tables import read_trials
-from ..errors import ConfigError
-from .plan import read_participants
+from .results import group_folder, run_participants
 
 
 def results_participants(root, participants=None):
     """The participants table of a results folder: ``participants`` when given, else the
-    one the run's config names (``run.json``)."""
-    if participants is not None:
-        return read_participants(participants)
-    run = Path(root) / "run.json"
-    try:
-        rec = json.loads(run.read_text(encoding="utf-8"))
-        table = rec["config"]["study"]["participants"]
-        path = Path(rec["config_file"]).parent / table
-    except (OSError, ValueError, KeyError, TypeError):
-        raise ConfigError(f"{root}: no run.json naming a participants table; pass "
-                          f"--participants.") from None
-    return read_participants(path)
+    run's own copy (:func:`emgkit.study.results.run_participants`), never today's version
+    of the table the config names."""
+    return run_participants(root, participants)
 
 
 def results_inputs(root, participants=None):
@@ -82,7 +72,7 @@ def export_wide(trials, participants, *, value="score", muscles=None, conditions
 def export_results(root, *, wide=True, participants=None):
     """:func:`export_wide` or :func:`export_long` of a results folder's trials."""
     root = Path(root)
-    gdir = root / "group" / "trials.tsv"
+    gdir = group_folder(root) / "trials.tsv"  # checked against its done.json
     trials = read_trials(gdir if gdir.is_file() else root)
     parts = results_participants(root, participants)
     if not wide:

@@ -27,12 +27,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from .. import _interrupts
 from .._files import sha256, write_text, write_tsv
 from ..config import Config, load_config
 from ..epochs.sidecar import write_sidecars
 from ..epochs.tables import read_trials
 from ..errors import ConfigError, EmgkitError, Interrupted
-from .executors import interrupt_on_sigterm, run_tasks
+from .executors import run_tasks
 from .outdir import OutputFolder, verify
 from .progress import Progress
 from .review import analysis_digest
@@ -183,6 +184,7 @@ def process_participant(task):
             subject_report(rec, task.config, staging / "report.pdf", result=result)
         mapping = result.events.attrs.get("mapping", {})
         ignored = events_ignored(result.events)
+        _interrupts.check()  # a signal swallowed while drawing: never publish after it
         out.publish(staging, task.folder, key=key, key_parts=parts, recording=str(rec),
                     participant_id=task.participant_id, session=task.session,
                     finished=_now(), event_mapping=mapping, events_ignored=ignored)
@@ -193,6 +195,8 @@ def process_participant(task):
         if ignored:
             info["events_ignored"] = ignored
     except Exception as exc:  # one participant's failure must not stop the study
+        if _interrupts.received() is not None:  # an interrupt that surfaced as an error
+            raise KeyboardInterrupt from exc
         known = isinstance(exc, EmgkitError)
         info["message"] = f"{type(exc).__name__}: {exc}" + (
             "" if known else "\n" + traceback.format_exc(limit=3))
@@ -388,7 +392,7 @@ def run_study(config, out_dir, *, plan=None, jobs=1, scheduler=None, reports=Tru
     config = plan_config(plan, config)
     inputs = all_inputs(plan, config)
     out = OutputFolder.open(out_dir, inputs=inputs)
-    with out.lock(), interrupt_on_sigterm():
+    with out.lock(), _interrupts.handling():
         from .blind import blinding_record, check_after_unblinding
 
         after = check_after_unblinding(out.root, config, force)  # the specific refusal first
@@ -414,20 +418,23 @@ def run_study(config, out_dir, *, plan=None, jobs=1, scheduler=None, reports=Tru
         write_text(json.dumps(record, indent=2, default=str), out.root / "run.json")
         try:
             _run(record, plan, config, out, jobs, scheduler, reports, progress, group_step)
-        except KeyboardInterrupt:
-            record.update(status="interrupted", finished=_now())
+        except BaseException as exc:
+            if not isinstance(exc, KeyboardInterrupt) and _interrupts.received() is None:
+                _failed(record, out, exc)
+                raise
+            record.update(status="interrupted", finished=_now(), signal=_interrupts.name())
             write_text(json.dumps(record, indent=2, default=str), out.root / "run.json")
             out.clean_staging()
             n = sum(r["status"] in ("done", "skipped") for r in record["participants"].values())
             raise Interrupted(f"run interrupted; {n} finished participant(s) are kept in "
                               f"{out.root} and a rerun resumes from there.") from None
-        except BaseException as exc:
-            record.update(status="failed", finished=_now(),
-                          message=f"{type(exc).__name__}: {exc}")
-            write_text(json.dumps(record, indent=2, default=str), out.root / "run.json")
-            out.clean_staging()
-            raise
     return record
+
+
+def _failed(record, out, exc):
+    record.update(status="failed", finished=_now(), message=f"{type(exc).__name__}: {exc}")
+    write_text(json.dumps(record, indent=2, default=str), out.root / "run.json")
+    out.clean_staging()
 
 
 def _hash(path):
@@ -460,6 +467,7 @@ def _run(record, plan, config, out, jobs, scheduler, reports, progress, group_st
     results = sorted(record["participants"].values(), key=lambda r: r["participant"])
     record["participants"] = {r["participant"]: r for r in results}
     ok = [r for r in results if r["status"] in ("done", "skipped")]
+    _interrupts.check()
     coverage = condition_coverage(config, {r["participant"]: read_trials(
         out.path(r["folder"], "trials.tsv")) for r in ok}, results)
     if coverage:
@@ -482,6 +490,7 @@ def _run(record, plan, config, out, jobs, scheduler, reports, progress, group_st
                if r.get("events_ignored")}
     if ignored:  # glitches and merged duplicates, per participant
         record["events_ignored"] = ignored
+    _interrupts.check()  # never "ok" after a signal, even one a library swallowed
     write_text(json.dumps(record, indent=2, default=str), out.root / "run.json")
 
 
@@ -555,13 +564,18 @@ def _group(out, plan, config, ok, reports):
         write_tsv(trials, staging / "trials.tsv")
         write_tsv(tcs, staging / "timecourses.tsv")
         write_sidecars(staging, trials, tcs, config)
+        # the run's own copy, read back by export, timecourse, report --group
+        write_tsv(plan.participants, staging / "participants.tsv")
         info["formula"] = fit_group(trials, plan.participants, config, staging, out.root,
                                     reports=reports)
+        _interrupts.check()
         out.publish(staging, "group", participants=[r["participant"] for r in ok],
                     finished=_now())
         staging = None
         info["status"] = "done"
     except Exception as exc:
+        if _interrupts.received() is not None:  # an interrupt that surfaced as an error
+            raise KeyboardInterrupt from exc
         info["message"] = f"{type(exc).__name__}: {exc}"
         logger.error("group step failed: %s", info["message"])
     finally:

@@ -198,7 +198,7 @@ def test_blind_refuses_a_key_on_the_table_or_its_sidecar(tmp_path, capsys, targe
     argv = ["blind", str(src), "--out", str(tmp_path / "c.tsv"), "--key", str(key)]
     assert _cli(argv) == 2
     err = capsys.readouterr().err
-    assert "same file" in err and "--key" in err
+    assert "three separate files" in err and "--key" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.tsv"]
 
 
