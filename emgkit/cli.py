@@ -184,7 +184,8 @@ def build_parser():
                    help="random seed, a whole number >= 0 (default 0)")
     s.add_argument("--format", choices=["bdf", "edf"], default="bdf",
                    help="file format of the recordings (default bdf)")
-    s.add_argument("--sfreq", type=arg_sfreq, default=2048.0, help="Hz, 100 to 100000 (default 2048)")
+    s.add_argument("--sfreq", type=arg_sfreq, default=2048.0,
+                   help="Hz, 100 to 100000 (default 2048)")
     s.add_argument("--trials", type=arg_int(1, MAX_TRIALS, what="a number of trials"),
                    default=6, help=f"trials per condition, 1 to {MAX_TRIALS} (default 6)")
     s.set_defaults(func=_cmd_simulate)
@@ -282,8 +283,9 @@ def build_parser():
                    "never overwritten)")
     s.add_argument("--mask", type=arg_mask, default=0xFFFF,
                    help="trigger bit mask (default 0xFFFF)")
-    s.add_argument("--sfreq", type=float, default=None, metavar="HZ",
-                   help="text exports without a header: sampling rate in Hz")
+    s.add_argument("--sfreq", type=arg_float(0, 1e6, low_inclusive=False), default=None,
+                   metavar="HZ", help="text exports without a header: sampling rate in Hz "
+                   "(default: none; required for such files)")
     s.add_argument("--columns", default=None, metavar="A,B,C",
                    help="text exports without a header: comma-separated column names")
     s.add_argument("--units", default=None, metavar="UNIT",

@@ -166,9 +166,10 @@ def run_multiverse(config_path, out_dir, *, jobs=1, scheduler=None, report=True,
                           f"more than --max-specs {max_specs} ({duration_text(estimate)} for "
                           f"{n_part} participants with --jobs {jobs}); shorten the lists or "
                           f"pass --max-specs {len(grid)}.")
+    config = plan_config(plan, config)  # --bids: events from each *_events.tsv
+    OutputFolder.check(out_dir, inputs=all_inputs(plan, config))  # refused before announcing
     if announce:
         announce(len(grid), n_part, estimate)
-    config = plan_config(plan, config)  # --bids: events from each *_events.tsv
     out = OutputFolder.open(out_dir, inputs=all_inputs(plan, config))
     record = dict(started=_now(), config_file=str(config.path),
                   config_sha256=sha256(config.path), analysis_digest=analysis_digest(config),

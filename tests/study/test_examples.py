@@ -24,7 +24,7 @@ def test_nilsonne_example_runs_with_reports(tmp_path):
     record = run_study(EXAMPLE, out, progress=False)
     assert record["status"] == "ok", record
     assert {p: r["status"] for p, r in record["participants"].items()} == {
-        "09": "done", "10": "done", "11": "done"}
+        "sub-09": "done", "sub-10": "done", "sub-11": "done"}
     text = " ".join(page.extract_text() for page in
                     PdfReader(out / "sub-09" / "report.pdf").pages[:3])
     text = " ".join(text.split())

@@ -55,7 +55,7 @@ def build_world(root):
     study = root / "study"
     simulate_study(study, 4, seed=4, sfreq=256.0, params=SimParams(sfreq=256.0, n_trials=2))
     cfg = (study / "study.toml").read_text()
-    blind_table(study / "participants.tsv", study / "coded.tsv", root / "key.json", seed=1)
+    blind_table(study / "participants.tsv", study / "coded.tsv", root / "key.json")
     (study / "blinded.toml").write_text(cfg.replace('participants = "participants.tsv"',
                                                     'participants = "coded.tsv"'))
     (study / "mv.toml").write_text(cfg + '\n[multiverse]\nsmooth = [0.05, 0.1]\n')
