@@ -51,6 +51,17 @@ MODELS = {
              "Block", None, "BV"),
     "orthodont": ("distance ~ age * Sex + (age | Subject)", "distance ~ age * Sex", "Subject",
                   "~ age", None),
+    "chickweight": ("weight ~ Time * Diet + (Time | Chick)", "weight ~ Time * Diet", "Chick",
+                    "~ Time", None),
+    "co2_int": ("uptake ~ Type * treatment + conc + (1 | Plant)",
+                "uptake ~ Type * treatment + conc", "Plant", None, None),
+    "co2_slope": ("uptake ~ Type * treatment + conc + (conc | Plant)",
+                  "uptake ~ Type * treatment + conc", "Plant", "~ conc", None),
+    "co2_kslope": ("uptake ~ Type * treatment * conc_k + (conc_k | Plant)",
+                   "uptake ~ Type * treatment * conc_k", "Plant", "~ conc_k", None),
+    "feedlot": ("swt ~ ewt + diet + (1 | herd)", "swt ~ ewt + diet", "herd", None, None),
+    "feedlot_slope": ("swt ~ ewt * diet + (ewt | herd)", "swt ~ ewt * diet", "herd", "~ ewt",
+                      None),
 }
 STUDY = ("score ~ group * condition * muscle + (1 | participant_id)",
          "score ~ group * condition * muscle", "participant_id", None, None)

@@ -120,8 +120,15 @@ KEYS = (
     Key("events", "shift", "float or table", {}, _S, (),
         "Onset shift added to each event (e.g. expression onset in dynamic faces): one "
         "number for all conditions, or a table condition -> s.", {"happy": 0.5}),
-    Key("events", "min_interval", "float", 0.0, _S, (),
-        "Events closer than this to the previous kept event are ignored (>= 0).", 0.5),
+    Key("events", "min_interval", "float", 0.05, _S, (),
+        "Shortest time between two events (>= 0; 0 = no check): a same-code event closer "
+        "than this to the previous kept one is merged into it (warned, counted in "
+        "`run.json`); with another code it is an error naming both events.", 0.5),
+    Key("events", "min_duration", "float", None, _S, (),
+        "`source = \"stim\"`: shortest time a trigger code must be held to count; shorter "
+        "codes (Status glitches) are ignored, warned about and counted in `run.json`. None: "
+        "5 ms, or no filtering when one sample is longer; an explicit value must be at least "
+        "one sample (0 = keep every code).", 0.01, "5 ms (none when one sample is longer)"),
     Key("events", "analog_channels", "list of str", [], "", (),
         "`source = \"analog\"`: the channels carrying event pulses (required then).",
         ["angry_ref", "happy_ref"]),
