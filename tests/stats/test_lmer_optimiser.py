@@ -84,8 +84,6 @@ def test_loglik_singular_and_variance_components(fitted):
 
 # df-dependent columns that differ from lmerTest for reasons other than the optimiser
 KNOWN = {
-    # a 2-df Type III term: emgkit's hypothesis basis is not lmerTest's (issue 27, item 2)
-    "feedlot": {"anova": ("den_df", "p")},
     # a singular fit with ewt in kg (≈ 600; relative slope SD 3e-3): Satterthwaite df 0.1-2 %
     # apart; optimum, estimates, SE, F and variance components agree
     "feedlot_slope": {"fixef": ("df", "p"), "anova": ("den_df", "p")},
