@@ -456,7 +456,8 @@ class MixedResult:
                                                                na_rep="n/a"))
         fit = {k: v for k, v in self.fit.items()}
         fit["df_method"] = "Satterthwaite"
-        fit["anova"] = "Type III, sum-to-zero coding, Satterthwaite denominator df"
+        fit["anova"] = ("Type III (lmerTest's hypothesis matrices), Satterthwaite denominator "
+                        "df")
         written["fit"] = _atomic(out / "fit.json", lambda p: p.write_text(
             json.dumps(fit, indent=2, default=float)))
         data = self.data.astype({c: str for c in self.factors})
