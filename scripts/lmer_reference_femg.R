@@ -1,8 +1,8 @@
 # Type III reference fits on a simulated facial-EMG table (issue 27, item 2): lmerTest's
 # multi-df Satterthwaite denominator df depend on the basis of its Type III hypothesis
 # matrices, so emgkit's anova() is checked against lmerTest on an unbalanced fEMG design with
-# 2- and 4-df terms, random muscle slopes, a one-term model (lmerTest's Type I matrices) and a
-# covariate interacting with a factor.
+# 2- and 4-df terms, random muscle slopes, a one-term model (lmerTest's Type I matrices), a
+# covariate interacting with a factor, an interaction without a main effect, no intercept.
 #
 # Data: 32 participants (16 placebo, 16 naltrexone) x 3 conditions x 3 muscles x 3 trials,
 # ~10 % of trials dropped at random (rejected trials), participant intercepts and correlated
@@ -54,7 +54,11 @@ d$participant_id <- factor(d$participant_id)
 models <- list(
   femg_slope  = score ~ group * condition * muscle + (muscle | participant_id),
   femg_muscle = score ~ muscle + (muscle | participant_id),
-  femg_trait  = score ~ group + condition * trait + (1 | participant_id)
+  femg_trait  = score ~ group + condition * trait + (1 | participant_id),
+  # condition:group without group: condition is coded by all its levels there, and
+  # lmerTest's containment leaves condition untouched
+  femg_nomain = score ~ condition + muscle + condition:group + (1 | participant_id),
+  femg_noint  = score ~ 0 + condition * muscle + (1 | participant_id)
 )
 
 tight <- list(

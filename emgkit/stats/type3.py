@@ -102,17 +102,38 @@ def type1_contrasts(X, terms):
 
 
 def _numeric(info, factor):
-    """True for a covariate as R's ``dataClasses`` calls it "numeric" (a matrix-valued
-    column such as ``poly(x, 2)`` is "nmatrix", grouped with the factors)."""
+    """True for a covariate that R's ``dataClasses`` calls "numeric": one column, and not
+    ``scale()`` or ``poly()``, which return matrices in R ("nmatrix"; grouped with the
+    factors by lmerTest's containment)."""
     fi = info.factor_infos[factor]
-    return fi.type == "numerical" and fi.num_columns == 1
+    code = factor.code
+    return (fi.type == "numerical" and fi.num_columns == 1
+            and not code.startswith(("standardize(", "_poly(")))
+
+
+def _contrast_coded(terms):
+    """Per term, the variables R codes by contrasts (1 in ``attr(terms, "factors")``; 2, for
+    dummy coding of all levels, is left out by lmerTest's containment).
+
+    R's rule (``TermCode``): variable ``v`` of term ``T`` is coded by contrasts when ``T``
+    without ``v`` is empty or lies within a term before ``T`` (terms in R's order: by
+    degree, then as written)."""
+    order = sorted(terms, key=lambda t: len(t.factors))  # stable: patsy's order within
+    out = {}
+    for k, t in enumerate(order):
+        own = set(t.factors)
+        out[t] = {v for v in own
+                  if not own - {v} or any(own - {v} <= set(p.factors) for p in order[:k])}
+    return out
 
 
 def containment(info):
     """SAS/lmerTest containment of a patsy design's terms.
 
     Term ``F1`` is contained in ``F2`` when every variable of ``F1`` is in ``F2``, ``F2``
-    has more variables, and both have the same covariates.
+    has more variables, and both have the same covariates; as lmerTest, a term's variables
+    are those R codes by contrasts in it (see :func:`_contrast_coded`), so ``condition`` is
+    not contained in ``condition:group`` when ``group`` has no main effect.
 
     Parameters
     ----------
@@ -124,8 +145,8 @@ def containment(info):
         Term (patsy ``Term``) -> list of the terms that contain it.
     """
     terms = [t for t in info.terms if t.factors]
-    var = {t: set(t.factors) for t in terms}
-    num = {t: {f for f in t.factors if _numeric(info, f)} for t in terms}
+    var = _contrast_coded(terms)
+    num = {t: {f for f in var[t] if _numeric(info, f)} for t in terms}
     return {t1: [t2 for t2 in terms if var[t1] < var[t2] and num[t1] == num[t2]]
             for t1 in terms}
 

@@ -4,8 +4,9 @@ lmerTest's multi-df Satterthwaite denominator df depend on the rows of its Type 
 not only on the hypothesis they span. References: a simulated, unbalanced fEMG table fitted
 by lme4 + lmerTest (``scripts/lmer_reference_femg.R`` writes ``tests/data/lmer/femg_*``):
 ``group * condition * muscle`` with correlated random muscle slopes (2- and 4-df terms), a
-one-term model (lmerTest then uses its Type I matrices) and a covariate interacting with a
-factor."""
+one-term model (lmerTest then uses its Type I matrices), a covariate interacting with a
+factor, an interaction without its main effect (R codes condition by all its levels there,
+and lmerTest's containment then leaves condition alone) and a model without intercept."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ MODELS = {
     "femg_slope": ("score ~ group * condition * muscle", "~ muscle"),
     "femg_muscle": ("score ~ muscle", "~ muscle"),
     "femg_trait": ("score ~ group + condition * trait", None),
+    "femg_nomain": ("score ~ condition + muscle + condition:group", None),
+    "femg_noint": ("score ~ 0 + condition * muscle", None),
 }
 
 
