@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 import patsy
+from scipy.linalg import solve_triangular
 
 from ..errors import ModelError
 from .formula import _ENV
@@ -46,6 +47,13 @@ def _zap(a):
     if big > 0:
         a[np.abs(a) < _ZAP * big] = 0.0
     return a
+
+
+def _coef(X, Y):
+    """Least-squares coefficients of ``Y`` on a full-column-rank ``X`` (Householder QR: as
+    accurate as an SVD here, and much faster for tall designs)."""
+    Q, R = np.linalg.qr(X)
+    return solve_triangular(R, Q.T @ Y)
 
 
 def doolittle(x, eps=_DOOLITTLE_EPS):
@@ -206,7 +214,7 @@ def type3_contrasts(design, X, data, X_fit=None):
         return type1_contrasts(Xc, design.terms)
     frame = data[list(design.alias)].set_axis(list(design.alias.values()), axis=1)
     R, owner = _complete_design(info, frame)
-    L0 = _zap(np.linalg.lstsq(X, R, rcond=None)[0].T)          # (m, p): R = X L0'
+    L0 = _zap(_coef(X, R).T)          # (m, p): R = X L0'
     cols = {t: np.arange(X.shape[1])[info.term_slices[t]] for t in names}
     contained = containment(info)
     for t in sorted(names, key=lambda t: -len(t.factors)):      # higher order first
@@ -222,18 +230,17 @@ def type3_contrasts(design, X, data, X_fit=None):
             col_term[j] = t
     rows = []
     for j, t in enumerate(col_term):
-        tol = 1e-12 * (1 + np.abs(X[:, j]).max())
-        hit = [k for k, o in enumerate(owner)
-               if o is t and np.allclose(R[:, k], X[:, j], rtol=0, atol=tol)]
-        if not hit:
+        own = [k for k, o in enumerate(owner) if o is t]
+        gap = np.abs(R[:, own] - X[:, [j]]).max(axis=0)
+        if not own or gap.min() > 1e-12 * (1 + np.abs(X[:, j]).max()):
             raise ModelError(f"Type III hypotheses: column {design.column_names[j]!r} of "
                              f"the treatment-coded design is not one of its term's cells; "
                              f"pass the default (treatment-coded) design.")
-        rows.append(hit[0])
+        rows.append(own[int(np.argmin(gap))])
     L = L0[rows]                                                # (p, p)
     if X_fit is not None:
         X_fit = np.asarray(X_fit, float)
-        mapping = _zap(np.linalg.lstsq(X, X_fit, rcond=None)[0])
+        mapping = _zap(_coef(X, X_fit))
         if not np.allclose(X @ mapping, X_fit, atol=1e-8 * (1 + np.abs(X_fit).max())):
             raise ModelError("Type III hypotheses: X_fit does not span the columns of the "
                              "treatment-coded design; give the same terms in another coding.")
