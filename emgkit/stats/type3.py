@@ -201,7 +201,8 @@ def type3_contrasts(design, X, data, X_fit=None):
     Raises
     ------
     ModelError
-        ``X_fit`` does not span the column space of ``X``.
+        ``X_fit`` does not span the column space of ``X``, or ``X`` is not treatment-coded
+        (a column that is none of its term's cells).
     """
     X = np.asarray(X, float)
     info = design.info

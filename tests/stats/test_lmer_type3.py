@@ -117,6 +117,19 @@ def test_any_coding_maps_to_the_same_hypotheses():
         assert ddf == pytest.approx(row["den_df"], rel=1e-6)
 
 
+def test_wrong_designs_raise():
+    """A design of another column space, or a non-treatment design passed as ``X``, is a
+    ModelError naming what to pass."""
+    from emgkit.errors import ModelError
+
+    res = _fit("femg_trait")
+    with pytest.raises(ModelError, match="X_fit does not span"):
+        type3_contrasts(res.dinfo, res.X, res.data, X_fit=res.X[:, ::-1] ** 2)
+    Xs, _ = res.model_formula.matrix(res.data, res.factors, sum_coded=True)
+    with pytest.raises(ModelError, match="treatment-coded"):
+        type3_contrasts(res.dinfo, Xs, res.data)
+
+
 def test_containment_and_matrices_by_hand():
     """SAS containment (same covariates, more variables) and the Type III rows of a small
     two-way design with a covariate, by hand."""
