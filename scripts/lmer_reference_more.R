@@ -4,7 +4,7 @@
 # and Nelder-Mead with ftol_abs = xtol_abs = 1e-12, minqa bobyqa, lme4's Nelder_Mead,
 # nlminb: an allFit with tight settings) and the fit with the best REML log-likelihood is
 # written, in the layout of scripts/lmer_reference.R, to tests/data/lmer/:
-#   <name>_{data,levels,fixef,anova,varcorr,fit}.csv  (fit.csv also names the optimiser
+#   <name>_{data,levels,fixef,anova,varcorr,varpar,fit}.csv  (fit.csv also names the optimiser
 #   that won and the log-likelihood of every optimiser).
 # Data: R's datasets (ChickWeight, CO2) and emmeans::feedlot; only the model's columns are
 # written. CO2's column Treatment is written as `treatment`.
@@ -84,6 +84,8 @@ for (name in names(models)) {
   write.csv(data.frame(term = rownames(a), num_df = a$NumDF, den_df = a$DenDF, F = a$`F value`,
                        p = a$`Pr(>F)`), file.path(out, paste0(name, "_anova.csv")), row.names = FALSE)
   write.csv(as.data.frame(VarCorr(m)), file.path(out, paste0(name, "_varcorr.csv")), row.names = FALSE)
+  # lmerTest's numerical (numDeriv) covariance of its variance parameters (theta, sigma)
+  write.csv(data.frame(m@vcov_varpar), file.path(out, paste0(name, "_varpar.csv")), row.names = FALSE)
   write.csv(data.frame(formula = deparse(f, width.cutoff = 500L), reml_loglik = as.numeric(logLik(m)),
                        singular = isSingular(m, tol = 1e-4), optimizer = fit$optimizer,
                        all_logliks = paste(sprintf("%s=%.10f", names(fit$loglik), fit$loglik), collapse = ";")),

@@ -166,7 +166,7 @@ class ModelFormula:
         rhs : object | None
             A right-hand-side tree; None = the fixed effects.
         sum_coded : bool
-            Sum-to-zero coding for every factor (Type III hypotheses).
+            Sum-to-zero coding for every factor.
 
         Returns
         -------

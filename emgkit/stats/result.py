@@ -17,6 +17,7 @@ from .design import reference_grid
 from .evidence import equivalence_p, jzs_bf10
 from .reml import RemlCriterion
 from .satterthwaite import Satterthwaite
+from .type3 import type3_contrasts
 
 
 def _t_table(est, se, df, level=0.95):
@@ -97,12 +98,15 @@ class MixedResult:
                                  ci_high=hi))
 
     def anova(self):
-        """Type III F tests per term.
+        """Type III F tests per term, as lmerTest's ``anova(m, type = 3)``.
 
-        Hypotheses are built with sum-to-zero (deviation) coding of every factor, so each
-        main effect is averaged over the other factors' levels and covariates are tested at
-        0 (as lmerTest's ``anova(type = 3)`` and SPSS do); denominator df by Satterthwaite's
-        method for multi-df tests (lmerTest's ``contestMD``).
+        Each term's hypothesis is lmerTest's Type III matrix (SAS's Type III estimable
+        functions, :func:`emgkit.stats.type3.type3_contrasts`): a main effect is averaged
+        over the levels of the factors it interacts with, and tested where the covariates
+        it interacts with are 0 (as lmerTest and SPSS do); a model with one term gets
+        lmerTest's Type I matrix. Denominator df by Satterthwaite's method, for multi-df
+        tests pooled over the rows of that matrix (lmerTest's ``contestMD``): the basis
+        matters for the df, and this is lmerTest's.
 
         Returns
         -------
@@ -111,17 +115,13 @@ class MixedResult:
         """
         if "anova" in self._cache:
             return self._cache["anova"].copy()
-        Xs, sinfo = self.model_formula.matrix(self.data, self.factors, sum_coded=True)
-        crit = self.crit.with_design(Xs)
-        beta, C = crit.gls(self.theta)
-        sat = Satterthwaite(crit, self.theta)
+        hyp = type3_contrasts(self.dinfo, self.X, self.data)
         rows = []
-        for term, sl in sinfo.terms.items():
-            L = np.eye(len(beta))[sl]
-            F, q, ddf = sat.df_F(L, beta, C)
-            rows.append(dict(term=term, num_df=q,
-                             den_df=ddf, F=F, p=float(stats.f.sf(F, q, ddf))))
-        out = pd.DataFrame(rows)
+        for term, L in hyp.items():
+            F, q, ddf = self.sat.df_F(L, self.beta, self.C)
+            rows.append({"term": term, "num_df": q, "den_df": ddf, "F": F,
+                         "p": float(stats.f.sf(F, q, ddf))})
+        out = pd.DataFrame(rows, columns=["term", "num_df", "den_df", "F", "p"])
         self._cache["anova"] = out
         return out.copy()
 
@@ -456,7 +456,8 @@ class MixedResult:
                                                                na_rep="n/a"))
         fit = {k: v for k, v in self.fit.items()}
         fit["df_method"] = "Satterthwaite"
-        fit["anova"] = "Type III, sum-to-zero coding, Satterthwaite denominator df"
+        fit["anova"] = ("Type III (lmerTest's hypothesis matrices), Satterthwaite denominator "
+                        "df")
         written["fit"] = _atomic(out / "fit.json", lambda p: p.write_text(
             json.dumps(fit, indent=2, default=float)))
         data = self.data.astype({c: str for c in self.factors})

@@ -186,6 +186,20 @@ class Satterthwaite:
     def df_F(self, L, beta, C):
         """F test of ``L @ β = 0`` with lmerTest's multi-df Satterthwaite method.
 
+        ``L C L'`` is eigen-decomposed; the rows of ``L`` rotated onto its eigenvectors with
+        eigenvalues above √ε × the largest (the test's rank ``q``) are independent t tests
+        with Satterthwaite df ``ν_m``; the F test's denominator df is ``2E / (E - q)`` with
+        ``E = Σ ν_m / (ν_m - 2)`` (2 when any ``ν_m ≤ 2``; their mean when they agree to
+        1e-8), as lmerTest's ``contestMD`` and ``get_Fstat_ddf``. The df depend on the rows
+        of ``L``, not only on the hypothesis they span (see :mod:`emgkit.stats.type3`).
+
+        Parameters
+        ----------
+        L : ndarray, shape (k, p)
+        beta : ndarray, shape (p,)
+        C : ndarray, shape (p, p)
+            Var(β̂).
+
         Returns
         -------
         F : float
@@ -194,8 +208,10 @@ class Satterthwaite:
         """
         L = np.atleast_2d(np.asarray(L, float))
         LCL = L @ C @ L.T
-        evals, evecs = np.linalg.eigh(LCL)
-        keep = evals > evals.max() * 1e-10
+        evals, evecs = np.linalg.eigh((LCL + LCL.T) / 2)
+        order = np.argsort(evals)[::-1]
+        evals, evecs = evals[order], evecs[:, order]
+        keep = evals > max(np.sqrt(np.finfo(float).eps) * evals[0], 0.0)
         evals, evecs = evals[keep], evecs[:, keep]
         q = len(evals)
         PL = evecs.T @ L
@@ -203,6 +219,8 @@ class Satterthwaite:
         nus = np.array([self.df(row, C) for row in PL])
         if q == 1:
             return F, 1, float(nus[0])
+        if np.all(np.abs(np.diff(nus)) < 1e-8):
+            return F, q, float(np.mean(nus))
         if np.any(nus <= 2):
             return F, q, 2.0
         E = np.sum(nus / (nus - 2))

@@ -84,10 +84,9 @@ def test_loglik_singular_and_variance_components(fitted):
 
 # df-dependent columns that differ from lmerTest for reasons other than the optimiser
 KNOWN = {
-    # a 2-df Type III term: emgkit's hypothesis basis is not lmerTest's (issue 27, item 2)
-    "feedlot": {"anova": ("den_df", "p")},
     # a singular fit with ewt in kg (≈ 600; relative slope SD 3e-3): Satterthwaite df 0.1-2 %
-    # apart; optimum, estimates, SE, F and variance components agree
+    # apart; optimum, estimates, SE, F and variance components agree. The cause is
+    # lmerTest's numerical Hessian (test_feedlot_slope_df_follow_lmertests_varpar)
     "feedlot_slope": {"fixef": ("df", "p"), "anova": ("den_df", "p")},
 }
 
@@ -107,6 +106,47 @@ def test_fixed_effects_and_type3(fitted):
             np.testing.assert_allclose(got[col], wanta[col], rtol=RTOL, atol=1e-12, err_msg=col)
     if known:
         pytest.xfail(f"known differences from lmerTest in {known}")
+
+
+def test_feedlot_slope_df_follow_lmertests_varpar():
+    """feedlot_slope's df differ from lmerTest's because lmerTest's numDeriv Hessian of the
+    deviance is off by 1e-4 in an ill-conditioned block (the intercept's and the slope's
+    Cholesky entries: their 2 × 2 determinant cancels 1:150), which makes its covariance of
+    the variance parameters 3 % off. emgkit's exact Hessian agrees with central differences
+    of the REML log-likelihood; with lmerTest's own covariance (``m@vcov_varpar``), emgkit
+    reproduces lmerTest's fixed-effect df and Type III den df (Type III basis included) to
+    1e-5."""
+    res = _fit("feedlot_slope", MODELS["feedlot_slope"])
+    crit, s2 = res.crit, res.s2
+    l11 = np.sqrt(res.G[0, 0] / s2)
+    c0 = np.array([l11, res.G[0, 1] / s2 / l11, 0.0, np.sqrt(s2)])  # correlation -1
+
+    def loglik(c):
+        lam = np.array([[c[0], 0.0], [c[1], c[2]]])
+        return crit.loglik(crit.pack(c[3] ** 2 * lam @ lam.T, c[3] ** 2))
+
+    free = [0, 1, 3]  # l22 sits on its bound
+    h = 3e-4 * np.abs(c0)
+    H = np.zeros((3, 3))
+    for a, i in enumerate(free):
+        for b, j in enumerate(free):
+            ei, ej = np.eye(4)[i] * h[i], np.eye(4)[j] * h[j]
+            H[a, b] = (loglik(c0 + ei + ej) - loglik(c0 + ei - ej) - loglik(c0 - ei + ej)
+                       + loglik(c0 - ei - ej)) / (4 * h[i] * h[j])
+    exact = np.linalg.inv(res.sat.A)[np.ix_(free, free)]
+    np.testing.assert_allclose(exact, -H, rtol=2e-5)
+    lmertest = np.linalg.inv(_read("feedlot_slope", "varpar").to_numpy())[np.ix_(free, free)]
+    assert abs(lmertest[0, 1] / exact[0, 1] - 1) > 5e-5   # numDeriv's error
+    want_fe, want_an = _read("feedlot_slope", "fixef"), _read("feedlot_slope", "anova")
+    fe, want_fe = _aligned(res.fixed_effects(), want_fe)
+    assert np.max(np.abs(fe["df"] / want_fe["df"] - 1)) > 1e-2
+    res.sat.A = _read("feedlot_slope", "varpar").to_numpy()
+    res._cache.clear()
+    fe, want_fe = _aligned(res.fixed_effects(), want_fe)
+    np.testing.assert_allclose(fe["df"], want_fe["df"], rtol=1e-5)
+    an, want_an = _aligned(res.anova(), want_an)
+    np.testing.assert_allclose(an["den_df"], want_an["den_df"], rtol=1e-5)
+    np.testing.assert_allclose(an["p"], want_an["p"], rtol=1e-4)
 
 
 def test_chickweight_from_lme4_start_alone():
