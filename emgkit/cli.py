@@ -393,7 +393,7 @@ def build_parser():
     s.add_argument("--dask", action="store_true", help="run on a local Dask cluster")
     s.add_argument("--no-reports", "--no-report", dest="no_reports", action="store_true",
                    help="skip specification_curve.pdf (as in run; --no-report is the same)")
-    s.add_argument("--max-specs", type=int, default=200, metavar="N",
+    s.add_argument("--max-specs", type=arg_int(1, 100000), default=200, metavar="N",
                    help="refuse a grid of more than N specifications (default 200)")
     s.set_defaults(func=cmd_multiverse)
 

@@ -52,8 +52,9 @@ def test_above_max_specs_refused_naming_count_and_option(study4, tmp_path, capsy
     assert "makes 6 specifications, more than --max-specs 4" in err
     assert "for 4 participants" in err and "pass --max-specs 6" in err
     assert not out.exists()  # refused before anything is written
-    assert main(["multiverse", str(toml), "--out", str(out), "--max-specs", "0"]) == 2
-    assert "--max-specs 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:  # argparse: a whole number from 1
+        main(["multiverse", str(toml), "--out", str(out), "--max-specs", "0"])
+    assert exit_.value.code == 2 and "--max-specs" in capsys.readouterr().err
 
 
 def test_default_max_specs_refuses_the_readme_sized_grid(study4, tmp_path, capsys):
