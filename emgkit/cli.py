@@ -399,7 +399,7 @@ def build_parser():
     s.set_defaults(func=cmd_multiverse)
 
     s = sub.add_parser("bids", help="EMG-BIDS datasets: convert a study's recordings")
-    bids = s.add_subparsers(dest="bids_command", required=True)
+    bids = s.add_subparsers(dest="bids_command", required=True, help="what to do: convert")
     s = bids.add_parser("convert", help="write a study's EDF/BDF recordings as an EMG-BIDS "
                         "1.11 dataset (through mne-bids)")
     s.add_argument("source", help="folder of the recordings ([study] paths are relative to "

@@ -163,7 +163,7 @@ def test_run_on_bids_matches_original(converted, tmp_path):
 
 
 def test_refusals(converted, tmp_path):
-    src, out, _ = converted
+    src, _, _ = converted
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "notes.txt").write_text("mine")
