@@ -37,6 +37,7 @@ from .._files import sidecar_of, write_tsv
 from ..config import Config, load_config
 from ..errors import ConfigError, OutputError, ReadError
 from ..io.bids import TARGET_MUSCLES, sidecar_mains
+from ..io.raw import read_raw
 from ..pipeline import open_recording
 from .outdir import guard_output
 from .plan import plan_from_config
@@ -47,6 +48,9 @@ logger = logging.getLogger("emgkit")
 BIDS_VERSION = "1.11.0"
 #: formats mne-bids copies unchanged into an EMG-BIDS dataset
 COPIED = (".bdf", ".edf")
+#: formats written as 24-bit BDF (EMG-BIDS allows only EDF and BDF): MNE's export through
+#: edfio scales each channel to its own range, a step of (max - min) / 2**24
+CONVERTED = (".vhdr",)
 #: mne-bids warnings that say nothing about the data emgkit writes (no electrode positions
 #: are known, so no ``*_electrodes.tsv``/``*_coordsystem.json``: both are optional)
 _EXPECTED_WARNINGS = ("No electrode location info found",)
@@ -179,8 +183,8 @@ def convert_to_bids(source, config, out, *, task=None, line_freq=None, reference
         No ``[channels]``, no task label, no mains frequency, or a channel shared by two
         muscles.
     ReadError
-        A recording that is missing or not EDF/BDF (BrainVision, BIOPAC and text exports are
-        not converted yet).
+        A recording that is missing or neither EDF/BDF nor BrainVision (BIOPAC and text
+        exports are not converted yet).
     """
     import mne
     from mne_bids import BIDSPath, write_raw_bids
@@ -201,8 +205,9 @@ def convert_to_bids(source, config, out, *, task=None, line_freq=None, reference
         if not Path(rec).is_file():
             raise ReadError(f"Recording {rec} of {key} does not exist; fix [study] recordings "
                             f"or the participants table.")
-        if Path(rec).suffix.lower() not in COPIED:
-            raise ReadError(f"{rec}: emgkit bids convert writes EDF/BDF recordings; "
+        if Path(rec).suffix.lower() not in COPIED + CONVERTED:
+            raise ReadError(f"{rec}: emgkit bids convert reads EDF/BDF (copied) and "
+                            f"BrainVision .vhdr (converted to BDF) recordings; "
                             f"{Path(rec).suffix} files are not converted yet (export them to "
                             f"EDF or BDF first).")
     task = _task_label(task, recordings.values())
@@ -223,7 +228,8 @@ def convert_to_bids(source, config, out, *, task=None, line_freq=None, reference
                                     reference, placement, verbose, mne, BIDSPath,
                                     write_raw_bids))
         _participants(plan, staging)
-        _description(staging, name or src_root.name)
+        _description(staging, name or src_root.name,
+                     [f["_converted"] for f in facts if "_converted" in f])
         if target.is_dir():
             target.rmdir()
         staging.rename(target)
@@ -244,7 +250,12 @@ def _write_one(key, rec, config, root, task, line_freq, reference, placement, ve
     if not mains:
         raise ConfigError(f"{rec}: no mains frequency is known ([preprocess] notch = 0 and no "
                           f"*_emg.json PowerLineFrequency); pass --line-freq 50 or 60.")
-    raw = mne.io.read_raw(rec, preload=False, verbose=verbose)
+    convert = rec.suffix.lower() in CONVERTED
+    if convert:
+        raw = mne.io.read_raw_brainvision(rec, preload=True, verbose=verbose)
+    else:
+        raw = read_raw(rec, preload=False, verbose=verbose)
+    raw.set_annotations(None)  # the events are written from emgkit's mapping below
     rows = _channel_rows(loaded.resolved, raw.ch_names)
     types = {ch: ("emg" if ch in rows else
                   "stim" if kind == "stim" else "misc")
@@ -260,7 +271,8 @@ def _write_one(key, rec, config, root, task, line_freq, reference, placement, ve
         for message in _EXPECTED_WARNINGS:
             warnings.filterwarnings("ignore", message=message)
         write_raw_bids(raw, path, events=ev, event_id=values, emg_placement="Other",
-                       overwrite=False, verbose=verbose)
+                       overwrite=False, verbose=verbose,
+                       **({"format": "BDF", "allow_preload": True} if convert else {}))
     base = path.copy().update(extension=None, suffix=None)
     emg_json = base.copy().update(suffix="emg", extension=".json").fpath
     side = json.loads(emg_json.read_text(encoding="utf-8"))
@@ -275,6 +287,9 @@ def _write_one(key, rec, config, root, task, line_freq, reference, placement, ve
         "PowerLineFrequency": float(mains),
     })
     emg_json.write_text(json.dumps(side, indent=4) + "\n", encoding="utf-8")
+    if convert:
+        side["_converted"] = (f"{rec.name} (BrainVision) -> {path.basename}_emg.bdf (24-bit "
+                              f"BDF, MNE-Python export)")
     tsv = base.copy().update(suffix="channels", extension=".tsv").fpath
     table = pd.read_csv(tsv, sep="\t", dtype=str, keep_default_na=False)
     table["target_muscle"] = [target_muscle(rows[c][0]) if c in rows else "n/a"
@@ -312,14 +327,18 @@ def _participants(plan, root):
                                             encoding="utf-8")
 
 
-def _description(root, name):
-    """dataset_description.json: BIDS 1.11.0, generated by emgkit through MNE-BIDS."""
+def _description(root, name, converted=()):
+    """dataset_description.json: BIDS 1.11.0, generated by emgkit through MNE-BIDS, with the
+    format conversions (``converted``: one text per converted file) in its description."""
     from .._version import __version__
 
     path = root / "dataset_description.json"
     desc = json.loads(path.read_text(encoding="utf-8"))
     desc.update({"Name": name, "BIDSVersion": BIDS_VERSION, "DatasetType": "raw"})
     desc.pop("Authors", None)  # mne-bids' placeholders; a lab fills in its own
-    desc["GeneratedBy"] = [{"Name": "emgkit bids convert", "Version": __version__}] + \
+    ours = {"Name": "emgkit bids convert", "Version": __version__}
+    if converted:
+        ours["Description"] = "Converted to BDF: " + "; ".join(converted) + "."
+    desc["GeneratedBy"] = [ours] + \
         [g for g in desc.get("GeneratedBy", []) if g.get("Name") != "emgkit bids convert"]
     path.write_text(json.dumps(desc, indent=4) + "\n", encoding="utf-8")

@@ -216,3 +216,79 @@ def test_bids_validator_accepts_the_dataset(converted):
     assert proc.returncode == 0
     assert "emg" in report["summary"]["modalities"]
     assert sorted(report["summary"]["subjects"]) == ["01", "02", "03", "04"]
+
+
+BV_CONFIG = """\
+[study]
+participants = "participants.tsv"
+recordings = "{participant_id}_task-faces_emg.vhdr"
+
+[channels]
+corrugator = "Corr"
+zygomaticus = "Zyg"
+
+[events]
+source = "annotations"
+[events.conditions]
+"Stimulus/S  1" = "happy"
+"Stimulus/S  2" = "angry"
+
+[preprocess]
+band = [20.0, 450.0]
+notch = 50.0
+"""
+
+
+def test_brainvision_is_converted_to_bdf(tmp_path):
+    """A BrainVision study becomes BDF (the conversion named in dataset_description.json),
+    valid for the schema validator, and runs to the same trial tables within the 24-bit
+    resolution."""
+    pytest.importorskip("edfio")
+    from test_brainvision import SFREQ, write_brainvision
+
+    from emgkit.sim.scores import recording_from_scores
+
+    src = tmp_path / "bv"
+    src.mkdir()
+    conds = ["happy", "angry"] * 4
+    rows = []
+    for k in range(4):
+        gains = np.where(np.array(conds)[:, None] == "happy", 2.0 + k / 4, 1.2) * np.ones((8, 2))
+        sig, _, onsets = recording_from_scores(gains, conds, {"happy": 1, "angry": 2}, SFREQ,
+                                               seed=10 + k)
+        codes = [1 if c == "happy" else 2 for c in conds]
+        write_brainvision(src / f"sub-0{k + 1}_task-faces_emg", sig, ["Corr", "Zyg"],
+                          zip(onsets, codes))
+        rows.append(f"sub-0{k + 1}\t{'ab'[k % 2]}\n")
+    (src / "participants.tsv").write_text("participant_id\tgroup\n" + "".join(rows))
+    (src / "study.toml").write_text(BV_CONFIG)
+    before = _hashes(src)
+    out = tmp_path / "bids"
+    assert main(["bids", "convert", str(src), "--config", str(src / "study.toml"),
+                 "--out", str(out)]) == 0
+    assert _hashes(src) == before
+    assert (out / "sub-03/emg/sub-03_task-faces_emg.bdf").is_file()
+    desc = json.loads((out / "dataset_description.json").read_text())
+    assert "sub-03_task-faces_emg.vhdr (BrainVision) -> sub-03_task-faces_emg.bdf" in \
+        desc["GeneratedBy"][0]["Description"]
+    ev = pd.read_csv(out / "sub-01/emg/sub-01_task-faces_events.tsv", sep="\t")
+    assert ev["trial_type"].tolist() == conds
+    cfg = tmp_path / "minimal.toml"
+    cfg.write_text('[events.conditions]\nhappy = "happy"\nangry = "angry"\n'
+                   '[preprocess]\nband = [20.0, 450.0]\nnotch = 50.0\n')
+    a, b = tmp_path / "a", tmp_path / "b"
+    main(["run", str(src / "study.toml"), "--out", str(a), "--no-reports"])
+    main(["run", str(cfg), "--bids", str(out), "--out", str(b), "--no-reports"])
+    ta = pd.read_csv(a / "group" / "trials.tsv", sep="\t")
+    tb = pd.read_csv(b / "group" / "trials.tsv", sep="\t")
+    assert len(ta) == len(tb) == 4 * 8 * 2
+    for col in ("baseline", "response"):  # µV: a BDF step is about 4e-6 µV here
+        np.testing.assert_allclose(tb[col], ta[col], rtol=1e-6, atol=1e-5, err_msg=col)
+    # scores are written to 6 significant digits: a 24-bit step can flip the last one
+    np.testing.assert_allclose(tb["score"], ta["score"], rtol=1e-5, err_msg="score")
+    pd.testing.assert_series_equal(tb["rejected"], ta["rejected"])
+    if _validator():
+        proc = subprocess.run([_validator(), "--format", "json", str(out)],
+                              capture_output=True, text=True, timeout=300, check=False)
+        issues = json.loads(proc.stdout)["issues"]["issues"]
+        assert [i for i in issues if i["severity"] == "error"] == []
