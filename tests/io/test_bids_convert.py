@@ -8,6 +8,7 @@ import hashlib
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -202,7 +203,10 @@ def test_missing_channels_without_bids_sidecar(tmp_path, converted):
 
 
 def _validator():
-    return shutil.which("bids-validator-deno")
+    """The schema-based BIDS validator (``bids-validator-deno``, which ships its own Deno
+    runtime and schema: it runs offline), beside this Python or on PATH; None without it."""
+    beside = Path(sys.executable).parent / "bids-validator-deno"
+    return str(beside) if beside.is_file() else shutil.which("bids-validator-deno")
 
 
 @pytest.mark.skipif(_validator() is None, reason="bids-validator-deno is not installed")
@@ -292,3 +296,38 @@ def test_brainvision_is_converted_to_bdf(tmp_path):
                               capture_output=True, text=True, timeout=300, check=False)
         issues = json.loads(proc.stdout)["issues"]["issues"]
         assert [i for i in issues if i["severity"] == "error"] == []
+
+
+def test_process_reads_muscles_from_channels_tsv(converted, tmp_path):
+    """``process`` with a config without [channels] takes the muscles of the recording's
+    *_channels.tsv, and gives the trials of the original recording with [channels]."""
+    from emgkit import process_recording
+
+    src, out, _ = converted
+    cfg = tmp_path / "minimal.toml"
+    cfg.write_text(MINIMAL.replace("[events.conditions]", '[events]\nsource = "events.tsv"\n'
+                                   "[events.conditions]"))
+    res = process_recording(out / "sub-02/emg/sub-02_task-mimicry_emg.bdf", cfg,
+                            quality=False)
+    assert list(res.channels) == ["corrugator", "zygomaticus", "depressor"]
+    ref = process_recording(src / "sub-02/emg/sub-02_task-mimicry_emg.bdf",
+                            src / "study.toml", quality=False)
+    np.testing.assert_allclose(res.trials["score"], ref.trials["score"], rtol=0, atol=1e-9)
+
+
+def test_channel_tables_that_disagree_are_refused(converted, tmp_path):
+    _, out, _ = converted
+    copy = tmp_path / "bids"
+    shutil.copytree(out, copy)
+    tsv = copy / "sub-03/emg/sub-03_task-mimicry_channels.tsv"
+    tsv.write_text(tsv.read_text().replace("\tcorrugator\n", "\tbrow\n"))
+    cfg = tmp_path / "minimal.toml"
+    cfg.write_text(MINIMAL)
+    code = main(["run", str(cfg), "--bids", str(copy), "--out", str(tmp_path / "r"),
+                 "--no-reports"])
+    assert code == 2 and not (tmp_path / "r").exists()
+    from emgkit.study.plan import plan_from_bids
+    from emgkit.study.run import plan_config
+
+    with pytest.raises(ConfigError, match="channel tables .* disagree"):
+        plan_config(plan_from_bids(copy), load_config(cfg))
