@@ -305,6 +305,6 @@ def cmd_bids_convert(args):
                            line_freq=args.line_freq, reference=args.reference,
                            placement=args.placement, name=args.name)
     n = len([p for p in root.glob("sub-*/**/emg/*_emg.*") if p.suffix in (".bdf", ".edf")])
-    print(f"Wrote {n} recordings as EMG-BIDS {root}; check it with bids-validator-deno "
-          f"{root}, then emgkit run CONFIG --bids {root} --out RESULTS")
+    print(f"Wrote {n} recordings as the EMG-BIDS dataset {root}; check it with "
+          f"bids-validator-deno {root}, then emgkit run CONFIG --bids {root} --out RESULTS")
     return 0

@@ -11,7 +11,8 @@ muscle -> channel map, ``[events]`` mapping) to::
                                                 and group (emgkit's muscle; a bipolar pair
                                                 is its two rows, anode first)
     OUT/sub-01/emg/sub-01_task-<task>_events.tsv    trial_type = the condition of each
-                                                mapped event (value = the trigger code)
+                                                mapped event (value = the trigger code);
+                                                codes the mapping leaves out are not written
 
 The source is only read; the dataset is written into a staging folder beside OUT and moved
 into place when complete, so OUT is either absent or whole. ``emgkit run --bids OUT`` with a

@@ -134,6 +134,17 @@ def test_channel_map_read_back(converted, tmp_path):
         bids_channel_map(tmp_path / "sub-01_task-x_emg.edf")
 
 
+def test_target_muscle_names():
+    from emgkit.study.bids_convert import target_muscle
+
+    assert target_muscle("corrugator") == "corrugator supercilii"
+    assert target_muscle("depressor") == "depressor anguli oris"
+    assert target_muscle("zyg_left") == "zygomaticus major (left)"
+    assert target_muscle("Corr_R") == "corrugator supercilii (right)"
+    assert target_muscle("masseter_x") == "masseter x"
+    assert muscle_name("zygomaticus major") == "zygomaticus"
+
+
 def test_run_on_bids_matches_original(converted, tmp_path):
     """emgkit run on the EMG-BIDS copy with a config without [channels] gives the trial
     tables of the run on the original files (code is the trial_type there; the trigger code
