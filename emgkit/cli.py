@@ -25,6 +25,7 @@ from ._args import (
     arg_sfreq,
 )
 from .commands import (
+    cmd_bids_convert,
     cmd_blind,
     cmd_export,
     cmd_init,
@@ -396,6 +397,27 @@ def build_parser():
     s.add_argument("--max-specs", type=arg_int(1, 100000), default=200, metavar="N",
                    help="refuse a grid of more than N specifications (default 200)")
     s.set_defaults(func=cmd_multiverse)
+
+    s = sub.add_parser("bids", help="EMG-BIDS datasets: convert a study's recordings")
+    bids = s.add_subparsers(dest="bids_command", required=True, help="what to do: convert")
+    s = bids.add_parser("convert", help="write a study's EDF/BDF recordings as an EMG-BIDS "
+                        "1.11 dataset (through mne-bids)")
+    s.add_argument("source", help="folder of the recordings ([study] paths are relative to "
+                   "it)")
+    s.add_argument("--config", required=True, help="study.toml: [study] participants and "
+                   "recordings, [channels], [events]")
+    s.add_argument("--out", required=True, help="dataset root to write (new or empty, outside "
+                   "SOURCE)")
+    s.add_argument("--task", default=None, help="BIDS task label (default: task-<label> of "
+                   "the file names)")
+    s.add_argument("--line-freq", type=arg_float(0, 1000, low_inclusive=False), default=None,
+                   metavar="HZ", help="mains frequency for PowerLineFrequency (default: the "
+                   "source sidecar, else [preprocess] notch)")
+    s.add_argument("--reference", default=None, help="EMGReference text (default: the "
+                   "[channels] derivations)")
+    s.add_argument("--placement", default=None, help="EMGPlacementSchemeDescription text")
+    s.add_argument("--name", default=None, help="dataset Name (default: SOURCE's name)")
+    s.set_defaults(func=cmd_bids_convert)
 
     s = sub.add_parser("inspect", help="print channels, sampling rates, duration, trigger "
                                        "codes (before/after masking), annotations, CMS")

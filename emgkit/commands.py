@@ -295,3 +295,16 @@ def cmd_multiverse(args):
     print(f"wrote {args.out}/specifications.tsv, summary.tsv, multiverse.json"
           + ("" if args.no_reports else ", specification_curve.pdf"))
     return 0 if record["status"] == "ok" else 1
+
+
+def cmd_bids_convert(args):
+    """``emgkit bids convert``: a study's recordings as an EMG-BIDS dataset."""
+    from .study.bids_convert import convert_to_bids
+
+    root = convert_to_bids(args.source, args.config, args.out, task=args.task,
+                           line_freq=args.line_freq, reference=args.reference,
+                           placement=args.placement, name=args.name)
+    n = len([p for p in root.glob("sub-*/**/emg/*_emg.*") if p.suffix in (".bdf", ".edf")])
+    print(f"Wrote {n} recordings as the EMG-BIDS dataset {root}; check it with "
+          f"bids-validator-deno {root}, then emgkit run CONFIG --bids {root} --out RESULTS")
+    return 0

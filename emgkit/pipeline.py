@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ._memory import release_memory
-from .config import Config, check_sample_settings, load_config
+from .config import Config, check_sample_settings, load_config, require_channels
 from .epochs.baseline import score_epochs
 from .epochs.extract import extract_epochs
 from .epochs.onsets import onset_latencies
@@ -74,7 +74,7 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=Fals
         config = load_config(config)
     path = Path(path)
     pid = participant_id or participant_from_path(path)
-    config = recording_config(path, config)
+    config = recording_config(path, require_channels(config, [path]))
     pp, ep = config.preprocess, config.epochs
     loaded, events = open_recording(path, config, path_id or pid, verbose=verbose,
                                     engine=engine)

@@ -4,7 +4,7 @@ validates them (:mod:`.load`)."""
 from ..epochs.baseline import BASELINE_MODES
 from .blocks import BlocksConfig
 from .input import InputConfig
-from .load import check_sample_settings, config_from_dict, load_config
+from .load import check_sample_settings, config_from_dict, load_config, require_channels
 from .schema import (
     ENVELOPES,
     MAX_EPOCH_S,
@@ -19,4 +19,4 @@ from .schema import (
 __all__ = ["BASELINE_MODES", "BlocksConfig", "Config", "ENVELOPES", "EpochsConfig",
            "EventsConfig", "InputConfig", "MAX_EPOCH_S", "OnsetsConfig", "PreprocessConfig",
            "RejectConfig",
-           "check_sample_settings", "config_from_dict", "load_config"]
+           "check_sample_settings", "config_from_dict", "load_config", "require_channels"]

@@ -75,7 +75,9 @@ def _axis(name, type_, unit, allowed, what, example):
 
 #: section -> one-line description, in the order of the reference page
 SECTIONS = {
-    "channels": "Which channel carries each muscle (required).",
+    "channels": "Which channel carries each muscle (required, unless every recording is "
+                "EMG-BIDS whose `*_channels.tsv` names a `target_muscle`: `emgkit bids "
+                "convert` writes such datasets).",
     "events": "Where events come from and how codes map to conditions.",
     "input": "How to read recordings that are not EDF/BDF (text exports, AcqKnowledge).",
     "preprocess": "Filtering and envelope.",

@@ -4,6 +4,7 @@ key is checked; an unknown key, a wrong type or a bad value raises
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 from pathlib import Path
@@ -36,6 +37,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+logger = logging.getLogger("emgkit")
 
 #: the config's tables (their keys: :mod:`emgkit.config.keys`); [power]: emgkit.power.config,
 #: [multiverse]: emgkit.multiverse.grid
@@ -69,6 +71,10 @@ def _table(d, name, src):
 
 
 def _channels(d, src):
+    """``[channels]``: muscle -> label or "anode-cathode". Absent: {} (the muscles then come
+    from each recording's EMG-BIDS ``*_channels.tsv``, see :func:`require_channels`)."""
+    if "channels" not in d:
+        return {}
     chans = _table(d, "channels", src)
     if not chans:
         raise ConfigError(f"{config_key(src, '[channels]')} is missing or empty; map each muscle "
@@ -438,6 +444,62 @@ def load_config(path):
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"Config file {path} is not valid TOML: {exc}.") from None
     return config_from_dict(d, path=path)
+
+
+def require_channels(config, recordings, *, where=""):
+    """The config with its muscles: its own ``[channels]``, or else the muscle -> channel map
+    of the recordings' EMG-BIDS ``*_channels.tsv`` (``target_muscle``; see
+    :func:`emgkit.io.bids.bids_channel_map`), which must agree between recordings.
+
+    Parameters
+    ----------
+    config : Config
+    recordings : iterable of path-like
+        The recordings the config will process (one for ``process``; a study's for ``run``).
+    where : str
+        What the recordings are (e.g. the BIDS root), named in messages.
+
+    Returns
+    -------
+    Config
+        ``config`` itself when it has ``[channels]``, else a copy whose ``channels`` come
+        from the recordings' channel tables.
+
+    Raises
+    ------
+    ConfigError
+        No ``[channels]`` and a recording without a ``*_channels.tsv``, or two recordings
+        whose channel tables map the muscles differently.
+    ReadError
+        A channel table that does not say which channel records which muscle.
+    """
+    import dataclasses
+
+    from ..io.bids import bids_channel_map, channels_tsv
+
+    if config.channels:
+        return config
+    src = config.path or "the config"
+    found, first = None, None
+    for rec in recordings:
+        chans = bids_channel_map(rec)
+        if chans is None:
+            raise ConfigError(f"[channels] is missing in {src} and {channels_tsv(rec)} "
+                              f"does not exist; map each muscle to a channel label or an "
+                              f'"anode-cathode" pair, e.g. corrugator = "EXG1-EXG2", or '
+                              f"convert the recordings to EMG-BIDS (emgkit bids convert).")
+        if found is None:
+            found, first = chans, rec
+        elif chans != found:
+            raise ConfigError(f"[channels] is missing in {src} and the EMG-BIDS channel "
+                              f"tables{' of ' + where if where else ''} disagree: "
+                              f"{channels_tsv(first)} gives {found}, {channels_tsv(rec)} "
+                              f"gives {chans}; map the muscles in [channels] of the config.")
+    if found is None:
+        raise ConfigError(f"[channels] is missing in {src}; map each muscle to a channel "
+                          f'label or an "anode-cathode" pair, e.g. corrugator = "EXG1-EXG2".')
+    logger.info("Muscles from %s: %s", channels_tsv(first), found)
+    return dataclasses.replace(config, channels=found)
 
 
 def check_sample_settings(config, sfreq, n_events, n_muscles, path, rate_source=""):

@@ -29,7 +29,7 @@ import pandas as pd
 
 from .. import _interrupts
 from .._files import sha256, write_text, write_tsv
-from ..config import Config, load_config
+from ..config import Config, load_config, require_channels
 from ..epochs.sidecar import write_sidecars
 from ..epochs.tables import read_trials
 from ..errors import ConfigError, EmgkitError, Interrupted
@@ -330,7 +330,11 @@ def glob_escape(text):
 
 def plan_config(plan, config):
     """The config as a plan runs it: for an EMG-BIDS dataset (``--bids``) events come from
-    each recording's ``*_events.tsv`` unless the config reads annotations."""
+    each recording's ``*_events.tsv`` unless the config reads annotations; without
+    ``[channels]`` the muscles come from the recordings' ``*_channels.tsv``
+    (:func:`emgkit.config.require_channels`)."""
+    present = [rec for rec in plan.recordings.values() if Path(rec).is_file()]
+    config = require_channels(config, present, where=plan.source)
     if plan.source != str(config.path) and config.events.source not in ("annotations",):
         return dataclasses.replace(config, events=dataclasses.replace(
             config.events, source="events.tsv"))

@@ -120,6 +120,8 @@ def commands(w, out):
         "blind": ["blind", str(s / "participants.tsv"), "--out", out, "--key",
                   str(w / "new_key.json")],
         "init": ["init", rec, "--out", out],
+        "bids_convert": ["bids", "convert", str(s), "--config", str(s / "study.toml"),
+                         "--out", out],
     }
 
 
@@ -127,9 +129,9 @@ FILE_OUTPUT = {"report", "report_group", "export", "blind", "init"}
 
 #: (placement, which commands read it): the inputs of each command, as files and folders
 INPUT_FILES = {
-    "study/study.toml": {"run", "process", "report"},
-    "study/participants.tsv": {"run", "stats", "power", "blind", "multiverse"},
-    f"study/{SUB}_emg.bdf": {"run", "process", "report", "init", "multiverse"},
+    "study/study.toml": {"run", "process", "report", "bids_convert"},
+    "study/participants.tsv": {"run", "stats", "power", "blind", "multiverse", "bids_convert"},
+    f"study/{SUB}_emg.bdf": {"run", "process", "report", "init", "multiverse", "bids_convert"},
     f"study/{SUB}_events.tsv": {"run", "process", "report", "multiverse"},
     f"study/{SUB}_emg.json": {"run", "process", "report", "multiverse"},
     "study/coded.tsv": {"export", "report_group", "timecourse"},
