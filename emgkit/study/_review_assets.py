@@ -325,7 +325,7 @@ document.body.append(el("div", {id: "help"}, el("b", {}, "Keys"), el("pre", {},
   "saved at once; otherwise use 'download overrides.tsv'.")));
 window.addEventListener("hashchange", route);
 route();
-// test hook: #sub-01&keys=x,j,x,click:3:corrugator,u writes the table into <pre id="tsv">
+// test hook: #sub-01&keys=x,j,x,click:3:corrugator,u then writes the table into a pre (id tsv)
 (function () {
   const m = /[&]keys=([^&]*)/.exec(decodeURIComponent(location.hash));
   if (!m) return;
