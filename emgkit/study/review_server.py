@@ -129,7 +129,7 @@ def make_server(root, *, port=0):
                 return None
             return url.path
 
-        def do_GET(self):  # noqa: N802 - http.server's name
+        def do_GET(self):
             where = self._allowed()
             if where is None:
                 return
@@ -140,7 +140,7 @@ def make_server(root, *, port=0):
             self._send(200, review_html(state["data"], token=token),
                        "text/html; charset=utf-8")
 
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             where = self._allowed()
             if where is None:
                 return

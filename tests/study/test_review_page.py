@@ -9,7 +9,6 @@ import subprocess
 import threading
 import urllib.error
 import urllib.request
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -119,10 +118,10 @@ def test_review_page_is_self_contained_and_shows_the_run(study, tmp_path, capsys
     page = out / "review" / "index.html"
     assert capsys.readouterr().out.strip() == str(page)
     html = page.read_text()
-    assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)\s*=", html, re.I)
+    assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)\s*=", html, re.IGNORECASE)
     assert not re.search(r"https?://", html)
     data = json.loads(re.search(r'<script id="data" type="application/json">(.*?)</script>',
-                                html, re.S).group(1))
+                                html, re.DOTALL).group(1))
     assert [p["id"] for p in data["participants"]] == ["sub-01", "sub-02", "sub-03"]
     assert data["conditions"] == ["happy", "angry", "sad", "neutral"]
     assert data["response"] == [0.5, 3.0] and data["muscles"] == MUSCLES
@@ -236,7 +235,8 @@ def _chromium(url, tmp_path, *args):
     cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
            f"--user-data-dir={profile}", "--window-size=1300,900", *args, url]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120,
+                          check=False)
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
@@ -249,7 +249,7 @@ def test_the_page_marks_with_keys_and_mouse_like_apply_mark(study, tmp_path):
     keys = "x,j,x,click:5:zygomaticus,x,u,click:6:*,x"
     dom = _chromium(f"{page.as_uri()}#sub-02&keys={keys}&reviewer=AB", tmp_path,
                     "--dump-dom").stdout
-    got = re.search(r'<pre id="tsv">(.*?)</pre>', dom, re.S).group(1)
+    got = re.search(r'<pre id="tsv">(.*?)</pre>', dom, re.DOTALL).group(1)
     p2 = next(p for p in review_data(out)["participants"] if p["id"] == "sub-02")
     order = [t for c in ["happy", "angry", "sad", "neutral"]
              for t, tc in zip(p2["trials"], p2["conditions"]) if tc == c]
