@@ -108,9 +108,9 @@ function traces(p) {
   if (p._v || !p.data) return p._v;
   const bin = atob(p.data), buf = new ArrayBuffer(bin.length), u8 = new Uint8Array(buf);
   for (let k = 0; k < bin.length; k++) u8[k] = bin.charCodeAt(k);
-  const codes = new Int16Array(buf), n = p.times.length, v = new Float32Array(codes.length);
+  const codes = new Int8Array(buf), n = p.times.length, v = new Float32Array(codes.length);
   for (let k = 0; k < codes.length; k++) {
-    v[k] = codes[k] === -32768 ? NaN : codes[k] * p.scale[Math.floor(k / n)];
+    v[k] = codes[k] === -128 ? NaN : codes[k] * p.scale[Math.floor(k / n)];
   }
   p._v = v;
   p._lim = M.map((m, j) => {
