@@ -323,8 +323,11 @@ document.body.append(el("div", {id: "help"}, el("b", {}, "Keys"), el("pre", {},
   "Click a trace: that trial × muscle; click a trial title: the whole trial.\n" +
   "Marks use the reason and initials in the bar. With emgkit review --serve each mark is\n" +
   "saved at once; otherwise use 'download overrides.tsv'.")));
-window.addEventListener("hashchange", route);
+window.addEventListener("hashchange", () => { const t = performance.now(); route();
+  document.documentElement.dataset.routeMs = (performance.now() - t).toFixed(1); });
 route();
+// time from navigation start to the first view drawn (benchmarks read it with --dump-dom)
+document.documentElement.dataset.renderMs = performance.now().toFixed(1);
 // test hook: #sub-01&keys=x,j,x,click:3:corrugator,u then writes the table into a pre (id tsv)
 (function () {
   const m = /[&]keys=([^&]*)/.exec(decodeURIComponent(location.hash));
