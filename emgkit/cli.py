@@ -68,6 +68,17 @@ def _cmd_process(args):
     return 0
 
 
+def _cmd_review(args):
+    from .study.review_page import write_review
+
+    print(write_review(args.results))
+    if args.serve:
+        from .study.review_server import serve
+
+        return serve(args.results)
+    return 0
+
+
 def _cmd_inspect(args):
     from .config import load_config
     from .io.inspect import inspect_recording
@@ -418,6 +429,13 @@ def build_parser():
     s.add_argument("--placement", default=None, help="EMGPlacementSchemeDescription text")
     s.add_argument("--name", default=None, help="dataset Name (default: SOURCE's name)")
     s.set_defaults(func=cmd_bids_convert)
+
+    s = sub.add_parser("review", help="an offline HTML page to review every trial of a "
+                       "results folder and mark exclusions (OUT/review/index.html)")
+    s.add_argument("results", help="results folder of emgkit run")
+    s.add_argument("--serve", action="store_true", help="serve the page on 127.0.0.1 and "
+                   "save marks to the [study] overrides table")
+    s.set_defaults(func=_cmd_review)
 
     s = sub.add_parser("inspect", help="print channels, sampling rates, duration, trigger "
                                        "codes (before/after masking), annotations, CMS")

@@ -12,6 +12,8 @@ import pandas as pd
 from ._files import TABLE_FLOAT, write_tsv
 from .epochs.baseline import correct
 from .epochs.sidecar import write_sidecars
+from .epochs.traces import FILE as TRACES_FILE
+from .epochs.traces import write_traces
 
 
 @dataclass(repr=False)
@@ -200,10 +202,19 @@ class ProcessedRecording:
 
         return plot_average(self, ax=ax, **kwargs)
 
-    def write(self, out_dir):
+    def write(self, out_dir, automatic=None):
         """Write ``trials.tsv``, ``timecourses.tsv`` and ``quality.tsv`` atomically, with
         the JSON sidecars ``trials.json`` and ``timecourses.json`` describing every column
-        (:mod:`emgkit.epochs.sidecar`).
+        (:mod:`emgkit.epochs.sidecar`) and ``envelopes.npz``, the decimated baseline-corrected
+        envelope of every trial × muscle for ``emgkit review`` (:mod:`emgkit.epochs.traces`).
+
+        Parameters
+        ----------
+        out_dir : path-like
+            The folder.
+        automatic : DataFrame | None
+            The trial table before manual overrides (its decisions are kept in
+            ``envelopes.npz`` as the automatic ones); default :attr:`trials`.
 
         Returns
         -------
@@ -221,4 +232,5 @@ class ProcessedRecording:
         for name, df in tables:
             written[name] = write_tsv(df, out / f"{name}.tsv", float_format=TABLE_FLOAT)
         written.update(write_sidecars(out, self.trials, self.timecourses, self.config))
+        written["envelopes"] = write_traces(out / TRACES_FILE, self, automatic)
         return written

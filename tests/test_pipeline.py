@@ -135,7 +135,8 @@ def test_writes_tables_atomically(bdf_study, tmp_path):
                 "response", "score", "rejected", "reject_reason"):
         assert col in trials.columns
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "quality.tsv", "timecourses.json", "timecourses.tsv", "trials.json", "trials.tsv"]
+        "envelopes.npz", "quality.tsv", "timecourses.json", "timecourses.tsv", "trials.json",
+        "trials.tsv"]
 
 
 def test_failure_paths(bdf_study, tmp_path):

@@ -51,7 +51,7 @@ SIMULATED = "emgkit simulate"
 SIMULATED_FILES = ".emgkit-simulated.json"
 #: files ``emgkit run`` writes into a participant folder
 PARTICIPANT_FILES = frozenset({"trials.tsv", "timecourses.tsv", "quality.tsv", "report.pdf",
-                               "trials.json", "timecourses.json", DONE})
+                               "trials.json", "timecourses.json", "envelopes.npz", DONE})
 _LABEL = re.compile(r"^[A-Za-z0-9]+$")
 
 

@@ -168,6 +168,7 @@ def process_participant(task):
                 logger.warning("%s: earlier results are not trusted (%s); recomputing.",
                                task.key, problem)
         result = _process(task, rec)
+        automatic = result.trials.copy()  # the automatic decisions, kept for emgkit review
         if task.overrides:
             from .review import apply_overrides
 
@@ -177,7 +178,7 @@ def process_participant(task):
 
                 standardise_scores(result.trials, task.config.epochs.standardise)
         staging = out.staging(task.folder)
-        result.write(staging)
+        result.write(staging, automatic=automatic)
         if task.reports:
             from ..report.subject import subject_report
 
