@@ -518,6 +518,16 @@ class MixedResult:
                 f"{' (Holm-adjusted)' if con.attrs.get('adjust') == 'holm' else ''}, "
                 f"d = {r['effect_size']:.2f}{self._evidence(r, alpha)}.")
 
+    def main_result(self, alpha=0.05):
+        """The sentences of the study's main question: the group contrasts when the model
+        has a between-participant group, else the within-participant contrasts (with the
+        cautions of :meth:`summary_sentences`)."""
+        plan = self.contrast_plan()
+        if not plan:
+            return []
+        return self.summary_sentences(plan[0]["factor"] if plan[0]["factor"] == "group"
+                                      else None, alpha)
+
     def methods_sentences(self):
         """The model and its contrasts in words, for a methods section."""
         design = {"between": "a between-participant design",
@@ -567,6 +577,7 @@ class MixedResult:
         fit["between"], fit["within"] = self.between_factors(), self.within_factors()
         fit["contrasts"] = self.contrast_plan()
         fit["methods"] = " ".join(self.methods_sentences())
+        fit["main_result"] = self.main_result()
         written["fit"] = _atomic(out / "fit.json", lambda p: p.write_text(
             json.dumps(fit, indent=2, default=float)))
         data = self.data.astype({c: str for c in self.factors})
