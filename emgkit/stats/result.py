@@ -338,15 +338,17 @@ class MixedResult:
             ``by`` columns of every factor; n/a where a factor has none); empty when the
             model has nothing to compare.
         """
-        parts = [self.contrasts(p["factor"], by=p["by"], method=p["method"], ref=p["ref"],
-                                level=level).assign(factor=p["factor"])
-                 for p in self.contrast_plan()]
-        if not parts:
-            return pd.DataFrame()
-        out = pd.concat(parts, ignore_index=True)
-        by = [c for c in self.factors if c in out.columns]
-        return out[["factor", "contrast"] + by
-                   + [c for c in out.columns if c not in ["factor", "contrast"] + by]]
+        key = ("reported_contrasts", level)
+        if key not in self._cache:
+            parts = [self.contrasts(p["factor"], by=p["by"], method=p["method"], ref=p["ref"],
+                                    level=level).assign(factor=p["factor"])
+                     for p in self.contrast_plan()]
+            out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+            by = [c for c in self.factors if c in out.columns]
+            self._cache[key] = out[["factor", "contrast"] + by + [
+                c for c in out.columns if c not in ["factor", "contrast"] + by]] \
+                if parts else out
+        return self._cache[key].copy()
 
     @staticmethod
     def _evidence(r, alpha):

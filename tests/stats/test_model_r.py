@@ -55,13 +55,21 @@ def _agree(mine, theirs, name):
     return both
 
 
+def _reject_some(trials, share, seed=0):
+    """Mark a random ``share`` of the rows rejected (as real data: unbalanced cells, where
+    Kenward-Roger and Satterthwaite df differ; model.R drops them as emgkit does)."""
+    rng = np.random.default_rng(seed)
+    return trials.assign(rejected=rng.random(len(trials)) < share)
+
+
 @pytest.fixture(scope="module")
 def big():
     """A between × within × muscle table of 3360 rows (above emmeans' lmerTest.limit)."""
     trials, parts = simulate_scores(
-        10, n_trials=14, seed=11,
+        10, n_trials=16, seed=11,
         condition_effects={("happy", "zygomaticus"): 0.5, ("angry", "corrugator"): 0.4},
         drug_effects={("happy", "zygomaticus"): 0.3})
+    trials = _reject_some(trials, 0.15)
     assert len(trials) > 3000
     return fit_model(trials, "score ~ group * condition * muscle", participants=parts)
 
@@ -85,6 +93,7 @@ def test_model_r_reproduces_within_contrasts(tmp_path):
     be emmeans' choice here with pbkrtest installed)."""
     trials, _ = simulate_scores(4, muscles=("corrugator", "zygomaticus"), n_trials=6, seed=2,
                                 condition_effects={("happy", "zygomaticus"): 0.6})
+    trials = _reject_some(trials, 0.2)
     res = fit_model(trials, "score ~ condition * muscle", reference="neutral")
     mine, theirs = _run_model_r(res, tmp_path / "within")
     for name in NUMBERS:
@@ -102,3 +111,16 @@ def test_model_r_reproduces_within_contrasts(tmp_path):
         assert len(got) == n * 2
         if ref == "sad":
             assert set(got["contrast"]) == {"angry - sad", "happy - sad"}
+
+
+def test_model_r_uses_satterthwaite_on_a_small_unbalanced_mixed_table(tmp_path):
+    """Below 3000 rows with pbkrtest installed, emmeans' default is Kenward-Roger df
+    (38.48 where Satterthwaite gives 38.47 here); model.R pins Satterthwaite."""
+    trials, parts = simulate_scores(4, muscles=("corrugator", "zygomaticus"), n_trials=6,
+                                    seed=2, condition_effects={("happy", "zygomaticus"): 0.6},
+                                    drug_effects={("happy", "zygomaticus"): 0.3})
+    res = fit_model(_reject_some(trials, 0.2), "score ~ group * condition * muscle",
+                    participants=parts)
+    mine, theirs = _run_model_r(res, tmp_path)
+    for name in NUMBERS:
+        _agree(mine[name], theirs[name], name)
