@@ -175,8 +175,8 @@ def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
                                  trials=trials, participants=participants))
         cautions = model_cautions(gdir, muscle_order)
         for name, title in (("anova", "Type III tests (Satterthwaite df)"),
-                            ("contrasts", "Contrasts (p Holm-adjusted over each factor's "
-                                          "rows, CIs unadjusted, effect size in SD)"),
+                            ("contrasts", ("Contrasts (p Holm-adjusted over each factor's "
+                                           "rows, CIs unadjusted, effect size in SD)")),
                             ("fixed_effects", "Fixed effects")):
             if name in tables:
                 pages += table_pages(title, tables[name],

@@ -554,6 +554,16 @@ class MixedResult:
         (``model_data.tsv``: after merging participants and dropping rejected trials, so the
         script runs as written from its folder) and figures.
 
+        ``contrasts.tsv`` holds :meth:`reported_contrasts` (group and within-participant
+        contrasts, a ``factor`` column says which) and ``summary.txt`` their sentences;
+        ``fit.json`` adds the ``design``, its ``between``/``within`` factors, the
+        ``contrasts`` plan, a ``methods`` paragraph and the ``main_result`` sentences (the
+        group report's first page). ``Rscript model.R``, run in this folder, prints the
+        data frames ``anova_table``, ``emm_table`` and ``contrast_table`` and writes them
+        as ``model_R_anova.tsv``, ``model_R_emmeans.tsv`` and ``model_R_contrasts.tsv``:
+        the numbers of ``anova.tsv``, ``emmeans.tsv`` and ``contrasts.tsv`` to ~1e-4
+        (Satterthwaite df pinned for emmeans; ``bf10`` and ``p_equiv`` are not recomputed).
+
         Returns
         -------
         dict

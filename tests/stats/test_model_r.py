@@ -30,9 +30,12 @@ def _run_model_r(res, folder):
     """Write the model, run its ``model.R`` with Rscript; return (emgkit, R) tables."""
     res.write(folder, figures=False)
     run = subprocess.run(["Rscript", "model.R"], cwd=folder, capture_output=True, text=True,
-                         timeout=600)
+                         timeout=600, check=False)
     assert run.returncode == 0, run.stderr[-3000:]
-    read = lambda p: pd.read_csv(p, sep="\t", na_values="n/a", keep_default_na=False)  # noqa: E731
+
+    def read(path):
+        return pd.read_csv(path, sep="\t", na_values="n/a", keep_default_na=False)
+
     return ({n: read(folder / f"{n}.tsv") for n in NUMBERS},
             {n: read(folder / R_TABLES[n]) for n in NUMBERS})
 

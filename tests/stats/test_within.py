@@ -66,7 +66,7 @@ def test_reference_choices(within):
     with pytest.raises(ModelError, match=r"reference='neutrl'.*condition: neutral, angry"):
         fit_model(zyg, "score ~ condition", reference="neutrl")
     # a mixed design compares the groups and, within each group, the conditions
-    trials, parts = simulate_scores(4, muscles=("zygomaticus",), n_trials=4, seed=3)
+    trials, _ = simulate_scores(4, muscles=("zygomaticus",), n_trials=4, seed=3)
     mixed = fit_model(trials, "score ~ group * condition", reference="neutral")
     assert mixed.design() == "mixed"
     con = mixed.reported_contrasts()
@@ -101,3 +101,16 @@ def test_within_study_report_states_design_and_contrast(study_factory, tmp_path)
     assert "within participants: condition" in first
     assert "Main result" in first and "Happy (vs neutral)" in first
     assert "each level of condition against neutral" in first
+
+
+def test_stats_command_takes_a_reference(within, tmp_path, capsys):
+    from emgkit.cli import main
+
+    table = tmp_path / "trials.tsv"
+    within.to_csv(table, sep="\t", index=False)
+    out = tmp_path / "out"
+    assert main(["stats", str(table), "--formula", "score ~ condition", "--reference", "sad",
+                 "--out", str(out)]) == 0
+    con = pd.read_csv(out / "contrasts.tsv", sep="\t")
+    assert set(con["contrast"]) == {"angry - sad", "happy - sad", "neutral - sad"}
+    assert "Happy (vs sad)" in capsys.readouterr().out
