@@ -475,19 +475,21 @@ class MixedResult:
         if self.fit.get("singular"):
             out.append("Caution: the random-effects fit is singular (a variance of 0 or a "
                        "correlation of ±1); the tests below rest on a boundary estimate.")
+        why = ["singular fit"] if self.fit.get("singular") else []
         small = False
         for f in dict.fromkeys([p["factor"] for p in plan if self._between(p["factor"])]):
             sizes = self.data.groupby(f, observed=True)[self.groups].nunique()
             if (sizes < 5).any():
                 small = True
+                why.append("< 5 per group")
                 out.append(f"Caution: fewer than 5 participants per level of {f} "
                            f"({', '.join(f'{n} in {lv}' for lv, n in sizes.items())}); the "
                            f"df and p values below are not trustworthy at this size.")
         if plan and not small and self.data[self.groups].nunique() < 5:
-            small = True
+            why.append("< 5 participants")
             out.append(f"Caution: only {self.data[self.groups].nunique()} participants; the "
                        f"df and p values below are not trustworthy at this size.")
-        tentative = small or bool(self.fit.get("singular"))
+        tentative = " or ".join(dict.fromkeys(why))
         for p in plan:
             con = self.contrasts(p["factor"], by=p["by"], method=p["method"], ref=p["ref"])
             out += [self._sentence(r, con, p["factor"], tentative, alpha)
@@ -495,6 +497,8 @@ class MixedResult:
         return out
 
     def _sentence(self, r, con, factor, tentative, alpha):
+        """One contrast row in words; ``tentative``: why a significant row is no evidence
+        ("" when it is)."""
         a, b = r["contrast"].split(" - ")
         muscle = r.get("muscle", self.context.get("muscle"))
         stim = [r[c] for c in con.columns if c in ("emotion", "condition") and c != factor]
@@ -510,7 +514,7 @@ class MixedResult:
         verb = ("increased" if r["estimate"] > 0 else "decreased") if sig else \
             "did not significantly change"
         if tentative and sig:  # the sentence itself says it, not only a warning
-            verb = f"nominally {verb} (singular fit or < 5 per group: not evidence)"
+            verb = f"nominally {verb} ({tentative}: not evidence)"
         pt = "p < .001" if p < 0.001 else f"p = {p:.3f}".replace("0.", ".")
         adjusted = con.attrs.get("adjust") not in ("none", None)
         return (f"{a[:1].upper() + a[1:]} (vs {b}) {verb} {what}, b = {r['estimate']:.3g}, "

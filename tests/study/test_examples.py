@@ -43,6 +43,9 @@ def test_nilsonne_example_runs_with_reports(tmp_path):
     first = " ".join(PdfReader(out / "group" / "group.pdf").pages[0].extract_text().split())
     assert "Within-participant design" in first and "Main result" in first
     assert "Happy (vs neutral)" in first and "zygomaticus responses" in first
+    # three participants: said first, and in every significant sentence
+    assert "Caution: only 3 participants" in first
+    assert "nominally increased (< 5 participants: not evidence)" in first
 
 
 def test_notch_above_nyquist_message_does_not_contradict_itself():
