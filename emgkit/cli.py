@@ -104,14 +104,14 @@ def _cmd_stats(args):
     parts = read_tsv(args.participants, what="Participants table") if args.participants else None
     split, results = fit_models(trials, args.formula, participants=parts, by=args.by,
                                 re_formula=args.re_formula, crossed=args.crossed,
-                                dropna=args.dropna,
+                                dropna=args.dropna, reference=args.reference,
                                 equivalence=(args.equivalence, args.equivalence_scale)
                                 if args.equivalence else None)
     folder = OutputFolder.open(args.out, inputs=inputs)
     out = write_models(split, results, folder.root)
     for level, res in results.items():
         print(repr(res))
-        for sentence in res.summary_sentences() if "group" in res.factors else []:
+        for sentence in res.summary_sentences():
             print("  " + sentence)
     print(f"wrote {out}")
     return 0
@@ -224,6 +224,10 @@ def build_parser():
                    help="DELTA in SD units (default) or in the outcome's units")
     s.add_argument("--crossed", default=None, help="column with a crossed random intercept, "
                    "e.g. stimulus_id")
+    s.add_argument("--reference", default=None, metavar="LEVEL",
+                   help="within-participant contrasts: each level against LEVEL (e.g. "
+                        "neutral), or 'pairwise' (default: neutral when present, else "
+                        "pairwise)")
     s.add_argument("--by", default=None, help="fit one model per level of this column "
                    "(default: per muscle when the formula has no muscle term)")
     s.add_argument("--dropna", action="store_true", help="drop rows with missing values")

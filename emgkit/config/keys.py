@@ -260,6 +260,11 @@ KEYS = (
         "`sd`: `equivalence` in SDs of the score (sqrt of residual + participant "
         "variance); `raw`: in score units.",
         "raw"),
+    Key("model", "reference", "str", None, "", (),
+        "Level every other level of a within-participant factor is compared with in "
+        "`contrasts.tsv` (emmeans `trt.vs.ctrl`), e.g. `\"neutral\"`; `\"pairwise\"`: all "
+        "pairs; none = the factor's first level when it is `neutral`, else all pairs.",
+        "neutral", note="`neutral` when present, else pairwise"),
     # [report]
     Key("report", "blinded", "bool", False, "", (),
         "Participant reports show the group as \"blinded\" (see `emgkit blind`).", True),

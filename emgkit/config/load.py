@@ -18,7 +18,7 @@ from ..epochs.standardise import STANDARDISE
 from ..errors import ConfigError
 from ..signal.filter import MIN_NOTCH, check_band, notch_frequencies
 from .blocks import blocks_config
-from .formula import parse_formula, random_terms, slopes_formula
+from .formula import fixed_part, parse_formula, random_terms, slopes_formula, variables
 from .input import input_config
 from .keys import SECTIONS, section_keys
 from .schema import (
@@ -383,6 +383,11 @@ def config_from_dict(d, *, path=None):
         if key == "equivalence_scale":
             check_option(config_key(src, "model.equivalence_scale"), val, ("sd", "raw"))
             continue
+        if key == "reference":
+            if not isinstance(val, str) or not val.strip() or "\n" in val:
+                raise ConfigError(f"{config_key(src, 'model.reference')} must be a condition "
+                                  f"level (e.g. \"neutral\") or \"pairwise\", got {val!r}.")
+            continue
         if key == "crossed":
             if not isinstance(val, str) or not val or "`" in val or "\n" in val:
                 raise ConfigError(f"{config_key(src, 'model.crossed')} must be a column name, "
@@ -403,18 +408,36 @@ def config_from_dict(d, *, path=None):
         raise ConfigError(f"{config_key(src, 'report.blinded')} must be true or false, got "
                           f"{blinded!r}.")
     preprocess, epochs = _preprocess(d, src), _epochs(d, src)
+    events = _events(d, src)
+    _check_reference(model, events, src)
     if preprocess.smooth > epochs.tmax - epochs.tmin:
         raise ConfigError(f"{config_key(src, 'preprocess.smooth')}={preprocess.smooth:g} s is "
                           f"longer than the epoch ({epochs.tmin:g}..{epochs.tmax:g} s); the "
                           f"envelope would blur whole trials together. Use a window of tens "
                           f"of ms (e.g. 0.05).")
-    return Config(channels=_channels(d, src), events=_events(d, src),
+    return Config(channels=_channels(d, src), events=events,
                   preprocess=preprocess, epochs=epochs,
                   reject=_reject(d, src), study=dict(study), model=dict(model),
                   report_blinded=blinded, input=input_config(d, src),
                   blocks=blocks_config(d, src),
                   report_traits=tuple(traits), onsets=_onsets(d, src),
                   path=Path(path).resolve() if path is not None else None)
+
+
+def _check_reference(model, events, src):
+    """``[model] reference`` must be one of the conditions when the formula's only
+    within-participant factor is ``condition`` (the error comes before any processing)."""
+    ref = model.get("reference")
+    if ref is None or ref == "pairwise":
+        return
+    preds = set(variables(fixed_part(parse_formula(
+        model.get("formula", "score ~ group * condition")))))
+    known = set(events.conditions.values())
+    if "condition" in preds and preds <= {"condition", "group", "muscle"} \
+            and ref not in known:
+        raise ConfigError(f"{config_key(src, 'model.reference')}={ref!r} is not one of the "
+                          f"conditions ({', '.join(sorted(known))}, from [events.conditions]); "
+                          f"use one of them or \"pairwise\".")
 
 
 def load_config(path):

@@ -275,7 +275,8 @@ def summarise(specs, alpha=0.05):
         when the specifications share a baseline mode and standardisation),
         ``median_effect_size``, ``share_same_sign`` (share of specifications whose estimate
         has the primary's sign), ``share_p05`` (unadjusted p < ``alpha``),
-        ``share_significant`` (``p_adj`` < ``alpha``, the correction of ``contrasts.tsv``)
+        ``share_significant`` (``p_adj`` < ``alpha``, the correction of the group rows of
+        ``contrasts.tsv``)
         and ``share_significant_same_sign``.
     """
     keys = contrast_keys(specs)

@@ -147,9 +147,12 @@ def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
                     f"({blinded}{', '.join(f'{g}: {n}' for g, n in groups.items())})\n"
                     f"Trials: {len(trials)} trial × muscle rows, {int(trials['rejected'].sum())}"
                     f" rejected\nBaseline mode: {mode}")]
-    if (gdir / "summary.txt").exists() or any(gdir.glob("*/summary.txt")):
+    design = design_blocks(gdir, muscle_order)
+    if design:
+        intro += design
+    elif (gdir / "summary.txt").exists() or any(gdir.glob("*/summary.txt")):
         sent = [p.read_text() for p in sorted(gdir.glob("**/summary.txt"))]
-        intro.append(("Drug contrasts", "\n".join(sent)))
+        intro.append(("Contrasts", "\n".join(sent)))
     if not tables:
         intro.append(("Model", f"No model results in {gdir.name}/: `emgkit run` fits the "
                                f"study's model; `emgkit stats` fits one to a trial table."))
@@ -172,7 +175,8 @@ def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
                                  trials=trials, participants=participants))
         cautions = model_cautions(gdir, muscle_order)
         for name, title in (("anova", "Type III tests (Satterthwaite df)"),
-                            ("contrasts", "Drug contrasts (Holm-adjusted, effect size in SD)"),
+                            ("contrasts", ("Contrasts (p Holm-adjusted over each factor's "
+                                           "rows, CIs unadjusted, effect size in SD)")),
                             ("fixed_effects", "Fixed effects")):
             if name in tables:
                 pages += table_pages(title, tables[name],
@@ -194,16 +198,52 @@ def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
     return Path(out)
 
 
-def model_cautions(gdir, muscles=()):
-    """One sentence per model fit (``fit.json``) that is singular or has a between-
-    participant group under 5 participants; None when there is nothing to say."""
+def _fits(gdir, muscles=()):
+    """(name, fit.json contents) of every model in ``gdir``, in the muscles' order."""
     fits = sorted(Path(gdir).glob("*/fit.json")) or sorted(Path(gdir).glob("fit.json"))
     rank = {f"muscle-{m}": i for i, m in enumerate(muscles)}
     fits.sort(key=lambda p: rank.get(p.parent.name, len(rank)))
+    return [(path.parent.name if path.parent != Path(gdir) else "model",
+             json.loads(path.read_text())) for path in fits]
+
+
+_DESIGNS = {"between": "Between-participant design", "within": "Within-participant design",
+            "mixed": "Mixed design", "none": "Design without factors"}
+
+
+def design_blocks(gdir, muscles=()):
+    """The first page's "Design" and "Main result" blocks, from the models' ``fit.json``
+    (the design, the model and its contrasts in words, and the main contrasts' sentences:
+    the group contrasts of a between or mixed design, the within-participant contrasts
+    of a within design); an empty list for results without that record.
+
+    Returns
+    -------
+    list of (heading, text)
+    """
+    fits = [(n, f) for n, f in _fits(gdir, muscles) if "design" in f]
+    if not fits:
+        return []
+    first = fits[0][1]
+    kinds = [f"between participants: {', '.join(first['between'])}" if first["between"]
+             else "no between-participant factor",
+             f"within participants: {', '.join(first['within'])}" if first["within"]
+             else "no within-participant factor"]
+    split = f" One model per {fits[0][0].split('-')[0]} ({len(fits)} models)." \
+        if len(fits) > 1 else ""
+    text = f"{_DESIGNS[first['design']]} ({'; '.join(kinds)}).{split} {first['methods']}"
+    main = [line for _, fit in fits for line in fit.get("main_result", [])]
+    return [("Design", text),
+            ("Main result", "\n".join(main) or "The model has no contrasts to report "
+                                                "(no group and no within-participant factor "
+                                                "other than muscle).")]
+
+
+def model_cautions(gdir, muscles=()):
+    """One sentence per model fit (``fit.json``) that is singular or has a between-
+    participant group under 5 participants; None when there is nothing to say."""
     out = []
-    for path in fits:
-        fit = json.loads(path.read_text())
-        name = path.parent.name if path.parent != Path(gdir) else "model"
+    for name, fit in _fits(gdir, muscles):
         if fit.get("singular"):
             out.append(f"{name}: singular random-effects fit (a variance at 0 or a correlation"
                        f" at ±1); its tests lean on boundary estimates.")

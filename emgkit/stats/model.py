@@ -148,7 +148,7 @@ def _statsmodels_starts(y, X, grp, Z, optimizers):
 
 def fit_model(table, formula, *, participants=None, groups=None, re_formula=None,
               crossed=None, levels=None, drop_rejected=True, dropna=False, optimizers=None,
-              equivalence=None, label=None, start=None):
+              equivalence=None, reference=None, label=None, start=None):
     """Fit a linear mixed model by REML.
 
     Parameters
@@ -194,6 +194,12 @@ def fit_model(table, formula, *, participants=None, groups=None, re_formula=None
     equivalence : (float, "raw" | "sd") | None
         Smallest effect of interest: the contrasts get equivalence tests against ±delta (in
         the outcome's units or in SD units, see :meth:`MixedResult.contrasts`).
+    reference : str | None
+        The level every other level of a within-participant factor is compared with in
+        the reported contrasts (``"neutral"``: emmeans ``trt.vs.ctrl``), or ``"pairwise"``
+        for all pairs; None: the factor's first level when it is ``neutral`` (or another of
+        :data:`~emgkit.stats.design.REFERENCE_LEVELS`), else all pairs (see
+        :meth:`MixedResult.contrast_plan`).
     label : str | None
         Names the model in warnings (e.g. ``"muscle = zygomaticus"`` for one of a split).
     start : ndarray | MixedResult | None
@@ -223,6 +229,7 @@ def fit_model(table, formula, *, participants=None, groups=None, re_formula=None
                                  extra=extra)
     tag = f"{label}: " if label else ""
     small_groups = _check_between_counts(data, factors, groups, tag)
+    _check_reference(reference, data, factors, groups, tag)
     outcome, preds = mf.outcome, mf.predictors
     X, dinfo = mf.matrix(data, factors)
     _check_rank(X, dinfo.column_names, text)
@@ -301,7 +308,22 @@ def fit_model(table, formula, *, participants=None, groups=None, re_formula=None
                        beta=beta, C=C, G=G, s2=s2, fit=fit,
                        sat=Satterthwaite(crit, theta), crossed=crossed,
                        equivalence=tuple(equivalence) if equivalence else None,
-                       model_formula=mf, slopes=slopes)
+                       model_formula=mf, slopes=slopes,
+                       reference=None if reference is None else str(reference))
+
+
+def _check_reference(reference, data, factors, groups, tag):
+    """``reference`` must be ``"pairwise"`` or a level of a within-participant factor."""
+    if reference is None or reference == "pairwise":
+        return
+    within = {f: lv for f, lv in factors.items()
+              if (data.groupby(groups, observed=True)[f].nunique() > 1).any()}
+    if not any(str(reference) in lv for lv in within.values()):
+        have = "; ".join(f"{f}: {', '.join(lv)}" for f, lv in within.items()) or \
+            "none: the model has no within-participant factor"
+        raise ModelError(f"{tag}reference={reference!r} ([model] reference) is not a level of "
+                         f"a within-participant factor ({have}); use one of those levels, "
+                         f"\"pairwise\", or leave it out.")
 
 
 def _random_structure(mf, groups, re_formula, crossed):

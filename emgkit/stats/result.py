@@ -13,7 +13,7 @@ from statsmodels.stats.multitest import multipletests
 
 from .._files import atomic_path
 from ..config.formula import Formula, deparse, r_name
-from .design import reference_grid
+from .design import REFERENCE_LEVELS, reference_grid
 from .evidence import equivalence_p, jzs_bf10
 from .reml import RemlCriterion
 from .satterthwaite import Satterthwaite
@@ -60,6 +60,7 @@ class MixedResult:
     equivalence: tuple | None = None
     model_formula: object = None  # emgkit.stats.formula.ModelFormula
     slopes: object = None  # the random slopes' formula tree (None: intercept only)
+    reference: str | None = None  # [model] reference of the within-participant contrasts
     _cache: dict = field(default_factory=dict)
 
     # -- presentation ------------------------------------------------------------------
@@ -157,8 +158,8 @@ class MixedResult:
         return [f for f in self.factors if f != factor
                 and any(factor in t and f in t for t in terms)]
 
-    def contrasts(self, factor="group", *, by=None, method="trt.vs.ctrl", adjust="holm",
-                  family="all", level=0.95, equivalence=None):
+    def contrasts(self, factor="group", *, by=None, method="trt.vs.ctrl", ref=None,
+                  adjust="holm", family="all", level=0.95, equivalence=None):
         """Contrasts of ``factor``'s marginal means, as emmeans computes them.
 
         ``emmeans(m, pairwise ~ factor | by)``: each level's marginal mean is averaged with
@@ -174,7 +175,10 @@ class MixedResult:
             Factors within whose levels ``factor`` is compared; None: those that interact
             with ``factor`` in the formula (:meth:`interacting`).
         method : "trt.vs.ctrl" | "pairwise"
-            Each level minus the reference level, or all pairs.
+            Each level minus the reference level, or all pairs (later minus earlier level,
+            emmeans' ``revpairwise``).
+        ref : str | None
+            The reference level of ``"trt.vs.ctrl"``; None: the factor's first level.
         adjust : str
             Multiplicity correction (``statsmodels`` ``multipletests`` method: "holm",
             "bonferroni", "fdr_bh", or "none").
@@ -218,7 +222,11 @@ class MixedResult:
         grid, Xg = self._grid()
         levels = self.factors[factor]
         if method == "trt.vs.ctrl":
-            pairs = [(lv, levels[0]) for lv in levels[1:]]
+            ref = levels[0] if ref is None else str(ref)
+            if ref not in levels:
+                raise ModelError(f"contrasts: ref={ref!r} is not a level of {factor!r} "
+                                 f"({', '.join(levels)}).")
+            pairs = [(lv, ref) for lv in levels if lv != ref]
         elif method == "pairwise":
             pairs = [(a, b) for i, b in enumerate(levels) for a in levels[i + 1:]]
         else:
@@ -264,6 +272,83 @@ class MixedResult:
             out["bf10"] = [self._bf10(factor, row, by) for _, row in out.iterrows()]
         out.attrs.update(adjust=adjust or "none", family=family, by=by)
         return out
+
+    # -- the contrasts a model reports ----------------------------------------------------
+    def between_factors(self):
+        """The factors constant within every participant (e.g. ``group``)."""
+        return [f for f in self.factors if self._between(f)]
+
+    def within_factors(self):
+        """The factors that vary within participants (e.g. ``condition``, ``muscle``)."""
+        return [f for f in self.factors if not self._between(f)]
+
+    def design(self):
+        """``"between"``, ``"within"``, ``"mixed"`` (both kinds of factor) or ``"none"`` (no
+        factor: covariates or intercept only)."""
+        between, within = bool(self.between_factors()), bool(self.within_factors())
+        return {(True, True): "mixed", (True, False): "between",
+                (False, True): "within"}.get((between, within), "none")
+
+    def contrast_plan(self):
+        """The contrasts the model reports (``contrasts.tsv``, the summary, the report).
+
+        The between-participant ``group`` factor: each group against the reference group
+        (the first level, e.g. ``placebo``). Every within-participant factor but ``muscle``:
+        each level against the reference set at fitting (``[model] reference``, emmeans
+        ``trt.vs.ctrl``) when the factor has that level, else against its first level when
+        that is one of :data:`~emgkit.stats.design.REFERENCE_LEVELS` (e.g. ``neutral``),
+        else all pairs; ``reference = "pairwise"``: all pairs.
+        Each factor is compared within the levels of the factors it interacts with
+        (:meth:`interacting`).
+
+        Returns
+        -------
+        list of dict
+            ``factor``, ``method`` ("trt.vs.ctrl" | "pairwise"), ``ref`` (level or None),
+            ``by`` (list of factors).
+        """
+        plan = []
+        if "group" in self.factors and self._between("group"):
+            plan.append({"factor": "group", "method": "trt.vs.ctrl",
+                         "ref": self.factors["group"][0]})
+        for f in self.within_factors():
+            if f == "muscle":
+                continue
+            levels, ref = self.factors[f], self.reference
+            if ref != "pairwise" and ref in levels:
+                plan.append({"factor": f, "method": "trt.vs.ctrl", "ref": ref})
+            elif ref != "pairwise" and levels[0] in REFERENCE_LEVELS:
+                plan.append({"factor": f, "method": "trt.vs.ctrl", "ref": levels[0]})
+            else:
+                plan.append({"factor": f, "method": "pairwise", "ref": None})
+        for item in plan:
+            item["by"] = self.interacting(item["factor"])
+        return plan
+
+    def reported_contrasts(self, level=0.95):
+        """Every contrast of :meth:`contrast_plan` in one table (``contrasts.tsv``).
+
+        Holm-adjusted over the rows of each factor (the group contrasts are one family, the
+        contrasts of each within-participant factor another); intervals unadjusted.
+
+        Returns
+        -------
+        DataFrame
+            ``factor`` (the factor compared), then the columns of :meth:`contrasts` (the
+            ``by`` columns of every factor; n/a where a factor has none); empty when the
+            model has nothing to compare.
+        """
+        key = ("reported_contrasts", level)
+        if key not in self._cache:
+            parts = [self.contrasts(p["factor"], by=p["by"], method=p["method"], ref=p["ref"],
+                                    level=level).assign(factor=p["factor"])
+                     for p in self.contrast_plan()]
+            out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+            by = [c for c in self.factors if c in out.columns]
+            self._cache[key] = out[["factor", "contrast"] + by + [
+                c for c in out.columns if c not in ["factor", "contrast"] + by]] \
+                if parts else out
+        return self._cache[key].copy()
 
     @staticmethod
     def _evidence(r, alpha):
@@ -363,72 +448,108 @@ class MixedResult:
 
     def r_code(self, data_file="model_data.tsv"):
         """R code (lme4 + lmerTest + emmeans) that fits the same model to ``data_file``
-        (:meth:`write` puts the model's rows beside the script under that name)."""
-        def col(name):
-            return f"d[[{_r_string(name)}]]"
+        (:meth:`write` puts the model's rows beside the script under that name) and
+        rebuilds ``anova.tsv``, ``emmeans.tsv`` and ``contrasts.tsv`` (see
+        :func:`emgkit.stats.rcode.r_code`)."""
+        from .rcode import r_code
 
-        lines = ["library(lme4)", "library(lmerTest)", "library(emmeans)",
-                 (f"d <- read.delim({_r_string(data_file)}, na.strings = \"n/a\", "
-                  f"check.names = FALSE)"),
-                 f"{col(self.groups)} <- factor({col(self.groups)})",
-                 *[f"{col(c)} <- factor({col(c)})" for c in self.crossed],
-                 'if ("rejected" %in% names(d)) d <- d[!as.logical(d$rejected), ]']
-        for f, lv in self.factors.items():
-            lines.append(f"{col(f)} <- factor({col(f)}, levels = "
-                         f"c({', '.join(_r_string(v) for v in lv)}))")
-        lines += [f"m <- lmer({self.lme4_formula()}, data = d, REML = TRUE)", "summary(m)",
-                  "anova(m, type = 3)  # Satterthwaite df", "VarCorr(m)"]
-        if "group" in self.factors:
-            by = self.interacting("group")
-            spec = "trt.vs.ctrl ~ group" + (" | " + " * ".join(r_name(b) for b in by)
-                                             if by else "")
-            lines += [f"em <- emmeans(m, {spec})",
-                      "# Holm over all rows, as emgkit's contrasts.tsv (family = 'all')",
-                      "summary(em$contrasts, by = NULL, adjust = 'holm', infer = TRUE)"]
-        return "\n".join(lines) + "\n"
+        return r_code(self, data_file)
 
-    def summary_sentences(self, factor="group", alpha=0.05):
-        """One APA-style sentence per contrast of ``factor`` (see :meth:`contrasts`); a
-        singular fit is said first."""
+    def summary_sentences(self, factor=None, alpha=0.05):
+        """One APA-style sentence per contrast (see :meth:`contrasts`); a singular fit or
+        fewer than 5 participants per group is said first, and in each significant sentence.
+
+        Parameters
+        ----------
+        factor : str | None
+            The factor compared; None: every factor of :meth:`contrast_plan` (the group
+            contrasts first).
+        alpha : float
+            Threshold for the Holm-adjusted p.
+        """
+        plan = self.contrast_plan()
+        if factor is not None:
+            plan = [p for p in plan if p["factor"] == factor] or [
+                {"factor": factor, "method": "trt.vs.ctrl", "ref": None, "by": None}]
         out = []
         if self.fit.get("singular"):
             out.append("Caution: the random-effects fit is singular (a variance of 0 or a "
                        "correlation of ±1); the tests below rest on a boundary estimate.")
-        sizes = self.data.groupby(factor, observed=True)[self.groups].nunique()
-        small = [f"{n} {lv}" for lv, n in sizes.items() if n < 5]
-        if small:
-            out.append(f"Caution: fewer than 5 participants per level of {factor} "
-                       f"({', '.join(f'{n} in {lv}' for lv, n in sizes.items())}); the "
+        why = ["singular fit"] if self.fit.get("singular") else []
+        small = False
+        for f in dict.fromkeys([p["factor"] for p in plan if self._between(p["factor"])]):
+            sizes = self.data.groupby(f, observed=True)[self.groups].nunique()
+            if (sizes < 5).any():
+                small = True
+                why.append("< 5 per group")
+                out.append(f"Caution: fewer than 5 participants per level of {f} "
+                           f"({', '.join(f'{n} in {lv}' for lv, n in sizes.items())}); the "
+                           f"df and p values below are not trustworthy at this size.")
+        if plan and not small and self.data[self.groups].nunique() < 5:
+            why.append("< 5 participants")
+            out.append(f"Caution: only {self.data[self.groups].nunique()} participants; the "
                        f"df and p values below are not trustworthy at this size.")
-        tentative = bool(small) or bool(self.fit.get("singular"))
-        con = self.contrasts(factor)
-        for _, r in con.iterrows():
-            a, b = r["contrast"].split(" - ")
-            cell = []
-            muscle = r.get("muscle", self.context.get("muscle"))
-            stim = [r[c] for c in con.columns if c in ("emotion", "condition")]
-            other = [f"{c} = {r[c]}" for c in con.attrs.get("by", [])
-                     if c not in (factor, "muscle", "emotion", "condition")]
-            what = f"{muscle} responses" if muscle is not None else f"{self.outcome}"
-            if stim:
-                what += f" to {stim[0]} faces"
-            if other:
-                what += f" ({', '.join(other)})"
-            p = r["p_adj"]
-            sig = p < alpha
-            verb = ("increased" if r["estimate"] > 0 else "decreased") if sig else \
-                "did not significantly change"
-            if tentative and sig:  # the sentence itself says it, not only a warning
-                verb = f"nominally {verb} (singular fit or < 5 per group: not evidence)"
-            pt = "p < .001" if p < 0.001 else f"p = {p:.3f}".replace("0.", ".")
-            adjusted = con.attrs.get("adjust") not in ("none", None)
-            cell.append(f"{a.capitalize()} (vs {b}) {verb} {what}, b = {r['estimate']:.3g}, "
-                        f"95 % CI [{r['ci_low']:.3g}, {r['ci_high']:.3g}]"
-                        f"{' (unadjusted)' if adjusted else ''}, "
-                        f"t({r['df']:.1f}) = {r['t']:.2f}, {pt}"
-                        f"{' (Holm-adjusted)' if con.attrs.get('adjust') == 'holm' else ''}, "
-                        f"d = {r['effect_size']:.2f}{self._evidence(r, alpha)}.")
-            out.extend(cell)
+        tentative = " or ".join(dict.fromkeys(why))
+        for p in plan:
+            con = self.contrasts(p["factor"], by=p["by"], method=p["method"], ref=p["ref"])
+            out += [self._sentence(r, con, p["factor"], tentative, alpha)
+                    for _, r in con.iterrows()]
+        return out
+
+    def _sentence(self, r, con, factor, tentative, alpha):
+        """One contrast row in words; ``tentative``: why a significant row is no evidence
+        ("" when it is)."""
+        a, b = r["contrast"].split(" - ")
+        muscle = r.get("muscle", self.context.get("muscle"))
+        stim = [r[c] for c in con.columns if c in ("emotion", "condition") and c != factor]
+        other = [f"{c} = {r[c]}" for c in con.attrs.get("by", [])
+                 if c not in (factor, "muscle", "emotion", "condition")]
+        what = f"{muscle} responses" if muscle is not None else f"{self.outcome}"
+        if stim:
+            what += f" to {stim[0]} faces"
+        if other:
+            what += f" ({', '.join(other)})"
+        p = r["p_adj"]
+        sig = p < alpha
+        verb = ("increased" if r["estimate"] > 0 else "decreased") if sig else \
+            "did not significantly change"
+        if tentative and sig:  # the sentence itself says it, not only a warning
+            verb = f"nominally {verb} ({tentative}: not evidence)"
+        pt = "p < .001" if p < 0.001 else f"p = {p:.3f}".replace("0.", ".")
+        adjusted = con.attrs.get("adjust") not in ("none", None)
+        return (f"{a[:1].upper() + a[1:]} (vs {b}) {verb} {what}, b = {r['estimate']:.3g}, "
+                f"95 % CI [{r['ci_low']:.3g}, {r['ci_high']:.3g}]"
+                f"{' (unadjusted)' if adjusted else ''}, "
+                f"t({r['df']:.1f}) = {r['t']:.2f}, {pt}"
+                f"{' (Holm-adjusted)' if con.attrs.get('adjust') == 'holm' else ''}, "
+                f"d = {r['effect_size']:.2f}{self._evidence(r, alpha)}.")
+
+    def main_result(self, alpha=0.05):
+        """The sentences of the study's main question: the group contrasts when the model
+        has a between-participant group, else the within-participant contrasts (with the
+        cautions of :meth:`summary_sentences`)."""
+        plan = self.contrast_plan()
+        if not plan:
+            return []
+        return self.summary_sentences(plan[0]["factor"] if plan[0]["factor"] == "group"
+                                      else None, alpha)
+
+    def methods_sentences(self):
+        """The model and its contrasts in words, for a methods section."""
+        design = {"between": "a between-participant design",
+                  "within": "a within-participant design",
+                  "mixed": "a mixed design (between- and within-participant factors)",
+                  "none": "a model without factors"}[self.design()]
+        out = [(f"Scores were analysed as {design} with a linear mixed model fitted by REML "
+                f"(lme4 formula {self.lme4_formula()}; treatment coding); tests and intervals "
+                f"use Satterthwaite df, Type III F tests sum-to-zero coding.")]
+        for p in self.contrast_plan():
+            what = (f"each level of {p['factor']} against {p['ref']}"
+                    if p["method"] == "trt.vs.ctrl" else f"all pairs of {p['factor']} levels")
+            by = f" within each level of {' × '.join(p['by'])}" if p["by"] else ""
+            out.append(f"Estimated marginal means (equal weights over the other factors) "
+                       f"compared {what}{by}; p values Holm-adjusted over these {p['factor']} "
+                       f"contrasts, 95 % CIs unadjusted.")
         return out
 
     # -- output -------------------------------------------------------------------------
@@ -436,6 +557,16 @@ class MixedResult:
         """Write every output table (TSV), ``fit.json``, ``model.R`` with the rows it fits
         (``model_data.tsv``: after merging participants and dropping rejected trials, so the
         script runs as written from its folder) and figures.
+
+        ``contrasts.tsv`` holds :meth:`reported_contrasts` (group and within-participant
+        contrasts, a ``factor`` column says which) and ``summary.txt`` their sentences;
+        ``fit.json`` adds the ``design``, its ``between``/``within`` factors, the
+        ``contrasts`` plan, a ``methods`` paragraph and the ``main_result`` sentences (the
+        group report's first page). ``Rscript model.R``, run in this folder, prints the
+        data frames ``anova_table``, ``emm_table`` and ``contrast_table`` and writes them
+        as ``model_R_anova.tsv``, ``model_R_emmeans.tsv`` and ``model_R_contrasts.tsv``:
+        the numbers of ``anova.tsv``, ``emmeans.tsv`` and ``contrasts.tsv`` to ~1e-4
+        (Satterthwaite df pinned for emmeans; ``bf10`` and ``p_equiv`` are not recomputed).
 
         Returns
         -------
@@ -446,8 +577,9 @@ class MixedResult:
         out.mkdir(parents=True, exist_ok=True)
         tables = {"fixed_effects": self.fixed_effects(), "anova": self.anova(),
                   "emmeans": self.emmeans(), "variance": self.variance()}
-        if "group" in self.factors:
-            tables["contrasts"] = self.contrasts("group")
+        con = self.reported_contrasts()
+        if not con.empty:
+            tables["contrasts"] = con
         written = {}
         for name, df in tables.items():
             written[name] = _atomic(out / f"{name}.tsv",
@@ -458,6 +590,11 @@ class MixedResult:
         fit["df_method"] = "Satterthwaite"
         fit["anova"] = ("Type III (lmerTest's hypothesis matrices), Satterthwaite denominator "
                         "df")
+        fit["design"] = self.design()
+        fit["between"], fit["within"] = self.between_factors(), self.within_factors()
+        fit["contrasts"] = self.contrast_plan()
+        fit["methods"] = " ".join(self.methods_sentences())
+        fit["main_result"] = self.main_result()
         written["fit"] = _atomic(out / "fit.json", lambda p: p.write_text(
             json.dumps(fit, indent=2, default=float)))
         data = self.data.astype({c: str for c in self.factors})
@@ -465,7 +602,7 @@ class MixedResult:
             p, sep="\t", index=False, float_format="%.10g", na_rep="n/a"))
         written["R"] = _atomic(out / "model.R", lambda p: p.write_text(
             self.r_code("model_data.tsv")))
-        if "group" in self.factors:
+        if not con.empty:
             written["summary"] = _atomic(out / "summary.txt", lambda p: p.write_text(
                 "\n".join(self.summary_sentences()) + "\n"))
         if figures:
@@ -473,12 +610,6 @@ class MixedResult:
             written["diagnostics"] = _atomic(out / "diagnostics.png",
                                              lambda p: fig.savefig(p, dpi=110, format="png"))
         return written
-
-
-def _r_string(text):
-    """An R string literal (double quotes, escaped)."""
-    text = str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{text}"'
 
 
 def _atomic(path, writer):

@@ -85,8 +85,9 @@ def write_models(split, results, out_dir):
         res.write(out / safe_part(f"{split}-{level}", what=f"Model folder for {split}"))
         tables = {"fixed_effects": res.fixed_effects(), "anova": res.anova(),
                   "emmeans": res.emmeans(), "variance": res.variance()}
-        if "group" in res.factors:
-            tables["contrasts"] = res.contrasts("group")
+        con = res.reported_contrasts()
+        if not con.empty:
+            tables["contrasts"] = con
         for name, df in tables.items():
             stacks.setdefault(name, []).append(df.assign(**{split: level}))
     for name, parts in stacks.items():
@@ -103,7 +104,7 @@ def read_models(group_dir):
     ----------
     group_dir : path-like
         The folder holding ``fixed_effects.tsv``, ``anova.tsv``, ``emmeans.tsv``,
-        ``variance.tsv`` and, with a ``group`` factor, ``contrasts.tsv`` (e.g. the
+        ``variance.tsv`` and, when the model compares something, ``contrasts.tsv`` (e.g. the
         ``group/`` folder of ``emgkit run --out``).
 
     Returns

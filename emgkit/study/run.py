@@ -643,7 +643,8 @@ def group_models(trials, participants, config, gdir=None):
                                equivalence=(eq, config.model.get("equivalence_scale", "sd"))
                                if eq else None,
                                re_formula=config.model.get("re_formula"),
-                               crossed=config.model.get("crossed"))
+                               crossed=config.model.get("crossed"),
+                               reference=config.model.get("reference"))
     return participants, formula, split, models
 
 

@@ -31,7 +31,7 @@ else:  # pragma: no cover
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "config.md"
 MINIMAL = {"channels": {"corrugator": "EXG1-EXG2"},
-           "events": {"conditions": {"1": "happy", "2": "angry"}}}
+           "events": {"conditions": {"1": "happy", "2": "angry", "9": "neutral"}}}
 DATACLASSES = {"events": EventsConfig, "preprocess": PreprocessConfig, "epochs": EpochsConfig,
                "reject": RejectConfig, "onsets": OnsetsConfig, "input": InputConfig,
                "blocks": BlocksConfig}

@@ -100,7 +100,7 @@ def test_group_report(processed, tmp_path):
     n, text = _text(out)
     assert n >= 7
     for needle in ("emgkit group report", "Grand-average time courses", "Estimated marginal",
-                   "Raw baseline levels by group", "Type III tests", "Drug contrasts",
+                   "Raw baseline levels by group", "Type III tests", "Contrasts (p Holm",
                    "Data quality per participant", "naltrexone - placebo"):
         assert needle in text, needle
     assert "No model results" not in text

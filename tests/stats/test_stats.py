@@ -209,9 +209,14 @@ def test_writes_outputs(tmp_path):
     assert files["fit"].exists()
     fit = json.loads((tmp_path / "fit.json").read_text())
     assert {"reml_loglik", "n_obs", "n_groups", "converged", "optimizer"} <= set(fit)
+    assert fit["design"] == "mixed" and fit["between"] == ["group"]
+    assert [c["factor"] for c in fit["contrasts"]] == ["group", "condition"]
     con = pd.read_csv(tmp_path / "contrasts.tsv", sep="\t")
-    assert list(con.columns) == ["contrast", "condition", "estimate", "se", "df", "t", "p",
-                                 "p_adj", "ci_low", "ci_high", "effect_size", "bf10"]
+    assert list(con.columns) == ["factor", "contrast", "group", "condition", "estimate", "se",
+                                 "df", "t", "p", "p_adj", "ci_low", "ci_high", "effect_size",
+                                 "bf10"]
+    # the group contrasts within each condition, then each condition vs neutral per group
+    assert list(con["factor"]) == ["group"] * 4 + ["condition"] * 6
     assert list(pd.read_csv(tmp_path / "anova.tsv", sep="\t").columns) == [
         "term", "num_df", "den_df", "F", "p"]
     assert "lmer(score ~ group * condition + (1 | participant_id)" in res.r_code()

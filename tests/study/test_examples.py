@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from conftest import REAL
 
@@ -32,6 +34,18 @@ def test_nilsonne_example_runs_with_reports(tmp_path):
     assert "band-pass filtered" not in text
     assert "PowerLineFrequency" not in text
     assert (out / "group" / "group.pdf").is_file()
+    # a within-participant design: each condition against neutral, per muscle
+    con = pd.read_csv(out / "group" / "contrasts.tsv", sep="\t")
+    assert set(con["factor"]) == {"condition"}
+    assert sorted(zip(con["muscle"], con["contrast"])) == [
+        (m, f"{c} - neutral") for m in ("corrugator", "zygomaticus") for c in ("angry", "happy")]
+    assert np.isfinite(con[["estimate", "se", "df", "p_adj", "ci_low", "ci_high"]]).all().all()
+    first = " ".join(PdfReader(out / "group" / "group.pdf").pages[0].extract_text().split())
+    assert "Within-participant design" in first and "Main result" in first
+    assert "Happy (vs neutral)" in first and "zygomaticus responses" in first
+    # three participants: said first, and in every significant sentence
+    assert "Caution: only 3 participants" in first
+    assert "nominally increased (< 5 participants: not evidence)" in first
 
 
 def test_notch_above_nyquist_message_does_not_contradict_itself():
