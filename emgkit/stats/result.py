@@ -542,7 +542,8 @@ class MixedResult:
                   "none": "a model without factors"}[self.design()]
         out = [(f"Scores were analysed as {design} with a linear mixed model fitted by REML "
                 f"(lme4 formula {self.lme4_formula()}; treatment coding); tests and intervals "
-                f"use Satterthwaite df, Type III F tests sum-to-zero coding.")]
+                f"use Satterthwaite df; Type III F tests use lmerTest's hypothesis "
+                f"matrices.")]
         for p in self.contrast_plan():
             what = (f"each level of {p['factor']} against {p['ref']}"
                     if p["method"] == "trt.vs.ctrl" else f"all pairs of {p['factor']} levels")
