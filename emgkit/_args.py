@@ -85,8 +85,8 @@ def arg_float(low=None, high=None, *, low_inclusive=True, high_inclusive=True,
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not {what}.") from None
         if not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"{text!r} is not allowed; give {what} that is "
-                                             f"finite (not nan or inf).")
+            raise argparse.ArgumentTypeError(f"{text!r} is not allowed; give {what} (not nan "
+                                             f"or inf).")
         below = low is not None and (value < low or (value == low and not low_inclusive))
         above = high is not None and (value > high or (value == high and not high_inclusive))
         if below or above:
@@ -126,8 +126,9 @@ arg_jobs = arg_int(1, 1024, what="a number of worker processes")
 #: a probability strictly between 0 and 1 (a test level, a target power)
 arg_probability = arg_float(0, 1, low_inclusive=False, high_inclusive=False,
                             what="a probability")
-#: any finite number (an effect)
-arg_finite = arg_float(what="a finite number")
+#: an effect size (outcome or SD units): finite and at most 1e6 in size, so that its square
+#: and the simulated data stay finite
+arg_finite = arg_float(-1e6, 1e6, what="a finite number")
 #: a sampling rate of simulated recordings in Hz (at least the simulator's MIN_SIM_SFREQ)
 arg_sfreq = arg_float(100, 100_000, what="a sampling rate in Hz")
 

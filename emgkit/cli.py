@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from ._args import (
     ADJUST_METHODS,
@@ -130,6 +131,11 @@ def _cmd_report(args):
         check_file_target(args.out, inputs=recording_inputs(args.recording, args.config)
                           + ([args.participants] if args.participants else []),
                           force=args.force)
+    if Path(args.out).suffix.lower() != ".pdf":  # never a recording, table or config
+        from .errors import ConfigError
+
+        raise ConfigError(f"--out {args.out}: emgkit report writes a PDF; give a file name "
+                          f"ending in .pdf (e.g. sub-01_report.pdf).")
     if args.group:
         path = results_report(args.group, args.out, participants=args.participants)
     else:

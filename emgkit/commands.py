@@ -229,7 +229,8 @@ def cmd_init(args):
 
     out = Path(args.out)
     if out.exists():
-        raise ConfigError(f"--out {out} exists; emgkit init never overwrites a config.")
+        raise ConfigError(f"--out {out} exists; emgkit init never overwrites a file. Give a "
+                          f"new file name (e.g. study.toml in a new folder).")
     check_file_target(out, inputs=[args.recording])
     inp = init_input(args.recording, sfreq=args.sfreq, columns=args.columns,
                      units=args.units)
@@ -245,11 +246,15 @@ def cmd_export(args):
     from pathlib import Path
 
     from ._files import write_tsv
+    from .errors import ConfigError
     from .study.export import export_results, results_inputs
     from .study.outdir import check_file_target
 
     check_file_target(args.out, inputs=results_inputs(args.results, args.participants),
                       reads=[args.results], force=args.force)
+    if Path(args.out).suffix.lower() not in (".tsv", ".txt"):
+        raise ConfigError(f"--out {args.out}: emgkit export writes a tab-separated table; "
+                          f"give a file name ending in .tsv (e.g. export_wide.tsv).")
     table = export_results(args.results, wide=not args.long, participants=args.participants)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     write_tsv(table, args.out, float_format="%.6g")

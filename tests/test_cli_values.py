@@ -119,3 +119,30 @@ def test_simulator_refuses_a_rate_too_low_for_semg():
 
     with pytest.raises(ConfigError, match="sfreq=50 Hz is too low to simulate sEMG"):
         SimParams(sfreq=50.0)
+
+
+def test_stranger_findings_are_clear_errors(tmp_path, capsys):
+    """``blind --out .`` gave a traceback; ``power --effect 1e308`` and ``bin = 1e-12``
+    crashed (all-NaN, a 50 TiB allocation)."""
+    import argparse
+
+    from emgkit.cli import build_parser, main
+    from emgkit.config import config_from_dict
+    from emgkit.errors import ConfigError
+
+    table = tmp_path / "p.tsv"
+    table.write_text("participant_id\tgroup\nsub-01\ta\nsub-02\tb\n")
+    assert main(["blind", str(table), "--out", str(tmp_path), "--key",
+                 str(tmp_path / "k.json")]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    assert main(["blind", str(table), "--out", str(tmp_path / "c.json"), "--key",
+                 str(tmp_path / "k.json")]) == 2
+    assert "c.json" in capsys.readouterr().err  # its own sidecar: refused, never written
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["power", "--pilot", "x", "--at", "condition=a",
+                                   "--n-per-group", "4", "--trials-per-cell", "4",
+                                   "--effect", "1e308", "--out", "o"])
+    assert "out of range" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="bins"):
+        config_from_dict({"channels": {"corrugator": "A"}, "epochs": {"bin": 1e-12}})
+    assert argparse  # the parser module is what raised

@@ -233,6 +233,10 @@ def _preprocess(d, src):
     return PreprocessConfig(**kw)
 
 
+#: most time bins per epoch (a bin of 1 ms over a 10 s epoch is 10,000)
+MAX_BINS = 100_000
+
+
 def _epochs(d, src):
     ep = _table(d, "epochs", src)
     check_keys(ep, section_keys("epochs"), src, "epochs.")
@@ -254,6 +258,10 @@ def _epochs(d, src):
         raise ConfigError(f"{config_key(src, 'epochs.bin')}={cfg.bin:g} s is longer than the "
                           f"epoch ({cfg.tmin:g}..{cfg.tmax:g} s = {length:g} s); use a bin of "
                           f"at most {length:g} s.")
+    if length / cfg.bin > MAX_BINS:  # before any array of bins is made
+        raise ConfigError(f"{config_key(src, 'epochs.bin')}={cfg.bin:g} s makes "
+                          f"{length / cfg.bin:.3g} bins in a {length:g} s epoch; emgkit keeps "
+                          f"at most {MAX_BINS:,} (e.g. bin = 0.1 s for 100 ms bins).")
     check_bins(config_key(src, "epochs.bin"), cfg.bin, cfg.tmin, cfg.tmax)
     for key in ("baseline", "response"):
         if key in ep:

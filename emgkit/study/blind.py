@@ -119,6 +119,10 @@ def blind_table(participants, out, key, *, column="group", accept_unequal=False)
     from .outdir import check_file_target
 
     src, out, key = Path(participants), Path(out), Path(key)
+    for target, what in ((out, "--out"), (key, "--key")):
+        if not target.name or target.name in (".", "..") or target.is_dir():
+            raise ConfigError(f"{what} {target} is a folder; give the file to write, e.g. "
+                              f"{target / ('coded.tsv' if what == '--out' else 'key.json')}.")
     targets = ((out, "--out"), (key, "--key"), (sidecar_of(out), "the sidecar of --out"))
     for target, what in targets:
         if target.exists():
@@ -130,6 +134,9 @@ def blind_table(participants, out, key, *, column="group", accept_unequal=False)
             raise ConfigError(f"{what_b} {b} is also {what_a}; the key and the coded table "
                               f"(with its sidecar {sidecar_of(out).name}) are three separate "
                               f"files. Choose another --key.")
+    if out.suffix.lower() == ".json":
+        raise ConfigError(f"--out {out}: the coded table is a TSV and its sidecar is "
+                          f"{sidecar_of(out).name}; give a name ending in .tsv.")
     table = read_tsv(src, what="Participants table", ids=False)  # the ids as written
     for target in (out, key):
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -153,8 +160,10 @@ def blind_table(participants, out, key, *, column="group", accept_unequal=False)
         shown = ", ".join(f"{c}: {n}" for c, n in sizes.items())
         logger.warning("%s: the group sizes differ (%s), so anyone who knows how many "
                        "participants each group has can tell code(s) %s apart; the blinding "
-                       "does not hold for them. Recorded in the sidecar; pass "
-                       "--accept-unequal (accept_unequal=True) to accept it.", src, shown,
+                       "does not hold for them. The coded table is written and the "
+                       "risk recorded in its sidecar; add placeholder rows to even the sizes, "
+                       "or pass --accept-unequal (accept_unequal=True) to record that you "
+                       "accept it and silence this warning.", src, shown,
                        ", ".join(identifiable))
     coded = table.copy()
     coded[column] = coded[column].map(lambda v: to_code.get(str(v), v))

@@ -22,18 +22,36 @@ def results_participants(root, participants=None):
 
 
 def results_inputs(root, participants=None):
-    """The files outside a results folder that :func:`results_participants` reads (the
-    participants table given, or the one ``run.json`` names), for the output guard; the
-    results folder itself is read as a whole; the table's JSON sidecar and the run's config
-    are counted too. Never raises: what cannot be found is left for the reader to report."""
-    if participants is not None:
-        return [Path(participants), sidecar_of(participants)]
+    """The files outside a results folder that an output of a command reading it must never
+    replace, for the output guard: the participants table given, and every input the run's
+    ``run.json`` names (config, participants table and its JSON sidecar, recordings and
+    their sidecars and event logs); the results folder itself is read as a whole. Never
+    raises: what cannot be found is left for the reader to report."""
+    out = [Path(participants), sidecar_of(participants)] if participants is not None else []
     try:
         rec = json.loads((Path(root) / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return out
+    if not isinstance(rec, dict):
+        return out
+    # every input of the run is protected too, not only what this command reads: a
+    # --force must never turn the study's config, table or a recording into an export
+    try:
         table = Path(rec["config_file"]).parent / rec["config"]["study"]["participants"]
-        return [table, sidecar_of(table), Path(rec["config_file"])]
-    except (OSError, ValueError, KeyError, TypeError):
-        return []
+        out += [table, sidecar_of(table)]
+    except (KeyError, TypeError):
+        pass
+    if isinstance(rec.get("config_file"), str):
+        out.append(Path(rec["config_file"]))
+    for kind in ("config", "participants"):
+        files = (rec.get("inputs") or {}).get(kind) or {}
+        out += [Path(f) for f in files if isinstance(f, str)]
+    for info in (rec.get("participants") or {}).values():
+        if isinstance(info, dict):
+            out += [Path(f) for f in info.get("inputs") or [] if isinstance(f, str)]
+            if isinstance(info.get("recording"), str):
+                out.append(Path(info["recording"]))
+    return list(dict.fromkeys(out))
 
 
 def export_long(trials, participants):

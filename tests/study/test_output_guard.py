@@ -414,3 +414,33 @@ def test_random_out_placements_change_nothing_else(template, case):
                 full = Path(os.path.realpath(w / p))
                 assert any(full == t or t in full.parents or full in t.parents
                            for t in targets), (case, p)
+
+
+def test_force_never_replaces_a_runs_inputs(tmp_path):
+    """Found by a stranger: ``report --group R --out study.toml --force`` and ``export R
+    --out participants.tsv --force`` replaced the study's config and table; a subject
+    report could overwrite another participant's recording."""
+    import hashlib
+
+    from emgkit.cli import main
+    from emgkit.sim.recording import SimParams
+    from emgkit.sim.study import simulate_study
+    from emgkit.study.run import run_study
+
+    study = tmp_path / "s"
+    simulate_study(study, 4, seed=2, sfreq=256.0, params=SimParams(sfreq=256.0, n_trials=2))
+    run_study(study / "study.toml", tmp_path / "r", reports=False, progress=False)
+
+    def digest():
+        return {p: hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(study.rglob("*")) if p.is_file()}
+
+    before = digest()
+    rec = study / "sub-01" / "emg" / "sub-01_task-mimicry_emg.bdf"
+    other = study / "sub-02" / "emg" / "sub-02_task-mimicry_emg.bdf"
+    cases = [["report", "--group", str(tmp_path / "r"), "--out", str(study / "study.toml")],
+             ["export", str(tmp_path / "r"), "--out", str(study / "participants.tsv")],
+             ["report", str(rec), "--config", str(study / "study.toml"), "--out", str(other)]]
+    for argv in cases:
+        assert main(argv + ["--force"]) == 2, argv
+    assert digest() == before
