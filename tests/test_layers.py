@@ -12,7 +12,7 @@ PKG = Path(__file__).resolve().parents[1] / "emgkit"
 
 # lowest first; a module may import its own layer and lower ones
 LAYERS = [
-    {"errors", "_args", "_check", "_files", "_ids", "_interrupts", "_lazy", "_memory",
+    {"errors", "_args", "_check", "_files", "_ids", "_interrupts", "_lazy", "_memory", "_numbers",
      "_version"},
     {"events"},
     {"signal"},

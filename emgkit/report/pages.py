@@ -1,5 +1,10 @@
 """Building blocks of PDF reports: text pages, table pages, and atomic PDF writing that
-stops between pages on Ctrl-C/SIGTERM (:mod:`emgkit._interrupts`)."""
+stops between pages on Ctrl-C/SIGTERM (:mod:`emgkit._interrupts`).
+
+Every page is an emgkit :class:`~emgkit.viz.style.Figure` and every PDF is drawn and
+written inside :func:`emgkit.viz.style.style` (embedded TrueType fonts, no Type 3); numbers
+in tables go through :func:`emgkit._numbers.format_column`.
+"""
 
 from __future__ import annotations
 
@@ -7,43 +12,42 @@ import textwrap
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
 from matplotlib.backends.backend_pdf import PdfPages
-from matplotlib.figure import Figure
 
 from .. import _interrupts
 from .._files import atomic_path
+from .._numbers import format_column
+from ..viz.style import Figure, style
 
 A4 = (8.27, 11.69)
 A4_LANDSCAPE = (11.69, 8.27)
 
 
-def text_page(title, blocks, *, wrap=95, fontsize=9):
-    """A page of text: ``blocks`` is a list of (heading or None, text) pairs."""
-    fig = Figure(figsize=A4)
-    y = 0.95
-    fig.text(0.06, y, title, fontsize=15, weight="bold", va="top")
-    y -= 0.045
+def text_page(title, blocks, *, wrap=None, fontsize=9, landscape=False):
+    """A page of text: ``blocks`` is a list of (heading or None, text) pairs; lines that
+    start with two spaces are set monospaced (tables, key: value lists).
+
+    ``wrap`` (characters per line) defaults to what fits the page's width.
+    """
+    w, h = A4_LANDSCAPE if landscape else A4
+    wrap = wrap or (150 if landscape else 95)
+    fig = Figure(figsize=(w, h))
+    x, y = 0.7 / w, 1 - 0.55 / h                        # margins in inches
+    fig.text(x, y, title, fontsize=15, weight="bold", va="top")
+    y -= 0.53 / h
+    line_h = 0.193 * fontsize / 9 / h                  # 1.55 × the font size
     for heading, text in blocks:
         if heading:
-            fig.text(0.06, y, heading, fontsize=11, weight="bold", va="top")
-            y -= 0.025
+            fig.text(x, y, heading, fontsize=11, weight="bold", va="top")
+            y -= 0.29 / h
         for para in str(text).split("\n"):
             lines = textwrap.wrap(para, wrap) or [""]
             for line in lines:
-                fig.text(0.06, y, line, fontsize=fontsize, va="top", family="monospace"
+                fig.text(x, y, line, fontsize=fontsize, va="top", family="monospace"
                          if para.startswith("  ") else None)
-                y -= 0.0165 * fontsize / 9
-        y -= 0.012
+                y -= line_h
+        y -= 0.14 / h
     return fig
-
-
-def _fmt(v):
-    if isinstance(v, (float, np.floating)):
-        if not np.isfinite(v):
-            return "–"
-        return f"{v:.3g}" if abs(v) < 1e4 else f"{v:.3e}"
-    return str(v)
 
 
 #: width of a monospaced character in em (DejaVu Sans Mono), with a little slack
@@ -69,16 +73,24 @@ def _column_groups(widths, usable_pt):
     return groups, [chars(g) for g in groups]
 
 
-def table_pages(title, df, *, note=None):
+def table_cells(df, digits=3):
+    """The table's cells as strings, column by column through
+    :func:`emgkit._numbers.format_column` (shared decimals per column, APA p-values)."""
+    columns = [format_column(c, df[c].tolist(), digits) for c in df.columns]
+    return [list(row) for row in zip(*columns)] if columns else []
+
+
+def table_pages(title, df, *, note=None, landscape=None):
     """Render a DataFrame as A4 pages of monospaced text that always fit the page.
 
     The font shrinks to fit (9 pt down to 6 pt); a table too wide for portrait goes
-    landscape, and one too wide for that is split into column groups (the first column
-    repeated), so no column is ever cut off.
+    landscape (``landscape=True`` always, as in a report of landscape pages), and one too
+    wide for that is split into column groups (the first column repeated), so no column
+    is ever cut off.
     """
     if df is None or len(df) == 0:
-        return [text_page(title, [(None, note or "No rows.")])]
-    cells = [[_fmt(v) for v in row] for row in df.itertuples(index=False)]
+        return [text_page(title, [(None, note or "No rows.")], landscape=bool(landscape))]
+    cells = table_cells(df)
     cols = [str(c) for c in df.columns]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(cols)]
     margin = 0.05
@@ -86,11 +98,11 @@ def table_pages(title, df, *, note=None):
     pages = []
     for g, (idx, n_chars) in enumerate(zip(groups, group_chars)):
         portrait_pt = (1 - 2 * margin) * A4[0] * 72 / (_CHAR_EM * n_chars)
-        size_pt = portrait_pt if portrait_pt >= 7.0 else \
-            (1 - 2 * margin) * A4_LANDSCAPE[0] * 72 / (_CHAR_EM * n_chars)
-        landscape = portrait_pt < 7.0
+        wide = portrait_pt < 7.0 if landscape is None else landscape
+        size_pt = (1 - 2 * margin) * (A4_LANDSCAPE if wide else A4)[0] * 72 / (
+            _CHAR_EM * n_chars)
         size = max(_MIN_PT, min(9.0, size_pt))
-        page = A4_LANDSCAPE if landscape else A4
+        page = A4_LANDSCAPE if wide else A4
         fmt = "  ".join(f"{{:<{widths[i]}}}" for i in idx)
         header = fmt.format(*(cols[i] for i in idx))
         lines = [fmt.format(*(r[i] for i in idx)) for r in cells]
@@ -117,6 +129,63 @@ def table_pages(title, df, *, note=None):
                 y -= step
             pages.append(fig)
     return pages
+
+
+def tables_page(title, tables, *, fontsize=8.0):
+    """Small tables side by side on one landscape page, or None when they do not fit (the
+    caller then gives each its own :func:`table_pages`), so that a 12-row table does not
+    stand alone on an empty page.
+
+    Parameters
+    ----------
+    title : str
+        The page title.
+    tables : list of (str, DataFrame, str | None)
+        Subtitle, table and an optional note (wrapped to the table's width) per table.
+    fontsize : float
+        Table font size (pt).
+
+    Returns
+    -------
+    Figure | None
+    """
+    w, h = A4_LANDSCAPE
+    margin, gap = 0.6, 0.5                                     # inches
+    char_in = _CHAR_EM * fontsize / 72
+    step = fontsize * 1.45 / 72                                # line height, inches
+    blocks = []
+    for sub, df, note in tables:
+        cols = [str(c) for c in df.columns]
+        cells = table_cells(df) if len(df) else []
+        widths = [max(len(c), *(len(r[i]) for r in cells)) if cells else len(c)
+                  for i, c in enumerate(cols)]
+        fmt = "  ".join(f"{{:<{n}}}" for n in widths)
+        lines = [fmt.format(*r) for r in cells] or ["(none)"]
+        width = max(len(fmt.format(*cols)) * char_in, 2.5)
+        note_lines = textwrap.wrap(note, max(20, int(width / (0.55 * 7 / 72)))) if note else []
+        height = 0.3 + len(note_lines) * 0.15 + step * (1.3 + len(lines))
+        blocks.append((sub, fmt.format(*cols), lines, note_lines, width, height))
+    if sum(b[4] for b in blocks) + gap * (len(blocks) - 1) > w - 2 * margin or \
+            max(b[5] for b in blocks) > h - 1.4:
+        return None
+    fig = Figure(figsize=(w, h))
+    fig.text(margin / w, 1 - 0.55 / h, title, fontsize=13, weight="bold", va="top")
+    x = margin
+    for sub, header, lines, note_lines, width, _ in blocks:
+        y = h - 1.1
+        fig.text(x / w, y / h, sub, fontsize=10, weight="bold", va="top")
+        y -= 0.3
+        for line in note_lines:
+            fig.text(x / w, y / h, line, fontsize=7, va="top")
+            y -= 0.15
+        fig.text(x / w, y / h, header, family="monospace", fontsize=fontsize, va="top",
+                 weight="bold")
+        y -= step * 1.3
+        for line in lines:
+            fig.text(x / w, y / h, line, family="monospace", fontsize=fontsize, va="top")
+            y -= step
+        x += width + gap
+    return fig
 
 
 def figure_page(title, plot, nrows=1, ncols=1, *, landscape=True, bottom=0.65, **kwargs):
@@ -164,7 +233,9 @@ def atomic_pdf(path):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # no creation date: the same inputs give the same bytes
-    with atomic_path(path) as tmp, _Pages(tmp, metadata={"CreationDate": None}) as pdf:
+    # no creation date: the same inputs give the same bytes; the style is active while
+    # pages are built, drawn and while the fonts are embedded on closing
+    with style(), atomic_path(path) as tmp, \
+            _Pages(tmp, metadata={"CreationDate": None}) as pdf:
         yield pdf
         _interrupts.check()
