@@ -8,6 +8,7 @@ in tables go through :func:`emgkit._numbers.format_column`.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,30 +24,61 @@ A4 = (8.27, 11.69)
 A4_LANDSCAPE = (11.69, 8.27)
 
 
-def text_page(title, blocks, *, wrap=None, fontsize=9, landscape=False):
+def _wrap(para, width, mono):
+    """Wrap one paragraph; a monospaced ``key:   value`` line continues under its value."""
+    if not mono:
+        return textwrap.wrap(para, width) or [""]
+    indent = len(para) - len(para.lstrip())
+    m = re.match(r"^(\s*\S.*?\s{2,})\S", para)
+    hang = len(m.group(1)) if m and len(m.group(1)) < 0.4 * width else indent + 2
+    return textwrap.wrap(para, width, initial_indent="", subsequent_indent=" " * hang,
+                         drop_whitespace=False, break_on_hyphens=False) or [""]
+
+
+def text_page(title, blocks, *, wrap=None, fontsize=9, landscape=False, columns=None):
     """A page of text: ``blocks`` is a list of (heading or None, text) pairs; lines that
     start with two spaces are set monospaced (tables, key: value lists).
 
-    ``wrap`` (characters per line) defaults to what fits the page's width.
+    Parameters
+    ----------
+    title : str
+    blocks : list of (str | None, str), or a list of such lists (one per column)
+    wrap : int | None
+        Characters per line of proportional text; default: what fits the column.
+    fontsize : float
+        pt.
+    landscape : bool
+    columns : list of float | None
+        Widths of the columns as fractions of the text width (``blocks`` then holds one
+        list of blocks per column); None: one column.
     """
     w, h = A4_LANDSCAPE if landscape else A4
-    wrap = wrap or (150 if landscape else 95)
+    left, right, gutter = 0.7, 0.6, 0.35                 # inches
     fig = Figure(figsize=(w, h))
-    x, y = 0.7 / w, 1 - 0.55 / h                        # margins in inches
-    fig.text(x, y, title, fontsize=15, weight="bold", va="top")
-    y -= 0.53 / h
-    line_h = 0.193 * fontsize / 9 / h                  # 1.55 × the font size
-    for heading, text in blocks:
-        if heading:
-            fig.text(x, y, heading, fontsize=11, weight="bold", va="top")
-            y -= 0.29 / h
-        for para in str(text).split("\n"):
-            lines = textwrap.wrap(para, wrap) or [""]
-            for line in lines:
-                fig.text(x, y, line, fontsize=fontsize, va="top", family="monospace"
-                         if para.startswith("  ") else None)
-                y -= line_h
-        y -= 0.14 / h
+    top = h - 0.55
+    fig.text(left / w, top / h, title, fontsize=15, weight="bold", va="top")
+    line_h = 0.193 * fontsize / 9                      # 1.55 × the font size, inches
+    columns = columns or [1.0]
+    per_column = blocks if len(columns) > 1 else [blocks]
+    usable = w - left - right - gutter * (len(columns) - 1)
+    x = left
+    for frac, col_blocks in zip(columns, per_column):
+        col_w = usable * frac
+        prop_chars = wrap or int(col_w * 72 / (0.5 * fontsize))
+        mono_chars = int(col_w * 72 / (0.602 * fontsize))
+        y = top - 0.53
+        for heading, text in col_blocks:
+            if heading:
+                fig.text(x / w, y / h, heading, fontsize=11, weight="bold", va="top")
+                y -= 0.29
+            for para in str(text).split("\n"):
+                mono = para.startswith("  ")
+                for line in _wrap(para, mono_chars if mono else prop_chars, mono):
+                    fig.text(x / w, y / h, line, fontsize=fontsize, va="top",
+                             family="monospace" if mono else None)
+                    y -= line_h
+            y -= 0.14
+        x += col_w + gutter
     return fig
 
 
@@ -131,28 +163,32 @@ def table_pages(title, df, *, note=None, landscape=None):
     return pages
 
 
-def tables_page(title, tables, *, fontsize=8.0):
-    """Small tables side by side on one landscape page, or None when they do not fit (the
-    caller then gives each its own :func:`table_pages`), so that a 12-row table does not
-    stand alone on an empty page.
+def tables_page(title, tables, *, fontsize=8.0, vertical=False):
+    """Small tables on one landscape page, side by side (or one below the other with
+    ``vertical=True``), or None when they do not fit (the caller then gives each its own
+    :func:`table_pages`), so that a 12-row table does not stand alone on an empty page.
 
     Parameters
     ----------
     title : str
         The page title.
     tables : list of (str, DataFrame, str | None)
-        Subtitle, table and an optional note (wrapped to the table's width) per table.
+        Subtitle, table and an optional note (wrapped to the table's width, or to the
+        page's when vertical) per table.
     fontsize : float
         Table font size (pt).
+    vertical : bool
+        Stack the tables instead of placing them side by side.
 
     Returns
     -------
     Figure | None
     """
     w, h = A4_LANDSCAPE
-    margin, gap = 0.6, 0.5                                     # inches
+    margin, gap = 0.6, 0.45                                    # inches
     char_in = _CHAR_EM * fontsize / 72
     step = fontsize * 1.45 / 72                                # line height, inches
+    note_step, note_char = 0.15, 0.5 * 7 / 72                  # 7 pt proportional
     blocks = []
     for sub, df, note in tables:
         cols = [str(c) for c in df.columns]
@@ -162,29 +198,40 @@ def tables_page(title, tables, *, fontsize=8.0):
         fmt = "  ".join(f"{{:<{n}}}" for n in widths)
         lines = [fmt.format(*r) for r in cells] or ["(none)"]
         width = max(len(fmt.format(*cols)) * char_in, 2.5)
-        note_lines = textwrap.wrap(note, max(20, int(width / (0.55 * 7 / 72)))) if note else []
-        height = 0.3 + len(note_lines) * 0.15 + step * (1.3 + len(lines))
+        note_w = (w - 2 * margin) if vertical else width
+        note_lines = textwrap.wrap(note, int(note_w / note_char)) if note else []
+        height = 0.3 + len(note_lines) * note_step + 0.05 + step * (1.3 + len(lines))
         blocks.append((sub, fmt.format(*cols), lines, note_lines, width, height))
-    if sum(b[4] for b in blocks) + gap * (len(blocks) - 1) > w - 2 * margin or \
-            max(b[5] for b in blocks) > h - 1.4:
+    room_w, room_h = w - 2 * margin, h - 1.1 - 0.4
+    if vertical:
+        fits = max(b[4] for b in blocks) <= room_w and \
+            sum(b[5] for b in blocks) + gap * (len(blocks) - 1) <= room_h
+    else:
+        fits = sum(b[4] for b in blocks) + gap * (len(blocks) - 1) <= room_w and \
+            max(b[5] for b in blocks) <= room_h
+    if not fits:
         return None
     fig = Figure(figsize=(w, h))
     fig.text(margin / w, 1 - 0.55 / h, title, fontsize=13, weight="bold", va="top")
-    x = margin
-    for sub, header, lines, note_lines, width, _ in blocks:
-        y = h - 1.1
+    x, y0 = margin, h - 1.1
+    for sub, header, lines, note_lines, width, height in blocks:
+        y = y0
         fig.text(x / w, y / h, sub, fontsize=10, weight="bold", va="top")
         y -= 0.3
         for line in note_lines:
             fig.text(x / w, y / h, line, fontsize=7, va="top")
-            y -= 0.15
+            y -= note_step
+        y -= 0.05
         fig.text(x / w, y / h, header, family="monospace", fontsize=fontsize, va="top",
                  weight="bold")
         y -= step * 1.3
         for line in lines:
             fig.text(x / w, y / h, line, family="monospace", fontsize=fontsize, va="top")
             y -= step
-        x += width + gap
+        if vertical:
+            y0 -= height + gap
+        else:
+            x += width + gap
     return fig
 
 

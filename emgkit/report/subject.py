@@ -109,9 +109,9 @@ def subject_report(recording, config, out, *, result=None):
     empty = counts[counts["kept"] == 0]
     for _, r in empty.iterrows():
         notes.append(f"No usable trials for {r['condition']} × {r['muscle']}.")
-    blocks = [(None, header), ("Signal quality", qtext),
-              ("Notes", "\n".join(notes) or "No flat, saturated or CMS problems found."),
-              ("Methods", methods_text(result.config, result.sfreq))]
+    blocks = [[(None, header), ("Signal quality", qtext),  # two columns, one landscape page
+               ("Notes", "\n".join(notes) or "No flat, saturated or CMS problems found.")],
+              [("Methods", methods_text(result.config, result.sfreq))]]
     rejected = result.trials[result.trials["rejected"]][
         ["trial", "condition", "muscle", "onset_s", "reject_reason"]].sort_values(
         ["trial", "muscle"], key=lambda c: c.map({m: i for i, m in enumerate(result.muscles)})
@@ -137,7 +137,8 @@ def subject_report(recording, config, out, *, result=None):
                               landscape=True))
 
     pages = [  # built and written one at a time: one page's figure in memory; all landscape
-        lambda: [text_page(f"emgkit report — {pid}", blocks, landscape=True)],
+        lambda: [text_page(f"emgkit report — {pid}", blocks, landscape=True, fontsize=8,
+                           columns=[0.6, 0.4])],
         lambda: [figure_page("Raw and filtered signal", vizqc.plot_raw_excerpt, 2 * n,
                              result=result)],
         lambda: [figure_page("Spectra before and after filtering", vizqc.plot_psd, n,

@@ -213,8 +213,8 @@ def plot_trial_images(result, ax=None):
 def plot_scores(result, ax=None):
     """Trial scores per condition and muscle; rejected trials drawn hollow.
 
-    The y axis has robust limits (:func:`emgkit.viz.style.robust_limits`: the median ± 4
-    robust SDs of the muscle's scores, or the data's range when narrower), so one extreme
+    The y axis has robust limits (:func:`emgkit.viz.style.robust_limits`: each condition's
+    median ± 4 robust SDs, or its range when narrower, united), so one extreme
     trial does not squash the others; a score beyond them is drawn as a triangle at the
     edge with its value printed beside it."""
     fig, axes = _rows(ax, 1, (4 * len(result.muscles), 3.2), ncols=len(result.muscles))
@@ -231,7 +231,7 @@ def plot_scores(result, ax=None):
                       edgecolors=colors[cond])
             if kept.any():
                 a.hlines(c["score"][kept].mean(), i - 0.3, i + 0.3, color="k", lw=1.2)
-        lim = robust_limits(t["score"])
+        lim = robust_limits(t["score"], t["condition"])
         a.set_ylim(*lim)
         for i, cond in enumerate(result.conditions):
             c = t[t["condition"] == cond]

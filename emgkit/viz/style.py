@@ -78,7 +78,7 @@ def new_figure(figsize, **kwargs):
         return Figure(figsize=figsize, **kwargs)
 
 
-def robust_limits(values, *, k=4.0, pad=0.05):
+def robust_limits(values, groups=None, *, k=4.0, pad=0.05):
     """Axis limits that one outlier cannot squash: the median ± ``k`` robust SDs (1.4826 ×
     MAD), shrunk to the data where the data lie inside.
 
@@ -86,8 +86,12 @@ def robust_limits(values, *, k=4.0, pad=0.05):
     ----------
     values : array-like
         Values on the axis (NaNs ignored), in the axis' unit.
+    groups : array-like | None
+        A label per value (e.g. the condition): limits are computed per group and united,
+        so a group that differs from the others as a whole is never cut off, only a value
+        far from its own group's median.
     k : float
-        Robust SDs from the median beyond which a value counts as an outlier.
+        Robust SDs from the (group) median beyond which a value counts as an outlier.
     pad : float
         Margin added on both sides, as a fraction of the span.
 
@@ -97,14 +101,20 @@ def robust_limits(values, *, k=4.0, pad=0.05):
         The limits; values outside them are outliers (see :func:`mark_outliers`).
     """
     v = np.asarray(values, float)
-    v = v[np.isfinite(v)]
+    g = np.zeros(len(v)) if groups is None else np.asarray(groups)
+    ok = np.isfinite(v)
+    v, g = v[ok], g[ok]
     if v.size == 0:
         return 0.0, 1.0
-    med = float(np.median(v))
-    sd = 1.4826 * float(np.median(np.abs(v - med)))
-    if sd == 0:
-        sd = float(np.std(v)) or (abs(med) * 0.1 or 1.0)
-    lo, hi = max(v.min(), med - k * sd), min(v.max(), med + k * sd)
+    lo, hi = np.inf, -np.inf
+    for level in dict.fromkeys(g.tolist()):
+        x = v[g == level]
+        med = float(np.median(x))
+        sd = 1.4826 * float(np.median(np.abs(x - med)))
+        if sd == 0:  # half the values equal: fall back to the spread of all values
+            sd = 1.4826 * float(np.median(np.abs(v - np.median(v)))) or float(np.std(v))
+        lo = min(lo, max(x.min(), med - k * sd))
+        hi = max(hi, min(x.max(), med + k * sd))
     span = (hi - lo) or (abs(hi) * 0.1 or 1.0)
     return lo - pad * span, hi + pad * span
 
