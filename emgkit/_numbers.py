@@ -21,7 +21,8 @@ _TINY, _HUGE = 1e-4, 1e6
 
 def decimals_for(values, digits=3):
     """Decimals that give the typical (median nonzero absolute) value ``digits``
-    significant digits; the same for every value passed.
+    significant digits, and the smallest at least two (so a df of 3.95 in a column of
+    129s prints "4.0", "129.0" rather than "4", "129"); the same for every value passed.
 
     Parameters
     ----------
@@ -41,6 +42,7 @@ def decimals_for(values, digits=3):
         return min(max(digits - 1, _MIN_DEC), _MAX_DEC)
     typical = float(np.median(v))
     dec = digits - 1 - math.floor(math.log10(typical))
+    dec = max(dec, min(digits, 2) - 1 - math.floor(math.log10(float(v.min()))))
     return int(min(max(dec, _MIN_DEC), _MAX_DEC))
 
 

@@ -257,7 +257,9 @@ def figure_page(title, plot, nrows=1, ncols=1, *, landscape=True, bottom=0.65, *
         fig.subplots_adjust(left=left / w, right=1 - right / w, top=1 - top / h,
                             bottom=bottom / h, hspace=vgap / ax_h, wspace=hgap / ax_w)
         plot(ax=axes if nrows > 1 and ncols > 1 else axes.ravel(), **kwargs)
-    fig.suptitle(title, fontsize=12, weight="bold", y=1 - 0.3 / h)
+    # a long title (e.g. a test's settings) wraps instead of running off the page
+    title = "\n".join(textwrap.wrap(title, int((w - 0.8) * 72 / (0.62 * 12))))
+    fig.suptitle(title, fontsize=12, weight="bold", y=1 - 0.25 / h, va="top")
     return fig
 
 
