@@ -92,9 +92,11 @@ def fmt_p(p, *, prefix=False):
 
 
 def is_p_column(name):
-    """True for columns holding p-values (``p``, ``p_adj``, ``p_equiv``, ``Pr(>F)``, …)."""
+    """True for columns holding p-values (``p``, ``p_adj``, ``p_equiv``,
+    ``primary_p_adj``, ``Pr(>F)``, …)."""
     n = str(name).lower()
-    return n in ("p", "pr(>f)", "pr(>|t|)", "pvalue", "p_value") or n.startswith("p_")
+    return (n in ("p", "pr(>f)", "pr(>|t|)", "pvalue", "p_value") or n.startswith("p_")
+            or n.endswith(("_p", "_p_adj")))
 
 
 def format_column(name, values, digits=3):

@@ -88,17 +88,18 @@ _CHAR_EM = 0.62
 _MIN_PT = 6.0
 
 
-def _column_groups(widths, usable_pt):
-    """Column index groups that each fit ``usable_pt`` at ``_MIN_PT`` (first column kept
-    in every group so rows stay identifiable)."""
+def _column_groups(widths, usable_pt, repeat=1):
+    """Column index groups that each fit ``usable_pt`` at ``_MIN_PT`` (the first
+    ``repeat`` columns kept in every group so rows stay identifiable)."""
     def chars(idx):
         return sum(widths[i] for i in idx) + 2 * (len(idx) - 1)
 
-    groups, cur = [], [0]
-    for i in range(1, len(widths)):
-        if chars(cur + [i]) * _CHAR_EM * _MIN_PT > usable_pt and len(cur) > 1:
+    keys = list(range(min(max(repeat, 1), len(widths))))
+    groups, cur = [], list(keys)
+    for i in range(len(keys), len(widths)):
+        if chars(cur + [i]) * _CHAR_EM * _MIN_PT > usable_pt and len(cur) > len(keys):
             groups.append(cur)
-            cur = [0, i]
+            cur = [*keys, i]
         else:
             cur.append(i)
     groups.append(cur)
@@ -112,12 +113,13 @@ def table_cells(df, digits=3):
     return [list(row) for row in zip(*columns)] if columns else []
 
 
-def table_pages(title, df, *, note=None, landscape=None):
+def table_pages(title, df, *, note=None, landscape=None, repeat=1):
     """Render a DataFrame as A4 pages of monospaced text that always fit the page.
 
     The font shrinks to fit (9 pt down to 6 pt); a table too wide for portrait goes
     landscape (``landscape=True`` always, as in a report of landscape pages), and one too
-    wide for that is split into column groups (the first column repeated), so no column
+    wide for that is split into column groups (the first ``repeat`` columns repeated on every
+    page, e.g. muscle, contrast and condition), so no column
     is ever cut off.
     """
     if df is None or len(df) == 0:
@@ -126,7 +128,8 @@ def table_pages(title, df, *, note=None, landscape=None):
     cols = [str(c) for c in df.columns]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(cols)]
     margin = 0.05
-    groups, group_chars = _column_groups(widths, (1 - 2 * margin) * A4_LANDSCAPE[0] * 72)
+    groups, group_chars = _column_groups(widths, (1 - 2 * margin) * A4_LANDSCAPE[0] * 72,
+                                         repeat)
     pages = []
     for g, (idx, n_chars) in enumerate(zip(groups, group_chars)):
         portrait_pt = (1 - 2 * margin) * A4[0] * 72 / (_CHAR_EM * n_chars)
