@@ -174,8 +174,8 @@ def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
         cautions = model_cautions(gdir, muscle_order)
         model = [(title, tables[name], cautions if name != "fixed_effects" else None)
                  for name, title in (("anova", "Type III tests (Satterthwaite df)"),
-                                     ("contrasts", "Drug contrasts (Holm-adjusted, effect "
-                                                   "size in SD)"),
+                                     ("contrasts", ("Drug contrasts (Holm-adjusted, effect"
+                                                    " size in SD)")),
                                      ("fixed_effects", "Fixed effects")) if name in tables]
         both = tables_page("Model tests", model[:2], vertical=True) if len(model) > 1 \
             else None

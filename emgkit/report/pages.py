@@ -106,6 +106,13 @@ def _column_groups(widths, usable_pt, repeat=1):
     return groups, [chars(g) for g in groups]
 
 
+def _rule(fig, x, y, width):
+    """A thin horizontal rule (figure fractions) under a table header."""
+    from matplotlib.lines import Line2D
+
+    fig.add_artist(Line2D([x, x + width], [y, y], lw=0.5, color="0.3"))
+
+
 def table_cells(df, digits=3):
     """The table's cells as strings, column by column through
     :func:`emgkit._numbers.format_column` (shared decimals per column, APA p-values)."""
@@ -156,9 +163,12 @@ def table_pages(title, df, *, note=None, landscape=None, repeat=1):
                     fig.text(margin, y, line, fontsize=8, va="top")
                     y -= 0.015
                 y -= 0.01
-            fig.text(margin, y, header, family="monospace", fontsize=size, va="top",
-                     weight="bold")
-            y -= step * 1.3
+            # headers in the regular face with a rule below: a bold monospaced face
+            # would be one more font to subset and embed in every PDF
+            fig.text(margin, y, header, family="monospace", fontsize=size, va="top")
+            y -= step * 1.05
+            _rule(fig, margin, y, len(header) * _CHAR_EM * size / 72 / page[0])
+            y -= step * 0.4
             for line in lines[k:k + per_page]:
                 fig.text(margin, y, line, family="monospace", fontsize=size, va="top")
                 y -= step
@@ -225,9 +235,10 @@ def tables_page(title, tables, *, fontsize=8.0, vertical=False):
             fig.text(x / w, y / h, line, fontsize=7, va="top")
             y -= note_step
         y -= 0.05
-        fig.text(x / w, y / h, header, family="monospace", fontsize=fontsize, va="top",
-                 weight="bold")
-        y -= step * 1.3
+        fig.text(x / w, y / h, header, family="monospace", fontsize=fontsize, va="top")
+        y -= step * 1.05
+        _rule(fig, x / w, y / h, len(header) * char_in / w)
+        y -= step * 0.4
         for line in lines:
             fig.text(x / w, y / h, line, family="monospace", fontsize=fontsize, va="top")
             y -= step

@@ -28,8 +28,9 @@ WIDTHS = {"single": 3.5, "onehalf": 5.5, "double": 7.2}
 #: Okabe & Ito (2008) colour-blind-safe palette (black left out: it is the reference colour)
 PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442",
            "#999999"]
-_FIXED = {"happy": "#E69F00", "angry": "#D55E00", "sad": "#0072B2", "neutral": "#999999",
-          "fear": "#CC79A7", "disgust": "#009E73", "surprise": "#56B4E9"}
+#: emotions keep their colour on every page (happy and angry far apart: green and vermillion)
+_FIXED = {"happy": "#009E73", "angry": "#D55E00", "sad": "#0072B2", "neutral": "#999999",
+          "fear": "#CC79A7", "disgust": "#E69F00", "surprise": "#56B4E9"}
 
 #: the rcParams of every emgkit figure. ``pdf.fonttype``/``ps.fonttype`` 42 embed the
 #: (subsetted) DejaVu TrueType fonts instead of Type 3 bitmaps-as-procedures, which journals
