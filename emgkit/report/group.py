@@ -234,7 +234,7 @@ def _diagnostics_pages(gdir, muscles=()):
     the config's muscle order."""
     import matplotlib.image as mpimg
 
-    from ..viz.style import Figure
+    from ..viz.style import HEADING, Figure
 
     pages = []
     for png in _in_muscle_order(Path(gdir).glob("**/diagnostics.png"), muscles):
@@ -244,7 +244,7 @@ def _diagnostics_pages(gdir, muscles=()):
         a.imshow(mpimg.imread(png))
         a.set_axis_off()
         fig.suptitle(f"Model diagnostics ({where}): residuals against fitted values and their "
-                     f"normal Q-Q plot", fontsize=12, weight="bold")
+                     f"normal Q-Q plot", fontsize=12, **HEADING)
         pages.append(fig)
     return pages
 

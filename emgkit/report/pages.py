@@ -18,7 +18,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from .. import _interrupts
 from .._files import atomic_path
 from .._numbers import format_column
-from ..viz.style import Figure, style
+from ..viz.style import HEADING, Figure, style
 
 A4 = (8.27, 11.69)
 A4_LANDSCAPE = (11.69, 8.27)
@@ -56,7 +56,7 @@ def text_page(title, blocks, *, wrap=None, fontsize=9, landscape=False, columns=
     left, right, gutter = 0.7, 0.6, 0.35                 # inches
     fig = Figure(figsize=(w, h))
     top = h - 0.55
-    fig.text(left / w, top / h, title, fontsize=15, weight="bold", va="top")
+    fig.text(left / w, top / h, title, fontsize=15, **HEADING, va="top")
     line_h = 0.193 * fontsize / 9                      # 1.55 × the font size, inches
     columns = columns or [1.0]
     per_column = blocks if len(columns) > 1 else [blocks]
@@ -69,7 +69,7 @@ def text_page(title, blocks, *, wrap=None, fontsize=9, landscape=False, columns=
         y = top - 0.53
         for heading, text in col_blocks:
             if heading:
-                fig.text(x / w, y / h, heading, fontsize=11, weight="bold", va="top")
+                fig.text(x / w, y / h, heading, fontsize=11, **HEADING, va="top")
                 y -= 0.29
             for para in str(text).split("\n"):
                 mono = para.startswith("  ")
@@ -156,7 +156,7 @@ def table_pages(title, df, *, note=None, landscape=None, repeat=1):
         for k in range(0, len(lines), per_page):
             fig = Figure(figsize=page)
             more = f" ({k // per_page + 1}/{n_pages}{part})" if n_pages > 1 or part else ""
-            fig.text(margin, 0.95, title + more, fontsize=13, weight="bold", va="top")
+            fig.text(margin, 0.95, title + more, fontsize=13, **HEADING, va="top")
             y = 0.91
             if note:
                 for line in textwrap.wrap(note, 110):
@@ -225,11 +225,11 @@ def tables_page(title, tables, *, fontsize=8.0, vertical=False):
     if not fits:
         return None
     fig = Figure(figsize=(w, h))
-    fig.text(margin / w, 1 - 0.55 / h, title, fontsize=13, weight="bold", va="top")
+    fig.text(margin / w, 1 - 0.55 / h, title, fontsize=13, **HEADING, va="top")
     x, y0 = margin, h - 1.1
     for sub, header, lines, note_lines, width, height in blocks:
         y = y0
-        fig.text(x / w, y / h, sub, fontsize=10, weight="bold", va="top")
+        fig.text(x / w, y / h, sub, fontsize=10, **HEADING, va="top")
         y -= 0.3
         for line in note_lines:
             fig.text(x / w, y / h, line, fontsize=7, va="top")
@@ -273,7 +273,7 @@ def figure_page(title, plot, nrows=1, ncols=1, *, landscape=True, bottom=0.65, *
         plot(ax=axes if nrows > 1 and ncols > 1 else axes.ravel(), **kwargs)
     # a long title (e.g. a test's settings) wraps instead of running off the page
     title = "\n".join(textwrap.wrap(title, int((w - 0.8) * 72 / (0.62 * 12))))
-    fig.suptitle(title, fontsize=12, weight="bold", y=1 - 0.25 / h, va="top")
+    fig.suptitle(title, fontsize=12, **HEADING, y=1 - 0.25 / h, va="top")
     return fig
 
 

@@ -53,6 +53,12 @@ RC = {
 }
 
 
+#: the weight of titles and headings: the regular face, set larger. Every face used in a
+#: PDF is subsetted and embedded (fontTools, a few tenths of a second each on this machine),
+#: so report pages use two faces (DejaVu Sans and DejaVu Sans Mono), not four.
+HEADING = {"weight": "normal"}
+
+
 @contextmanager
 def style():
     """Apply :data:`RC` while figures are drawn and written (restored afterwards)."""
