@@ -203,11 +203,18 @@ def cmd_timecourse(args):
                     f"participants the smallest attainable p is {floor:.3g} > {args.alpha:g}")
     folder = OutputFolder.open(args.out, inputs=inputs, reads=[root])
     write_tsv(table, folder.root / name, float_format="%.6g")
+    from .report.group import read_run
+    from .viz.style import UNITS
+
+    mode = read_run(root / "run.json").get("config", {}).get("epochs", {}).get(
+        "baseline_mode")
+    ylabel = f"group mean ({UNITS[mode]})" if mode in UNITS else "group mean score"
     with atomic_pdf(folder.root / "timecourse.pdf") as pdf:
         pdf.savefig(figure_page(f"{args.contrast} difference over time at {level} ({how})",
                                 plot_clusters, 1, len(muscles),
                                 timecourses=tcs, participants=parts, clusters=table,
-                                muscles=muscles, condition=level, factor=args.contrast))
+                                muscles=muscles, condition=level, factor=args.contrast,
+                                ylabel=ylabel))
     if args.method == "binwise":
         table = table[table["significant"]]
     if len(table):

@@ -12,7 +12,7 @@ PKG = Path(__file__).resolve().parents[1] / "emgkit"
 
 # lowest first; a module may import its own layer and lower ones
 LAYERS = [
-    {"errors", "_args", "_check", "_files", "_ids", "_interrupts", "_lazy", "_memory",
+    {"errors", "_args", "_check", "_files", "_ids", "_interrupts", "_lazy", "_memory", "_numbers",
      "_version"},
     {"events"},
     {"signal"},
@@ -92,7 +92,7 @@ def test_no_stray_top_level_modules():
     lives in its subpackage."""
     top = {f.stem for f in PKG.glob("*.py")}
     assert top == {"__init__", "_args", "_check", "_files", "_ids", "_interrupts", "_lazy",
-                   "_memory", "_version", "cli", "commands", "errors", "pipeline",
+                   "_memory", "_numbers", "_version", "cli", "commands", "errors", "pipeline",
                    "processed"}
     subpackages = {d.name for d in PKG.iterdir() if (d / "__init__.py").exists()}
     assert subpackages == {"config", "epochs", "events", "io", "multiverse", "power", "report",

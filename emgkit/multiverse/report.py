@@ -24,11 +24,17 @@ def plot_specification_curve(rows, axes_names, ax=None, *, alpha=0.05):
     Returns
     -------
     matplotlib.figure.Figure
+
+    Notes
+    -----
+    The curve is a ranked line with its 95 % CI as a band, so hundreds of specifications
+    stay readable; specifications with ``p_adj < alpha`` are dots on the line (smaller as
+    there are more), the primary one a diamond.
     """
-    from ..viz.style import Figure
+    from ..viz.style import PALETTE, new_figure
 
     if ax is None:
-        fig = Figure(figsize=(10, 6.5))
+        fig = new_figure((10, 6.5))
         top, low = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1.3, 1]})
     else:
         top, low = np.ravel(ax)[:2]
@@ -38,23 +44,26 @@ def plot_specification_curve(rows, axes_names, ax=None, *, alpha=0.05):
     es = d["effect_size"].to_numpy(float)
     sig = d["p_adj"].to_numpy(float) < alpha
     prim = d["primary"].to_numpy(bool)
-    top.vlines(x, d["effect_ci_low"], d["effect_ci_high"], color="0.7", lw=1.2)
-    top.scatter(x[sig], es[sig], s=16, color="#1b9e77", zorder=3,
+    line, hi_col = PALETTE[3], PALETTE[4]  # blue curve; vermillion primary
+    size = float(np.clip(1500 / max(len(d), 1), 3, 16))  # dots shrink as specs grow
+    top.fill_between(x, d["effect_ci_low"], d["effect_ci_high"], color=line, alpha=0.18,
+                     lw=0, step="mid" if len(d) < 40 else None, label="95 % CI")
+    top.plot(x, es, color=line, lw=1.0, label="effect size (ranked)")
+    top.scatter(x[sig], es[sig], s=size, color="k", zorder=3, lw=0,
                 label=f"p_adj < {alpha:g}")
-    top.scatter(x[~sig], es[~sig], s=16, facecolor="white", edgecolor="#1b9e77", zorder=3,
-                label=f"p_adj ≥ {alpha:g}")
     if prim.any():
-        top.scatter(x[prim], es[prim], s=90, marker="D", facecolor="none",
-                    edgecolor="#d62728", lw=1.5, zorder=4, label="primary (the config's)")
+        top.scatter(x[prim], es[prim], s=70, marker="D", facecolor="none",
+                    edgecolor=hi_col, lw=1.5, zorder=4, label="primary (the config's)")
     top.axhline(0.0, color="0.3", lw=0.8)
     top.set_ylabel("effect size (SD units)\nwith 95 % CI")
-    top.legend(fontsize=7, frameon=False, loc="upper left", ncol=3)
+    top.legend(fontsize=7, frameon=False, loc="upper left", ncol=4)
     labels, pos, y = [], [], 0.0
     for name in axes_names:  # one indicator row per value of each axis
         for v in dict.fromkeys(rows[name].astype(str)):
             hit = d[name].astype(str).to_numpy() == v
-            low.scatter(x[hit], np.full(hit.sum(), y), s=9, marker="s",
-                        color=np.where(prim[hit], "#d62728", "0.25"))
+            low.scatter(x[hit], np.full(hit.sum(), y), s=size * 2, marker="|",
+                        lw=max(0.4, min(1.5, 150 / max(len(d), 1))),
+                        color=np.where(prim[hit], hi_col, "0.25"))
             labels.append(f"{name} = {v}")
             pos.append(y)
             y -= 1
@@ -70,8 +79,11 @@ def plot_specification_curve(rows, axes_names, ax=None, *, alpha=0.05):
 
 def summary_sentence(s):
     """One line on how a contrast holds across specifications (a ``summary.tsv`` row)."""
+    from .._numbers import fmt_p
+
     return (f"{s['n_specifications']} specifications: primary effect size "
-            f"{s['primary_effect_size']:.2f} (p_adj {s['primary_p_adj']:.3g}); median "
+            f"{s['primary_effect_size']:.2f} ({fmt_p(s['primary_p_adj'], prefix=True)}, "
+            f"adjusted); median "
             f"{s['median_effect_size']:.2f}; same sign as the primary in "
             f"{s['share_same_sign']:.0%}; p < .05 in {s['share_p05']:.0%}, p_adj < .05 in "
             f"{s['share_significant']:.0%} ({s['share_significant_same_sign']:.0%} with the "
@@ -113,8 +125,8 @@ def specification_curve(specs, out, *, grid, summary):
                                 "choices. Estimates differ in units across baseline modes, so "
                                 "curves show effect sizes (estimate / SD of the outcome: "
                                 "residual + random-intercept variance) with their 95 % CIs; "
-                                "filled points have p_adj < .05; the red diamond is the "
-                                "primary specification.")]
+                                "black dots have p_adj < .05; the diamond is the primary "
+                                "specification.")]
     if "standardise" in grid.axes:
         intro.append(("Standardised specifications", "z-scoring within participant × muscle "
                       "makes every participant's scores average zero over conditions: it "
@@ -122,13 +134,13 @@ def specification_curve(specs, out, *, grid, summary):
                       "appears with the opposite sign in the others. Read those "
                       "specifications' contrasts as differences from the participant's own "
                       "mean (group/baselines.tsv of a standardised run gives the raw levels)."))
-    shown = summary.copy()
-    for c in shown.columns:
-        if shown[c].dtype.kind == "f":
-            shown[c] = shown[c].round(3) + 0.0  # no "-0"
+    shown = summary  # numbers through the one formatter: shared decimals, p as "< .001"
     with atomic_pdf(out) as pdf:
-        pdf.savefig(text_page("emgkit multiverse: specification curve", intro))
-        for fig in table_pages("How each contrast holds across specifications", shown):
+        pdf.savefig(text_page("emgkit multiverse: specification curve", intro,
+                              landscape=True))
+        # the contrast's key columns (muscle, contrast, condition) on every page
+        for fig in table_pages("How each contrast holds across specifications", shown,
+                               repeat=len([k for k in keys if k in shown]), landscape=True):
             pdf.savefig(fig)
         for _, s in summary.iterrows():
             sel = np.ones(len(specs), bool)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._numbers import fmt_num
+
 
 def plot_power(table, ax=None, *, target=0.8):
     """Power against participants per group, one panel per muscle, one line per trials
@@ -20,15 +22,14 @@ def plot_power(table, ax=None, *, target=0.8):
     -------
     matplotlib.figure.Figure
     """
-    from ..viz.style import axes_row
+    from ..viz.style import PALETTE, axes_row
 
     signal = table[table["level"] == "signal"] if "level" in table else table.iloc[:0]
     table = table[table["level"] == "trial"] if "level" in table else table
     muscles = list(dict.fromkeys(table["muscle"]))
     fig, axes = axes_row(ax, len(muscles), (3.8 * len(muscles) + 0.5, 3.4))
     ks = sorted(table["trials_per_cell"].unique())
-    colors = {k: c for k, c in zip(ks, ["#1b9e77", "#d95f02", "#7570b3", "#e7298a",
-                                        "#66a61e", "#e6ab02"] * 4)}
+    colors = {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(ks)}
     for a, muscle in zip(axes, muscles):
         sub = table[table["muscle"] == muscle]
         for k in ks:
@@ -46,10 +47,10 @@ def plot_power(table, ax=None, *, target=0.8):
                            fmt="s", ms=5, mfc="w", color=colors[k], capsize=2,
                            label=f"{k} trials/cell, recordings")
         a.axhline(target, color="0.4", ls="--", lw=0.8)
-        a.set_ylim(0, 1)
+        a.set_ylim(-0.02, 1.02)  # a curve at 0 or 1 is drawn whole, not on the frame
         row = sub.iloc[0]
         at = f" at {row['at']}" if row["at"] else ""
-        a.set_title(f"{muscle}: {row['contrast']}{at}\neffect {row['effect']:.3g} "
+        a.set_title(f"{muscle}: {row['contrast']}{at}\neffect {fmt_num(row['effect'])} "
                     f"({row['effect_sd']:.2f} SD)", fontsize=9)
         a.set_xlabel("participants per group")
         a.set_ylabel("power")
@@ -76,13 +77,64 @@ def singular_note(table, threshold=0.05):
             "boundary fits.")
 
 
+def _values(v):
+    """A list setting as "10, 20"."""
+    return ", ".join(str(x) for x in v) if isinstance(v, (list, tuple)) else str(v)
+
+
+def design_summary(settings, table):
+    """The design a power analysis simulated, as ``key: value`` lines a reader can follow
+    (empty settings left out), from the command's settings and the power table."""
+    s = dict(settings or {})
+    rows = []
+    if s.get("pilot"):
+        rows.append(("Pilot", f"{s['pilot']} (variances and effects estimated from it)"))
+    elif s.get("config"):
+        rows.append(("Model from", f"{s['config']} [power] section"))
+    if s.get("formula"):
+        rows.append(("Model", f"{s['formula']}, random intercept per participant"))
+    at = f" at {s['at']}" if s.get("at") else ""
+    tested = (f"{s.get('contrast', 'group')} contrast{at}, {s.get('adjust') or 'none'}-"
+              f"adjusted over the contrast family, alpha = {s.get('alpha', 0.05):g}")
+    rows.append(("Tested", tested))
+    if s.get("effect") is not None:
+        effect = f"{fmt_num(s['effect'])} (outcome units), set by --effect"
+    elif s.get("effect_sd") is not None:
+        effect = f"{fmt_num(s['effect_sd'])} SD, set by --effect-sd"
+    else:
+        eff = table.drop_duplicates("muscle") if "muscle" in table else table.iloc[:0]
+        per = "; ".join(f"{r['muscle']} {fmt_num(r['effect'])} ({r['effect_sd']:.2f} SD)"
+                        for _, r in eff.iterrows())
+        effect = f"the pilot's estimates: {per}" if per else "the pilot's estimates"
+    rows.append(("Effect", effect))
+    trial = table[table["level"] == "trial"] if "level" in table else table
+    if len(trial):
+        ns = _values(sorted(trial["n_per_group"].unique()))
+        ks = _values(sorted(trial["trials_per_cell"].unique()))
+        designs = f"{ns} participants per group × {ks} kept trials per participant × condition"
+        rows.append(("Designs", designs))
+    sims = (f"{s.get('simulations', '?')} per design (seed {s.get('seed', '?')}); target "
+            f"power {float(s.get('target_power', 0.8)):.0%}")
+    rows.append(("Simulations", sims))
+    if s.get("signal"):
+        rec = (f"also {s['signal']} (participants × trials) through the whole pipeline, "
+               f"{s.get('signal_simulations')} simulations each")
+        rows.append(("Recordings", rec))
+    if s.get("equivalence") is not None:
+        bound = f"±{fmt_num(s['equivalence'])} ({s.get('equivalence_scale', 'sd')})"
+        rows.append(("Equivalence", bound))
+    if s.get("emgkit"):
+        rows.append(("Software", f"emgkit {s['emgkit']}, Python {s.get('python', '?')}"))
+    width = max(len(k) for k, _ in rows) + 2
+    return "\n".join(f"  {k + ':':<{width}}{v}" for k, v in rows)
+
+
 def power_report(table, out, *, settings=None):
-    """Write the power PDF: curves, the table and the settings (atomically)."""
+    """Write the power PDF: curves, the table and the design (atomically)."""
     from ..report.pages import atomic_pdf, figure_page, table_pages, text_page
 
     attrs = table.attrs
-    lines = [f"{k}: {v}" for k, v in (settings or {}).items()]
-    text = [(None, "\n".join(lines)),
+    text = [("Design", design_summary(settings, table)),
             ("How", "Each simulated study draws participants (random intercepts), trials per "
                     "cell and residuals from the pilot model with the tested contrast set "
                     "as stated, fits the same random-intercept mixed model by REML (from "
@@ -102,10 +154,10 @@ def power_report(table, out, *, settings=None):
               "mde_sd", "singular_rate", "converged_rate", "kept_rate"]
     shown = table[[c for c in wanted if c in table]].round(4)
     with atomic_pdf(out) as pdf:
-        pdf.savefig(text_page("emgkit power analysis", text))
+        pdf.savefig(text_page("emgkit power analysis", text, landscape=True))
         pdf.savefig(figure_page("Power by design (95 % Monte-Carlo bands; dashed: target)",
                                 plot_power, 1, n, target=attrs.get("target_power", 0.8),
                                 table=table))
-        for fig in table_pages("Power table", shown):
+        for fig in table_pages("Power table", shown, landscape=True):
             pdf.savefig(fig)
     return out

@@ -12,7 +12,7 @@ from .._files import read_tsv
 from ..epochs.tables import read_trials
 from ..errors import EmgkitError
 from ..viz import group as vizgroup
-from .pages import atomic_pdf, figure_page, table_pages, text_page
+from .pages import atomic_pdf, figure_page, table_pages, tables_page, text_page
 
 
 def _stack(root, name):
@@ -151,14 +151,15 @@ def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
     if design:
         intro += design
     elif (gdir / "summary.txt").exists() or any(gdir.glob("*/summary.txt")):
-        sent = [p.read_text() for p in sorted(gdir.glob("**/summary.txt"))]
+        sent = [p.read_text() for p in _in_muscle_order(gdir.glob("**/summary.txt"),
+                                                        muscle_order)]
         intro.append(("Contrasts", "\n".join(sent)))
     if not tables:
         intro.append(("Model", f"No model results in {gdir.name}/: `emgkit run` fits the "
                                f"study's model; `emgkit stats` fits one to a trial table."))
     with atomic_pdf(out) as pdf:
         muscles = list(pd.unique(trials["muscle"]))
-        pages = [text_page("emgkit group report", intro)]
+        pages = [text_page("emgkit group report", intro, landscape=True)]  # all landscape
         if not tcs.empty:
             pages.append(figure_page("Grand-average time courses by group (mean ± SEM across "
                                      "participants)", vizgroup.plot_group_timecourses,
@@ -174,25 +175,32 @@ def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
                                  "or z scores hide)", vizgroup.plot_baselines, 1, len(muscles),
                                  trials=trials, participants=participants))
         cautions = model_cautions(gdir, muscle_order)
-        for name, title in (("anova", "Type III tests (Satterthwaite df)"),
-                            ("contrasts", ("Contrasts (p Holm-adjusted over each factor's "
-                                           "rows, CIs unadjusted, effect size in SD)")),
-                            ("fixed_effects", "Fixed effects")):
-            if name in tables:
-                pages += table_pages(title, tables[name],
-                                     note=cautions if name != "fixed_effects" else None)
+        model = [(title, tables[name], cautions if name != "fixed_effects" else None)
+                 for name, title in (("anova", "Type III tests (Satterthwaite df)"),
+                                     ("contrasts", ("Contrasts (p Holm-adjusted over each "
+                                                    "factor's rows, CIs unadjusted, effect "
+                                                    "size in SD)")),
+                                     ("fixed_effects", "Fixed effects")) if name in tables]
+        both = tables_page("Model tests", model[:2], vertical=True) if len(model) > 1 \
+            else None
+        if both is not None:  # the two short tables share a page
+            pages.append(both)
+            model = model[2:]
+        for title, table, note in model:
+            pages += table_pages(title, table, note=note, landscape=True)
         if (gdir / "order_balance.tsv").exists():
             pages += table_pages("Block/session order by group (counterbalancing check)",
-                                 read_tsv(gdir / "order_balance.tsv", what="Order table"))
+                                 read_tsv(gdir / "order_balance.tsv", what="Order table"),
+                                 landscape=True)
         if (gdir / "baselines.tsv").exists():  # [epochs] standardise: what z-scores hide
             pages += table_pages(
                 "Unstandardised levels by group (scores were z-scored within participant × "
                 "muscle)", read_tsv(gdir / "baselines.tsv", what="Levels table").round(4),
                 note="Means and SDs over participants of their mean baseline and response "
-                     "levels (µV) and raw scores, kept trials only.")
-        pages += _diagnostics_pages(gdir)
+                     "levels (µV) and raw scores, kept trials only.", landscape=True)
+        pages += _diagnostics_pages(gdir, muscle_order)
         pages += _trait_pages(trials, participants, traits, mode)
-        pages += table_pages("Data quality per participant", dq)
+        pages += table_pages("Data quality per participant", dq, landscape=True)
         for fig in pages:
             pdf.savefig(fig)
     return Path(out)
@@ -255,21 +263,28 @@ def model_cautions(gdir, muscles=()):
     return "Caution — " + " ".join(out) if out else None
 
 
-def _diagnostics_pages(gdir):
-    """The model diagnostics figures (``diagnostics.png`` per model), one page each."""
+def _in_muscle_order(paths, muscles):
+    """Per-model files (``muscle-<name>/…``) in the config's muscle order."""
+    rank = {f"muscle-{m}": i for i, m in enumerate(muscles)}
+    return sorted(paths, key=lambda p: (rank.get(Path(p).parent.name, len(rank)), str(p)))
+
+
+def _diagnostics_pages(gdir, muscles=()):
+    """The model diagnostics figures (``diagnostics.png`` per model), one page each, in
+    the config's muscle order."""
     import matplotlib.image as mpimg
 
-    from ..viz.style import Figure
+    from ..viz.style import HEADING, Figure
 
     pages = []
-    for png in sorted(Path(gdir).glob("**/diagnostics.png")):
+    for png in _in_muscle_order(Path(gdir).glob("**/diagnostics.png"), muscles):
         where = png.parent.name if png.parent != Path(gdir) else "model"
         fig = Figure(figsize=(11.69, 8.27), layout="constrained")
         a = fig.add_subplot()
         a.imshow(mpimg.imread(png))
         a.set_axis_off()
-        fig.suptitle(f"Model diagnostics ({where}): residuals and random effects", fontsize=12,
-                     weight="bold")
+        fig.suptitle(f"Model diagnostics ({where}): residuals against fitted values and their "
+                     f"normal Q-Q plot", fontsize=12, **HEADING)
         pages.append(fig)
     return pages
 
@@ -292,5 +307,5 @@ def _trait_pages(trials, participants, traits, mode):
                                  vizgroup.plot_trait_scatter, n_m, n_c, means=means,
                                  participants=participants, trait=trait, correlations=corr,
                                  ylabel=mode))
-    pages += table_pages("Trait correlations", corr.round(4))
+    pages += table_pages("Trait correlations", corr.round(4), landscape=True)
     return pages

@@ -1,49 +1,85 @@
 """Building blocks of PDF reports: text pages, table pages, and atomic PDF writing that
-stops between pages on Ctrl-C/SIGTERM (:mod:`emgkit._interrupts`)."""
+stops between pages on Ctrl-C/SIGTERM (:mod:`emgkit._interrupts`).
+
+Every page is an emgkit :class:`~emgkit.viz.style.Figure` and every PDF is drawn and
+written inside :func:`emgkit.viz.style.style` (embedded TrueType fonts, no Type 3); numbers
+in tables go through :func:`emgkit._numbers.format_column`.
+"""
 
 from __future__ import annotations
 
+import re
 import textwrap
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
 from matplotlib.backends.backend_pdf import PdfPages
-from matplotlib.figure import Figure
 
 from .. import _interrupts
 from .._files import atomic_path
+from .._numbers import format_column
+from ..viz.style import HEADING, Figure, style
 
 A4 = (8.27, 11.69)
 A4_LANDSCAPE = (11.69, 8.27)
 
 
-def text_page(title, blocks, *, wrap=95, fontsize=9):
-    """A page of text: ``blocks`` is a list of (heading or None, text) pairs."""
-    fig = Figure(figsize=A4)
-    y = 0.95
-    fig.text(0.06, y, title, fontsize=15, weight="bold", va="top")
-    y -= 0.045
-    for heading, text in blocks:
-        if heading:
-            fig.text(0.06, y, heading, fontsize=11, weight="bold", va="top")
-            y -= 0.025
-        for para in str(text).split("\n"):
-            lines = textwrap.wrap(para, wrap) or [""]
-            for line in lines:
-                fig.text(0.06, y, line, fontsize=fontsize, va="top", family="monospace"
-                         if para.startswith("  ") else None)
-                y -= 0.0165 * fontsize / 9
-        y -= 0.012
+def _wrap(para, width, mono):
+    """Wrap one paragraph; a monospaced ``key:   value`` line continues under its value."""
+    if not mono:
+        return textwrap.wrap(para, width) or [""]
+    indent = len(para) - len(para.lstrip())
+    m = re.match(r"^(\s*\S.*?\s{2,})\S", para)
+    hang = len(m.group(1)) if m and len(m.group(1)) < 0.4 * width else indent + 2
+    return textwrap.wrap(para, width, initial_indent="", subsequent_indent=" " * hang,
+                         drop_whitespace=False, break_on_hyphens=False) or [""]
+
+
+def text_page(title, blocks, *, wrap=None, fontsize=9, landscape=False, columns=None):
+    """A page of text: ``blocks`` is a list of (heading or None, text) pairs; lines that
+    start with two spaces are set monospaced (tables, key: value lists).
+
+    Parameters
+    ----------
+    title : str
+    blocks : list of (str | None, str), or a list of such lists (one per column)
+    wrap : int | None
+        Characters per line of proportional text; default: what fits the column.
+    fontsize : float
+        pt.
+    landscape : bool
+    columns : list of float | None
+        Widths of the columns as fractions of the text width (``blocks`` then holds one
+        list of blocks per column); None: one column.
+    """
+    w, h = A4_LANDSCAPE if landscape else A4
+    left, right, gutter = 0.7, 0.6, 0.35                 # inches
+    fig = Figure(figsize=(w, h))
+    top = h - 0.55
+    fig.text(left / w, top / h, title, fontsize=15, **HEADING, va="top")
+    line_h = 0.193 * fontsize / 9                      # 1.55 × the font size, inches
+    columns = columns or [1.0]
+    per_column = blocks if len(columns) > 1 else [blocks]
+    usable = w - left - right - gutter * (len(columns) - 1)
+    x = left
+    for frac, col_blocks in zip(columns, per_column):
+        col_w = usable * frac
+        prop_chars = wrap or int(col_w * 72 / (0.5 * fontsize))
+        mono_chars = int(col_w * 72 / (0.602 * fontsize))
+        y = top - 0.53
+        for heading, text in col_blocks:
+            if heading:
+                fig.text(x / w, y / h, heading, fontsize=11, **HEADING, va="top")
+                y -= 0.29
+            for para in str(text).split("\n"):
+                mono = para.startswith("  ")
+                for line in _wrap(para, mono_chars if mono else prop_chars, mono):
+                    fig.text(x / w, y / h, line, fontsize=fontsize, va="top",
+                             family="monospace" if mono else None)
+                    y -= line_h
+            y -= 0.14
+        x += col_w + gutter
     return fig
-
-
-def _fmt(v):
-    if isinstance(v, (float, np.floating)):
-        if not np.isfinite(v):
-            return "–"
-        return f"{v:.3g}" if abs(v) < 1e4 else f"{v:.3e}"
-    return str(v)
 
 
 #: width of a monospaced character in em (DejaVu Sans Mono), with a little slack
@@ -52,45 +88,63 @@ _CHAR_EM = 0.62
 _MIN_PT = 6.0
 
 
-def _column_groups(widths, usable_pt):
-    """Column index groups that each fit ``usable_pt`` at ``_MIN_PT`` (first column kept
-    in every group so rows stay identifiable)."""
+def _column_groups(widths, usable_pt, repeat=1):
+    """Column index groups that each fit ``usable_pt`` at ``_MIN_PT`` (the first
+    ``repeat`` columns kept in every group so rows stay identifiable)."""
     def chars(idx):
         return sum(widths[i] for i in idx) + 2 * (len(idx) - 1)
 
-    groups, cur = [], [0]
-    for i in range(1, len(widths)):
-        if chars(cur + [i]) * _CHAR_EM * _MIN_PT > usable_pt and len(cur) > 1:
+    keys = list(range(min(max(repeat, 1), len(widths))))
+    groups, cur = [], list(keys)
+    for i in range(len(keys), len(widths)):
+        if chars(cur + [i]) * _CHAR_EM * _MIN_PT > usable_pt and len(cur) > len(keys):
             groups.append(cur)
-            cur = [0, i]
+            cur = [*keys, i]
         else:
             cur.append(i)
     groups.append(cur)
     return groups, [chars(g) for g in groups]
 
 
-def table_pages(title, df, *, note=None):
+def _rule(fig, x, y, width):
+    """A thin horizontal rule (figure fractions) under a table header."""
+    from matplotlib.lines import Line2D
+
+    fig.add_artist(Line2D([x, x + width], [y, y], lw=0.5, color="0.3"))
+
+
+def table_cells(df, digits=3):
+    """The table's cells as strings, column by column through
+    :func:`emgkit._numbers.format_column` (shared decimals per column, APA p-values)."""
+    columns = [format_column(c, df[c].tolist(), digits) for c in df.columns]
+    return [list(row) for row in zip(*columns)] if columns else []
+
+
+def table_pages(title, df, *, note=None, landscape=None, repeat=1):
     """Render a DataFrame as A4 pages of monospaced text that always fit the page.
 
     The font shrinks to fit (9 pt down to 6 pt); a table too wide for portrait goes
-    landscape, and one too wide for that is split into column groups (the first column
-    repeated), so no column is ever cut off.
+    landscape (``landscape=True`` always, as in a report of landscape pages), and one too
+    wide for that is split into column groups (the first ``repeat`` columns repeated on every
+    page, e.g. muscle, contrast and condition), so no column
+    is ever cut off.
     """
     if df is None or len(df) == 0:
-        return [text_page(title, [(None, note or "No rows.")])]
-    cells = [[_fmt(v) for v in row] for row in df.itertuples(index=False)]
+        return [text_page(title, [(None, note or "No rows.")], landscape=bool(landscape))]
+    cells = table_cells(df)
     cols = [str(c) for c in df.columns]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(cols)]
     margin = 0.05
-    groups, group_chars = _column_groups(widths, (1 - 2 * margin) * A4_LANDSCAPE[0] * 72)
+    groups, group_chars = _column_groups(widths, (1 - 2 * margin) * A4_LANDSCAPE[0] * 72,
+                                         repeat)
     pages = []
     for g, (idx, n_chars) in enumerate(zip(groups, group_chars)):
         portrait_pt = (1 - 2 * margin) * A4[0] * 72 / (_CHAR_EM * n_chars)
-        size_pt = portrait_pt if portrait_pt >= 7.0 else \
-            (1 - 2 * margin) * A4_LANDSCAPE[0] * 72 / (_CHAR_EM * n_chars)
-        landscape = portrait_pt < 7.0
+        wide = portrait_pt < 7.0 if landscape is None else landscape
+        size_pt = (1 - 2 * margin) * (A4_LANDSCAPE if wide else A4)[0] * 72 / (
+            _CHAR_EM * n_chars)
         size = max(_MIN_PT, min(9.0, size_pt))
-        page = A4_LANDSCAPE if landscape else A4
+        page = A4_LANDSCAPE if wide else A4
         fmt = "  ".join(f"{{:<{widths[i]}}}" for i in idx)
         header = fmt.format(*(cols[i] for i in idx))
         lines = [fmt.format(*(r[i] for i in idx)) for r in cells]
@@ -102,21 +156,97 @@ def table_pages(title, df, *, note=None):
         for k in range(0, len(lines), per_page):
             fig = Figure(figsize=page)
             more = f" ({k // per_page + 1}/{n_pages}{part})" if n_pages > 1 or part else ""
-            fig.text(margin, 0.95, title + more, fontsize=13, weight="bold", va="top")
+            fig.text(margin, 0.95, title + more, fontsize=13, **HEADING, va="top")
             y = 0.91
             if note:
                 for line in textwrap.wrap(note, 110):
                     fig.text(margin, y, line, fontsize=8, va="top")
                     y -= 0.015
                 y -= 0.01
-            fig.text(margin, y, header, family="monospace", fontsize=size, va="top",
-                     weight="bold")
-            y -= step * 1.3
+            # headers in the regular face with a rule below: a bold monospaced face
+            # would be one more font to subset and embed in every PDF
+            fig.text(margin, y, header, family="monospace", fontsize=size, va="top")
+            y -= step * 1.05
+            _rule(fig, margin, y, len(header) * _CHAR_EM * size / 72 / page[0])
+            y -= step * 0.4
             for line in lines[k:k + per_page]:
                 fig.text(margin, y, line, family="monospace", fontsize=size, va="top")
                 y -= step
             pages.append(fig)
     return pages
+
+
+def tables_page(title, tables, *, fontsize=8.0, vertical=False):
+    """Small tables on one landscape page, side by side (or one below the other with
+    ``vertical=True``), or None when they do not fit (the caller then gives each its own
+    :func:`table_pages`), so that a 12-row table does not stand alone on an empty page.
+
+    Parameters
+    ----------
+    title : str
+        The page title.
+    tables : list of (str, DataFrame, str | None)
+        Subtitle, table and an optional note (wrapped to the table's width, or to the
+        page's when vertical) per table.
+    fontsize : float
+        Table font size (pt).
+    vertical : bool
+        Stack the tables instead of placing them side by side.
+
+    Returns
+    -------
+    Figure | None
+    """
+    w, h = A4_LANDSCAPE
+    margin, gap = 0.6, 0.45                                    # inches
+    char_in = _CHAR_EM * fontsize / 72
+    step = fontsize * 1.45 / 72                                # line height, inches
+    note_step, note_char = 0.15, 0.5 * 7 / 72                  # 7 pt proportional
+    blocks = []
+    for sub, df, note in tables:
+        cols = [str(c) for c in df.columns]
+        cells = table_cells(df) if len(df) else []
+        widths = [max(len(c), *(len(r[i]) for r in cells)) if cells else len(c)
+                  for i, c in enumerate(cols)]
+        fmt = "  ".join(f"{{:<{n}}}" for n in widths)
+        lines = [fmt.format(*r) for r in cells] or ["(none)"]
+        width = max(len(fmt.format(*cols)) * char_in, 2.5)
+        note_w = (w - 2 * margin) if vertical else width
+        note_lines = textwrap.wrap(note, int(note_w / note_char)) if note else []
+        height = 0.3 + len(note_lines) * note_step + 0.05 + step * (1.3 + len(lines))
+        blocks.append((sub, fmt.format(*cols), lines, note_lines, width, height))
+    room_w, room_h = w - 2 * margin, h - 1.1 - 0.4
+    if vertical:
+        fits = max(b[4] for b in blocks) <= room_w and \
+            sum(b[5] for b in blocks) + gap * (len(blocks) - 1) <= room_h
+    else:
+        fits = sum(b[4] for b in blocks) + gap * (len(blocks) - 1) <= room_w and \
+            max(b[5] for b in blocks) <= room_h
+    if not fits:
+        return None
+    fig = Figure(figsize=(w, h))
+    fig.text(margin / w, 1 - 0.55 / h, title, fontsize=13, **HEADING, va="top")
+    x, y0 = margin, h - 1.1
+    for sub, header, lines, note_lines, width, height in blocks:
+        y = y0
+        fig.text(x / w, y / h, sub, fontsize=10, **HEADING, va="top")
+        y -= 0.3
+        for line in note_lines:
+            fig.text(x / w, y / h, line, fontsize=7, va="top")
+            y -= note_step
+        y -= 0.05
+        fig.text(x / w, y / h, header, family="monospace", fontsize=fontsize, va="top")
+        y -= step * 1.05
+        _rule(fig, x / w, y / h, len(header) * char_in / w)
+        y -= step * 0.4
+        for line in lines:
+            fig.text(x / w, y / h, line, family="monospace", fontsize=fontsize, va="top")
+            y -= step
+        if vertical:
+            y0 -= height + gap
+        else:
+            x += width + gap
+    return fig
 
 
 def figure_page(title, plot, nrows=1, ncols=1, *, landscape=True, bottom=0.65, **kwargs):
@@ -141,7 +271,9 @@ def figure_page(title, plot, nrows=1, ncols=1, *, landscape=True, bottom=0.65, *
         fig.subplots_adjust(left=left / w, right=1 - right / w, top=1 - top / h,
                             bottom=bottom / h, hspace=vgap / ax_h, wspace=hgap / ax_w)
         plot(ax=axes if nrows > 1 and ncols > 1 else axes.ravel(), **kwargs)
-    fig.suptitle(title, fontsize=12, weight="bold", y=1 - 0.3 / h)
+    # a long title (e.g. a test's settings) wraps instead of running off the page
+    title = "\n".join(textwrap.wrap(title, int((w - 0.8) * 72 / (0.62 * 12))))
+    fig.suptitle(title, fontsize=12, **HEADING, y=1 - 0.25 / h, va="top")
     return fig
 
 
@@ -164,7 +296,9 @@ def atomic_pdf(path):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # no creation date: the same inputs give the same bytes
-    with atomic_path(path) as tmp, _Pages(tmp, metadata={"CreationDate": None}) as pdf:
+    # no creation date: the same inputs give the same bytes; the style is active while
+    # pages are built, drawn and while the fonts are embedded on closing
+    with style(), atomic_path(path) as tmp, \
+            _Pages(tmp, metadata={"CreationDate": None}) as pdf:
         yield pdf
         _interrupts.check()

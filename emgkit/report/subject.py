@@ -95,7 +95,7 @@ def subject_report(recording, config, out, *, result=None):
         f"Config:           {config.path.name if config.path else '-'} (sha256 {config.digest()})",
     ])
     q = result.quality["summary"] if result.quality else pd.DataFrame()
-    qtext = q.to_string(index=False, float_format=lambda v: f"{v:.3g}") if len(q) else "-"
+    qtext = _quality_text(q)
     notes = []
     for _, r in q.iterrows():
         if r["kept"] == 0:
@@ -109,20 +109,36 @@ def subject_report(recording, config, out, *, result=None):
     empty = counts[counts["kept"] == 0]
     for _, r in empty.iterrows():
         notes.append(f"No usable trials for {r['condition']} × {r['muscle']}.")
-    blocks = [(None, header), ("Signal quality", "  " + qtext.replace("\n", "\n  ")),
-              ("Notes", "\n".join(notes) or "No flat, saturated or CMS problems found."),
-              ("Methods", methods_text(result.config, result.sfreq))]
+    blocks = [[(None, header), ("Signal quality", qtext),  # two columns, one landscape page
+               ("Notes", "\n".join(notes) or "No flat, saturated or CMS problems found.")],
+              [("Methods", methods_text(result.config, result.sfreq))]]
     rejected = result.trials[result.trials["rejected"]][
         ["trial", "condition", "muscle", "onset_s", "reject_reason"]].sort_values(
         ["trial", "muscle"], key=lambda c: c.map({m: i for i, m in enumerate(result.muscles)})
         if c.name == "muscle" else c, kind="stable")
     # matplotlib is imported after processing, so its memory does not add to the pass's
     from ..viz import qc as vizqc
-    from .pages import atomic_pdf, figure_page, table_pages, text_page
+    from .pages import atomic_pdf, figure_page, table_pages, tables_page, text_page
 
     n = len(result.muscles)
-    pages = [  # built and written one at a time: one page's figure in memory
-        lambda: [text_page(f"emgkit report — {pid}", blocks)],
+    reasons = ("Reasons: flat / saturated input channel, baseline_outlier, response_outlier"
+               " ([reject] method robust), range_artifact (kunecke2014), bin_outlier"
+               " (dignath2019), outside_recording, manual (a reviewer's override, see"
+               " run.json).")
+
+    def rejection_pages():  # both tables on one page when they fit, else one each
+        page = tables_page("Trial rejection", [("Counts per condition × muscle", counts, None),
+                                               ("Rejected trials", rejected.round(3),
+                                                reasons)])
+        if page is not None:
+            return [page]
+        return (table_pages("Trial rejection: counts", counts, landscape=True)
+                + table_pages("Rejected trials", rejected.round(3), note=reasons,
+                              landscape=True))
+
+    pages = [  # built and written one at a time: one page's figure in memory; all landscape
+        lambda: [text_page(f"emgkit report — {pid}", blocks, landscape=True, fontsize=8,
+                           columns=[0.6, 0.4])],
         lambda: [figure_page("Raw and filtered signal", vizqc.plot_raw_excerpt, 2 * n,
                              result=result)],
         lambda: [figure_page("Spectra before and after filtering", vizqc.plot_psd, n,
@@ -132,21 +148,48 @@ def subject_report(recording, config, out, *, result=None):
                              result.plot_average, 1, n, bottom=1.5)],
         lambda: [figure_page("Single trials (baseline-corrected)", vizqc.plot_trial_images,
                              1, n, result=result)],
-        lambda: [figure_page("Trial scores (hollow: rejected)", vizqc.plot_scores, 1, n,
+        lambda: [figure_page(("Trial scores (hollow: rejected; ▲▼ at an edge: beyond the"
+                              " axis, value printed)"), vizqc.plot_scores, 1, n,
                              result=result)],
-        lambda: table_pages("Trial rejection: counts", counts),
-        lambda: table_pages("Rejected trials", rejected.round(3),
-                            note="Reasons: flat / saturated input channel, baseline_outlier,"
-                                 " response_outlier ([reject] method robust), range_artifact"
-                                 " (kunecke2014), bin_outlier (dignath2019),"
-                                 " outside_recording, manual (a reviewer's override, see"
-                                 " run.json)."),
+        rejection_pages,
     ]
     with atomic_pdf(out) as pdf:
         for make in pages:
             for fig in make():
                 pdf.savefig(fig)
     return Path(out)
+
+
+#: what each column of the signal-quality table means (printed under it)
+QUALITY_COLUMNS = (
+    ("snr_db", ("activity-to-floor ratio, dB: 10·log10 of the 95th over the 5th percentile"
+                " of the filtered signal's power in 0.5 s windows (higher: responses stand"
+                " out)")),
+    ("mains_ratio", ("share of the in-band raw power within ±1 Hz of the mains frequency and"
+                     " its harmonics (0–1; high: line noise)")),
+    ("flat_s", "s of constant (flat) input signal"),
+    ("saturated_s", "s at the amplifier's range limit"),
+    ("trials, kept", "trials in the recording, and those kept after rejection"),
+    ("cms_out_s", "s with BioSemi CMS out of range (0 for other systems)"),
+)
+
+
+def _quality_text(q):
+    """The signal-quality table (monospaced, shared decimals per column) with every
+    column explained below it."""
+    if not len(q):
+        return "-"
+    from .pages import table_cells
+
+    cols = [str(c) for c in q.columns]
+    cells = table_cells(q)
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(cols)]
+    fmt = "  ".join(f"{{:>{n}}}" for n in widths)
+    lines = [fmt.format(*cols)] + [fmt.format(*r) for r in cells]
+    shown = [(k, v) for k, v in QUALITY_COLUMNS if k.split(",")[0] in cols]
+    key_w = max(len(k) for k, _ in shown)
+    return "\n".join("  " + line for line in lines) + "\n" + "\n".join(
+        f"  {k:<{key_w}}  {v}" for k, v in shown)
 
 
 def _band(pp, muscles=None):

@@ -12,6 +12,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from .._files import atomic_path
+from .._numbers import fmt_num, fmt_nums, fmt_p
 from ..config.formula import Formula, deparse, r_name
 from .design import REFERENCE_LEVELS, reference_grid
 from .evidence import equivalence_p, jzs_bf10
@@ -359,9 +360,9 @@ class MixedResult:
             out += f", BF10 = {bf:.2f}"
         pe = r.get("p_equiv", np.nan)
         if pe is not None and np.isfinite(pe):
-            pt = "p < .001" if pe < 0.001 else f"p = {pe:.3f}".replace("0.", ".")
+            pt = fmt_p(pe, prefix=True)
             verdict = "equivalent to no difference" if pe < alpha else "equivalence not shown"
-            out += f"; {verdict} within ±{r['equiv_delta']:.3g} ({pt}, unadjusted)"
+            out += f"; {verdict} within ±{fmt_num(r['equiv_delta'])} ({pt}, unadjusted)"
         return out
 
     def _between(self, factor):
@@ -419,10 +420,10 @@ class MixedResult:
         -------
         matplotlib.figure.Figure
         """
-        from matplotlib.figure import Figure
+        from ..viz.style import new_figure
 
         if ax is None:
-            fig = Figure(figsize=(9, 3.6), layout="constrained")
+            fig = new_figure((9, 3.6), layout="constrained")
             ax = fig.subplots(1, 2)
         fig = ax[0].figure
         fitted, resid = self.residuals()
@@ -515,10 +516,11 @@ class MixedResult:
             "did not significantly change"
         if tentative and sig:  # the sentence itself says it, not only a warning
             verb = f"nominally {verb} ({tentative}: not evidence)"
-        pt = "p < .001" if p < 0.001 else f"p = {p:.3f}".replace("0.", ".")
+        pt = fmt_p(p, prefix=True)
         adjusted = con.attrs.get("adjust") not in ("none", None)
-        return (f"{a[:1].upper() + a[1:]} (vs {b}) {verb} {what}, b = {r['estimate']:.3g}, "
-                f"95 % CI [{r['ci_low']:.3g}, {r['ci_high']:.3g}]"
+        est, lo, hi = fmt_nums([r["estimate"], r["ci_low"], r["ci_high"]])
+        return (f"{a[:1].upper() + a[1:]} (vs {b}) {verb} {what}, b = {est}, "
+                f"95 % CI [{lo}, {hi}]"
                 f"{' (unadjusted)' if adjusted else ''}, "
                 f"t({r['df']:.1f}) = {r['t']:.2f}, {pt}"
                 f"{' (Holm-adjusted)' if con.attrs.get('adjust') == 'holm' else ''}, "

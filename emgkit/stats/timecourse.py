@@ -198,6 +198,7 @@ def plot_clusters(timecourses, participants, clusters, *, muscles, condition,
                   factor="group", ax=None, ylabel="score"):
     """Group mean ± SEM time courses (across participants) of each muscle at ``condition``,
     significant clusters shaded; one panel per muscle. Returns the Figure."""
+    from .._numbers import fmt_p
     from ..viz.group import group_colors
     from ..viz.style import axes_row
 
@@ -219,12 +220,12 @@ def plot_clusters(timecourses, participants, clusters, *, muscles, condition,
         for _, c in sub.iterrows():  # clusters, or single bins (binwise_test: FDR)
             a.axvspan(c["start_s"], c["end_s"], color="0.8", zorder=0)
             if "p_fdr" not in c:
-                a.text((c["start_s"] + c["end_s"]) / 2, 1.0, f"p = {c['p']:.3g}",
+                a.text((c["start_s"] + c["end_s"]) / 2, 1.0, fmt_p(c['p'], prefix=True),
                        ha="center", va="bottom", transform=a.get_xaxis_transform(),
                        fontsize=7)
         a.axvline(0, color="k", lw=0.6)
         a.set_title(f"{muscle} × {condition}", fontsize=9, pad=12)
-        a.set_xlabel("time from onset (s)")
+        a.set_xlabel("time from onset (s), bin centres")
         a.set_ylabel(ylabel)
     axes[0].legend(fontsize=7, frameon=False)
     return fig

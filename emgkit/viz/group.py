@@ -66,6 +66,11 @@ def plot_group_timecourses(timecourses, participants, *, mode="ratio", ax=None):
     agg = per.groupby(["group", "muscle", "condition", "time_s"], observed=True)["value"]
     stats_ = agg.agg(["mean", "std", "count"]).reset_index()
     stats_["sem"] = stats_["std"] / np.sqrt(stats_["count"])
+    if "time_end_s" in tc:  # bins are [time_s, time_end_s): plot each at its centre
+        half = float(np.nanmedian(tc["time_end_s"] - tc["time_s"])) / 2
+    else:
+        starts = np.unique(tc["time_s"])
+        half = float(np.median(np.diff(starts))) / 2 if len(starts) > 1 else 0.0
     for i, muscle in enumerate(muscles):
         for j, cond in enumerate(conds):
             a = axes[i, j]
@@ -74,7 +79,7 @@ def plot_group_timecourses(timecourses, participants, *, mode="ratio", ax=None):
                            & (stats_.condition == cond)]
                 if s.empty:
                     continue
-                t = s["time_s"].to_numpy()
+                t = s["time_s"].to_numpy() + half  # bin centres, as in timecourse.pdf
                 n = int(s["count"].max())
                 a.plot(t, s["mean"], color=color, marker="o", ms=2.5, label=f"{g} (n={n})")
                 a.fill_between(t, s["mean"] - s["sem"].fillna(0), s["mean"] + s["sem"].fillna(0),
@@ -86,8 +91,8 @@ def plot_group_timecourses(timecourses, participants, *, mode="ratio", ax=None):
             if j == 0:
                 a.set_ylabel(f"{muscle}\n{UNITS.get(mode, mode)}")
             if i == len(muscles) - 1:
-                a.set_xlabel("bin start (s)")
-    handles, labels = axes[0, 0].get_legend_handles_labels()
+                a.set_xlabel("time from onset (s), bin centres")
+    handles, _ = axes[0, 0].get_legend_handles_labels()
     if handles:
         axes[0, 0].legend(fontsize=7, frameon=False)
     return fig

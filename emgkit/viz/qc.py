@@ -9,8 +9,17 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
+from .._numbers import fmt_num
 from ..signal.filter import notch_frequencies
-from .style import UNITS, Figure, block_means, condition_colors, min_max_trace
+from .style import (
+    UNITS,
+    block_means,
+    condition_colors,
+    mark_outliers,
+    min_max_trace,
+    new_figure,
+    robust_limits,
+)
 
 RAW, FILT = "#9e9e9e", "#1f4e79"
 
@@ -33,7 +42,7 @@ def _rows(ax, n, figsize, ncols=1):
     if ax is not None:
         axes = np.atleast_1d(ax).ravel()
         return axes[0].figure, axes
-    fig = Figure(figsize=figsize, layout="constrained")
+    fig = new_figure(figsize, layout="constrained")
     return fig, np.atleast_1d(fig.subplots(n, ncols, squeeze=False)).ravel()
 
 
@@ -160,7 +169,7 @@ def plot_session(result, ax=None, *, points=2000):
 
 def plot_trial_images(result, ax=None):
     """Trial × time image of the baseline-corrected epochs per muscle (trials by condition);
-    rejected trial × muscle rows are marked with a red tick at the right edge."""
+    rejected trial × muscle rows are marked with a red ◀ inside the image's right edge."""
     fig, axes = _rows(ax, 1, (4 * len(result.muscles), 3.6), ncols=len(result.muscles))
     rank = {c: i for i, c in enumerate(result.conditions)}  # the config's order, top down
     order = result.events.sort_values(["condition", "trial"], kind="stable",
@@ -189,9 +198,11 @@ def plot_trial_images(result, ax=None):
         rejected = (result.trials[result.trials["muscle"] == muscle]
                     .set_index("trial")["rejected"].reindex(order["trial"]).fillna(False)
                     .to_numpy(bool))
-        if rejected.any():  # marked outside the image's right edge
-            a.plot(np.full(int(rejected.sum()), result.times[-1]), np.flatnonzero(rejected) + 0.5,
-                   marker="<", ls="none", color="#d62728", ms=4, clip_on=False)
+        if rejected.any():  # marked inside the image's right edge: nothing leaves the axes
+            inset = 0.025 * (result.times[-1] - result.times[0])
+            a.plot(np.full(int(rejected.sum()), result.times[-1] - inset),
+                   np.flatnonzero(rejected) + 0.5, marker="<", ls="none", color="#D55E00",
+                   mec="w", mew=0.6, ms=6)
         a.set_title(f"{muscle} ({int(rejected.sum())} rejected: red ◀)" if rejected.any()
                     else muscle, fontsize=10)
         a.set_xlabel("time from onset (s)")
@@ -200,7 +211,12 @@ def plot_trial_images(result, ax=None):
 
 
 def plot_scores(result, ax=None):
-    """Trial scores per condition and muscle; rejected trials drawn hollow."""
+    """Trial scores per condition and muscle; rejected trials drawn hollow.
+
+    The y axis has robust limits (:func:`emgkit.viz.style.robust_limits`: each condition's
+    median ± 4 robust SDs, or its range when narrower, united), so one extreme
+    trial does not squash the others; a score beyond them is drawn as a triangle at the
+    edge with its value printed beside it."""
     fig, axes = _rows(ax, 1, (4 * len(result.muscles), 3.2), ncols=len(result.muscles))
     colors = condition_colors(result.conditions)
     rng = np.random.default_rng(0)
@@ -215,6 +231,20 @@ def plot_scores(result, ax=None):
                       edgecolors=colors[cond])
             if kept.any():
                 a.hlines(c["score"][kept].mean(), i - 0.3, i + 0.3, color="k", lw=1.2)
+        lim = robust_limits(t["score"], t["condition"])
+        a.set_ylim(*lim)
+        for i, cond in enumerate(result.conditions):
+            c = t[t["condition"] == cond]
+            y = c["score"].to_numpy(float)
+            x = np.full(len(y), float(i))
+            kept = ~c["rejected"].to_numpy(bool)
+            for keep in (True, False):
+                sel = kept == keep
+                mark_outliers(a, x[sel], y[sel], lim, color=colors[cond], filled=keep, size=26)
+            for v in y[(y > lim[1]) | (y < lim[0])]:
+                a.annotate(fmt_num(v), (i, lim[1] if v > lim[1] else lim[0]),
+                           xytext=(6, 0), textcoords="offset points", fontsize=7,
+                           va="center", annotation_clip=False)
         a.set_xticks(range(len(result.conditions)), result.conditions, fontsize=8)
         a.set_title(muscle)
         a.set_ylabel(f"score ({UNITS.get(result.config.epochs.baseline_mode)})")

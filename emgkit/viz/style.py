@@ -1,23 +1,77 @@
-"""What every emgkit plot shares: a Figure that displays itself in Jupyter, condition colours
-that stay the same on every page, axis labels per baseline mode, and the axes helper.
+"""The one figure style of emgkit: fonts a journal accepts (embedded TrueType, never Type 3),
+column widths, line widths, a colour-blind-safe palette, condition colours that stay the same
+on every page, axis labels per baseline mode, robust axis limits, and the axes helper.
 
-Plots are built on :class:`Figure` (a :class:`matplotlib.figure.Figure`), never on pyplot's
-global state, so batch code leaks no figures; the subclass adds ``_repr_png_`` so a returned
-figure shows as an image in a notebook without the user importing pyplot.
+Every plot is built on :class:`Figure` (a :class:`matplotlib.figure.Figure`), never on
+pyplot's global state, so batch code leaks no figures; the subclass adds ``_repr_png_`` so a
+returned figure shows as an image in a notebook, and saves itself inside :func:`style` so a
+PDF a user writes with ``fig.savefig("x.pdf")`` embeds its fonts like emgkit's reports do
+(:func:`emgkit.report.pages.atomic_pdf` draws and writes every page inside :func:`style`).
 """
 
 from __future__ import annotations
 
 import io
+from contextlib import contextmanager
 
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure as _MplFigure
 
 from ..errors import ConfigError
 
+#: figure widths (inches) of common journals: single column (Elsevier 90 mm, Nature 89 mm,
+#: APA/Psychophysiology 3.5 in), one and a half, and double column (Elsevier 190 mm,
+#: Nature 183 mm)
+WIDTHS = {"single": 3.5, "onehalf": 5.5, "double": 7.2}
+
+#: Okabe & Ito (2008) colour-blind-safe palette (black left out: it is the reference colour)
+PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442",
+           "#999999"]
+#: emotions keep their colour on every page (happy and angry far apart: green and vermillion)
+_FIXED = {"happy": "#009E73", "angry": "#D55E00", "sad": "#0072B2", "neutral": "#999999",
+          "fear": "#CC79A7", "disgust": "#E69F00", "surprise": "#56B4E9"}
+
+#: the rcParams of every emgkit figure. ``pdf.fonttype``/``ps.fonttype`` 42 embed the
+#: (subsetted) DejaVu TrueType fonts instead of Type 3 bitmaps-as-procedures, which journals
+#: reject; ``svg.fonttype = "none"`` keeps SVG text editable.
+RC = {
+    "pdf.fonttype": 42,
+    "ps.fonttype": 42,
+    "svg.fonttype": "none",
+    "pdf.compression": 6,
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans"],
+    "font.monospace": ["DejaVu Sans Mono"],
+    "mathtext.fontset": "dejavusans",
+    "axes.linewidth": 0.8,
+    "lines.linewidth": 1.2,
+    "xtick.major.width": 0.8,
+    "ytick.major.width": 0.8,
+    "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+    "savefig.dpi": 300,  # rasterised parts (trial images) at print resolution
+}
+
+
+#: the weight of titles and headings: the regular face, set larger. Every face used in a
+#: PDF is subsetted and embedded (fontTools, a few tenths of a second each on this machine),
+#: so report pages use two faces (DejaVu Sans and DejaVu Sans Mono), not four.
+HEADING = {"weight": "normal"}
+
+
+@contextmanager
+def style():
+    """Apply :data:`RC` while figures are drawn and written (restored afterwards)."""
+    with matplotlib.rc_context(RC):
+        yield
+
 
 class Figure(_MplFigure):
-    """A :class:`matplotlib.figure.Figure` that Jupyter shows as a PNG image."""
+    """A :class:`matplotlib.figure.Figure` in emgkit's style that Jupyter shows as a PNG."""
+
+    def savefig(self, *args, **kwargs):
+        with style():
+            return super().savefig(*args, **kwargs)
 
     def _repr_png_(self):
         buf = io.BytesIO()
@@ -25,10 +79,69 @@ class Figure(_MplFigure):
         return buf.getvalue()
 
 
-_PALETTE = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d",
-            "#666666"]
-_FIXED = {"happy": "#e6ab02", "angry": "#d62728", "sad": "#1f77b4", "neutral": "#7f7f7f",
-          "fear": "#9467bd", "disgust": "#2ca02c", "surprise": "#17becf"}
+def new_figure(figsize, **kwargs):
+    """A :class:`Figure` created inside :func:`style` (so its axes take the palette)."""
+    with style():
+        return Figure(figsize=figsize, **kwargs)
+
+
+def robust_limits(values, groups=None, *, k=4.0, pad=0.05):
+    """Axis limits that one outlier cannot squash: the median ± ``k`` robust SDs (1.4826 ×
+    MAD), shrunk to the data where the data lie inside.
+
+    Parameters
+    ----------
+    values : array-like
+        Values on the axis (NaNs ignored), in the axis' unit.
+    groups : array-like | None
+        A label per value (e.g. the condition): limits are computed per group and united,
+        so a group that differs from the others as a whole is never cut off, only a value
+        far from its own group's median.
+    k : float
+        Robust SDs from the (group) median beyond which a value counts as an outlier.
+    pad : float
+        Margin added on both sides, as a fraction of the span.
+
+    Returns
+    -------
+    (lo, hi) : tuple of float
+        The limits; values outside them are outliers (see :func:`mark_outliers`).
+    """
+    v = np.asarray(values, float)
+    g = np.zeros(len(v)) if groups is None else np.asarray(groups)
+    ok = np.isfinite(v)
+    v, g = v[ok], g[ok]
+    if v.size == 0:
+        return 0.0, 1.0
+    lo, hi = np.inf, -np.inf
+    for level in dict.fromkeys(g.tolist()):
+        x = v[g == level]
+        med = float(np.median(x))
+        sd = 1.4826 * float(np.median(np.abs(x - med)))
+        if sd == 0:  # half the values equal: fall back to the spread of all values
+            sd = 1.4826 * float(np.median(np.abs(v - np.median(v)))) or float(np.std(v))
+        lo = min(lo, max(x.min(), med - k * sd))
+        hi = max(hi, min(x.max(), med + k * sd))
+    span = (hi - lo) or (abs(hi) * 0.1 or 1.0)
+    return lo - pad * span, hi + pad * span
+
+
+def mark_outliers(ax, x, y, lim, *, color="k", filled=True, size=20):
+    """Draw the points of ``(x, y)`` outside ``lim`` as triangles at the axis edge.
+
+    Returns the number of points marked, so a caption can say so.
+    """
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    lo, hi = lim
+    n = 0
+    for mask, edge, marker in ((y > hi, hi, "^"), (y < lo, lo, "v")):
+        if mask.any():
+            ax.scatter(x[mask], np.full(int(mask.sum()), edge), marker=marker, s=size,
+                       clip_on=False, zorder=3, edgecolors=color,
+                       facecolors=color if filled else "none")
+            n += int(mask.sum())
+    return n
+
 
 #: the value meaning "no change from baseline" per baseline mode (a reference line)
 NO_CHANGE = {"subtract": 0.0, "ratio": 1.0, "percent": 0.0, "logratio": 0.0, "zscore": 0.0}
@@ -52,7 +165,7 @@ def condition_colors(conditions):
         if c.lower() in _FIXED:
             out[c] = _FIXED[c.lower()]
         else:
-            out[c] = _PALETTE[k % len(_PALETTE)]
+            out[c] = PALETTE[k % len(PALETTE)]
             k += 1
     return out
 
@@ -64,7 +177,7 @@ def axes_row(ax, n, figsize):
         if len(axes) < n:
             raise ConfigError(f"ax: {n} axes are needed (one per muscle), got {len(axes)}.")
         return axes[0].figure, axes
-    fig = Figure(figsize=figsize, layout="constrained")
+    fig = new_figure(figsize, layout="constrained")
     return fig, np.atleast_1d(fig.subplots(1, n, sharex=True, squeeze=False)).ravel()
 
 

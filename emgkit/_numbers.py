@@ -1,0 +1,131 @@
+"""Numbers as a report prints them: one helper, so that a sentence, a table and a figure
+title show the same value with the same digits.
+
+Values shown together (an estimate with its confidence interval, a table column) share one
+number of decimals, chosen from their magnitude so the typical value has ``digits``
+significant digits ("b = 0.50, 95 % CI [1.24, 2.70]", never "b = 0.5, [1.24, 2.7]");
+p-values follow APA style ("< .001", ".042", "1.000").
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+#: the fewest and most decimals a shared format uses
+_MIN_DEC, _MAX_DEC = 0, 6
+#: below this magnitude (or at 1e6 and above) a lone value is printed in scientific notation
+_TINY, _HUGE = 1e-4, 1e6
+
+
+def decimals_for(values, digits=3):
+    """Decimals that give the typical (median nonzero absolute) value ``digits``
+    significant digits, and the smallest at least two (so a df of 3.95 in a column of
+    129s prints "4.0", "129.0" rather than "4", "129"); the same for every value passed.
+
+    Parameters
+    ----------
+    values : array-like of float
+        The values printed together (NaN and inf ignored).
+    digits : int
+        Significant digits of the typical value.
+
+    Returns
+    -------
+    int
+        Decimals, between 0 and 6.
+    """
+    v = np.abs(np.asarray(values, float).ravel())
+    v = v[np.isfinite(v) & (v > 0)]
+    if v.size == 0:
+        return min(max(digits - 1, _MIN_DEC), _MAX_DEC)
+    typical = float(np.median(v))
+    dec = digits - 1 - math.floor(math.log10(typical))
+    dec = max(dec, min(digits, 2) - 1 - math.floor(math.log10(float(v.min()))))
+    return int(min(max(dec, _MIN_DEC), _MAX_DEC))
+
+
+def fmt_num(value, digits=3, *, decimals=None):
+    """One number with ``digits`` significant digits (trailing zeros kept: "0.50", "2.70"),
+    or with ``decimals`` fixed decimals when given (shared with its neighbours).
+
+    NaN and None print as "–"; integers print as integers; magnitudes below 1e-4 or from
+    1e6 up in scientific notation with ``digits`` significant digits.
+    """
+    if value is None:
+        return "–"
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    v = float(value)
+    if not math.isfinite(v):
+        return "–" if math.isnan(v) else ("∞" if v > 0 else "−∞")
+    if decimals is None:
+        if v != 0 and (abs(v) < _TINY or abs(v) >= _HUGE):
+            return f"{v:.{max(digits - 1, 0)}e}"
+        decimals = decimals_for([v], digits)
+    out = f"{v:.{decimals}f}"
+    return "0" + out[2:] if out.startswith("-0") and float(out) == 0 else out
+
+
+def fmt_nums(values, digits=3):
+    """Several numbers shown together (an estimate and its CI) with one number of
+    decimals; returns a list of strings."""
+    vals = [float(v) if v is not None else np.nan for v in values]
+    dec = decimals_for(vals, digits)
+    return [fmt_num(v, digits, decimals=dec) for v in vals]
+
+
+def fmt_p(p, *, prefix=False):
+    """A p-value in APA style: "< .001", else three decimals without the leading zero
+    (".042", "1.000"); ``prefix=True`` gives "p < .001" / "p = .042"."""
+    if p is None or not math.isfinite(float(p)):
+        return "p = –" if prefix else "–"
+    p = float(p)
+    if p < 0.001:
+        return "p < .001" if prefix else "< .001"
+    s = f"{p:.3f}"
+    s = s.removeprefix("0")
+    return f"p = {s}" if prefix else s
+
+
+def is_p_column(name):
+    """True for columns holding p-values (``p``, ``p_adj``, ``p_equiv``,
+    ``primary_p_adj``, ``Pr(>F)``, …)."""
+    n = str(name).lower()
+    return (n in ("p", "pr(>f)", "pr(>|t|)", "pvalue", "p_value") or n.startswith("p_")
+            or n.endswith(("_p", "_p_adj")))
+
+
+def format_column(name, values, digits=3):
+    """The strings of one table column: p-values in APA style, other floats with the
+    column's shared decimals (see :func:`decimals_for`), everything else as text.
+
+    A column whose values span more than four orders of magnitude (e.g. F from 0.01 to
+    900) is printed per value with ``digits`` significant digits instead.
+    """
+    vals = list(values)
+    floats = [v for v in vals if isinstance(v, (float, np.floating))]
+    if not floats:
+        return [fmt_num(v, digits) if isinstance(v, (int, np.integer)) else
+                ("–" if v is None else str(v)) for v in vals]
+    if is_p_column(name):
+        return [fmt_p(v) if isinstance(v, (float, np.floating, int, np.integer))
+                else str(v) for v in vals]
+    arr = np.abs(np.asarray(floats, float))
+    arr = arr[np.isfinite(arr) & (arr > 0)]
+    wide = arr.size and (arr.max() / arr.min() > 1e4 or arr.max() >= _HUGE)
+    dec = None if wide else decimals_for(arr, digits)
+    integral = arr.size and bool(np.all(arr == np.round(arr))) and arr.max() < _HUGE
+    out = []
+    for v in vals:
+        if isinstance(v, (float, np.floating)):
+            if integral and math.isfinite(v):
+                out.append(str(int(v)))
+            else:
+                out.append(fmt_num(v, digits, decimals=dec))
+        else:
+            out.append(fmt_num(v, digits) if isinstance(v, (int, np.integer)) else str(v))
+    return out

@@ -1,0 +1,236 @@
+"""Figures a journal accepts: every PDF emgkit writes embeds TrueType fonts (no Type 3) and
+draws nothing outside its pages; numbers shown together share their digits; one outlier
+cannot squash an axis; every figure and PDF goes through the one style module."""
+
+import ast
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emgkit._numbers import decimals_for, fmt_num, fmt_nums, fmt_p, format_column
+from emgkit.cli import main
+from emgkit.viz.style import RC, Figure, mark_outliers, robust_limits, style
+
+pypdf = pytest.importorskip("pypdf")
+PKG = Path(__file__).resolve().parents[2] / "emgkit"
+
+
+def pdf_fonts(path):
+    """(name, subtype, embedded) of every font on every page of a PDF, form XObjects
+    included."""
+    out = []
+
+    def walk(resources, seen):
+        if resources is None or id(resources) in seen:
+            return
+        seen.add(id(resources))
+        resources = resources.get_object()
+        for font in (resources.get("/Font") or {}).values():
+            font = font.get_object()
+            desc = font.get("/FontDescriptor")
+            if font.get("/Subtype") == "/Type0":  # CID font: the descendant embeds
+                desc = font["/DescendantFonts"][0].get_object().get("/FontDescriptor")
+            desc = desc.get_object() if desc is not None else {}
+            embedded = any(k in desc for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+            out.append((str(font.get("/BaseFont")), str(font.get("/Subtype")), embedded))
+        for xobj in (resources.get("/XObject") or {}).values():
+            xobj = xobj.get_object()
+            if xobj.get("/Subtype") == "/Form":
+                walk(xobj.get("/Resources"), seen)
+
+    for page in pypdf.PdfReader(str(path)).pages:
+        walk(page.get("/Resources"), set())
+    return out
+
+
+@pytest.fixture(scope="module")
+def written(study_factory, tmp_path_factory):
+    """Every kind of PDF emgkit writes, from one small simulated study, with the drawn
+    extent of every page (matplotlib's tight bbox, inches) against its size."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from emgkit.report import pages as pages_module
+
+    root = tmp_path_factory.mktemp("figs")
+    study = root / "study"
+    shutil.copytree(study_factory("bdf", 512.0, n_subjects=4, seed=5), study)
+    extents = []
+    original = pages_module._Pages.savefig
+
+    def recording(self, figure=None, **kwargs):
+        original(self, figure, **kwargs)
+        bbox = figure.get_tightbbox(FigureCanvasAgg(figure).get_renderer())
+        w, h = figure.get_size_inches()
+        title = figure.texts[0].get_text() if figure.texts else (
+            figure._suptitle.get_text() if figure._suptitle else "?")
+        extents.append((Path(self._file.fh.name).name, title, bbox, (w, h)))
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pages_module._Pages, "savefig", recording)
+        res = root / "res"
+        assert main(["run", str(study / "study.toml"), "--out", str(res)]) == 0
+        assert main(["timecourse", str(res), "--at", "condition=happy", "--permutations",
+                     "20", "--out", str(root / "tc")]) == 0
+        assert main(["power", "--pilot", str(res / "group" / "trials.tsv"),
+                     "--participants", str(study / "participants.tsv"), "--at",
+                     "condition=happy", "--n-per-group", "4", "--trials-per-cell", "2",
+                     "--simulations", "10", "--out", str(root / "pw")]) == 0
+        toml = study / "study.toml"
+        toml.write_text(toml.read_text() + '\n[multiverse]\nsmooth = [0.025, 0.05]\n')
+        assert main(["multiverse", str(toml), "--out", str(root / "mv")]) == 0
+    pdfs = {"subject": res / "sub-01" / "report.pdf", "group": res / "group" / "group.pdf",
+            "timecourse": root / "tc" / "timecourse.pdf", "power": root / "pw" / "power.pdf",
+            "specification_curve": root / "mv" / "specification_curve.pdf"}
+    return pdfs, extents
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("kind", ["subject", "group", "timecourse", "power",
+                                  "specification_curve"])
+def test_every_pdf_embeds_truetype_fonts(written, kind):
+    pdfs, _ = written
+    fonts = pdf_fonts(pdfs[kind])
+    assert fonts, f"{kind}: no fonts found"
+    type3 = [f for f in fonts if f[1] == "/Type3"]
+    assert not type3, f"{kind}.pdf uses Type 3 fonts: {type3}"
+    assert all(embedded for _, _, embedded in fonts), fonts
+    assert {sub for _, sub, _ in fonts} <= {"/Type0", "/TrueType"}
+
+
+def test_nothing_drawn_outside_the_page(written):
+    pdfs, extents = written
+    n_pages = sum(len(pypdf.PdfReader(str(p)).pages) for p in pdfs.values())
+    assert len(extents) >= n_pages  # every page of every kind was measured
+    tol = 0.02  # inches
+    outside = [(name, title[:60], (round(b.x0, 2), round(b.y0, 2), round(b.x1, 2),
+                                   round(b.y1, 2)), size)
+               for name, title, b, size in extents
+               if b.x0 < -tol or b.y0 < -tol or b.x1 > size[0] + tol or b.y1 > size[1] + tol]
+    assert not outside, outside
+
+
+def test_subject_report_is_one_orientation_with_columns_explained(written):
+    pdfs, _ = written
+    reader = pypdf.PdfReader(str(pdfs["subject"]))
+    sizes = {(round(float(p.mediabox.width)), round(float(p.mediabox.height)))
+             for p in reader.pages}
+    assert sizes == {(842, 595)}  # A4 landscape, every page
+    text = " ".join(" ".join(p.extract_text().split()) for p in reader.pages)
+    for needle in ("activity-to-floor ratio, dB", "share of the in-band raw power",
+                   "Counts per condition × muscle", "Rejected trials"):
+        assert needle in text, needle
+    group = pypdf.PdfReader(str(pdfs["group"]))
+    assert {round(float(p.mediabox.width)) for p in group.pages} == {842}
+
+
+def test_user_saved_figure_embeds_truetype(tmp_path):
+    """A figure a user saves with fig.savefig goes through the style too."""
+    fig = Figure(figsize=(3.5, 2.5))
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1])
+    ax.set_title("µV, Δ, ±")
+    fig.savefig(tmp_path / "f.pdf")
+    fonts = pdf_fonts(tmp_path / "f.pdf")
+    assert fonts and all(sub != "/Type3" and emb for _, sub, emb in fonts)
+    with style():
+        import matplotlib
+
+        assert matplotlib.rcParams["pdf.fonttype"] == 42 == RC["ps.fonttype"]
+
+
+def test_figures_and_pdfs_go_through_the_style_module():
+    """No module but the style builds a bare matplotlib Figure, and none but the pages
+    module opens a PdfPages."""
+    allowed = {"Figure": {"viz/style.py"}, "PdfPages": {"report/pages.py"}}
+    found = []
+    for path in PKG.rglob("*.py"):
+        rel = path.relative_to(PKG).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and \
+                    node.module.startswith("matplotlib"):
+                for alias in node.names:
+                    if alias.name in allowed and rel not in allowed[alias.name]:
+                        found.append((rel, node.module, alias.name))
+    assert not found, found
+
+
+# -- numbers ---------------------------------------------------------------------------
+
+def test_numbers_shown_together_share_their_decimals():
+    assert fmt_nums([0.5, 1.24, 2.7]) == ["0.50", "1.24", "2.70"]
+    assert fmt_nums([0.109, -0.143, 0.362]) == ["0.109", "-0.143", "0.362"]
+    assert fmt_nums([12.345, 10.1, 15.0]) == ["12.3", "10.1", "15.0"]
+    assert decimals_for([]) == 2
+    # the smallest keeps two significant digits next to large neighbours
+    assert format_column("den_df", [3.95, 129.0, 128.98]) == ["4.0", "129.0", "129.0"]
+
+
+def test_fmt_num_edge_cases():
+    assert fmt_num(float("nan")) == "–" and fmt_num(None) == "–"
+    assert fmt_num(12) == "12" and fmt_num(np.int64(3)) == "3"
+    assert fmt_num(1.5e-7) == "1.50e-07" and fmt_num(2.5e6) == "2.50e+06"
+    assert fmt_num(-0.0004, decimals=2) == "0.00"  # no "-0.00"
+    assert fmt_num(math.inf) == "∞"
+
+
+def test_p_values_in_apa_style():
+    assert fmt_p(0.0) == "< .001" and fmt_p(2.96e-41) == "< .001"
+    assert fmt_p(0.0423) == ".042" and fmt_p(1.0) == "1.000"
+    assert fmt_p(0.05, prefix=True) == "p = .050" and fmt_p(1e-5, prefix=True) == "p < .001"
+    assert format_column("p_adj", [0.0, 0.5]) == ["< .001", ".500"]
+
+
+def test_table_columns():
+    assert format_column("trials", [24.0, 23.0]) == ["24", "23"]  # whole numbers
+    assert format_column("muscle", ["a", "b"]) == ["a", "b"]
+    wide = format_column("F", [0.012, 900.0])  # four orders apart: per value
+    assert wide == ["0.0120", "900"]
+
+
+def test_group_summary_sentences_share_decimals(written):
+    """Each model sentence prints b and its CI with one number of decimals, p in APA."""
+    import re
+
+    pdfs, _ = written
+    text = " ".join(p.read_text() for p in pdfs["group"].parent.glob("*/summary.txt"))
+    found = re.findall(r"b = (-?[\d.]+), 95 % CI \[(-?[\d.]+), (-?[\d.]+)\]", text)
+    assert found
+    for numbers in found:
+        assert len({len(x.split(".")[1]) if "." in x else 0 for x in numbers}) == 1, numbers
+    assert not re.search(r"p = 0\.", text)
+
+
+# -- robust limits -----------------------------------------------------------------------
+
+def test_robust_limits_ignore_one_outlier():
+    rng = np.random.default_rng(0)
+    v = np.append(rng.normal(1.0, 0.1, 40), 4.5)
+    lo, hi = robust_limits(v)
+    assert hi < 2.0 and lo < v[:-1].min() and hi > v[:-1].max()
+    clean = robust_limits(v[:-1])  # without outliers: the data's range plus padding
+    span = np.ptp(v[:-1])
+    assert clean == pytest.approx((v[:-1].min() - 0.05 * span, v[:-1].max() + 0.05 * span))
+
+
+def test_robust_limits_keep_a_shifted_group():
+    """A condition that differs as a whole is not an outlier; one trial within it is."""
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(1.0, 0.1, 30), rng.normal(2.5, 0.1, 6)
+    v = np.concatenate([a, b, [9.0]])
+    g = ["a"] * 30 + ["b"] * 6 + ["a"]
+    lo, hi = robust_limits(v, g)
+    assert hi > b.max() and hi < 9.0 and lo < a.min()
+    assert robust_limits([np.nan, np.nan]) == (0.0, 1.0)
+    assert robust_limits([2.0, 2.0, 2.0]) == pytest.approx((1.99, 2.01))
+
+
+def test_mark_outliers_draws_at_the_edge():
+    fig = Figure()
+    ax = fig.add_subplot()
+    n = mark_outliers(ax, [0, 1, 2], [0.5, 5.0, -3.0], (0.0, 1.0))
+    assert n == 2
+    offsets = np.vstack([c.get_offsets() for c in ax.collections])
+    assert sorted(offsets[:, 1]) == [0.0, 1.0]
