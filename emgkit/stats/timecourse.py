@@ -109,9 +109,14 @@ def cluster_test(timecourses, participants, *, muscle, condition, factor="group"
                        "exist, so the smallest attainable p is %.3g > alpha = %g; no cluster "
                        "can be significant.", muscle, condition, len(xa), len(xb),
                        floor["n_distinct"], floor["min_p"], alpha)
+    # mne >= 1.7 takes the generator as rng= (seed= deprecated), mne 1.6 as seed=; the same
+    # generator gives the same permutations in both
+    import inspect
+
+    key = "rng" if "rng" in inspect.signature(permutation_cluster_test).parameters else "seed"
     _, clusters, pvals, _ = permutation_cluster_test(
         [xa, xb], threshold=threshold, n_permutations=n_permutations, tail=1,
-        out_type="mask", rng=np.random.default_rng(seed), verbose="error")
+        out_type="mask", verbose="error", **{key: np.random.default_rng(seed)})
     fvals = _f_values(xa, xb)
     rows = []
     for cluster, p in zip(clusters, pvals):
