@@ -225,6 +225,43 @@ def read_tsv(path, *, what="Table", sep="\t", ids=True, text=False):
     return normalise_ids(table)
 
 
+def as_table(value, *, param, what, error=None):
+    """A table given as a DataFrame or as the path of a file (how analysts pass
+    ``participants.tsv`` in a notebook).
+
+    Parameters
+    ----------
+    value : DataFrame | str | os.PathLike
+        The table itself (returned as is), or the path of a ``.tsv`` (``.csv``) file read by
+        :func:`read_tsv` (``participant_id`` as text, ``01`` and ``sub-01`` one participant,
+        ``n/a`` missing).
+    param : str
+        The parameter's name, for the error.
+    what : str
+        What the table is, named in read errors.
+    error : type of EmgkitError | None
+        Raised for a value that is neither (default :class:`~emgkit.errors.ReadError`).
+
+    Returns
+    -------
+    DataFrame
+
+    Raises
+    ------
+    ReadError
+        (or ``error``) ``value`` is neither a DataFrame nor a path; the file does not exist
+        or is not a table.
+    """
+    import pandas as pd
+
+    if isinstance(value, pd.DataFrame):
+        return value
+    if not isinstance(value, (str, os.PathLike)):
+        raise (error or ReadError)(f"{param} must be a DataFrame or the path of a .tsv "
+                                   f"table, got {type(value).__name__}.")
+    return read_tsv(value, what=what)
+
+
 def sidecar_of(table):
     """The JSON sidecar of a participants table (``coded.tsv`` -> ``coded.json``)."""
     return Path(table).with_suffix(".json")

@@ -22,6 +22,8 @@ def read_brainvision(path):
         Channels in µV (MNE scales each channel by the unit in the header), markers as
         ``onset`` (s) and ``code`` (annotation text).
     """
+    from configparser import Error as HeaderError
+
     import mne
 
     path = Path(path)
@@ -29,7 +31,8 @@ def read_brainvision(path):
         raise ReadError(f"Recording {path} does not exist.")
     try:
         raw = mne.io.read_raw_brainvision(path, preload=True, verbose="error")
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+    # mne < 1.7 lets the header parser's NoSectionError through
+    except (OSError, ValueError, KeyError, RuntimeError, HeaderError) as exc:
         raise ReadError(f"{path}: not a readable BrainVision recording ({type(exc).__name__}: "
                         f"{exc}); check that the .vhdr names its .eeg and .vmrk files.") \
             from None

@@ -3,6 +3,9 @@ grid for marginal means (the designs come from :mod:`emgkit.stats.formula`)."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -20,19 +23,60 @@ def formula_variables(formula):
     return mf.outcome, list(mf.predictors)
 
 
+def as_table(value, *, param, what):
+    """A table given as a DataFrame or as a path (how analysts pass ``participants.tsv``).
+
+    Parameters
+    ----------
+    value : DataFrame | str | os.PathLike
+        The table, or the path of a ``.tsv`` (``.csv``) file; a trial table's path, or a
+        results folder (``emgkit run --out``), is read by :func:`emgkit.read_trials`, any
+        other file by :func:`emgkit._files.read_tsv` (``participant_id`` as text, ``01`` and
+        ``sub-01`` one participant, ``n/a`` missing).
+    param : str
+        The parameter's name, for the error.
+    what : str
+        What the table is, named in read errors.
+
+    Returns
+    -------
+    DataFrame
+
+    Raises
+    ------
+    ModelError
+        ``value`` is neither a DataFrame nor a path.
+    ReadError
+        The file does not exist or is not a table.
+    """
+    from .._files import as_table as read_table
+    from ..epochs.tables import read_trials
+
+    if isinstance(value, (str, os.PathLike)) and Path(value).is_dir():
+        return read_trials(value)
+    table = read_table(value, param=param, what=what, error=ModelError)
+    if table is value:
+        return table
+    if {"participant_id", "trial", "condition", "muscle", "rejected"} <= set(table.columns):
+        return read_trials(value)  # emgkit's own trial table, typed as it wrote it
+    return table
+
+
 def prepare_data(trials, formula, *, participants=None, groups="participant_id",
                  levels=None, drop_rejected=True, dropna=False, extra=()):
     """Merge, check and type the table a model is fitted to.
 
     Parameters
     ----------
-    trials : DataFrame
-        Trial (or bin, or cell) table with the outcome and within-subject factors.
+    trials : DataFrame | path-like
+        Trial (or bin, or cell) table with the outcome and within-subject factors, or its
+        path (:func:`as_table`).
     formula : str | ModelFormula
         Model formula, e.g. ``"score ~ group * condition"``; columns in ``C()`` or
         ``factor()`` are factors even when numeric.
-    participants : DataFrame | None
-        ``participant_id``, ``group`` and covariates; merged on ``groups``.
+    participants : DataFrame | path-like | None
+        ``participant_id``, ``group`` and covariates, or the path of ``participants.tsv``;
+        merged on ``groups`` (``01`` and ``sub-01`` are one participant).
     groups : str
         Column identifying participants (random-effects grouping).
     levels : dict | None
@@ -59,8 +103,12 @@ def prepare_data(trials, formula, *, participants=None, groups="participant_id",
     """
     mf = model_formula(formula)
     outcome, preds = mf.outcome, mf.predictors
-    data = trials.copy()
+    data = as_table(trials, param="table", what="Trial table").copy()
     if participants is not None:
+        from .._files import as_table as read_table
+
+        participants = read_table(participants, param="participants",
+                                  what="Participants table", error=ModelError)
         if groups not in participants.columns:
             raise ModelError(f"The participants table has no {groups!r} column; it has "
                              f"{', '.join(map(str, participants.columns))}.")

@@ -16,11 +16,23 @@ import logging
 import warnings
 
 import numpy as np
+import pandas as pd
 import statsmodels.api as sm
 
-from ..config.formula import Num, Op, deparse, r_name, slopes_formula, variables
+from ..config.formula import (
+    Formula,
+    Num,
+    Op,
+    Random,
+    Var,
+    deparse,
+    r_name,
+    slopes_formula,
+    summands,
+    variables,
+)
 from ..errors import ModelError
-from .design import prepare_data
+from .design import as_table, prepare_data
 from .formula import design_matrix, model_formula
 from .reml import CrossedReml, RemlCriterion, newton_refine
 from .result import MixedResult
@@ -82,6 +94,34 @@ def _check_between_counts(data, factors, groups, label=""):
                            "lean on the random-intercept variance.", label, f,
                            ", ".join(repr(v) for v in small.index), counts.to_dict())
     return out
+
+
+def _check_pooled_muscles(table, mf, text, used):
+    """Refuse a table with several muscles whose formula has no ``muscle`` term: one model
+    would pool corrugator and zygomaticus as if they were repetitions of one measure.
+
+    Raises
+    ------
+    ModelError
+        Naming the muscles and both ways out: ``muscle`` in the formula, or one model per
+        muscle with :func:`~emgkit.stats.fit_models` (what ``emgkit run``/``stats`` do).
+    """
+    if "muscle" not in table.columns or "muscle" in used:
+        return
+    muscles = sorted(map(str, pd.unique(table["muscle"].dropna())))
+    if len(muscles) < 2:
+        return
+    rhs = Op("*", mf.fixed, Var("muscle"))
+    for term in summands(mf.formula.rhs):
+        if isinstance(term, Random):
+            rhs = Op("+", rhs, term)
+    with_muscle = deparse(Formula(mf.formula.outcome, rhs))
+    raise ModelError(f"The table has {len(muscles)} muscles ({', '.join(muscles)}) but the "
+                     f"formula {text!r} has no muscle term: one model would pool them. Add "
+                     f"muscle to the formula: fit_model(table, {with_muscle!r}); or fit one "
+                     f"model per muscle, as emgkit run does: fit_models(table, {text!r}, "
+                     f"by='muscle'); or select one muscle: table[table.muscle == "
+                     f"{muscles[0]!r}].")
 
 
 def reml_optimum(crit, start=None):
@@ -153,8 +193,11 @@ def fit_model(table, formula, *, participants=None, groups=None, re_formula=None
 
     Parameters
     ----------
-    table : DataFrame
-        Trial, time-bin or cell table (e.g. ``trials.tsv`` of one or many participants).
+    table : DataFrame | path-like
+        Trial, time-bin or cell table (e.g. ``trials.tsv`` of one or many participants), or
+        its path (a results folder: its trials, as :func:`emgkit.read_trials`). A table with
+        several muscles needs ``muscle`` in the formula; for one model per muscle use
+        :func:`~emgkit.stats.fit_models` with ``by="muscle"``.
     formula : str
         An lme4/R formula, parsed by emgkit's grammar and never evaluated
         (:func:`emgkit.config.formula.parse_formula`): ``"score ~ group * condition"``,
@@ -167,8 +210,10 @@ def fit_model(table, formula, *, participants=None, groups=None, re_formula=None
         (``placebo``, ``neutral`` and ``corrugator`` by default, otherwise alphabetical;
         see ``levels``). Without random terms, a random intercept per ``groups`` (and the
         ``re_formula``/``crossed`` keywords, a shorthand) is used.
-    participants : DataFrame | None
-        ``participant_id``, ``group`` and covariates, merged on ``groups``.
+    participants : DataFrame | path-like | None
+        ``participant_id``, ``group`` and covariates, or the path of ``participants.tsv``
+        (read as :func:`emgkit._files.read_tsv`: ``01`` and ``sub-01`` are one participant);
+        merged on ``groups``.
     groups : str | None
         Participant column; a random intercept per participant is always included. None:
         ``participant_id``, or with random terms in the formula, the one grouped by
@@ -215,8 +260,8 @@ def fit_model(table, formula, *, participants=None, groups=None, re_formula=None
     Raises
     ------
     ModelError
-        Bad table (missing columns, NaNs, unknown participants), a term with one level, or
-        a design that is not identifiable; a :class:`~emgkit.errors.FormulaError` for a
+        Bad table (missing columns, NaNs, unknown participants), several muscles without a
+        ``muscle`` term, a term with one level, or a design that is not identifiable; a :class:`~emgkit.errors.FormulaError` for a
         formula outside the grammar (naming the token) or a random-effects structure emgkit
         does not fit yet.
     """
@@ -224,6 +269,8 @@ def fit_model(table, formula, *, participants=None, groups=None, re_formula=None
     text = formula if isinstance(formula, str) else deparse(mf.formula)
     groups, slopes, crossed = _random_structure(mf, groups, re_formula, crossed)
     extra = (variables(slopes) if slopes is not None else []) + crossed
+    table = as_table(table, param="table", what="Trial table")
+    _check_pooled_muscles(table, mf, text, set(mf.predictors) | set(extra) | {groups})
     data, factors = prepare_data(table, mf, participants=participants, groups=groups,
                                  levels=levels, drop_rejected=drop_rejected, dropna=dropna,
                                  extra=extra)

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .design import formula_variables
+from .._files import as_table as read_table
+from ..errors import ModelError
+from .design import as_table, formula_variables
 from .model import fit_model
 
 TABLES = ("fixed_effects", "anova", "contrasts", "emmeans", "variance")
@@ -47,6 +49,20 @@ def split_column(table, formula, by=None):
 def fit_models(table, formula, *, participants=None, by=None, **kwargs):
     """Fit ``formula`` to the whole table, or once per level of the split column.
 
+    Parameters
+    ----------
+    table : DataFrame | path-like
+        Trial (or cell) table, or its path (as :func:`~emgkit.stats.fit_model`).
+    formula : str
+        Model formula (:func:`~emgkit.stats.fit_model`).
+    participants : DataFrame | path-like | None
+        Participants table or its path.
+    by : str | None
+        Column to fit one model per level of; None: ``muscle`` when the table has several
+        muscles and the formula no muscle term.
+    **kwargs
+        Passed to :func:`~emgkit.stats.fit_model`.
+
     Returns
     -------
     split : str | None
@@ -54,6 +70,10 @@ def fit_models(table, formula, *, participants=None, by=None, **kwargs):
     results : dict
         Level (None when not split) -> :class:`~emgkit.stats.MixedResult`.
     """
+    table = as_table(table, param="table", what="Trial table")
+    if participants is not None:
+        participants = read_table(participants, param="participants", what="Participants table",
+                                  error=ModelError)
     split = split_column(table, formula, by)
     if split is None:
         return None, {None: fit_model(table, formula, participants=participants, **kwargs)}

@@ -22,6 +22,16 @@ from ..errors import ModelError
 logger = logging.getLogger("emgkit")
 
 
+def _tables(timecourses, participants):
+    """The time courses and the participants table, each given as a DataFrame or a path."""
+    from .._files import as_table as read_table
+    from .design import as_table
+
+    return (as_table(timecourses, param="timecourses", what="Time-course table"),
+            read_table(participants, param="participants", what="Participants table",
+                       error=ModelError))
+
+
 def participant_timecourses(timecourses, participants, *, muscle, condition,
                             factor="group"):
     """Per participant, the mean of kept trials in every bin of one muscle × condition.
@@ -33,6 +43,7 @@ def participant_timecourses(timecourses, participants, *, muscle, condition,
     data : dict
         Factor level -> ndarray, shape (n_participants, n_bins).
     """
+    timecourses, participants = _tables(timecourses, participants)
     tc = timecourses[(timecourses["muscle"] == muscle)
                      & (timecourses["condition"] == condition)]
     if "rejected" in tc:
@@ -57,11 +68,11 @@ def cluster_test(timecourses, participants, *, muscle, condition, factor="group"
 
     Parameters
     ----------
-    timecourses : DataFrame
+    timecourses : DataFrame | path-like
         emgkit's time-course table (``participant_id, condition, muscle, time_s, time_end_s,
-        value, rejected``).
-    participants : DataFrame
-        With ``participant_id`` and ``factor``.
+        value, rejected``), or its path (``group/timecourses.tsv``).
+    participants : DataFrame | path-like
+        With ``participant_id`` and ``factor``, or the path of ``participants.tsv``.
     muscle, condition : str
     factor : str
         Two-level between-participant factor (e.g. ``group``).
@@ -98,9 +109,14 @@ def cluster_test(timecourses, participants, *, muscle, condition, factor="group"
                        "exist, so the smallest attainable p is %.3g > alpha = %g; no cluster "
                        "can be significant.", muscle, condition, len(xa), len(xb),
                        floor["n_distinct"], floor["min_p"], alpha)
+    # mne >= 1.7 takes the generator as rng= (seed= deprecated), mne 1.6 as seed=; the same
+    # generator gives the same permutations in both
+    import inspect
+
+    key = "rng" if "rng" in inspect.signature(permutation_cluster_test).parameters else "seed"
     _, clusters, pvals, _ = permutation_cluster_test(
         [xa, xb], threshold=threshold, n_permutations=n_permutations, tail=1,
-        out_type="mask", rng=np.random.default_rng(seed), verbose="error")
+        out_type="mask", verbose="error", **{key: np.random.default_rng(seed)})
     fvals = _f_values(xa, xb)
     rows = []
     for cluster, p in zip(clusters, pvals):
@@ -169,6 +185,7 @@ def binwise_test(timecourses, participants, *, muscle, condition, factor="group"
     from .model import fit_model
     from .split import captured_warnings
 
+    timecourses, participants = _tables(timecourses, participants)
     tc = timecourses[(timecourses["muscle"] == muscle)
                      & (timecourses["condition"] == condition)]
     if tc.empty:

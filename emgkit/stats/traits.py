@@ -6,7 +6,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._files import as_table as read_table
+from .._ids import normalise_ids
 from ..errors import ModelError
+from .design import as_table
 
 
 def participant_means(table, *, outcome="score", by=("condition", "muscle"),
@@ -26,10 +29,11 @@ def trait_correlations(table, participants, traits, *, outcome="score",
 
     Parameters
     ----------
-    table : DataFrame
-        Trial table (many participants).
-    participants : DataFrame
-        ``participant_id`` and the trait columns.
+    table : DataFrame | path-like
+        Trial table (many participants), or its path.
+    participants : DataFrame | path-like
+        ``participant_id`` and the trait columns, or the path of ``participants.tsv``
+        (``01`` and ``sub-01`` are one participant).
     traits : list of str
         Trait columns to correlate.
     outcome : str
@@ -50,6 +54,13 @@ def trait_correlations(table, participants, traits, *, outcome="score",
     """
     if method not in ("pearson", "spearman"):
         raise ModelError(f"method={method!r} is not allowed; use 'pearson' or 'spearman'.")
+    table = as_table(table, param="table", what="Trial table")
+    participants = read_table(participants, param="participants", what="Participants table",
+                              error=ModelError)
+    if groups == "participant_id":  # 01 and sub-01 are one participant
+        table, participants = (normalise_ids(df.assign(participant_id=df[groups].astype(str)))
+                               if groups in df.columns else df
+                               for df in (table, participants))
     missing = [t for t in traits if t not in participants.columns]
     if missing:
         raise ModelError(f"Trait column(s) {', '.join(missing)} not in the participants table "

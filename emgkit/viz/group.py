@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._files import as_table
+from .._ids import normalise_ids
 from .style import UNITS, Figure, no_change_line
 
 _GROUP_COLORS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860"]
@@ -25,6 +27,18 @@ def _kept(df):
     return df[~df["rejected"].astype(str).str.lower().isin(["true", "1"])]
 
 
+def _merged(table, participants, columns, what):
+    """``table`` (or its path) with ``columns`` of the participants table (or its path) merged
+    on ``participant_id`` (``01`` and ``sub-01`` are one participant; the participants
+    table's columns replace the table's own of the same name)."""
+    table = as_table(table, param="table", what=what)
+    participants = as_table(participants, param="participants", what="Participants table")
+    ids = [normalise_ids(df.assign(participant_id=df["participant_id"].astype(str)))
+           for df in (table, participants)]
+    overlap = [c for c in columns if c != "participant_id" and c in ids[0].columns]
+    return ids[0].drop(columns=overlap).merge(ids[1][columns], on="participant_id"), participants
+
+
 def plot_group_timecourses(timecourses, participants, *, mode="ratio", ax=None):
     """Grand-average time course per group, one panel per muscle × condition.
 
@@ -33,10 +47,10 @@ def plot_group_timecourses(timecourses, participants, *, mode="ratio", ax=None):
 
     Parameters
     ----------
-    timecourses : DataFrame
-        Stacked ``timecourses.tsv`` of many participants.
-    participants : DataFrame
-        ``participant_id`` and ``group``.
+    timecourses : DataFrame | path-like
+        Stacked ``timecourses.tsv`` of many participants, or its path.
+    participants : DataFrame | path-like
+        ``participant_id`` and ``group``, or the path of ``participants.tsv``.
     mode : str
         Baseline mode (for the axis label).
     ax : array of Axes | None
@@ -45,8 +59,9 @@ def plot_group_timecourses(timecourses, participants, *, mode="ratio", ax=None):
     -------
     matplotlib.figure.Figure
     """
-    tc = _kept(timecourses).merge(participants[["participant_id", "group"]],
-                                  on="participant_id")
+    tc, participants = _merged(timecourses, participants, ["participant_id", "group"],
+                               "Time-course table")
+    tc = _kept(tc)
     muscles = list(pd.unique(tc["muscle"]))
     conds = list(pd.unique(tc["condition"]))
     if ax is None:
@@ -145,8 +160,22 @@ def plot_baselines(trials, participants, ax=None):
     """Raw baseline level (µV) per participant by group, one panel per muscle.
 
     Ratio or z-scored scores remove tonic differences between groups; this plot shows them.
+
+    Parameters
+    ----------
+    trials : DataFrame | path-like
+        Trial table of many participants (``baseline`` in µV), or its path.
+    participants : DataFrame | path-like
+        ``participant_id`` and ``group``, or the path of ``participants.tsv``.
+    ax : array of Axes | None
+        One axis per muscle; None makes a figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
-    t = _kept(trials).merge(participants[["participant_id", "group"]], on="participant_id")
+    t, participants = _merged(trials, participants, ["participant_id", "group"], "Trial table")
+    t = _kept(t)
     per = t.groupby(["muscle", "group", "participant_id"], observed=True, sort=False)[
         "baseline"].mean()
     per = per.reset_index()
@@ -179,8 +208,9 @@ def plot_trait_scatter(means, participants, trait, correlations=None, ax=None, y
     ----------
     means : DataFrame
         ``participant_id``, ``muscle``, ``condition``, ``score`` (per participant mean).
-    participants : DataFrame
-        ``participant_id``, ``group`` and the ``trait`` column.
+    participants : DataFrame | path-like
+        ``participant_id``, ``group`` and the ``trait`` column, or the path of
+        ``participants.tsv``.
     trait : str
     correlations : DataFrame | None
         Output of :func:`emgkit.stats.trait_correlations` (r and CI shown in the titles).
@@ -191,9 +221,10 @@ def plot_trait_scatter(means, participants, trait, correlations=None, ax=None, y
     -------
     matplotlib.figure.Figure
     """
+    participants = as_table(participants, param="participants", what="Participants table")
     cols = ["participant_id", "group", trait] if "group" in participants else \
         ["participant_id", trait]
-    d = means.merge(participants[cols], on="participant_id", how="inner")
+    d, _ = _merged(means, participants, cols, "Means table")
     muscles, conds = list(pd.unique(d["muscle"])), list(pd.unique(d["condition"]))
     if ax is None:
         fig = Figure(figsize=(3.0 * len(conds) + 0.5, 2.8 * len(muscles)),

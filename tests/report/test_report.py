@@ -38,11 +38,15 @@ def test_subject_report_pages_and_text(processed, tmp_path):
     subject_report(recording_of(study), study / "study.toml", out, result=results["sub-01"])
     n, text = _text(out)
     assert n == 8  # the two rejection tables share a page
+    # matplotlib 3.7 (the declared floor) writes — and − without a text mapping: the page
+    # shows them, pypdf's text extraction drops them
+    text = text.replace("—", "").replace("−", "")
     for needle in ("emgkit report — sub-01", "sha256", "Sampling rate:    1000 Hz",
                    "corrugator: EXG1 − EXG2", "Group:            placebo", "Signal quality",
                    "Methods", "band-pass filtered between 20 and 450 Hz",
                    "ratio to the baseline mean", "Counts per condition × muscle", "Rejected trials",
                    "Whole session", "Spectra before and after filtering"):
+        needle = needle.replace("—", "").replace("−", "")
         assert needle in text, needle
     assert not list(tmp_path.glob(".*tmp"))
 
