@@ -12,7 +12,7 @@ from .._files import read_tsv
 from ..epochs.tables import read_trials
 from ..errors import EmgkitError
 from ..viz import group as vizgroup
-from .pages import atomic_pdf, figure_page, table_pages, tables_page, text_page
+from .pages import atomic_pdf, figure_page, table_pages, tables_page, text_pages
 
 
 def _stack(root, name):
@@ -159,7 +159,7 @@ def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
                                f"study's model; `emgkit stats` fits one to a trial table."))
     with atomic_pdf(out) as pdf:
         muscles = list(pd.unique(trials["muscle"]))
-        pages = [text_page("emgkit group report", intro, landscape=True)]  # all landscape
+        pages = text_pages("emgkit group report", intro, landscape=True)  # all landscape
         if not tcs.empty:
             pages.append(figure_page("Grand-average time courses by group (mean ± SEM across "
                                      "participants)", vizgroup.plot_group_timecourses,

@@ -82,6 +82,58 @@ def text_page(title, blocks, *, wrap=None, fontsize=9, landscape=False, columns=
     return fig
 
 
+
+def text_pages(title, blocks, *, fontsize=9, landscape=False, bottom=0.5):
+    """One-column text (as :func:`text_page`) flowed over as many pages as it needs.
+
+    Parameters
+    ----------
+    title : str
+        Title of the first page; the others say "(continued)".
+    blocks : list of (str | None, str)
+    fontsize : float
+        pt.
+    landscape : bool
+    bottom : float
+        Bottom margin (inches) below which no line is set.
+
+    Returns
+    -------
+    list of matplotlib.figure.Figure
+    """
+    w, h = A4_LANDSCAPE if landscape else A4
+    line_h = 0.193 * fontsize / 9
+    usable = w - 0.7 - 0.6
+    prop_chars = int(0.93 * usable * 72 / (0.5 * fontsize))  # slack: wide glyphs
+    mono_chars = int(usable * 72 / (0.602 * fontsize))
+    room = (h - 0.55 - 0.53) - bottom                  # inches below the title
+    pages, current, used = [], [], 0.0
+    for heading, text in blocks:
+        lines = [line for para in str(text).split("\n")
+                 for line in _wrap(para, mono_chars if para.startswith("  ") else prop_chars,
+                                   para.startswith("  "))]
+        head_h = 0.29 if heading else 0.0
+        while lines:
+            fit = int((room - used - head_h) // line_h)
+            if fit < 1 and current:
+                pages.append(current)
+                current, used = [], 0.0
+                continue
+            fit = max(fit, 1)
+            part, lines = lines[:fit], lines[fit:]
+            current.append((heading, "\n".join(part)))
+            used += head_h + len(part) * line_h + 0.14
+            heading = f"{heading} (continued)" if heading and lines else heading
+            head_h = 0.29 if heading else 0.0
+            if lines:
+                pages.append(current)
+                current, used = [], 0.0
+    if current or not pages:
+        pages.append(current)
+    return [text_page(title if i == 0 else f"{title} (continued)", part,
+                      fontsize=fontsize, landscape=landscape, wrap=10 ** 6)
+            for i, part in enumerate(pages)]
+
 #: width of a monospaced character in em (DejaVu Sans Mono), with a little slack
 _CHAR_EM = 0.62
 #: smallest table font (pt) before columns are split over pages
