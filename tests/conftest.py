@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import shutil
+import signal
 from pathlib import Path
 
 import matplotlib
 import pytest
 
 matplotlib.use("Agg")
+
+# A test run started in the background by a non-interactive shell (a CI script's `&`,
+# nohup) inherits SIGINT ignored; Python then installs no KeyboardInterrupt handler and the
+# interrupt tests (and the children they start) would see no Ctrl-C at all.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 REAL = SHARED / "real_data"
