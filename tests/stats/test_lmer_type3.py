@@ -42,8 +42,11 @@ def _levels():
 def _fit(name):
     formula, re_formula = MODELS[name]
     levels = {c: v for c, v in _levels().items() if c in formula}
-    return fit_model(pd.read_csv(DATA / "femg_data.csv"), formula, groups="participant_id",
-                     re_formula=re_formula, levels=levels)
+    data = pd.read_csv(DATA / "femg_data.csv")
+    if "muscle" not in formula:  # the R reference pools the muscles on purpose
+        data = data.rename(columns={"muscle": "muscle_pooled"})
+    return fit_model(data, formula, groups="participant_id", re_formula=re_formula,
+                     levels=levels)
 
 
 @pytest.fixture(scope="module", params=sorted(MODELS))
