@@ -1,5 +1,6 @@
 import numpy as np
 import pandas as pd
+import pytest
 from conftest import recording_of
 
 from emgkit import process_recording
@@ -35,6 +36,7 @@ def test_latencies_match_simulated_bursts(study_factory):
     assert err.median() < 0.08
 
 
+@pytest.mark.slow  # ~30 s / ~17 s on two cores: with the heavier checks
 def test_neurokit2_onsets_match_simulated_bursts_beside_emgkit(study_factory):
     """``[onsets] method = "neurokit2"`` (NeuroKit2's emg_activation) recovers the
     simulator's burst onsets; emgkit's own detector is scored on the same trials."""

@@ -145,6 +145,7 @@ def test_primary_equals_emgkit_run(studies, tmp_path):
     assert "Unstandardised levels by group" in text
 
 
+@pytest.mark.slow  # ~30 s / ~17 s on two cores: with the heavier checks
 def test_planted_effect_holds_and_null_rarely_significant(studies, tmp_path):
     grid = GRID + 'standardise = ["none", "participant_muscle"]\n'
     out = {}
