@@ -50,3 +50,25 @@ def bdf_study(study_factory, tmp_path):
 
 def recording_of(study, sub="sub-01", fmt="bdf"):
     return Path(study) / sub / "emg" / f"{sub}_task-mimicry_emg.{fmt}"
+
+
+def proc_children(pid):
+    """Process ids whose parent is ``pid`` (from /proc; Linux)."""
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+def proc_alive(pid):
+    """Whether process ``pid`` exists and is not a zombie (from /proc; Linux)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

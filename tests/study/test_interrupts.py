@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import proc_alive, proc_children
 
 from emgkit.cli import main
 from emgkit.errors import Interrupted
@@ -56,24 +57,6 @@ def results(finished, tmp_path):
     return tmp_path / "study", tmp_path / "out"
 
 
-def _children(pid):
-    kids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            kids.append(int(stat.parent.name))
-    return kids
-
-
-def _alive(pid):
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def _workers(pid, n=2, timeout=60):
@@ -83,7 +66,7 @@ def _workers(pid, n=2, timeout=60):
     workers = []
     while len(workers) < n and time.time() < deadline:
         workers = []
-        for kid in _children(pid):
+        for kid in proc_children(pid):
             try:
                 cmd = Path(f"/proc/{kid}/cmdline").read_bytes().decode(errors="ignore")
             except OSError:
@@ -96,9 +79,9 @@ def _workers(pid, n=2, timeout=60):
 
 def _gone(pids, timeout=10):
     deadline = time.time() + timeout
-    while any(_alive(p) for p in pids) and time.time() < deadline:
+    while any(proc_alive(p) for p in pids) and time.time() < deadline:
         time.sleep(0.05)
-    return not any(_alive(p) for p in pids)
+    return not any(proc_alive(p) for p in pids)
 
 
 # -- SIGINT / SIGTERM ------------------------------------------------------------------------
@@ -120,7 +103,7 @@ def test_sigterm_stops_a_run_with_143_and_a_rerun_resumes(study, tmp_path):
         gone = _gone(workers)
     finally:
         for w in workers:
-            if _alive(w):
+            if proc_alive(w):
                 os.kill(w, signal.SIGKILL)
     assert proc.returncode == 143, err
     assert "Traceback" not in err and "interrupted" in err
@@ -240,7 +223,7 @@ def test_killed_parent_of_power_leaves_no_worker(tmp_path):
         assert _gone(workers)
     finally:
         for w in workers:
-            if _alive(w):
+            if proc_alive(w):
                 os.kill(w, signal.SIGKILL)
 
 
@@ -255,7 +238,7 @@ def test_sigterm_stops_power_and_its_workers(tmp_path):
         assert _gone(workers, timeout=5)
     finally:
         for w in workers:
-            if _alive(w):
+            if proc_alive(w):
                 os.kill(w, signal.SIGKILL)
     err = (tmp_path / "stderr.txt").read_text()
     assert "Traceback" not in err and "interrupted" in err
@@ -277,7 +260,7 @@ def test_every_pool_is_made_to_die_with_its_parent(tmp_path):
         assert _gone(workers, timeout=5)
     finally:
         for w in workers:
-            if _alive(w):
+            if proc_alive(w):
                 os.kill(w, signal.SIGKILL)
 
 

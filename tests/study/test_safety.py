@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import proc_alive, proc_children
 
 from emgkit.cli import main
 from emgkit.errors import ConfigError, Interrupted, OutputError
@@ -222,24 +223,6 @@ def test_second_run_is_refused_and_stale_lock_taken_over(study, tmp_path):
 
 # -- 7. Ctrl-C and a killed parent -----------------------------------------------------------
 
-def _children(pid):
-    kids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            kids.append(int(stat.parent.name))
-    return kids
-
-
-def _alive(pid):
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def _start(study, out, *extra):
@@ -274,16 +257,16 @@ def test_killed_parent_leaves_no_worker(study, tmp_path):
     deadline = time.time() + 60
     workers = []
     while len(workers) < 2 and time.time() < deadline:
-        workers = [k for k in _children(proc.pid) if "resource_tracker" not in
+        workers = [k for k in proc_children(proc.pid) if "resource_tracker" not in
                    Path(f"/proc/{k}/cmdline").read_bytes().decode(errors="ignore")]
         time.sleep(0.02)
     assert workers
     proc.kill()  # SIGKILL of the parent only
     proc.communicate()
     deadline = time.time() + 10
-    while any(_alive(w) for w in workers) and time.time() < deadline:
+    while any(proc_alive(w) for w in workers) and time.time() < deadline:
         time.sleep(0.05)
-    assert not any(_alive(w) for w in workers)
+    assert not any(proc_alive(w) for w in workers)
 
 
 def test_interrupt_in_process_marks_run(study, tmp_path, monkeypatch):
