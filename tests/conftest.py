@@ -72,3 +72,32 @@ def proc_alive(pid):
     except OSError:
         return False
     return state != "Z"
+
+
+@pytest.fixture(scope="session")
+def small(tmp_path_factory):
+    """A 4-participant study (2 per group, the fewest a group model accepts): 256 Hz, 2 trials
+    per condition (~80 s recordings). Read-only: copy it before changing anything."""
+    from emgkit.sim.recording import SimParams
+    from emgkit.sim.study import simulate_study
+
+    root = tmp_path_factory.mktemp("small")
+    simulate_study(root, 4, seed=4, sfreq=256.0, params=SimParams(sfreq=256.0, n_trials=2))
+    return root
+
+
+#: a declared [power] model (no pilot): two groups, two muscles, four conditions
+POWER_TOML = """
+[power]
+groups = ["placebo", "naltrexone"]
+tau = 0.3
+sigma = {corrugator = 0.5, zygomaticus = 0.4}
+
+[power.means.corrugator]
+placebo = [1.1, 1.3, 1.2, 1.0]
+naltrexone = [1.5, 1.35, 1.2, 1.05]
+
+[power.means.zygomaticus]
+placebo = [2.0, 0.9, 0.9, 1.0]
+naltrexone = [2.0, 0.9, 0.9, 1.0]
+"""

@@ -21,6 +21,7 @@ import numpy as np
 from ..errors import ConfigError
 from .guess import event_channels, exg_pairs, guess_muscles, muscle_guesses, parse_label
 from .input import TEXT_FORMATS, init_input
+from .reference import toml_value
 
 __all__ = ["EventSource", "draft_study", "guess_muscles", "init_input", "study_template",
            "suggested_band"]
@@ -55,8 +56,8 @@ class EventSource:
 
 
 def _toml(value):
-    """A TOML basic string (JSON's escapes are TOML's)."""
-    return json.dumps(str(value), ensure_ascii=False)
+    """``value`` as a TOML basic string (:func:`~emgkit.config.reference.toml_value`)."""
+    return toml_value(str(value))
 
 
 def _condition(text):

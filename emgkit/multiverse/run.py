@@ -167,10 +167,11 @@ def run_multiverse(config_path, out_dir, *, jobs=1, scheduler=None, report=True,
                           f"{n_part} participants with --jobs {jobs}); shorten the lists or "
                           f"pass --max-specs {len(grid)}.")
     config = plan_config(plan, config)  # --bids: events from each *_events.tsv
-    OutputFolder.check(out_dir, inputs=all_inputs(plan, config))  # refused before announcing
+    inputs = all_inputs(plan, config)  # globs every recording's folder: once
+    OutputFolder.check(out_dir, inputs=inputs)  # refused before announcing
     if announce:
         announce(len(grid), n_part, estimate)
-    out = OutputFolder.open(out_dir, inputs=all_inputs(plan, config))
+    out = OutputFolder.open(out_dir, inputs=inputs)
     record = dict(started=_now(), config_file=str(config.path),
                   config_sha256=sha256(config.path), analysis_digest=analysis_digest(config),
                   versions=versions(), jobs=jobs, scheduler=scheduler,

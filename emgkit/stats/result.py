@@ -208,6 +208,16 @@ class MixedResult:
             factors; not adjusted for covariates). ``attrs`` record ``adjust``, ``family``,
             ``by``.
         """
+        key = ("contrasts", factor, None if by is None else tuple(by), method, ref, adjust,
+               family, level, None if equivalence is None else tuple(equivalence))
+        if key not in self._cache:  # the sentences, main result and tables ask again
+            self._cache[key] = self._contrasts(factor, by=by, method=method, ref=ref,
+                                               adjust=adjust, family=family, level=level,
+                                               equivalence=equivalence)
+        return self._cache[key].copy()
+
+    def _contrasts(self, factor, *, by, method, ref, adjust, family, level, equivalence):
+        """:meth:`contrasts`, computed (uncached)."""
         from ..errors import ModelError
 
         if factor not in self.factors:

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import POWER_TOML
 
 from emgkit.cli import main
 from emgkit.errors import ConfigError, ModelError
@@ -148,20 +149,6 @@ def test_power_command_signal_level(pilot, tmp_path):
     assert set(table["level"]) == {"trial", "signal"}
 
 
-POWER_TOML = """
-[power]
-groups = ["placebo", "naltrexone"]
-tau = 0.3
-sigma = {corrugator = 0.5, zygomaticus = 0.4}
-
-[power.means.corrugator]
-placebo = [1.1, 1.3, 1.2, 1.0]
-naltrexone = [1.5, 1.35, 1.2, 1.05]
-
-[power.means.zygomaticus]
-placebo = [2.0, 0.9, 0.9, 1.0]
-naltrexone = [2.0, 0.9, 0.9, 1.0]
-"""
 
 
 def test_power_from_a_declared_model(tmp_path):

@@ -15,24 +15,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import proc_alive, proc_children
+from conftest import POWER_TOML, proc_alive, proc_children
 
 from emgkit.cli import main
 from emgkit.errors import Interrupted
-from emgkit.sim.recording import SimParams
-from emgkit.sim.study import simulate_study
 from emgkit.study.run import run_study
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 needs_proc = pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
-
-
-@pytest.fixture(scope="module")
-def small(tmp_path_factory):
-    """4 participants (2 per group), 256 Hz, 2 trials per condition."""
-    root = tmp_path_factory.mktemp("small")
-    simulate_study(root, 4, seed=4, sfreq=256.0, params=SimParams(sfreq=256.0, n_trials=2))
-    return root
 
 
 @pytest.fixture
@@ -183,20 +173,6 @@ def test_interrupt_in_the_python_api_is_not_an_error(study, tmp_path, monkeypatc
 
 # -- worker pools die with their parent ------------------------------------------------------
 
-POWER_TOML = """
-[power]
-groups = ["placebo", "naltrexone"]
-tau = 0.3
-sigma = {corrugator = 0.5, zygomaticus = 0.4}
-
-[power.means.corrugator]
-placebo = [1.1, 1.3, 1.2, 1.0]
-naltrexone = [1.5, 1.35, 1.2, 1.05]
-
-[power.means.zygomaticus]
-placebo = [2.0, 0.9, 0.9, 1.0]
-naltrexone = [2.0, 0.9, 0.9, 1.0]
-"""
 
 
 def _power(tmp_path):

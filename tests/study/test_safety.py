@@ -18,8 +18,6 @@ from conftest import proc_alive, proc_children
 
 from emgkit.cli import main
 from emgkit.errors import ConfigError, Interrupted, OutputError
-from emgkit.sim.recording import SimParams
-from emgkit.sim.study import simulate_study
 from emgkit.study.outdir import OutputFolder, subject_label
 from emgkit.study.run import run_study
 
@@ -33,15 +31,6 @@ def tree(root, skip=None):
         if p.is_file():
             out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
     return out
-
-
-@pytest.fixture(scope="module")
-def small(tmp_path_factory):
-    """A 4-participant study (2 per group, the fewest a group model accepts): 256 Hz, 2 trials
-    per condition (~80 s recordings)."""
-    root = tmp_path_factory.mktemp("small")
-    simulate_study(root, 4, seed=4, sfreq=256.0, params=SimParams(sfreq=256.0, n_trials=2))
-    return root
 
 
 @pytest.fixture
