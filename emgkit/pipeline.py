@@ -24,7 +24,7 @@ from .epochs.standardise import standardise_scores
 from .epochs.tables import timecourses_table, trials_table
 from .errors import EventError
 from .events import find_events, warn_cms
-from .io.bids import check_emg_sidecar, sidecar_mains, sidecar_notch
+from .io.bids import check_emg_sidecar, sidecar_mains
 from .io.load import load_recording
 from .processed import ProcessedRecording
 from .signal.quality import QualityCollector, excerpt_window, recording_quality
@@ -122,12 +122,13 @@ def recording_config(path, config, notch=None):
 
     pp = config.preprocess
     if notch is None:
-        notch = sidecar_notch(path, pp)
-        if pp.notch_from_sidecar and sidecar_mains(path) is None:
+        mains = sidecar_mains(path) if pp.notch_from_sidecar else None  # one read
+        if pp.notch_from_sidecar and mains is None:
             # no sidecar says where it was recorded: the notch is the config's default,
             # and the report must not claim it came from a sidecar
             return dataclasses.replace(config, preprocess=dataclasses.replace(
                 pp, notch_from_sidecar=False))
+        notch = pp.notch if mains is None else mains
     if notch == pp.notch:
         return config
     logger.info("%s: notch %g Hz from *_emg.json PowerLineFrequency.", path, notch)

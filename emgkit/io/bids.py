@@ -32,16 +32,6 @@ def emg_sidecar(recording):
     return data if isinstance(data, dict) else None
 
 
-def sidecar_notch(recording, preprocess):
-    """The notch (Hz) for ``recording``: the sidecar's ``PowerLineFrequency`` when the config
-    did not set ``[preprocess] notch`` (``preprocess.notch_from_sidecar``), else the
-    config's."""
-    if not preprocess.notch_from_sidecar:
-        return preprocess.notch
-    mains = sidecar_mains(recording)
-    return preprocess.notch if mains is None else mains
-
-
 def sidecar_mains(recording):
     """The EMG-BIDS sidecar's ``PowerLineFrequency`` (Hz) of ``recording``, or None when
     there is no sidecar or it does not give a positive number."""

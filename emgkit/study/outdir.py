@@ -22,7 +22,6 @@ import datetime as dt
 import json
 import logging
 import os
-import re
 import shutil
 import socket
 import stat
@@ -52,7 +51,6 @@ SIMULATED_FILES = ".emgkit-simulated.json"
 #: files ``emgkit run`` writes into a participant folder
 PARTICIPANT_FILES = frozenset({"trials.tsv", "timecourses.tsv", "quality.tsv", "report.pdf",
                                "trials.json", "timecourses.json", "envelopes.npz", DONE})
-_LABEL = re.compile(r"^[A-Za-z0-9]+$")
 
 
 def subject_label(participant_id, *, where=""):

@@ -40,10 +40,6 @@ def _clean(text):
     return " ".join(str(text).split())
 
 
-def _covers(row, trial, muscle):
-    return row["trial"] in ("*", str(trial)) and row["muscle"] in ("*", muscle)
-
-
 def apply_mark(rows, pid, trials, muscles, trial, muscle, action, reason="", reviewer=""):
     """Add one mark to a list of override rows (the rule of the page's ``applyMark``).
 

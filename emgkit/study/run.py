@@ -473,14 +473,14 @@ def _run(record, plan, config, out, jobs, scheduler, reports, progress, group_st
     record["participants"] = {r["participant"]: r for r in results}
     ok = [r for r in results if r["status"] in ("done", "skipped")]
     _interrupts.check()
-    coverage = condition_coverage(config, {r["participant"]: read_trials(
-        out.path(r["folder"], "trials.tsv")) for r in ok}, results)
+    trials = {r["participant"]: read_trials(out.path(r["folder"], "trials.tsv")) for r in ok}
+    coverage = condition_coverage(config, trials, results)
     if coverage:
         record["conditions"] = coverage
     if coverage.get("never_seen"):
         record["group"] = {"status": "not run", "message": coverage["message"]}
     else:
-        record["group"] = _group(out, plan, config, ok, reports) if group_step else {
+        record["group"] = _group(out, plan, config, ok, reports, trials) if group_step else {
             "status": "not run"}
     record["finished"] = _now()
     n_failed = sum(r["status"] == "failed" for r in results)
@@ -551,9 +551,10 @@ def condition_coverage(config, trials, results=()):
     return out
 
 
-def _group(out, plan, config, ok, reports):
-    """Combine the successful participants' tables, fit the model, write the group PDF;
-    all into a staging folder published as ``OUT/group``."""
+def _group(out, plan, config, ok, reports, trials):
+    """Combine the successful participants' tables (``trials``: participant -> trial table,
+    already read), fit the model, write the group PDF; all into a staging folder published
+    as ``OUT/group``."""
     import shutil
 
     info = dict(status="failed", participants=len(ok), message="")
@@ -562,8 +563,7 @@ def _group(out, plan, config, ok, reports):
         if not ok:
             raise EmgkitError("no participant was processed successfully.")
         staging = out.staging("group")
-        trials = pd.concat([read_trials(out.path(r["folder"], "trials.tsv")) for r in ok],
-                           ignore_index=True)
+        trials = pd.concat(list(trials.values()), ignore_index=True)
         tcs = pd.concat([read_trials(out.path(r["folder"], "timecourses.tsv")) for r in ok],
                         ignore_index=True)
         write_tsv(trials, staging / "trials.tsv")

@@ -80,7 +80,9 @@ class Figure(_MplFigure):
 
 
 def new_figure(figsize, **kwargs):
-    """A :class:`Figure` created inside :func:`style` (so its axes take the palette)."""
+    """A :class:`Figure` created inside :func:`style`: its figure-level settings (face
+    colour, dpi, layout engine) are the style's. Axes added later read the rcParams in force
+    when they are added, so plot colours are passed explicitly (:data:`PALETTE`)."""
     with style():
         return Figure(figsize=figsize, **kwargs)
 
