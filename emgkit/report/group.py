@@ -208,9 +208,8 @@ def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
 
 def _fits(gdir, muscles=()):
     """(name, fit.json contents) of every model in ``gdir``, in the muscles' order."""
-    fits = sorted(Path(gdir).glob("*/fit.json")) or sorted(Path(gdir).glob("fit.json"))
-    rank = {f"muscle-{m}": i for i, m in enumerate(muscles)}
-    fits.sort(key=lambda p: rank.get(p.parent.name, len(rank)))
+    fits = _in_muscle_order(list(Path(gdir).glob("*/fit.json"))
+                            or list(Path(gdir).glob("fit.json")), muscles)
     return [(path.parent.name if path.parent != Path(gdir) else "model",
              json.loads(path.read_text())) for path in fits]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, stats
 
-from .model import SINGULAR_TOL, reml_start
+from .model import SINGULAR_TOL, reml_optimum
 from .reml import RemlCriterion, newton_refine
 from .satterthwaite import Satterthwaite
 
@@ -75,6 +75,17 @@ class CellReml(RemlCriterion):
 
     def with_design(self, X):  # pragma: no cover - the trial rows are not kept
         raise NotImplementedError("CellReml keeps cell sums only.")
+
+    def default_starts(self):
+        """None: :meth:`optimise` searches the one parameter globally."""
+        return {}
+
+    def optimise(self, starts=None):
+        """The global 1-D search of :meth:`polish` (``starts`` are not needed), in the form
+        of :meth:`~emgkit.stats.reml.RemlCriterion.optimise`."""
+        G, s2, ok, loglik = self.polish(np.eye(self.q), 1.0)
+        return {"G": G, "s2": s2, "loglik": loglik, "converged": ok, "start": "own search",
+                "logliks": {"own search": loglik}}
 
     def polish(self, G, s2):
         """The REML optimum over the one relative SD ``l = τ/σ`` (σ² profiled): a log grid
@@ -160,7 +171,8 @@ def fit_cells(participant, count, total, sumsq, X):
     CellFit
     """
     crit = CellReml(participant, count, total, sumsq, X)
-    G, s2, ok, loglik = reml_start(crit)
+    opt = reml_optimum(crit)
+    G, s2, ok = opt["G"], opt["s2"], opt["converged"]
     theta, loglik = newton_refine(crit, crit.pack(G, s2))
     G, s2 = crit.unpack(theta)
     beta, C = crit.gls(theta)

@@ -129,8 +129,8 @@ def reml_optimum(crit, start=None):
     (:meth:`~emgkit.stats.reml.RemlCriterion.optimise`: lme4's identity start, smaller and
     larger relative scales, a moment estimate, and ``start`` if given), with boundary
     solutions moved inside while the criterion still falls there, and a Newton polish of the
-    best on its free parameters. A criterion with its own global search (one that overrides
-    ``polish``, e.g. :class:`~emgkit.stats.cells.CellReml`'s 1-D search) uses that.
+    best on its free parameters. A criterion with its own global search overrides
+    ``optimise`` (e.g. :class:`~emgkit.stats.cells.CellReml`'s 1-D search).
 
     Parameters
     ----------
@@ -145,25 +145,11 @@ def reml_optimum(crit, start=None):
         ``logliks`` (start -> REML log-likelihood reached), as
         :meth:`~emgkit.stats.reml.RemlCriterion.optimise`.
     """
-    if type(crit).polish is not RemlCriterion.polish:
-        G, s2, ok, loglik = crit.polish(np.eye(crit.q), 1.0)
-        return {"G": G, "s2": s2, "loglik": loglik, "converged": ok, "start": "own search",
-                "logliks": {"own search": loglik}}
     starts = crit.default_starts()
     if start is not None:
         starts = {"given": np.asarray(start, float), **starts}
     return crit.optimise(starts)
 
-
-def reml_start(crit, start=None):
-    """:func:`reml_optimum` as a tuple.
-
-    Returns
-    -------
-    G, s2, converged, loglik
-    """
-    out = reml_optimum(crit, start)
-    return out["G"], out["s2"], out["converged"], out["loglik"]
 
 
 def _statsmodels_starts(y, X, grp, Z, optimizers):

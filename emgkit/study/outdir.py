@@ -156,8 +156,8 @@ def _resolve(path, *, what):
 def _resolved(path):
     """``path`` resolved, or None when it cannot be (a loop: nothing can be read there)."""
     try:
-        return Path(os.path.abspath(path)).resolve()
-    except (RuntimeError, OSError):
+        return _resolve(path, what="")
+    except OutputError:
         return None
 
 
