@@ -169,16 +169,17 @@ def cmd_timecourse(args):
     from .stats.timecourse import binwise_test, cluster_test, plot_clusters
     from .study.export import results_inputs, results_participants
     from .study.outdir import OutputFolder
-    from .study.results import group_folder
+    from .study.results import checked_group
 
     root = Path(args.results)
     inputs = results_inputs(root, args.participants)  # and the results folder, read whole
     OutputFolder.check(args.out, inputs=inputs, reads=[root])
-    path = group_folder(root) / "timecourses.tsv"  # checked against its done.json
+    checked = checked_group(root)  # against its done.json, once
+    path = checked[0] / "timecourses.tsv"
     if not path.is_file():
         raise ConfigError(f"{path} not found: run the study's group step first (emgkit run).")
     tcs = read_trials(path)
-    parts = results_participants(root, args.participants)
+    parts = results_participants(root, args.participants, checked=checked)
     by, level = parse_at(args.at)
     if by != "condition":
         raise ConfigError(f"--at {args.at!r}: give the condition, e.g. --at condition=happy.")

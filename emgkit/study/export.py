@@ -11,14 +11,14 @@ import pandas as pd
 from .._files import sidecar_of
 from .._ids import normalise_ids
 from ..epochs.tables import read_trials
-from .results import group_folder, run_participants
+from .results import checked_group, run_participants
 
 
-def results_participants(root, participants=None):
+def results_participants(root, participants=None, *, checked=None):
     """The participants table of a results folder: ``participants`` when given, else the
     run's own copy (:func:`emgkit.study.results.run_participants`), never today's version
     of the table the config names."""
-    return run_participants(root, participants)
+    return run_participants(root, participants, checked=checked)
 
 
 def results_inputs(root, participants=None):
@@ -90,9 +90,10 @@ def export_wide(trials, participants, *, value="score", muscles=None, conditions
 def export_results(root, *, wide=True, participants=None):
     """:func:`export_wide` or :func:`export_long` of a results folder's trials."""
     root = Path(root)
-    gdir = group_folder(root) / "trials.tsv"  # checked against its done.json
-    trials = read_trials(gdir if gdir.is_file() else root)
-    parts = results_participants(root, participants)
+    checked = checked_group(root)  # against its done.json, once
+    path = checked[0] / "trials.tsv"
+    trials = read_trials(path if path.is_file() else root)
+    parts = results_participants(root, participants, checked=checked)
     if not wide:
         return export_long(trials, parts)
     from ..report.group import config_orders

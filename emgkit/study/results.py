@@ -50,7 +50,7 @@ def group_folder(root):
         A file of ``group/`` (or of a participant folder) is missing or was changed after
         emgkit wrote it; the message names the file and what to do.
     """
-    return _checked(root)[0]
+    return checked_group(root)[0]
 
 
 def _untrusted(folder, problem, root):
@@ -60,8 +60,10 @@ def _untrusted(folder, problem, root):
                      f"copy of the table with emgkit stats.")
 
 
-def _checked(root):
-    """(group folder, its manifest or None), checked as :func:`group_folder` says."""
+def checked_group(root):
+    """(group folder, its ``done.json`` or None), checked as :func:`group_folder` says; a
+    reader that also needs :func:`run_participants` passes it as ``checked=``, so the
+    group's files are hashed once."""
     root = Path(root)
     gdir = root / "group"
     if not is_run_folder(root):
@@ -79,7 +81,8 @@ def _checked(root):
     return gdir, None
 
 
-def run_participants(root, participants=None):
+
+def run_participants(root, participants=None, *, checked=None):
     """The participants table a results folder was computed with.
 
     Parameters
@@ -88,6 +91,8 @@ def run_participants(root, participants=None):
         A results folder.
     participants : path-like | None
         A table chosen explicitly (``--participants``); used as given.
+    checked : (Path, dict | None) | None
+        The result of :func:`checked_group` for ``root`` when the caller has it.
 
     Returns
     -------
@@ -107,7 +112,7 @@ def run_participants(root, participants=None):
     if participants is not None:
         return read_participants(participants)
     root = Path(root)
-    gdir, done = _checked(root)
+    gdir, done = checked_group(root) if checked is None else checked
     copy = gdir / PARTICIPANTS
     if done is not None and PARTICIPANTS in done["files"]:
         return read_participants(copy)
@@ -137,10 +142,12 @@ def results_report(root, out, *, participants=None):
     """
     from ..report import group_report
 
-    gdir = group_folder(root)
+    checked = checked_group(root)
+    gdir = checked[0]
     if participants is None and is_run_folder(root):
-        participants = run_participants(root)
+        participants = run_participants(root, checked=checked)
     return group_report(root, out, participants=participants, group_dir=gdir)
 
 
-__all__ = ["group_folder", "is_run_folder", "results_report", "run_participants"]
+__all__ = ["checked_group", "group_folder", "is_run_folder", "results_report",
+           "run_participants"]
