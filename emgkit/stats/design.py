@@ -23,6 +23,16 @@ def formula_variables(formula):
     return mf.outcome, list(mf.predictors)
 
 
+def participants_table(value):
+    """The ``participants=`` argument of the model functions: a DataFrame or the path of a
+    participants table (read by :func:`emgkit._files.read_tsv`: ids normalised, ``n/a``
+    missing); anything else is a :class:`ModelError`."""
+    from .._files import as_table as read_table
+
+    return read_table(value, param="participants", what="Participants table",
+                      error=ModelError)
+
+
 def as_table(value, *, param, what):
     """A table given as a DataFrame or as a path (how analysts pass ``participants.tsv``).
 
@@ -105,10 +115,7 @@ def prepare_data(trials, formula, *, participants=None, groups="participant_id",
     outcome, preds = mf.outcome, mf.predictors
     data = as_table(trials, param="table", what="Trial table").copy()
     if participants is not None:
-        from .._files import as_table as read_table
-
-        participants = read_table(participants, param="participants",
-                                  what="Participants table", error=ModelError)
+        participants = participants_table(participants)
         if groups not in participants.columns:
             raise ModelError(f"The participants table has no {groups!r} column; it has "
                              f"{', '.join(map(str, participants.columns))}.")

@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._files import as_table as read_table
-from ..errors import ModelError
-from .design import as_table, formula_variables
+from .design import as_table, formula_variables, participants_table
 from .model import fit_model
 
 TABLES = ("fixed_effects", "anova", "contrasts", "emmeans", "variance")
@@ -72,8 +70,7 @@ def fit_models(table, formula, *, participants=None, by=None, **kwargs):
     """
     table = as_table(table, param="table", what="Trial table")
     if participants is not None:
-        participants = read_table(participants, param="participants", what="Participants table",
-                                  error=ModelError)
+        participants = participants_table(participants)
     split = split_column(table, formula, by)
     if split is None:
         return None, {None: fit_model(table, formula, participants=participants, **kwargs)}

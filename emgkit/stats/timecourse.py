@@ -24,12 +24,10 @@ logger = logging.getLogger("emgkit")
 
 def _tables(timecourses, participants):
     """The time courses and the participants table, each given as a DataFrame or a path."""
-    from .._files import as_table as read_table
-    from .design import as_table
+    from .design import as_table, participants_table
 
     return (as_table(timecourses, param="timecourses", what="Time-course table"),
-            read_table(participants, param="participants", what="Participants table",
-                       error=ModelError))
+            participants_table(participants))
 
 
 def participant_timecourses(timecourses, participants, *, muscle, condition,

@@ -6,10 +6,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._files import as_table as read_table
 from .._ids import normalise_ids
 from ..errors import ModelError
-from .design import as_table
+from .design import as_table, participants_table
 
 
 def participant_means(table, *, outcome="score", by=("condition", "muscle"),
@@ -55,8 +54,7 @@ def trait_correlations(table, participants, traits, *, outcome="score",
     if method not in ("pearson", "spearman"):
         raise ModelError(f"method={method!r} is not allowed; use 'pearson' or 'spearman'.")
     table = as_table(table, param="table", what="Trial table")
-    participants = read_table(participants, param="participants", what="Participants table",
-                              error=ModelError)
+    participants = participants_table(participants)
     if groups == "participant_id":  # 01 and sub-01 are one participant
         table, participants = (normalise_ids(df.assign(participant_id=df[groups].astype(str)))
                                if groups in df.columns else df
