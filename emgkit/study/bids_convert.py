@@ -4,7 +4,9 @@ From the study config (``[study]`` participants table and recordings pattern, ``
 muscle -> channel map, ``[events]`` mapping) to::
 
     OUT/dataset_description.json, README, participants.tsv/json (group and covariates)
-    OUT/sub-01/emg/sub-01_task-<task>_emg.bdf   the file as recorded (EDF/BDF copied)
+    OUT/sub-01/emg/sub-01_task-<task>_emg.bdf   the file as recorded (EDF/BDF copied), or
+                                                BrainVision/.acq/text converted to 24-bit
+                                                BDF (source named in sub-01_scans.tsv)
     OUT/sub-01/emg/sub-01_task-<task>_emg.json  EMGPlacementScheme, EMGReference,
                                                 PowerLineFrequency, SoftwareFilters …
     OUT/sub-01/emg/sub-01_task-<task>_channels.tsv  target_muscle ("corrugator supercilii")
@@ -40,6 +42,7 @@ from ..errors import ConfigError, OutputError, ReadError
 from ..io.bids import TARGET_MUSCLES, sidecar_mains
 from ..io.raw import read_raw
 from ..pipeline import open_recording
+from .bids_formats import bids_format, converted_raw, hardware_filters
 from .outdir import guard_output
 from .plan import plan_from_config
 
@@ -47,11 +50,9 @@ logger = logging.getLogger("emgkit")
 
 #: BIDS version the written dataset follows (EMG-BIDS is part of BIDS since 1.11.0)
 BIDS_VERSION = "1.11.0"
-#: formats mne-bids copies unchanged into an EMG-BIDS dataset
-COPIED = (".bdf", ".edf")
-#: formats written as 24-bit BDF (EMG-BIDS allows only EDF and BDF): MNE's export through
-#: edfio scales each channel to its own range, a step of (max - min) / 2**24
-CONVERTED = (".vhdr",)
+#: ``Manufacturer`` of ``*_emg.json`` for a converted format whose maker the format names
+MANUFACTURERS = {"BIOPAC AcqKnowledge": "BIOPAC Systems",
+                 "AcqKnowledge text export": "BIOPAC Systems", "BrainVision": "Brain Products"}
 #: mne-bids warnings that say nothing about the data emgkit writes (no electrode positions
 #: are known, so no ``*_electrodes.tsv``/``*_coordsystem.json``: both are optional)
 _EXPECTED_WARNINGS = ("No electrode location info found",)
@@ -184,8 +185,11 @@ def convert_to_bids(source, config, out, *, task=None, line_freq=None, reference
         No ``[channels]``, no task label, no mains frequency, or a channel shared by two
         muscles.
     ReadError
-        A recording that is missing or neither EDF/BDF nor BrainVision (BIOPAC and text
-        exports are not converted yet).
+        A recording that is missing or in a format emgkit does not read. EDF/BDF files are
+        copied; BrainVision, BIOPAC ``.acq``, AcqKnowledge text exports and CSV/TSV are
+        converted to 24-bit BDF (:mod:`emgkit.study.bids_formats`), the conversion named in
+        ``dataset_description.json``, the README and the ``source_file``/``source_format``
+        columns of ``sub-*_scans.tsv``.
     """
     import mne
     from mne_bids import BIDSPath, write_raw_bids
@@ -206,11 +210,7 @@ def convert_to_bids(source, config, out, *, task=None, line_freq=None, reference
         if not Path(rec).is_file():
             raise ReadError(f"Recording {rec} of {key} does not exist; fix [study] recordings "
                             f"or the participants table.")
-        if Path(rec).suffix.lower() not in COPIED + CONVERTED:
-            raise ReadError(f"{rec}: emgkit bids convert reads EDF/BDF (copied) and "
-                            f"BrainVision .vhdr (converted to BDF) recordings; "
-                            f"{Path(rec).suffix} files are not converted yet (export them to "
-                            f"EDF or BDF first).")
+        bids_format(rec, config)  # a format emgkit reads, or a ReadError naming it
     task = _task_label(task, recordings.values())
     inputs = list(plan.inputs) + list(recordings.values()) + \
         ([config.path] if config.path else [])
@@ -251,13 +251,17 @@ def _write_one(key, rec, config, root, task, line_freq, reference, placement, ve
     if not mains:
         raise ConfigError(f"{rec}: no mains frequency is known ([preprocess] notch = 0 and no "
                           f"*_emg.json PowerLineFrequency); pass --line-freq 50 or 60.")
-    convert = rec.suffix.lower() in CONVERTED
+    fmt = bids_format(rec, config)
+    convert = fmt != "copy"
+    units, renamed = {}, {}
     if convert:
-        raw = mne.io.read_raw_brainvision(rec, preload=True, verbose=verbose)
+        raw, units, renamed = converted_raw(rec, config, loaded, verbose=verbose)
     else:
         raw = read_raw(rec, preload=False, verbose=verbose)
     raw.set_annotations(None)  # the events are written from emgkit's mapping below
-    rows = _channel_rows(loaded.resolved, raw.ch_names)
+    resolved = {m: tuple(renamed.get(x, x) if x else x for x in pair)
+                for m, pair in loaded.resolved.items()}
+    rows = _channel_rows(resolved, raw.ch_names)
     types = {ch: ("emg" if ch in rows else
                   "stim" if kind == "stim" else "misc")
              for ch, kind in zip(raw.ch_names, raw.get_channel_types())}
@@ -273,24 +277,32 @@ def _write_one(key, rec, config, root, task, line_freq, reference, placement, ve
             warnings.filterwarnings("ignore", message=message)
         write_raw_bids(raw, path, events=ev, event_id=values, emg_placement="Other",
                        overwrite=False, verbose=verbose,
-                       **({"format": "BDF", "allow_preload": True} if convert else {}))
+                       **({"format": "BDF", "allow_preload": True,
+                           "physical_range": "channelwise"} if convert else {}))
     base = path.copy().update(extension=None, suffix=None)
     emg_json = base.copy().update(suffix="emg", extension=".json").fpath
     side = json.loads(emg_json.read_text(encoding="utf-8"))
-    muscles = [target_muscle(m) for m in loaded.resolved]
+    if convert:  # mne-bids guesses the maker from the written .bdf: the source's instead
+        side.pop("Manufacturer", None)
+        if fmt in MANUFACTURERS:
+            side = {"TaskName": side.pop("TaskName"), "Manufacturer": MANUFACTURERS[fmt],
+                    **side}
+    muscles = [target_muscle(m) for m in resolved]
     side.update({
-        "EMGReference": reference or _reference_text(loaded.resolved),
+        "EMGReference": reference or _reference_text(resolved),
         "EMGPlacementScheme": "Other",
         "EMGPlacementSchemeDescription": placement or (
             "Surface electrodes over " + ", ".join(muscles) + " (see channels.tsv "
             "target_muscle and group)."),
         "SoftwareFilters": "n/a",
+        "HardwareFilters": hardware_filters(raw),
         "PowerLineFrequency": float(mains),
     })
     emg_json.write_text(json.dumps(side, indent=4) + "\n", encoding="utf-8")
     if convert:
-        side["_converted"] = (f"{rec.name} (BrainVision) -> {path.basename}_emg.bdf (24-bit "
+        side["_converted"] = (f"{rec.name} ({fmt}) -> {path.basename}_emg.bdf (24-bit "
                               f"BDF, MNE-Python export)")
+        _record_source(path, rec, fmt)
     tsv = base.copy().update(suffix="channels", extension=".tsv").fpath
     table = pd.read_csv(tsv, sep="\t", dtype=str, keep_default_na=False)
     table["target_muscle"] = [target_muscle(rows[c][0]) if c in rows else "n/a"
@@ -298,8 +310,46 @@ def _write_one(key, rec, config, root, task, line_freq, reference, placement, ve
     table["group"] = [rows[c][0] if c in rows else "n/a" for c in table["name"]]
     table["description"] = [f"{rows[c][0]}: {rows[c][1]}" if c in rows else d
                              for c, d in zip(table["name"], table["description"])]
+    table["units"] = [_unit_text(units[c]) if c in units and t == "MISC" else u
+                      for c, t, u in zip(table["name"], table["type"], table["units"])]
+    recorded = {new: old for old, new in renamed.items()}
+    table["description"] = [f"{d} (recorded as {recorded[c]!r})" if c in recorded else d
+                             for c, d in zip(table["name"], table["description"])]
     table.to_csv(tsv, sep="\t", index=False, lineterminator="\n")
     return side
+
+
+def _unit_text(unit):
+    """A recorded unit for ``*_channels.tsv``: ASCII text as written, else ``n/a``."""
+    unit = str(unit).strip().replace("\u00b5", "u").replace("\u03bc", "u")
+    return unit if unit and unit.isascii() and unit.isprintable() else "n/a"
+
+
+#: ``*_scans.json``: the columns emgkit adds to ``*_scans.tsv`` to record a conversion
+SCANS_COLUMNS = {
+    "source_file": {"Description": "Name of the recording this file was converted from "
+                                   "(n/a: the file is the recording as recorded)."},
+    "source_format": {"Description": "Format of the source recording; converted to 24-bit "
+                                     "BDF by emgkit bids convert through MNE-BIDS (each "
+                                     "channel scaled to its own physical range)."},
+}
+
+
+def _record_source(path, rec, fmt):
+    """Name the source recording and its format in the participant's ``*_scans.tsv``
+    (columns described in ``*_scans.json``), the per-file record of the conversion."""
+    scans = path.copy().update(datatype=None, task=None, run=None, acquisition=None,
+                               suffix="scans", extension=".tsv").fpath
+    table = pd.read_csv(scans, sep="\t", dtype=str, keep_default_na=False)
+    for col in SCANS_COLUMNS:
+        if col not in table:
+            table[col] = "n/a"
+    row = table["filename"] == f"emg/{path.basename}_emg.bdf"
+    table.loc[row, "source_file"] = rec.name
+    table.loc[row, "source_format"] = fmt
+    table.to_csv(scans, sep="\t", index=False, lineterminator="\n")
+    scans.with_suffix(".json").write_text(json.dumps(SCANS_COLUMNS, indent=4) + "\n",
+                                          encoding="utf-8")
 
 
 def _participants(plan, root):
@@ -343,3 +393,14 @@ def _description(root, name, converted=()):
     desc["GeneratedBy"] = [ours] + \
         [g for g in desc.get("GeneratedBy", []) if g.get("Name") != "emgkit bids convert"]
     path.write_text(json.dumps(desc, indent=4) + "\n", encoding="utf-8")
+    if converted:  # the README says it too, before mne-bids' references
+        readme = root / "README"
+        text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
+        note = ("Conversion\n----------\nEMG-BIDS stores EMG as EDF or BDF. These recordings "
+                "were converted to 24-bit BDF by emgkit bids convert " + __version__ +
+                " (MNE-Python export through MNE-BIDS; each channel scaled to its own "
+                "physical range; events from emgkit's reading of the source, in "
+                "*_events.tsv). Source file and format of each converted file are in the "
+                "source_file and source_format columns of sub-*_scans.tsv:\n" +
+                "".join(f"- {c}\n" for c in converted))
+        readme.write_text(note + ("\n" + text if text else ""), encoding="utf-8")

@@ -1,0 +1,153 @@
+"""``emgkit bids convert`` of the formats EMG-BIDS does not allow (BIOPAC ``.acq``,
+AcqKnowledge text exports): converted to 24-bit BDF with the conversion recorded, accepted by
+the schema-based BIDS validator, and read back by ``emgkit run --bids`` with a config without
+``[channels]`` to the trial tables of the run on the original files, within the BDF's
+quantisation step."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from emgkit.cli import main
+
+pytest.importorskip("mne_bids")
+pytest.importorskip("edfio")
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def _validator():
+    beside = Path(sys.executable).parent / "bids-validator-deno"
+    return str(beside) if beside.is_file() else shutil.which("bids-validator-deno")
+
+
+def validate(root):
+    """The validator's errors for ``root`` (skips without the validator)."""
+    if _validator() is None:
+        pytest.skip("bids-validator-deno is not installed")
+    proc = subprocess.run([_validator(), "--format", "json", str(root)], capture_output=True,
+                          text=True, timeout=300, check=False)
+    report = json.loads(proc.stdout)
+    return [i for i in report["issues"]["issues"] if i["severity"] == "error"], report
+
+
+def _bdf_steps(path):
+    """Per channel label: the physical size (µV for EMG) of one digital step of a BDF."""
+    from emgkit.io.edf import calibration_uv, read_header
+
+    header = read_header(path)
+    return {lab: abs(calibration_uv(header, lab)[0]) for lab, unit
+            in zip(header.labels, header.units) if unit.lower() in ("uv", "µv")}
+
+
+ACQ_CONFIG = """\
+[study]
+participants = "participants.tsv"
+recordings = "{participant_id}_task-r42_emg.acq"
+
+[channels]
+emg = "EMG (30 - 500 Hz)"
+
+[events]
+source = "annotations"
+[events.conditions]
+"Segment 2" = "segment"
+
+[preprocess]
+band = [20.0, 450.0]
+notch = 60.0
+
+[epochs]
+tmin = -1.0
+tmax = 3.0
+baseline = [-1.0, 0.0]
+response = [0.5, 2.0]
+bin = 0.5
+"""
+
+
+def test_acq_is_converted_to_bdf(tmp_path):
+    """A BIOPAC .acq (bioread's r42 test file: ECG, EMG, EDA, an input channel at 1000 Hz
+    and an event marker) becomes BDF with its conversion in scans.tsv and
+    dataset_description.json; the validator accepts it; the run on it gives the original
+    run's trials within the 24-bit step."""
+    src = tmp_path / "acq"
+    src.mkdir()
+    shutil.copy(DATA / "r42_test.acq", src / "sub-01_task-r42_emg.acq")
+    (src / "participants.tsv").write_text("participant_id\tgroup\nsub-01\ta\n")
+    (src / "study.toml").write_text(ACQ_CONFIG)
+    out = tmp_path / "bids"
+    assert main(["bids", "convert", str(src), "--config", str(src / "study.toml"),
+                 "--out", str(out)]) == 0
+    emg = out / "sub-01" / "emg"
+    bdf = emg / "sub-01_task-r42_emg.bdf"
+    assert bdf.is_file()
+    side = json.loads((emg / "sub-01_task-r42_emg.json").read_text())
+    assert side["SamplingFrequency"] == 1000.0 and side["PowerLineFrequency"] == 60.0
+    assert side["EMGChannelCount"] == 1 and side["SoftwareFilters"] == "n/a"
+    assert side["HardwareFilters"] == "n/a"
+    scans = pd.read_csv(out / "sub-01" / "sub-01_scans.tsv", sep="\t")
+    assert scans["source_file"].tolist() == ["sub-01_task-r42_emg.acq"]
+    assert scans["source_format"].tolist() == ["BIOPAC AcqKnowledge"]
+    assert (out / "sub-01" / "sub-01_scans.json").is_file()
+    desc = json.loads((out / "dataset_description.json").read_text())
+    assert "sub-01_task-r42_emg.acq (BIOPAC AcqKnowledge) -> sub-01_task-r42_emg.bdf" in \
+        desc["GeneratedBy"][0]["Description"]
+    chans = pd.read_csv(emg / "sub-01_task-r42_channels.tsv", sep="\t", dtype=str,
+                        keep_default_na=False)
+    # labels a BDF header cannot hold (> 16 characters) are shortened, the recorded one kept
+    assert chans["name"].tolist() == ["ECG", "EMG", "EDA (0 - 35 Hz)", "CH4 Input"]
+    assert chans["type"].tolist() == ["MISC", "EMG", "MISC", "MISC"]
+    assert "recorded as 'EMG (30 - 500 Hz)'" in chans["description"][1]
+    assert chans["target_muscle"][1] == "emg" and chans["units"].tolist()[2] == "microsiemen"
+    ev = pd.read_csv(emg / "sub-01_task-r42_events.tsv", sep="\t")
+    assert ev["trial_type"].tolist() == ["segment"]
+    assert ev["onset"].tolist() == pytest.approx([3.881])
+    assert side["Manufacturer"] == "BIOPAC Systems"
+    assert "sub-01_task-r42_emg.acq (BIOPAC AcqKnowledge)" in (out / "README").read_text()
+    errors, _ = validate(out)
+    assert errors == [], errors
+    # the run on the BDF: the original's trials within the 24-bit step of the EMG channel
+    cfg = tmp_path / "minimal.toml"
+    cfg.write_text('[events.conditions]\nsegment = "segment"\n[preprocess]\n'
+                   'band = [20.0, 450.0]\nnotch = 60.0\n' + ACQ_CONFIG.split("notch = 60.0")[1])
+    ta, tb = _both_runs(src / "study.toml", cfg, out, tmp_path, group=False)
+    step = _bdf_steps(bdf)["EMG"]  # µV
+    _same_trials(ta, tb, step)
+
+
+def _both_runs(config, minimal, bids, tmp_path, *, group=True):
+    """The trials of ``emgkit run`` on the original files and on the BIDS dataset (the
+    participants' tables when ``group`` is False: one participant has no group model)."""
+    a, b = tmp_path / "run_a", tmp_path / "run_b"
+    expected = 0 if group else 1  # 1: the group step failed, the participants did not
+    assert main(["run", str(config), "--out", str(a), "--no-reports"]) == expected
+    assert main(["run", str(minimal), "--bids", str(bids), "--out", str(b),
+                 "--no-reports"]) == expected
+    if group:
+        return tuple(pd.read_csv(r / "group" / "trials.tsv", sep="\t") for r in (a, b))
+    return tuple(pd.concat([pd.read_csv(f, sep="\t") for f in sorted(r.glob("sub-*/*trials.tsv"))])
+                 for r in (a, b))
+
+
+def _same_trials(ta, tb, step):
+    """Trials equal within the BDF's resolution: a level (µV) moves by at most half a step
+    per sample (the band-pass, notch and envelope average; their gains are below 2), a
+    score (ratio of two levels) by its relative share of both."""
+    assert len(ta) == len(tb) > 0
+    assert (tb["condition"] == ta["condition"]).all()
+    pd.testing.assert_series_equal(tb["rejected"], ta["rejected"])
+    for col in ("baseline", "response"):
+        np.testing.assert_allclose(tb[col], ta[col], rtol=0, atol=step, err_msg=col)
+    rel = step / ta["baseline"].abs().to_numpy() + step / ta["response"].abs().to_numpy()
+    # scores are written with 6 significant digits: one unit of the last digit on top
+    tol = ta["score"].abs().to_numpy() * (rel + 1e-5)
+    assert (np.abs(tb["score"] - ta["score"]).to_numpy() <= tol).all()
