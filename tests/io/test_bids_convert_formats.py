@@ -151,3 +151,148 @@ def _same_trials(ta, tb, step):
     # scores are written with 6 significant digits: one unit of the last digit on top
     tol = ta["score"].abs().to_numpy() * (rel + 1e-5)
     assert (np.abs(tb["score"] - ta["score"]).to_numpy() <= tol).all()
+
+
+def _acq_text(path, columns, units, data, interval_ms):
+    """An AcqKnowledge text export with its header block (``interval_ms`` msec/sample)."""
+    lines = [f"{path.stem}.acq", f"{interval_ms:g} msec/sample", f"{len(columns)} channels"]
+    for col, unit in zip(columns, units):
+        lines += [col, unit]
+    lines.append(",".join(f"CH{i + 1}" for i in range(len(columns))) + ",")
+    lines.append(",".join(str(data.shape[1]) for _ in columns) + ",")
+    body = "\n".join(",".join(f"{v:.10g}" for v in row) + "," for row in data.T)
+    path.write_text("\n".join(lines + [body]) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def text_study(tmp_path_factory):
+    """A simulated 4-participant study at 500 Hz (2 trials per condition) exported as
+    AcqKnowledge text (EMG in mV, the trigger code as a Marker channel), and its EMG-BIDS
+    conversion."""
+    from emgkit.io.raw import read_raw
+    from emgkit.sim.recording import SimParams
+    from emgkit.sim.study import simulate_study
+
+    base = tmp_path_factory.mktemp("textstudy")
+    sim = base / "sim"
+    simulate_study(sim, 4, seed=5, sfreq=500.0, params=SimParams(sfreq=500.0, n_trials=2))
+    src = base / "txt"
+    src.mkdir()
+    for sub in ("sub-01", "sub-02", "sub-03", "sub-04"):
+        raw = read_raw(sim / sub / "emg" / f"{sub}_task-mimicry_emg.bdf")
+        emg = raw.get_data(picks=[f"EXG{k}" for k in range(1, 7)]) * 1e3  # V -> mV
+        status = raw.get_data(picks=["Status"])[0].astype(np.int64) & 0xFFFF
+        _acq_text(src / f"{sub}_task-mimicry_emg.txt",
+                  [f"EXG{k}" for k in range(1, 7)] + ["Marker"], ["mV"] * 6 + ["Volts"],
+                  np.vstack([emg, status]), 2)
+    shutil.copy(sim / "participants.tsv", src / "participants.tsv")
+    text = (sim / "study.toml").read_text().replace(
+        '"{participant_id}/emg/{participant_id}_task-mimicry_emg.bdf"',
+        '"{participant_id}_task-mimicry_emg.txt"').replace(
+        'source = "stim"', 'source = "stim"\nstim_channel = "Marker"')
+    (src / "study.toml").write_text(text)
+    out = base / "bids"
+    assert main(["bids", "convert", str(src), "--config", str(src / "study.toml"),
+                 "--out", str(out)]) == 0
+    return src, out
+
+
+def test_text_export_study_round_trip(text_study, tmp_path):
+    """simulate -> AcqKnowledge text -> bids convert -> validator (zero errors) -> run with a
+    config without [channels]: the trials of the run on the text files, within the BDF's
+    step."""
+    from test_bids_convert import MINIMAL
+
+    src, out = text_study
+    errors, report = validate(out)
+    assert errors == [], errors
+    assert sorted(report["summary"]["subjects"]) == ["01", "02", "03", "04"]
+    emg = out / "sub-02" / "emg"
+    chans = pd.read_csv(emg / "sub-02_task-mimicry_channels.tsv", sep="\t", dtype=str,
+                        keep_default_na=False)
+    assert chans["type"].tolist() == ["EMG"] * 6 + ["TRIG"]
+    assert chans["target_muscle"].tolist()[:2] == ["corrugator supercilii"] * 2
+    scans = pd.read_csv(out / "sub-02" / "sub-02_scans.tsv", sep="\t")
+    assert scans["source_format"].tolist() == ["AcqKnowledge text export"]
+    side = json.loads((emg / "sub-02_task-mimicry_emg.json").read_text())
+    assert side["SamplingFrequency"] == 500.0 and side["EMGChannelCount"] == 6
+    assert side["Manufacturer"] == "BIOPAC Systems"
+    cfg = tmp_path / "minimal.toml"
+    cfg.write_text(MINIMAL.replace("band = [20.0, 230.0]", "band = [20.0, 225.0]"))
+    ta, tb = _both_runs(src / "study.toml", cfg, out, tmp_path)
+    assert len(ta) == 4 * 4 * 2 * 3
+    step = max(_bdf_steps(emg / "sub-02_task-mimicry_emg.bdf").values())
+    # a bipolar muscle is the difference of two channels: twice the step
+    _same_trials(ta, tb, 2 * step)
+
+
+COUNTENANCE = """\
+[study]
+participants = "participants.tsv"
+recordings = "{participant_id}_task-faces_emg.txt"
+
+[channels]
+corrugator = "Corr Raw"
+zygomaticus = "Zyg Raw"
+
+[events]
+source = "analog"
+analog_channels = ["CH28", "CH29", "CH30", "CH31", "CH32", "CH33", "CH34", "CH35"]
+analog_mode = "bits"
+[events.conditions]
+"54" = "start"
+"1" = "end"
+
+[preprocess]
+band = [20.0, 450.0]
+notch = 50.0
+
+[epochs]
+tmin = -0.1
+tmax = 0.0
+baseline = [-0.1, 0.0]
+response = [-0.05, 0.0]
+bin = 0.05
+"""
+
+
+def test_real_acqknowledge_export_converts_and_validates(tmp_path):
+    """A real BIOPAC AcqKnowledge text export (countenance: corrugator and zygomaticus in
+    mV, 8 digital inputs, processed channels) becomes a valid EMG-BIDS dataset: BDF at
+    1000 Hz, its events decoded from the digital inputs, its channels' data within the
+    24-bit step of the export's values."""
+    from conftest import REAL
+
+    real = REAL / "countenance" / "femg_raw_exported_sample.txt"
+    if not real.is_file():
+        pytest.skip("real data absent")
+    from emgkit.io.raw import read_raw
+    from emgkit.io.text import read_acq_text
+
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(real, src / "sub-f005_task-faces_emg.txt")
+    (src / "participants.tsv").write_text("participant_id\tgroup\nsub-f005\tf\n")
+    (src / "study.toml").write_text(COUNTENANCE)
+    out = tmp_path / "bids"
+    assert main(["bids", "convert", str(src), "--config", str(src / "study.toml"),
+                 "--out", str(out)]) == 0
+    errors, _ = validate(out)
+    assert errors == [], errors
+    emg = out / "sub-f005" / "emg"
+    ev = pd.read_csv(emg / "sub-f005_task-faces_events.tsv", sep="\t")
+    assert ev["trial_type"].tolist() == ["start", "end"]
+    np.testing.assert_allclose(ev["onset"], [0.150, 13.117], atol=1e-9)
+    assert ev["value"].tolist() == [54, 1]
+    bdf = emg / "sub-f005_task-faces_emg.bdf"
+    raw = read_raw(bdf)
+    sig = read_acq_text(real)
+    steps = _bdf_steps(bdf)
+    for lab in ("Corr Raw", "Zyg Raw"):
+        got = raw.get_data(picks=[lab])[0][:sig.n_times] * 1e6  # V -> µV
+        np.testing.assert_allclose(got, sig.microvolts(lab), rtol=0, atol=steps[lab])
+    chans = pd.read_csv(emg / "sub-f005_task-faces_channels.tsv", sep="\t", dtype=str,
+                        keep_default_na=False)
+    assert chans.loc[chans["name"] == "Corr Raw", "target_muscle"].item() == \
+        "corrugator supercilii"
