@@ -438,6 +438,10 @@ def build_parser():
                    "[channels] derivations)")
     s.add_argument("--placement", default=None, help="EMGPlacementSchemeDescription text")
     s.add_argument("--name", default=None, help="dataset Name (default: SOURCE's name)")
+    s.add_argument("--recordings", default=None, metavar="TABLE", help="TSV of recordings "
+                   "(participant_id, recording relative to SOURCE, and any of session, "
+                   "acquisition, run) for several recordings per participant (default: "
+                   "[study] recordings, one per participant)")
     s.set_defaults(func=cmd_bids_convert)
 
     s = sub.add_parser("review", help="an offline HTML page to review every trial of a "

@@ -316,7 +316,8 @@ def cmd_bids_convert(args):
 
     root = convert_to_bids(args.source, args.config, args.out, task=args.task,
                            line_freq=args.line_freq, reference=args.reference,
-                           placement=args.placement, name=args.name)
+                           placement=args.placement, name=args.name,
+                           recordings=args.recordings)
     n = len([p for p in root.glob("sub-*/**/emg/*_emg.*") if p.suffix in (".bdf", ".edf")])
     print(f"Wrote {n} recordings as the EMG-BIDS dataset {root}; check it with "
           f"bids-validator-deno {root}, then emgkit run CONFIG --bids {root} --out RESULTS")

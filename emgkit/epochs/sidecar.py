@@ -85,6 +85,9 @@ def column_descriptions(table, *, baseline_mode, standardise="none", channels=No
     known = {
         "participant_id": _col("Participant", "Participant label (BIDS sub-<label>)."),
         "session": _col("Session", "Session label (BIDS ses-<label>)."),
+        "acquisition": _col("Acquisition", "Acquisition label (BIDS acq-<label>) of the "
+                                           "recording."),
+        "run": _col("Run", "Run of the recording (BIDS run-<index>)."),
         "trial": _col("Trial", "Trial number: the event's position in the recording, from 1 "
                                "(one row per trial and muscle)."),
         "condition": _col("Condition", "Condition of the trial, from [events] conditions.",

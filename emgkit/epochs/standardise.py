@@ -44,7 +44,8 @@ def standardise_scores(trials, how="participant_muscle"):
         trials.insert(trials.columns.get_loc("score") + 1, "score_raw", trials["score"])
     raw = trials["score_raw"].to_numpy(float)
     kept = ~trials["rejected"].to_numpy(bool) & np.isfinite(raw)
-    keys = [c for c in ("participant_id", "session", "muscle") if c in trials]
+    keys = [c for c in ("participant_id", "session", "acquisition", "run", "muscle")
+            if c in trials]
     z = np.full(len(trials), np.nan)
     for key, idx in trials.groupby(keys, sort=False).indices.items():
         use = idx[kept[idx]]

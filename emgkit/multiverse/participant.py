@@ -21,9 +21,10 @@ from ..pipeline import check_inside, open_recording, recording_config, score_tab
 from ..signal.chunked import process_variants
 from ..signal.envelope import window_samples
 from ..signal.filter import design_filter
+from ..study.plan import split_key
 
 #: trial-table columns every specification's result keeps
-KEEP = ("participant_id", "session", "trial", "condition", "muscle", "score", "rejected")
+KEEP = ("participant_id", "session", "acquisition", "run", "trial", "condition", "muscle", "score", "rejected")
 
 
 def model_columns(config):
@@ -81,7 +82,7 @@ def envelope_epochs(loaded, config, specs, onsets):
 
 
 def specification_trials(path, config, specs, participant_id, *, overrides=(),
-                         session=None, path_id=None):
+                         session=None, path_id=None, entities=None):
     """The trial table of one recording under every specification.
 
     Parameters
@@ -98,6 +99,10 @@ def specification_trials(path, config, specs, participant_id, *, overrides=(),
         This participant's manual-review rows (:mod:`emgkit.study.review`).
     session : str | None
         ``ses-<label>``, inserted as a column.
+    entities : dict | None
+        Column -> value (``session``, ``acquisition``, ``run``: ``run-1``) of the
+        recording among the participant's several; inserted as columns, ``session``
+        included (then ``session`` is not needed).
     path_id : str | None
         What ``{participant_id}`` stands for in an event-log path (the id as written in the
         participants table); None: ``participant_id``.
@@ -136,8 +141,9 @@ def specification_trials(path, config, specs, participant_id, *, overrides=(),
         if overrides:
             override_table(trials, overrides)
         standardise_scores(trials, cfg.epochs.standardise)
-        if session:
-            trials.insert(1, "session", session)
+        cols = dict(entities or ({"session": session} if session else {}))
+        for k, (column, value) in enumerate(cols.items()):
+            trials.insert(1 + k, column, value)
         # the numbers as emgkit run's group step reads them back from trials.tsv
         out[spec.id] = as_written(trials[[c for c in trials.columns if c in keep]])
     return out
@@ -154,7 +160,7 @@ def run_participant(task):
     try:
         info["trials"] = specification_trials(recording, config, specs, pid,
                                               overrides=overrides, session=session,
-                                              path_id=path_id)
+                                              path_id=path_id, entities=split_key(key)[1])
         info["status"] = "done"
     except Exception as exc:  # one participant's failure must not stop the multiverse
         known = isinstance(exc, EmgkitError)

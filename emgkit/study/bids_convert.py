@@ -44,7 +44,7 @@ from ..io.raw import read_raw
 from ..pipeline import open_recording
 from .bids_formats import bids_format, converted_raw, hardware_filters
 from .outdir import guard_output
-from .plan import plan_from_config
+from .plan import plan_from_config, plan_from_recordings, split_key
 
 logger = logging.getLogger("emgkit")
 
@@ -144,7 +144,7 @@ def _events_for_bids(events, shift):
 
 
 def convert_to_bids(source, config, out, *, task=None, line_freq=None, reference=None,
-                    placement=None, name=None, verbose="error"):
+                    placement=None, name=None, recordings=None, verbose="error"):
     """Write a study's recordings as an EMG-BIDS dataset.
 
     Parameters
@@ -169,6 +169,12 @@ def convert_to_bids(source, config, out, *, task=None, line_freq=None, reference
         ``EMGPlacementSchemeDescription``; None names the target muscles.
     name : str | None
         ``Name`` in ``dataset_description.json`` (default: the source folder's name).
+    recordings : path-like | None
+        A recordings table (``participant_id``, ``recording`` relative to ``source``, and
+        any of ``session``, ``acquisition``, ``run``) for participants with several
+        recordings; each becomes ``sub-X[_ses-Y]_task-T[_acq-Z][_run-N]_emg.*``
+        (:func:`emgkit.study.plan.plan_from_recordings`). None: one recording per
+        participant from ``[study] recordings``.
     verbose : str
         MNE's verbosity.
 
@@ -203,8 +209,10 @@ def convert_to_bids(source, config, out, *, task=None, line_freq=None, reference
     src_root = Path(source if source is not None else config.path.parent).resolve()
     if not src_root.is_dir():
         raise ReadError(f"SOURCE {source} is not a folder; give the folder of the recordings.")
-    plan = plan_from_config(dataclasses.replace(
-        config, path=src_root / (config.path.name if config.path else "study.toml")))
+    rooted = dataclasses.replace(
+        config, path=src_root / (config.path.name if config.path else "study.toml"))
+    plan = plan_from_config(rooted) if recordings is None else \
+        plan_from_recordings(rooted, recordings, src_root)
     recordings = dict(plan.recordings)
     for key, rec in recordings.items():
         if not Path(rec).is_file():
@@ -244,8 +252,10 @@ def convert_to_bids(source, config, out, *, task=None, line_freq=None, reference
 def _write_one(key, rec, config, root, task, line_freq, reference, placement, verbose, mne,
                BIDSPath, write_raw_bids):
     """One recording into the staging dataset; returns its ``*_emg.json`` dict."""
-    sub, _, ses = key.partition("_ses-")
+    sub, entities = split_key(key)
     label = sub[len("sub-"):]
+    ses, acq, run = (entities.get(name, "").partition("-")[2] or None
+                     for name in ("session", "acquisition", "run"))
     loaded, events = open_recording(rec, config, key, verbose=verbose)
     mains = line_freq or sidecar_mains(rec) or config.preprocess.notch
     if not mains:
@@ -271,7 +281,8 @@ def _write_one(key, rec, config, root, task, line_freq, reference, placement, ve
     samples = np.round(onsets * raw.info["sfreq"]).astype(int) + raw.first_samp
     ev = np.column_stack([samples, np.zeros_like(samples),
                           events["condition"].map(values).to_numpy(int)])
-    path = BIDSPath(subject=label, session=ses or None, task=task, datatype="emg", root=root)
+    path = BIDSPath(subject=label, session=ses, task=task, acquisition=acq, run=run,
+                    datatype="emg", root=root)
     with warnings.catch_warnings():
         for message in _EXPECTED_WARNINGS:
             warnings.filterwarnings("ignore", message=message)

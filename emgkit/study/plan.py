@@ -25,13 +25,14 @@ class StudyPlan:
         ``participant_id`` (canonical, ``sub-<label>``: :mod:`emgkit._ids`), ``group`` and
         covariates.
     recordings : dict
-        Participant id (``sub-<label>``; ``sub-X_ses-Y`` for several BIDS sessions) ->
-        recording path (the file may be missing: that participant fails).
+        Recording key -> recording path (the file may be missing: that participant fails):
+        the participant id ``sub-<label>``, or ``sub-X[_ses-Y][_acq-Z][_run-N]`` for a
+        participant's several recordings (:func:`recording_key`).
     source : str
         Where the plan came from (config or BIDS root).
     folders : dict
-        Participant id -> output folder name, ``sub-<label>[_ses-<label>]`` (validated: a
-        plain name that cannot leave the output folder).
+        Recording key -> output folder name, the key itself with the participant label
+        checked (:func:`folder_name`: a plain name that cannot leave the output folder).
     inputs : list of pathlib.Path
         Tables the plan was read from (participants table), for provenance and the
         output-folder checks.
@@ -39,6 +40,9 @@ class StudyPlan:
         Participant id (``sub-<label>``) -> the id as written in the participants table,
         which ``{participant_id}`` in path patterns (an event log) stands for; default the id
         itself.
+    bids : bool
+        The plan reads an EMG-BIDS dataset (:func:`plan_from_bids`): events come from each
+        recording's ``*_events.tsv``.
     """
 
     participants: pd.DataFrame
@@ -47,6 +51,7 @@ class StudyPlan:
     folders: dict = None
     inputs: list = None
     spelled: dict = None
+    bids: bool = False
 
     def __post_init__(self):
         self.spelled = dict(self.spelled or {})
@@ -67,17 +72,51 @@ class StudyPlan:
                 f"{self.source}>")
 
 
+#: BIDS entities that tell several recordings of one participant apart, in file-name
+#: order: (key in file names, entity name in mne-bids and column of the trial tables)
+KEY_ENTITIES = (("ses", "session"), ("acq", "acquisition"), ("run", "run"))
+_KEY_PART = re.compile(r"_(ses|acq|run)-")
+
+
+def recording_key(participant_id, *, session=None, acquisition=None, run=None):
+    """The key of one recording of a participant: ``sub-<label>`` plus ``_ses-<label>``,
+    ``_acq-<label>``, ``_run-<index>`` for the entities given (labels without prefix)."""
+    given = {"session": session, "acquisition": acquisition, "run": run}
+    return str(participant_id) + "".join(
+        f"_{short}-{given[name]}" for short, name in KEY_ENTITIES
+        if given[name] not in (None, ""))
+
+
+def split_key(key):
+    """``(participant_id, entities)`` of a recording key (:func:`recording_key`):
+    ``"sub-01_ses-2_run-1"`` -> ``("sub-01", {"session": "ses-2", "run": "run-1"})``; the
+    entities as BIDS key-value text, the form the trial tables' columns hold.
+
+    Raises
+    ------
+    OutputError
+        An entity label that is not a BIDS label (letters and digits).
+    """
+    key = str(key)
+    first = _KEY_PART.search(key)
+    if first is None:
+        return key, {}
+    pid, rest = key[:first.start()], key[first.start():]
+    parts = re.findall(r"_(ses|acq|run)-([^_]*)", rest)
+    names = dict(KEY_ENTITIES)
+    if "".join(f"_{k}-{v}" for k, v in parts) != rest or \
+            not all(re.fullmatch(r"[A-Za-z0-9]+", v) for _, v in parts):
+        raise OutputError(f"Recording {key!r}: {rest.lstrip('_')!r} is not BIDS entities "
+                          f"(ses-/acq-/run- with letters and digits); fix the label.")
+    return pid, {names[k]: f"{k}-{v}" for k, v in parts}
+
+
 def folder_name(key, *, where=""):
-    """Output folder of a participant (``sub-<label>``) or participant session
-    (``sub-<label>_ses-<label>``); raises :class:`~emgkit.errors.OutputError` for ids that
-    are not BIDS labels."""
-    sub, _, ses = str(key).partition("_ses-")
-    folder = subject_label(sub, where=where)
-    if ses:
-        if not re.fullmatch(r"[A-Za-z0-9]+", ses):
-            raise OutputError(f"Session label {ses!r} of {key!r} is not a BIDS label.")
-        folder += f"_ses-{ses}"
-    return folder
+    """Output folder of a participant (``sub-<label>``) or of one of several recordings of
+    a participant (``sub-<label>[_ses-<label>][_acq-<label>][_run-<index>]``); raises
+    :class:`~emgkit.errors.OutputError` for ids that are not BIDS labels."""
+    sub, entities = split_key(key)
+    return subject_label(sub, where=where) + "".join(f"_{v}" for v in entities.values())
 
 
 def read_participants(path):
@@ -150,36 +189,134 @@ def plan_from_config(config):
     return StudyPlan(parts, recs, str(config.path), inputs=[table], spelled=spelled)
 
 
+def plan_from_recordings(config, table, source):
+    """Plan from ``[study] participants`` and a recordings table that gives each recording
+    its BIDS entities (several sessions, acquisitions or runs of one participant).
+
+    Parameters
+    ----------
+    config : Config
+        Its ``[study] participants`` gives the participants (``[study] recordings`` is
+        not used).
+    table : path-like
+        Tab-separated (``.csv``: comma-separated): ``participant_id``, ``recording`` (the
+        file, relative to ``source``) and any of ``session``, ``acquisition`` (labels:
+        letters and digits) and ``run`` (an index: digits); empty or ``n/a`` = absent.
+    source : path-like
+        The folder the recordings' paths are relative to.
+
+    Returns
+    -------
+    StudyPlan
+        Keys ``sub-X[_ses-Y][_acq-Z][_run-N]`` (:func:`recording_key`).
+
+    Raises
+    ------
+    ReadError
+        A missing table or column, a participant not in the participants table, an
+        entity that is not a BIDS label, or two rows with the same participant and
+        entities.
+    """
+    if "participants" not in config.study:
+        raise ConfigError(f"emgkit bids convert --recordings needs [study] participants in "
+                          f"{config.path or 'the config'} (participants.tsv with group).")
+    parts_path = config.resolve(config.study["participants"])
+    parts, spelled = _participants(parts_path)
+    table = Path(table)
+    if not table.is_file():
+        raise ReadError(f"Recordings table {table} does not exist.")
+    rows = read_tsv(table, what="Recordings table", sep="," if table.suffix == ".csv"
+                    else "\t", text=True)
+    missing = [c for c in ("participant_id", "recording") if c not in rows]
+    if missing:
+        raise ReadError(f"Recordings table {table} has no {' or '.join(missing)} column; give "
+                        f"participant_id, recording and any of session, acquisition, run.")
+    recs = {}
+    for line, row in enumerate(rows.to_dict("records"), start=2):
+        where = f"{table}, line {line}"
+        pid = participant_label(row["participant_id"], where=where, error=ReadError)
+        if pid not in spelled:
+            raise ReadError(f"{where}: participant {row['participant_id']!r} is not in "
+                            f"{parts_path}; add it there or remove the row.")
+        ents = {}
+        for name in ("session", "acquisition", "run"):
+            value = str(row.get(name, "")).strip()
+            if value.lower() in MISSING or value == "":
+                continue
+            rule = r"[0-9]+" if name == "run" else r"[A-Za-z0-9]+"
+            if not re.fullmatch(rule, value):
+                raise ReadError(f"{where}: {name} {value!r} is not a BIDS "
+                                f"{'index (digits)' if name == 'run' else 'label'}; use "
+                                f"{'1, 2, …' if name == 'run' else 'letters and digits'}.")
+            ents[name] = value
+        key = recording_key(pid, **ents)
+        if key in recs:
+            raise ReadError(f"{where}: a second recording for {key} ({row['recording']}); "
+                            f"give each of a participant's recordings its own session, "
+                            f"acquisition or run.")
+        recs[key] = Path(source) / str(row["recording"]).strip()
+    return StudyPlan(parts, recs, str(table), inputs=[parts_path, table], spelled=spelled)
+
+
 def plan_from_bids(root, task=None):
     """Plan a run from an EMG-BIDS dataset.
 
-    Finds ``sub-*/[ses-*/]emg/*_emg.edf|bdf`` (restricted to ``task`` when given); groups
-    and covariates come from ``participants.tsv``. Several sessions of one participant are
-    processed as ``sub-X_ses-Y``.
+    Finds the ``*_emg.edf|bdf`` files under ``root`` through mne-bids (``BIDSPath``
+    entities; restricted to ``task`` when given); groups and covariates come from
+    ``participants.tsv``. Each recording is processed on its own, keyed
+    ``sub-X[_ses-Y][_acq-Z][_run-N]`` (:func:`recording_key`): its trials carry
+    ``session``, ``acquisition`` and ``run`` columns for the entities the dataset uses,
+    as several sessions always have. Without mne-bids installed the same files are found
+    by their names.
+
+    Raises
+    ------
+    ReadError
+        No recordings, two recordings with the same entities (e.g. two tasks: pass
+        ``task``), or participants missing from ``participants.tsv``.
     """
     root = Path(root)
     if not root.is_dir():
         raise ReadError(f"BIDS root {root} is not a folder.")
-    files = sorted(p for p in root.glob("sub-*/**/emg/*_emg.*")
-                   if p.suffix.lower() in (".edf", ".bdf"))
-    if task:
-        files = [p for p in files if f"_task-{task}_" in p.name]
-    if not files:
+    found = _emg_recordings(root, task)
+    if not found:
         raise ReadError(f"No EMG recordings (sub-*/[ses-*/]emg/*_emg.edf|bdf"
                         f"{f' with task-{task}' if task else ''}) under {root}.")
     table = root / "participants.tsv"
     parts = read_participants(table)
     recs = {}
-    for p in files:
-        sub = re.search(r"(sub-[A-Za-z0-9]+)", p.name).group(1)
-        ses = re.search(r"_(ses-[A-Za-z0-9]+)", p.name)
-        key = sub if ses is None else f"{sub}_{ses.group(1)}"
+    for path, entities in found:
+        key = recording_key(f"sub-{entities['subject']}", session=entities.get("session"),
+                            acquisition=entities.get("acquisition"), run=entities.get("run"))
         if key in recs:
             raise ReadError(f"{root}: more than one recording for {key} ({recs[key].name}, "
-                            f"{p.name}); pass --task to choose.")
-        recs[key] = p
+                            f"{path.name}); pass --task to choose.")
+        recs[key] = path
     known = set(parts["participant_id"])
-    unknown = sorted(k.split("_")[0] for k in recs if k.split("_")[0] not in known)
+    unknown = sorted({split_key(k)[0] for k in recs} - known)
     if unknown:
         raise ReadError(f"{root}/participants.tsv lacks {', '.join(unknown)}.")
-    return StudyPlan(parts, recs, str(root), inputs=[table])
+    return StudyPlan(parts, recs, str(root), inputs=[table], bids=True)
+
+
+def _emg_recordings(root, task):
+    """``(path, entities)`` of every EMG recording under ``root`` (sorted by path):
+    ``subject``, ``session``, ``acquisition``, ``run`` (labels, None when absent)."""
+    try:
+        from mne_bids import find_matching_paths
+    except ImportError:  # the [bids] extra is not installed: the same files by name
+        files = sorted(p for p in root.glob("sub-*/**/emg/*_emg.*")
+                       if p.suffix.lower() in (".edf", ".bdf")
+                       and (not task or f"_task-{task}_" in p.name))
+        out = []
+        for p in files:
+            ents = dict(re.findall(r"(?:^|_)([a-z]+)-([A-Za-z0-9]+)", p.name))
+            out.append((p, {"subject": ents.get("sub"), "session": ents.get("ses"),
+                            "acquisition": ents.get("acq"), "run": ents.get("run")}))
+        return out
+    paths = find_matching_paths(root, tasks=task, datatypes="emg", suffixes="emg",
+                                extensions=[".edf", ".bdf", ".EDF", ".BDF"])
+    return sorted(((Path(p.fpath), {"subject": p.subject, "session": p.session,
+                                    "acquisition": p.acquisition,
+                                    "run": None if p.run is None else str(p.run)})
+                   for p in paths), key=lambda item: str(item[0]))

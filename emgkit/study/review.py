@@ -224,19 +224,20 @@ def reviewed_recordings(plan, config):
     from pathlib import Path
 
     from .._ids import normalise_id
+    from .plan import split_key
 
     excluded = excluded_participants(config, list(plan.participants["participant_id"]))
     recorded = {}
     for key, rec in plan.recordings.items():
-        pid, _, ses = key.partition("_ses-")
-        recorded.setdefault(normalise_id(pid), []).append((key, ses, rec))
+        pid, entities = split_key(key)
+        recorded.setdefault(normalise_id(pid), []).append((key, entities.get("session"), rec))
     overrides = overrides_of(config, list(recorded), excluded=excluded)
     items = []
     for pid, recs in recorded.items():
         if pid in excluded:
             continue
         for key, ses, rec in recs:
-            items.append((key, pid, f"ses-{ses}" if ses else None, str(Path(rec).absolute()),
+            items.append((key, pid, ses, str(Path(rec).absolute()),
                           tuple(overrides.get(pid, ()))))
     return items, excluded
 

@@ -35,6 +35,7 @@ from ..epochs.tables import read_trials
 from ..errors import ConfigError, EmgkitError, Interrupted
 from .executors import run_tasks
 from .outdir import OutputFolder, verify
+from .plan import split_key
 from .progress import Progress
 from .review import analysis_digest
 
@@ -229,10 +230,24 @@ def _process(task, rec):
     check_bids_channels(rec, task.config)
     result = process_recording(rec, task.config, participant_id=task.participant_id,
                                path_id=task.spelled)
-    if task.session:
-        result.trials.insert(1, "session", task.session)
-        result.timecourses.insert(1, "session", task.session)
+    for k, (column, value) in enumerate(split_key(task.key)[1].items()):
+        # session, acquisition, run: which of the participant's recordings a row is from
+        result.trials.insert(1 + k, column, value)
+        result.timecourses.insert(1 + k, column, value)
     return result
+
+
+def entities_first(table):
+    """``table`` with the recording columns (``session``, ``acquisition``, ``run``) right
+    after ``participant_id``: tables of recordings with different entities concatenate
+    with the missing columns appended at the end."""
+    from .plan import KEY_ENTITIES
+
+    ents = [name for _, name in KEY_ENTITIES if name in table]
+    if not ents or "participant_id" not in table:
+        return table
+    rest = [c for c in table.columns if c not in ents and c != "participant_id"]
+    return table[["participant_id", *ents, *rest]]
 
 
 def check_bids_channels(recording, config):
@@ -319,7 +334,7 @@ def all_inputs(plan, config):
         if rec.parent.is_dir():
             stem = rec.name.rsplit("_", 1)[0] if "_" in rec.stem else rec.stem
             files += [p for p in rec.parent.glob(f"{glob_escape(stem)}_*") if p.is_file()]
-            pid = key.partition("_ses-")[0]
+            pid = split_key(key)[0]
             files += participant_inputs(rec, config, plan.spelled.get(pid, pid))
     return list(dict.fromkeys(Path(f) for f in files))
 
@@ -336,7 +351,7 @@ def plan_config(plan, config):
     (:func:`emgkit.config.require_channels`)."""
     present = [rec for rec in plan.recordings.values() if Path(rec).is_file()]
     config = require_channels(config, present, where=plan.source)
-    if plan.source != str(config.path) and config.events.source not in ("annotations",):
+    if plan.bids and config.events.source not in ("annotations",):
         return dataclasses.replace(config, events=dataclasses.replace(
             config.events, source="events.tsv"))
     return config
@@ -563,9 +578,10 @@ def _group(out, plan, config, ok, reports, trials):
         if not ok:
             raise EmgkitError("no participant was processed successfully.")
         staging = out.staging("group")
-        trials = pd.concat(list(trials.values()), ignore_index=True)
-        tcs = pd.concat([read_trials(out.path(r["folder"], "timecourses.tsv")) for r in ok],
-                        ignore_index=True)
+        trials = entities_first(pd.concat(list(trials.values()), ignore_index=True))
+        tcs = entities_first(pd.concat(
+            [read_trials(out.path(r["folder"], "timecourses.tsv")) for r in ok],
+            ignore_index=True))
         write_tsv(trials, staging / "trials.tsv")
         write_tsv(tcs, staging / "timecourses.tsv")
         write_sidecars(staging, trials, tcs, config)
