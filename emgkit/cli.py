@@ -154,6 +154,17 @@ def _cmd_run(args):
     from .study.run import run_study
 
     plan = plan_from_bids(args.bids, args.task) if args.bids else None
+    if args.recordings:
+        from .config import load_config
+        from .errors import ConfigError
+        from .study.plan import plan_from_recordings
+
+        if args.bids:
+            raise ConfigError("emgkit run takes --bids ROOT or --recordings TABLE, not both: "
+                              "an EMG-BIDS dataset names its sessions and runs itself.")
+        config = load_config(args.config)
+        plan = plan_from_recordings(config, args.recordings, config.path.parent)
+        args.config = config
     scheduler = "local" if args.dask and not args.scheduler else args.scheduler
     record = run_study(args.config, args.out, plan=plan, jobs=args.jobs, scheduler=scheduler,
                        reports=not args.no_reports, force=args.force,
@@ -393,6 +404,10 @@ def build_parser():
     s.add_argument("--bids", default=None, metavar="ROOT", help="take recordings, events and "
                    "participants from an EMG-BIDS dataset")
     s.add_argument("--task", default=None, help="BIDS task label")
+    s.add_argument("--recordings", default=None, metavar="TABLE", help="TSV of recordings "
+                   "(participant_id, recording relative to the config's folder, and any of "
+                   "session, acquisition, run): several recordings per participant, each "
+                   "processed on its own (instead of [study] recordings)")
     s.add_argument("--scheduler", default=None, help="Dask scheduler address "
                    "(tcp://host:port)")
     s.add_argument("--dask", action="store_true", help="run on a local Dask cluster")

@@ -197,7 +197,6 @@ def convert_to_bids(source, config, out, *, task=None, line_freq=None, reference
         ``dataset_description.json``, the README and the ``source_file``/``source_format``
         columns of ``sub-*_scans.tsv``.
     """
-    import mne
     from mne_bids import BIDSPath, write_raw_bids
 
     if not isinstance(config, Config):
@@ -233,9 +232,10 @@ def convert_to_bids(source, config, out, *, task=None, line_freq=None, reference
     try:
         facts = []
         for key, rec in recordings.items():
+            pid = split_key(key)[0]
             facts.append(_write_one(key, Path(rec), config, staging, task, line_freq,
-                                    reference, placement, verbose, mne, BIDSPath,
-                                    write_raw_bids))
+                                    reference, placement, verbose, BIDSPath, write_raw_bids,
+                                    path_id=plan.spelled.get(pid, pid)))
         _participants(plan, staging)
         _description(staging, name or src_root.name,
                      [f["_converted"] for f in facts if "_converted" in f])
@@ -249,14 +249,15 @@ def convert_to_bids(source, config, out, *, task=None, line_freq=None, reference
     return target
 
 
-def _write_one(key, rec, config, root, task, line_freq, reference, placement, verbose, mne,
-               BIDSPath, write_raw_bids):
-    """One recording into the staging dataset; returns its ``*_emg.json`` dict."""
+def _write_one(key, rec, config, root, task, line_freq, reference, placement, verbose,
+               BIDSPath, write_raw_bids, *, path_id):
+    """One recording into the staging dataset (``path_id``: what ``{participant_id}``
+    stands for in an event-log path); returns its ``*_emg.json`` dict."""
     sub, entities = split_key(key)
     label = sub[len("sub-"):]
     ses, acq, run = (entities.get(name, "").partition("-")[2] or None
                      for name in ("session", "acquisition", "run"))
-    loaded, events = open_recording(rec, config, key, verbose=verbose)
+    loaded, events = open_recording(rec, config, path_id, verbose=verbose)
     mains = line_freq or sidecar_mains(rec) or config.preprocess.notch
     if not mains:
         raise ConfigError(f"{rec}: no mains frequency is known ([preprocess] notch = 0 and no "

@@ -128,7 +128,7 @@ def bdf_label(label, taken=()):
     candidate, k = text, 1
     while candidate in taken:
         k += 1
-        candidate = f"{text[:LABEL_CHARS - len(str(k)) - 1]}_{k}"
+        candidate = f"{text[:LABEL_CHARS - len(str(k)) - 1].rstrip()}_{k}"
     return candidate
 
 

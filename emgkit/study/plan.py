@@ -316,6 +316,9 @@ def _emg_recordings(root, task):
         return out
     paths = find_matching_paths(root, tasks=task, datatypes="emg", suffixes="emg",
                                 extensions=[".edf", ".bdf", ".EDF", ".BDF"])
+    # the raw data only: not sourcedata/ or derivatives/ copies that carry BIDS names
+    paths = [p for p in paths
+             if Path(p.fpath).relative_to(root).parts[0].startswith("sub-")]
     return sorted(((Path(p.fpath), {"subject": p.subject, "session": p.session,
                                     "acquisition": p.acquisition,
                                     "run": None if p.run is None else str(p.run)})

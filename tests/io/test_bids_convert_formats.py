@@ -139,16 +139,17 @@ def _both_runs(config, minimal, bids, tmp_path, *, group=True):
 
 
 def _same_trials(ta, tb, step):
-    """Trials equal within the BDF's resolution: a level (µV) moves by at most half a step
-    per sample (the band-pass, notch and envelope average; their gains are below 2), a
-    score (ratio of two levels) by its relative share of both."""
+    """Trials equal within the BDF's resolution: a level (µV) moves by at most a step
+    (half a step per sample, through the band-pass, notch and envelope average whose gains
+    are below 2), a score (ratio of two levels) by its relative share of both."""
     assert len(ta) == len(tb) > 0
     assert (tb["condition"] == ta["condition"]).all()
     pd.testing.assert_series_equal(tb["rejected"], ta["rejected"])
+    # the tables hold 6 significant digits: one unit of the last digit (<= 1e-5 of the
+    # value) on top of the quantisation
     for col in ("baseline", "response"):
-        np.testing.assert_allclose(tb[col], ta[col], rtol=0, atol=step, err_msg=col)
+        np.testing.assert_allclose(tb[col], ta[col], rtol=1e-5, atol=step, err_msg=col)
     rel = step / ta["baseline"].abs().to_numpy() + step / ta["response"].abs().to_numpy()
-    # scores are written with 6 significant digits: one unit of the last digit on top
     tol = ta["score"].abs().to_numpy() * (rel + 1e-5)
     assert (np.abs(tb["score"] - ta["score"]).to_numpy() <= tol).all()
 
@@ -198,6 +199,7 @@ def text_study(tmp_path_factory):
     return src, out
 
 
+@pytest.mark.slow
 def test_text_export_study_round_trip(text_study, tmp_path):
     """simulate -> AcqKnowledge text -> bids convert -> validator (zero errors) -> run with a
     config without [channels]: the trials of the run on the text files, within the BDF's
@@ -296,3 +298,24 @@ def test_real_acqknowledge_export_converts_and_validates(tmp_path):
                         keep_default_na=False)
     assert chans.loc[chans["name"] == "Corr Raw", "target_muscle"].item() == \
         "corrugator supercilii"
+
+
+def test_bdf_labels_and_hardware_filters():
+    import mne
+
+    from emgkit.study.bids_formats import bdf_label, hardware_filters
+
+    assert bdf_label("EMG (30 - 500 Hz)") == "EMG"
+    assert bdf_label("Corr Raw") == "Corr Raw"
+    assert bdf_label("Digital input CH28") == "Digital input CH"
+    assert bdf_label("Digital input CH29", {"Digital input CH"}) == "Digital input_2"
+    assert bdf_label("Zygomaticus major left side") == "Zygomaticus majo"
+    assert bdf_label("µV-Kanal") == "V-Kanal"
+    assert bdf_label("(1) a label of more than sixteen") == "CH"
+    info = mne.create_info(["a"], 1000.0, "emg")
+    raw = mne.io.RawArray(np.zeros((1, 10)), info, verbose="error")
+    assert hardware_filters(raw) == "n/a"  # MNE's defaults: 0 Hz and Nyquist
+    with raw.info._unlock():
+        raw.info["highpass"], raw.info["lowpass"] = 10.0, 400.0
+    assert hardware_filters(raw) == {"HighpassFilter": {"CutoffFrequency": 10.0},
+                                     "LowpassFilter": {"CutoffFrequency": 400.0}}
