@@ -42,7 +42,14 @@ from ..errors import ConfigError, OutputError, ReadError
 from ..io.bids import TARGET_MUSCLES, sidecar_mains
 from ..io.raw import read_raw
 from ..pipeline import open_recording
-from .bids_formats import bids_format, converted_raw, hardware_filters
+from .bids_formats import (
+    MANUFACTURERS,
+    bids_format,
+    converted_raw,
+    hardware_filters,
+    record_source,
+    unit_text,
+)
 from .outdir import guard_output
 from .plan import plan_from_config, plan_from_recordings, split_key
 
@@ -50,9 +57,6 @@ logger = logging.getLogger("emgkit")
 
 #: BIDS version the written dataset follows (EMG-BIDS is part of BIDS since 1.11.0)
 BIDS_VERSION = "1.11.0"
-#: ``Manufacturer`` of ``*_emg.json`` for a converted format whose maker the format names
-MANUFACTURERS = {"BIOPAC AcqKnowledge": "BIOPAC Systems",
-                 "AcqKnowledge text export": "BIOPAC Systems", "BrainVision": "Brain Products"}
 #: mne-bids warnings that say nothing about the data emgkit writes (no electrode positions
 #: are known, so no ``*_electrodes.tsv``/``*_coordsystem.json``: both are optional)
 _EXPECTED_WARNINGS = ("No electrode location info found",)
@@ -314,7 +318,7 @@ def _write_one(key, rec, config, root, task, line_freq, reference, placement, ve
     if convert:
         side["_converted"] = (f"{rec.name} ({fmt}) -> {path.basename}_emg.bdf (24-bit "
                               f"BDF, MNE-Python export)")
-        _record_source(path, rec, fmt)
+        record_source(path, rec, fmt)
     tsv = base.copy().update(suffix="channels", extension=".tsv").fpath
     table = pd.read_csv(tsv, sep="\t", dtype=str, keep_default_na=False)
     table["target_muscle"] = [target_muscle(rows[c][0]) if c in rows else "n/a"
@@ -322,46 +326,13 @@ def _write_one(key, rec, config, root, task, line_freq, reference, placement, ve
     table["group"] = [rows[c][0] if c in rows else "n/a" for c in table["name"]]
     table["description"] = [f"{rows[c][0]}: {rows[c][1]}" if c in rows else d
                              for c, d in zip(table["name"], table["description"])]
-    table["units"] = [_unit_text(units[c]) if c in units and t == "MISC" else u
+    table["units"] = [unit_text(units[c]) if c in units and t == "MISC" else u
                       for c, t, u in zip(table["name"], table["type"], table["units"])]
     recorded = {new: old for old, new in renamed.items()}
     table["description"] = [f"{d} (recorded as {recorded[c]!r})" if c in recorded else d
                              for c, d in zip(table["name"], table["description"])]
     table.to_csv(tsv, sep="\t", index=False, lineterminator="\n")
     return side
-
-
-def _unit_text(unit):
-    """A recorded unit for ``*_channels.tsv``: ASCII text as written, else ``n/a``."""
-    unit = str(unit).strip().replace("\u00b5", "u").replace("\u03bc", "u")
-    return unit if unit and unit.isascii() and unit.isprintable() else "n/a"
-
-
-#: ``*_scans.json``: the columns emgkit adds to ``*_scans.tsv`` to record a conversion
-SCANS_COLUMNS = {
-    "source_file": {"Description": "Name of the recording this file was converted from "
-                                   "(n/a: the file is the recording as recorded)."},
-    "source_format": {"Description": "Format of the source recording; converted to 24-bit "
-                                     "BDF by emgkit bids convert through MNE-BIDS (each "
-                                     "channel scaled to its own physical range)."},
-}
-
-
-def _record_source(path, rec, fmt):
-    """Name the source recording and its format in the participant's ``*_scans.tsv``
-    (columns described in ``*_scans.json``), the per-file record of the conversion."""
-    scans = path.copy().update(datatype=None, task=None, run=None, acquisition=None,
-                               suffix="scans", extension=".tsv").fpath
-    table = pd.read_csv(scans, sep="\t", dtype=str, keep_default_na=False)
-    for col in SCANS_COLUMNS:
-        if col not in table:
-            table[col] = "n/a"
-    row = table["filename"] == f"emg/{path.basename}_emg.bdf"
-    table.loc[row, "source_file"] = rec.name
-    table.loc[row, "source_format"] = fmt
-    table.to_csv(scans, sep="\t", index=False, lineterminator="\n")
-    scans.with_suffix(".json").write_text(json.dumps(SCANS_COLUMNS, indent=4) + "\n",
-                                          encoding="utf-8")
 
 
 def _participants(plan, root):

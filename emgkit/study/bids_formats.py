@@ -10,12 +10,23 @@ its own data: far below an amplifier's noise for any EMG recording.
 Channel types in the written file: the channels the config's muscles use are ``emg`` (in V,
 written as µV), the trigger channel that ``[events]`` decodes is ``stim`` (integer codes), and
 every other channel is ``misc`` with its values as recorded (its unit goes to the
-``units`` column of ``*_channels.tsv``).
+``units`` column of ``*_channels.tsv``). Labels a BDF header cannot hold (more than 16
+ASCII characters) are shortened (:func:`bdf_label`), the label as recorded kept in the
+channel's ``description``.
+
+The conversion is recorded per file in ``sub-*_scans.tsv`` (``source_file``,
+``source_format``, described in ``sub-*_scans.json``: :func:`record_source`), and for the
+dataset in ``dataset_description.json`` ``GeneratedBy`` and the README
+(:mod:`emgkit.study.bids_convert`). The BIDS specification leaves the source files to
+``sourcedata/`` as an option; they are not copied.
 """
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import pandas as pd
 
 from ..errors import ReadError
 from ..io.edf import microvolt_factor
@@ -27,6 +38,9 @@ CONVERTED = {"brainvision": "BrainVision", "acq": "BIOPAC AcqKnowledge",
              "acq-text": "AcqKnowledge text export", "delimited": "delimited text"}
 #: formats EMG-BIDS stores as they are
 COPIED = ("edf", "bdf")
+#: ``Manufacturer`` of ``*_emg.json`` for a converted format whose maker the format names
+MANUFACTURERS = {"BIOPAC AcqKnowledge": "BIOPAC Systems",
+                 "AcqKnowledge text export": "BIOPAC Systems", "BrainVision": "Brain Products"}
 
 
 def bids_format(path, config):
@@ -169,3 +183,36 @@ def hardware_filters(raw):
     if lp < nyquist - 1e-9:
         found["LowpassFilter"] = {"CutoffFrequency": lp}
     return found or "n/a"
+
+
+def unit_text(unit):
+    """A recorded unit for ``*_channels.tsv``: ASCII text as written, else ``n/a``."""
+    unit = str(unit).strip().replace("\u00b5", "u").replace("\u03bc", "u")
+    return unit if unit and unit.isascii() and unit.isprintable() else "n/a"
+
+
+#: ``*_scans.json``: the columns emgkit adds to ``*_scans.tsv`` to record a conversion
+SCANS_COLUMNS = {
+    "source_file": {"Description": "Name of the recording this file was converted from "
+                                   "(n/a: the file is the recording as recorded)."},
+    "source_format": {"Description": "Format of the source recording; converted to 24-bit "
+                                     "BDF by emgkit bids convert through MNE-BIDS (each "
+                                     "channel scaled to its own physical range)."},
+}
+
+
+def record_source(path, rec, fmt):
+    """Name the source recording and its format in the participant's ``*_scans.tsv``
+    (columns described in ``*_scans.json``), the per-file record of the conversion."""
+    scans = path.copy().update(datatype=None, task=None, run=None, acquisition=None,
+                               suffix="scans", extension=".tsv").fpath
+    table = pd.read_csv(scans, sep="\t", dtype=str, keep_default_na=False)
+    for col in SCANS_COLUMNS:
+        if col not in table:
+            table[col] = "n/a"
+    row = table["filename"] == f"emg/{path.basename}_emg.bdf"
+    table.loc[row, "source_file"] = rec.name
+    table.loc[row, "source_format"] = fmt
+    table.to_csv(scans, sep="\t", index=False, lineterminator="\n")
+    scans.with_suffix(".json").write_text(json.dumps(SCANS_COLUMNS, indent=4) + "\n",
+                                          encoding="utf-8")
