@@ -126,6 +126,24 @@ def emm_cells(grid, Xg, factors, specs, by):
     return pd.DataFrame(rows, columns=names), np.array(L)
 
 
+def enhanced_labels(cells):
+    """emmeans' ``enhance.levels``: a factor whose levels are all numbers (``1``, ``200``) is
+    labelled with its name in front (``Diet1 - Diet2``), as emmeans 1.8 does in contrasts."""
+    out = cells.copy()
+    for f in out.columns:
+        if all(_is_number(v) for v in out[f]):
+            out[f] = f + out[f].astype(str)
+    return out
+
+
+def _is_number(text):
+    try:
+        float(str(text))
+    except ValueError:
+        return False
+    return True
+
+
 def method_matrix(method, labels, ref=None):
     """emmeans' contrast coefficients (``<method>.emmc``) over ``labels``.
 

@@ -14,7 +14,15 @@ from .._files import atomic_path
 from .._numbers import fmt_num, fmt_nums, fmt_p
 from ..config.formula import Formula, deparse, r_name
 from .design import REFERENCE_LEVELS, reference_grid
-from .emm import METHODS, adjust_p, emm_cells, family_rows, method_matrix, parse_specs
+from .emm import (
+    METHODS,
+    adjust_p,
+    emm_cells,
+    enhanced_labels,
+    family_rows,
+    method_matrix,
+    parse_specs,
+)
 from .evidence import equivalence_p, jzs_bf10
 from .reml import RemlCriterion
 from .satterthwaite import Satterthwaite
@@ -292,12 +300,15 @@ class MixedResult:
                              f"({', '.join(f for f in self.factors if f not in left)}).")
         grid, Xg = self._grid()
         cells, Lc = emm_cells(grid, Xg, self.factors, left, by)
-        labels = cells[left].agg(" ".join, axis=1).to_numpy()
+        labels = enhanced_labels(cells[left]).agg(" ".join, axis=1).to_numpy()
         keys = [tuple(r) for r in cells[by].itertuples(index=False)] if by else \
             [()] * len(cells)
+        raw = cells[left].agg(" ".join, axis=1).to_numpy()
         rows, Ls, fam = [], [], []
         for k, idx in enumerate(family_rows(keys)):
-            names, K = method_matrix(method, list(labels[idx]), ref)
+            where = list(raw[idx])  # a ref given as a plain level, e.g. "1" for Diet1
+            r = where.index(str(ref)) + 1 if isinstance(ref, str) and ref in where else ref
+            names, K = method_matrix(method, list(labels[idx]), r)
             Ls.append(K @ Lc[idx])
             rows += [{"contrast": n, **dict(zip(by, keys[idx[0]]))} for n in names]
             fam += [k] * len(names)
@@ -442,7 +453,9 @@ class MixedResult:
         cell = (sub.groupby([self.groups] + cells, observed=True)[self.outcome].mean()
                 .groupby(level=0).mean())
         level = sub.groupby(self.groups, observed=True)[factor].first().astype(str)
-        a, b = row["contrast"].split(" - ")
+        levels = [str(v) for v in self.factors[factor]]
+        a, b = (x[len(factor):] if x not in levels and x.startswith(factor) else x
+                for x in row["contrast"].split(" - "))
         xa = cell[level.reindex(cell.index) == a].to_numpy()
         xb = cell[level.reindex(cell.index) == b].to_numpy()
         if len(xa) < 2 or len(xb) < 2:
