@@ -146,3 +146,22 @@ for (name in names(models)) {
   }
 }
 writeLines(capture.output(sessionInfo()), file.path(out, "sessionInfo_public.txt"))
+
+# EMMs and pairwise contrasts of the earlier reference models (scripts/lmer_reference.R and
+# lmer_reference_more.R wrote their data, levels and fits): refitted here with best_fit
+# from the files in tests/data/lmer, so every model of the set has emmeans references too.
+earlier <- c("cake", "ham_slope", "tvbo", "machines", "oats", "orthodont", "chickweight",
+             "co2_int", "co2_slope", "co2_kslope", "feedlot", "feedlot_slope")
+for (name in earlier) {
+  d <- read.csv(file.path(out, paste0(name, "_data.csv")), check.names = FALSE)
+  lv <- read.csv(file.path(out, paste0(name, "_levels.csv")))
+  for (k in seq_len(nrow(lv))) if (lv$column[k] %in% names(d))
+    d[[lv$column[k]]] <- factor(d[[lv$column[k]]], levels = strsplit(lv$levels[k], "\\|")[[1]])
+  f <- as.formula(read.csv(file.path(out, paste0(name, "_fit.csv")))$formula)
+  fit <- best_fit(f, d)
+  ref <- read.csv(file.path(out, paste0(name, "_fit.csv")))$reml_loglik
+  if (abs(as.numeric(logLik(fit$model)) - ref) > 1e-6) stop(name, ": not the reference optimum")
+  em <- emm_tables(fit$model, d, f)
+  write.csv(em$emmeans, file.path(out, paste0(name, "_emmeans.csv")), row.names = FALSE)
+  write.csv(em$contrasts, file.path(out, paste0(name, "_contrasts.csv")), row.names = FALSE)
+}
