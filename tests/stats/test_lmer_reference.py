@@ -274,9 +274,11 @@ EARLIER = ["cake", "chickweight", "co2_int", "co2_kslope", "co2_slope", "feedlot
            "feedlot_slope", "ham_slope", "machines", "oats", "orthodont", "tvbo"]
 
 
+SLOW_EMM = {"chickweight", "co2_slope", "feedlot_slope", "oats", "orthodont", "tvbo"}
+
+
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow)
-                                  if n in ("chickweight", "co2_slope", "oats", "orthodont", "tvbo") else n
-                                  for n in EARLIER])
+                                  if n in SLOW_EMM else n for n in EARLIER])
 def test_earlier_models_emmeans_and_contrasts(name):
     """The same emmeans checks on the earlier reference models, fitted by their lme4
     formula as R has it (``Informed.liking`` included)."""
