@@ -243,8 +243,9 @@ def build_parser():
                    "e.g. stimulus_id")
     s.add_argument("--reference", default=None, metavar="LEVEL",
                    help="within-participant contrasts: each level against LEVEL (e.g. "
-                        "neutral), or 'pairwise' (default: neutral when present, else "
-                        "pairwise)")
+                        "neutral; emmeans trt.vs.ctrl), or all pairs by emmeans' "
+                        "'pairwise' (earlier - later level) or 'revpairwise' (later - "
+                        "earlier; the default when no level is neutral)")
     s.add_argument("--by", default=None, help="fit one model per level of this column "
                    "(default: per muscle when the formula has no muscle term)")
     s.add_argument("--dropna", action="store_true", help="drop rows with missing values")

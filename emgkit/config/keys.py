@@ -263,8 +263,11 @@ KEYS = (
     Key("model", "reference", "str", None, "", (),
         "Level every other level of a within-participant factor is compared with in "
         "`contrasts.tsv` (emmeans `trt.vs.ctrl`), e.g. `\"neutral\"`; `\"pairwise\"`: all "
-        "pairs; none = the factor's first level when it is `neutral`, else all pairs.",
-        "neutral", note="`neutral` when present, else pairwise"),
+        "pairs, earlier minus later level (emmeans `pairwise`); `\"revpairwise\"`: later "
+        "minus earlier (emmeans `revpairwise`); none = the factor's first level when it is "
+        "`neutral`, else `revpairwise`. p values: Holm over a factor's rows (emmeans "
+        "`adjust = \"holm\"`, `by = NULL`).",
+        "neutral", note="`neutral` when present, else revpairwise"),
     # [report]
     Key("report", "blinded", "bool", False, "", (),
         "Participant reports show the group as \"blinded\" (see `emgkit blind`).", True),

@@ -394,7 +394,8 @@ def config_from_dict(d, *, path=None):
         if key == "reference":
             if not isinstance(val, str) or not val.strip() or "\n" in val:
                 raise ConfigError(f"{config_key(src, 'model.reference')} must be a condition "
-                                  f"level (e.g. \"neutral\") or \"pairwise\", got {val!r}.")
+                                  f"level (e.g. \"neutral\"), \"pairwise\" or \"revpairwise\", "
+                                  f"got {val!r}.")
             continue
         if key == "crossed":
             if not isinstance(val, str) or not val or "`" in val or "\n" in val:
@@ -436,7 +437,7 @@ def _check_reference(model, events, src):
     """``[model] reference`` must be one of the conditions when the formula's only
     within-participant factor is ``condition`` (the error comes before any processing)."""
     ref = model.get("reference")
-    if ref is None or ref == "pairwise":
+    if ref is None or ref in ("pairwise", "revpairwise"):
         return
     preds = set(variables(fixed_part(parse_formula(
         model.get("formula", "score ~ group * condition")))))
@@ -445,7 +446,7 @@ def _check_reference(model, events, src):
             and ref not in known:
         raise ConfigError(f"{config_key(src, 'model.reference')}={ref!r} is not one of the "
                           f"conditions ({', '.join(sorted(known))}, from [events.conditions]); "
-                          f"use one of them or \"pairwise\".")
+                          f"use one of them, \"pairwise\" or \"revpairwise\".")
 
 
 def load_config(path):

@@ -228,6 +228,8 @@ def fit_model(table, formula, *, participants=None, groups=None, re_formula=None
     reference : str | None
         The level every other level of a within-participant factor is compared with in
         the reported contrasts (``"neutral"``: emmeans ``trt.vs.ctrl``), or ``"pairwise"``
+        (emmeans ``pairwise``: earlier minus later level) or ``"revpairwise"`` (later minus
+        earlier)
         for all pairs; None: the factor's first level when it is ``neutral`` (or another of
         :data:`~emgkit.stats.design.REFERENCE_LEVELS`), else all pairs (see
         :meth:`MixedResult.contrast_plan`).
@@ -346,8 +348,9 @@ def fit_model(table, formula, *, participants=None, groups=None, re_formula=None
 
 
 def _check_reference(reference, data, factors, groups, tag):
-    """``reference`` must be ``"pairwise"`` or a level of a within-participant factor."""
-    if reference is None or reference == "pairwise":
+    """``reference`` must be ``"pairwise"``, ``"revpairwise"`` or a level of a
+    within-participant factor."""
+    if reference is None or reference in ("pairwise", "revpairwise"):
         return
     within = {f: lv for f, lv in factors.items()
               if (data.groupby(groups, observed=True)[f].nunique() > 1).any()}
@@ -356,7 +359,7 @@ def _check_reference(reference, data, factors, groups, tag):
             "none: the model has no within-participant factor"
         raise ModelError(f"{tag}reference={reference!r} ([model] reference) is not a level of "
                          f"a within-participant factor ({have}); use one of those levels, "
-                         f"\"pairwise\", or leave it out.")
+                         f"\"pairwise\" / \"revpairwise\", or leave it out.")
 
 
 def _random_structure(mf, groups, re_formula, crossed):

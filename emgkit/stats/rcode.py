@@ -113,8 +113,10 @@ def r_code(res, data_file="model_data.tsv", *, write_tables=True):
                 how = f"method = \"trt.vs.ctrl\", ref = {ref})"
                 what = f"{p['factor']}: each level - {p['ref']}"
             else:
-                how = "method = \"revpairwise\")"
-                what = f"{p['factor']}: all pairs (later - earlier level)"
+                how = f"method = \"{p['method']}\")"
+                what = f"{p['factor']}: all pairs (" + (
+                    "later - earlier level)" if p["method"] == "revpairwise"
+                    else "earlier - later level)")
             lines += [f"# {what}" + (f", within {' × '.join(p['by'])}" if p["by"] else "")
                       + "; Holm over all rows of this family",
                       f"c{k} <- contrast(emmeans(m, {_s(p['factor'])}{by}), {how}",

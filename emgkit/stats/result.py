@@ -9,12 +9,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from .._files import atomic_path
 from .._numbers import fmt_num, fmt_nums, fmt_p
 from ..config.formula import Formula, deparse, r_name
 from .design import REFERENCE_LEVELS, reference_grid
+from .emm import (
+    METHODS,
+    adjust_p,
+    emm_cells,
+    enhanced_labels,
+    family_rows,
+    method_matrix,
+    parse_specs,
+)
 from .evidence import equivalence_p, jzs_bf10
 from .reml import RemlCriterion
 from .satterthwaite import Satterthwaite
@@ -132,22 +140,44 @@ class MixedResult:
         Xg = self.dinfo.build(grid)
         return grid, Xg
 
-    def emmeans(self, level=0.95):
-        """Estimated marginal means for every cell of the factors (covariates at their mean).
+    def emmeans(self, specs=None, *, level=0.95):
+        """Estimated marginal means, as ``emmeans(m, specs)``.
+
+        Parameters
+        ----------
+        specs : str | list of str | None
+            emmeans' specs: ``"~ group"`` (each group's mean, averaged with equal weights
+            over the other factors' levels, emmeans' ``weights = "equal"``), ``"~ group |
+            condition"`` (the groups within each condition), ``"~ group * condition"``,
+            ``"~ muscle | group * condition"``, or a list of factor names; a method on the
+            left (``"pairwise ~ group"``) is for :meth:`contrasts` and ignored here. None:
+            every cell of the factors (``emmeans(m, ~ f1 * f2 * ...)``, the layout of
+            ``emmeans.tsv``). Covariates are held at their mean.
+        level : float
+            Confidence level of the intervals.
 
         Returns
         -------
         DataFrame
-            One column per factor, then ``emmean``, ``se``, ``df`` (Satterthwaite),
-            ``ci_low``, ``ci_high``.
+            One column per factor of ``specs`` then per ``by`` factor (emmeans' row order:
+            the first factor varies fastest, ``by`` groups last), then ``emmean`` (outcome
+            units), ``se``, ``df`` (Satterthwaite), ``ci_low``, ``ci_high``; ``attrs["by"]``
+            names the ``by`` factors.
         """
         grid, Xg = self._grid()
-        est = Xg @ self.beta
-        se = np.sqrt(np.einsum("ip,pq,iq->i", Xg, self.C, Xg))
-        df = np.array([self.sat.df(x, self.C) for x in Xg])
+        if specs is None:
+            cells, L, by = grid[list(self.factors)].astype(str), Xg, []
+        else:
+            _, left, by = parse_specs(specs, self.factors)
+            cells, L = emm_cells(grid, Xg, self.factors, left, by)
+        est = L @ self.beta
+        se = np.sqrt(np.einsum("ip,pq,iq->i", L, self.C, L))
+        df = np.array([self.sat.df(x, self.C) for x in L])
         _, _, lo, hi = _t_table(est, se, df, level)
-        out = grid[list(self.factors)].astype(str)
-        return out.assign(emmean=est, se=se, df=df, ci_low=lo, ci_high=hi)
+        out = cells.reset_index(drop=True).assign(emmean=est, se=se, df=df, ci_low=lo,
+                                                  ci_high=hi)
+        out.attrs["by"] = list(by)
+        return out
 
     def effect_sd(self):
         """SD used for standardised effects: sqrt(residual + random-intercept variance)."""
@@ -159,34 +189,53 @@ class MixedResult:
         return [f for f in self.factors if f != factor
                 and any(factor in t and f in t for t in terms)]
 
-    def contrasts(self, factor="group", *, by=None, method="trt.vs.ctrl", ref=None,
-                  adjust="holm", family="all", level=0.95, equivalence=None):
-        """Contrasts of ``factor``'s marginal means, as emmeans computes them.
+    def contrasts(self, factor="group", *, by=None, method=None, ref=None, adjust="holm",
+                  family=None, level=0.95, equivalence=None):
+        """Contrasts of marginal means, as emmeans' ``contrast(emmeans(m, specs), method)``.
 
-        ``emmeans(m, pairwise ~ factor | by)``: each level's marginal mean is averaged with
-        equal weights over the factors not in ``by`` (covariates at their mean), so a factor
-        that does not interact with ``factor`` (e.g. a session ``wave`` in
-        ``score ~ group * condition + wave``) gives no extra rows.
+        ``contrasts("group")`` is ``emmeans(m, trt.vs.ctrl ~ group | by)`` with ``by`` the
+        factors that interact with ``group``; ``contrasts("~ condition | muscle",
+        method="pairwise", adjust=None)`` is ``emmeans(m, pairwise ~ condition | muscle)``
+        with emmeans' own p values. Each mean is averaged with equal weights over the
+        factors not in the specs (covariates at their mean), so a factor that does not
+        interact with ``factor`` (e.g. a session ``wave`` in ``score ~ group * condition +
+        wave``) gives no extra rows.
 
         Parameters
         ----------
-        factor : str
-            The factor compared (default the between-subject ``group``).
+        factor : str | list of str
+            The factor compared (default the between-subject ``group``), or emmeans specs
+            (see :meth:`emmeans`): ``"~ group | condition"``, ``"~ group * condition"``,
+            ``"pairwise ~ condition | muscle"`` (the method on the left).
         by : list of str | None
-            Factors within whose levels ``factor`` is compared; None: those that interact
-            with ``factor`` in the formula (:meth:`interacting`).
-        method : "trt.vs.ctrl" | "pairwise"
-            Each level minus the reference level, or all pairs (later minus earlier level,
-            emmeans' ``revpairwise``).
-        ref : str | None
-            The reference level of ``"trt.vs.ctrl"``; None: the factor's first level.
-        adjust : str
-            Multiplicity correction (``statsmodels`` ``multipletests`` method: "holm",
-            "bonferroni", "fdr_bh", or "none").
-        family : "all" | "by"
-            Adjust over all rows (emmeans ``summary(..., by = NULL, adjust = ...)``, the
-            default: one family for the study's question) or within each ``by`` level
-            (emmeans' own default).
+            Factors within whose levels the means are compared (emmeans' ``by``). None: the
+            specs' ``|`` part, or for a factor name those that interact with it in the
+            formula (:meth:`interacting`).
+        method : str | None
+            emmeans' contrast method: ``"trt.vs.ctrl"`` (each mean minus ``ref``; the
+            default), ``"pairwise"`` (every earlier level minus every later one, e.g.
+            "placebo - naltrexone"), ``"revpairwise"`` (later minus earlier, "naltrexone -
+            placebo"), ``"consec"`` (each level minus the previous one), ``"poly"``
+            (orthogonal polynomial trends, emmeans' integer coefficients). Rows come in
+            emmeans' order and with its labels (combined levels joined by a space, e.g.
+            "placebo neutral - naltrexone neutral").
+        ref : str | int | None
+            ``"trt.vs.ctrl"``'s reference: a level (label) or emmeans' 1-based index; None:
+            the first.
+        adjust : str | None
+            Multiplicity correction, by emmeans' names: ``"holm"`` (the default, and what
+            ``contrasts.tsv`` reports), ``"tukey"``, ``"dunnettx"``, ``"sidak"``, ``"mvt"``,
+            ``"bonferroni"``, ``"BH"``/``"fdr"``, ``"BY"``, ``"hochberg"``, ``"hommel"``,
+            ``"none"``; None: emmeans' default for the method (``tukey`` for
+            ``pairwise``/``revpairwise``, ``dunnettx`` for ``trt.vs.ctrl``, ``mvt`` for
+            ``consec``, ``none`` for ``poly``). As emmeans, a family of one row is not
+            adjusted and Tukey's test becomes Sidak's outside pairwise comparisons.
+        family : "all" | "by" | None
+            Adjust over all rows (emmeans ``summary(..., by = NULL, adjust = ...)``: one
+            family for the study's question) or within each ``by`` group (emmeans' own
+            default). None: ``"all"`` for Holm and the other ``p.adjust`` methods and
+            Sidak, ``"by"`` for ``tukey``, ``dunnettx`` and ``mvt`` (defined per family of
+            means).
         level : float
             Confidence level of the intervals; they are *not* adjusted (``p_adj`` is).
         equivalence : (float, "raw" | "sd") | None
@@ -202,14 +251,16 @@ class MixedResult:
             ``ci_low``, ``ci_high`` (unadjusted), ``effect_size`` (estimate / sqrt(residual +
             random-intercept variance)); with an equivalence bound, ``equiv_delta`` (outcome
             units) and ``p_equiv`` (unadjusted, as ``emmeans::test(..., delta, side =
-            "equivalence")``); for a between-participant factor, ``bf10``: the JZS Bayes
-            factor (Cauchy scale √2/2, as BayesFactor's ``ttestBF``) of a two-sample t test of
-            the participants' mean scores in the row's cell (equal weights over the other
-            factors; not adjusted for covariates). ``attrs`` record ``adjust``, ``family``,
-            ``by``.
+            "equivalence")``); for a between-participant factor compared level by level,
+            ``bf10``: the JZS Bayes factor (Cauchy scale √2/2, as BayesFactor's ``ttestBF``)
+            of a two-sample t test of the participants' mean scores in the row's cell (equal
+            weights over the other factors; not adjusted for covariates). ``attrs`` record
+            ``method``, ``adjust`` (the one applied: "none" when every family has one row),
+            ``family``, ``by``.
         """
-        key = ("contrasts", factor, None if by is None else tuple(by), method, ref, adjust,
-               family, level, None if equivalence is None else tuple(equivalence))
+        key = ("contrasts", factor if isinstance(factor, str) else tuple(factor),
+               None if by is None else tuple(by), method, ref, adjust, family, level,
+               None if equivalence is None else tuple(equivalence))
         if key not in self._cache:  # the sentences, main result and tables ask again
             self._cache[key] = self._contrasts(factor, by=by, method=method, ref=ref,
                                                adjust=adjust, family=family, level=level,
@@ -220,56 +271,63 @@ class MixedResult:
         """:meth:`contrasts`, computed (uncached)."""
         from ..errors import ModelError
 
-        if factor not in self.factors:
+        if isinstance(factor, str) and "~" in factor or isinstance(factor, (list, tuple)):
+            spec_method, left, spec_by = parse_specs(factor, self.factors)
+            method = method or spec_method
+            by = spec_by if by is None else list(by)
+        elif factor not in self.factors:
             raise ModelError(f"contrasts: {factor!r} is not a factor of the model "
                              f"({', '.join(self.factors) or 'none'}).")
+        else:
+            left = [factor]
+            by = self.interacting(factor) if by is None else list(by)
+        method = method or "trt.vs.ctrl"
+        if method not in METHODS:
+            raise ModelError(f"method={method!r} is not allowed; use one of "
+                             f"{', '.join(METHODS)} (emmeans' names).")
+        adjust = METHODS[method] if adjust is None else adjust
+        per_family = adjust in ("tukey", "dunnettx", "mvt")
+        family = ("by" if per_family else "all") if family is None else family
         if family not in ("all", "by"):
             raise ModelError(f"family={family!r} is not allowed; use 'all' or 'by'.")
-        by = self.interacting(factor) if by is None else list(by)
-        unknown = [b for b in by if b not in self.factors or b == factor]
+        if family == "all" and per_family and by:
+            raise ModelError(f"adjust={adjust!r} is defined within families of means; use "
+                             f"family='by' (emmeans' default) or a p.adjust method such as "
+                             f"'holm' over all rows.")
+        unknown = [b for b in by if b not in self.factors or b in left]
         if unknown:
             raise ModelError(f"contrasts: by={unknown} are not other factors of the model "
-                             f"({', '.join(f for f in self.factors if f != factor)}).")
+                             f"({', '.join(f for f in self.factors if f not in left)}).")
         grid, Xg = self._grid()
-        levels = self.factors[factor]
-        if method == "trt.vs.ctrl":
-            ref = levels[0] if ref is None else str(ref)
-            if ref not in levels:
-                raise ModelError(f"contrasts: ref={ref!r} is not a level of {factor!r} "
-                                 f"({', '.join(levels)}).")
-            pairs = [(lv, ref) for lv in levels if lv != ref]
-        elif method == "pairwise":
-            pairs = [(a, b) for i, b in enumerate(levels) for a in levels[i + 1:]]
-        else:
-            raise ModelError(f"method={method!r} is not allowed; use 'trt.vs.ctrl' or "
-                             f"'pairwise'.")
-        g = grid.astype({c: str for c in self.factors})
+        cells, Lc = emm_cells(grid, Xg, self.factors, left, by)
+        labels = enhanced_labels(cells[left]).agg(" ".join, axis=1).to_numpy()
+        keys = [tuple(r) for r in cells[by].itertuples(index=False)] if by else \
+            [()] * len(cells)
+        raw = cells[left].agg(" ".join, axis=1).to_numpy()
         rows, Ls, fam = [], [], []
-        keys = g[by].drop_duplicates() if by else pd.DataFrame(index=[0])
-        for k, (_, key) in enumerate(keys.iterrows()):
-            mask = np.ones(len(g), bool)
-            for b in by:
-                mask &= g[b].to_numpy() == key[b]
-            for a, b in pairs:  # marginal means: equal weights over the other factors
-                la = Xg[mask & (g[factor].to_numpy() == a)].mean(axis=0)
-                lb = Xg[mask & (g[factor].to_numpy() == b)].mean(axis=0)
-                Ls.append(la - lb)
-                rows.append({"contrast": f"{a} - {b}", **{c: key[c] for c in by}})
-                fam.append(k)
-        L = np.array(Ls)
+        for k, idx in enumerate(family_rows(keys)):
+            where = list(raw[idx])  # a ref given as a plain level, e.g. "1" for Diet1
+            r = where.index(str(ref)) + 1 if isinstance(ref, str) and ref in where else ref
+            names, K = method_matrix(method, list(labels[idx]), r)
+            Ls.append(K @ Lc[idx])
+            rows += [{"contrast": n, **dict(zip(by, keys[idx[0]]))} for n in names]
+            fam += [k] * len(names)
+        L = np.vstack(Ls)
         est = L @ self.beta
-        se = np.sqrt(np.einsum("ip,pq,iq->i", L, self.C, L))
+        V = L @ self.C @ L.T
+        se = np.sqrt(np.diag(V))
         df = np.array([self.sat.df(x, self.C) for x in L])
         t, p, lo, hi = _t_table(est, se, df, level)
-        p_adj = p.copy()
-        if adjust not in (None, "none"):
-            groups = [np.arange(len(p))] if family == "all" else \
-                [np.flatnonzero(np.array(fam) == k) for k in sorted(set(fam))]
-            for idx in groups:
-                p_adj[idx] = multipletests(p[idx], method=adjust)[1]
-        out = pd.DataFrame(rows).assign(estimate=est, se=se, df=df, t=t, p=p, p_adj=p_adj,
-                                        ci_low=lo, ci_high=hi,
-                                        effect_size=est / self.effect_sd())
+        fam = np.array(fam)
+        groups = [np.arange(len(p))] if family == "all" else \
+            [np.flatnonzero(fam == k) for k in sorted(set(fam))]
+        n_means = len(labels) // max(len(set(keys)), 1)
+        p_adj, applied = adjust_p(t, df, p, adjust or "none", groups, n_means=n_means,
+                                  pairwise=method in ("pairwise", "revpairwise"),
+                                  corr=V / np.outer(se, se))
+        out = pd.DataFrame(rows, columns=["contrast"] + by).assign(
+            estimate=est, se=se, df=df, t=t, p=p, p_adj=p_adj, ci_low=lo, ci_high=hi,
+            effect_size=est / self.effect_sd())
         equivalence = self.equivalence if equivalence is None else equivalence
         if equivalence:
             delta, scale = equivalence
@@ -279,9 +337,9 @@ class MixedResult:
             delta = float(delta) * (self.effect_sd() if scale == "sd" else 1.0)
             out["equiv_delta"] = delta
             out["p_equiv"] = equivalence_p(est, se, df, delta)
-        if self._between(factor):
-            out["bf10"] = [self._bf10(factor, row, by) for _, row in out.iterrows()]
-        out.attrs.update(adjust=adjust or "none", family=family, by=by)
+        if len(left) == 1 and method != "poly" and self._between(left[0]):
+            out["bf10"] = [self._bf10(left[0], row, by) for _, row in out.iterrows()]
+        out.attrs.update(method=method, adjust=applied, family=family, by=by)
         return out
 
     # -- the contrasts a model reports ----------------------------------------------------
@@ -308,15 +366,18 @@ class MixedResult:
         each level against the reference set at fitting (``[model] reference``, emmeans
         ``trt.vs.ctrl``) when the factor has that level, else against its first level when
         that is one of :data:`~emgkit.stats.design.REFERENCE_LEVELS` (e.g. ``neutral``),
-        else all pairs; ``reference = "pairwise"``: all pairs.
-        Each factor is compared within the levels of the factors it interacts with
-        (:meth:`interacting`).
+        else all pairs, later level minus earlier (emmeans ``revpairwise``);
+        ``reference = "pairwise"`` or ``"revpairwise"``: all pairs by that emmeans method
+        (``pairwise``: earlier minus later level). Each factor is compared within the
+        levels of the factors it interacts with (:meth:`interacting`); p values are
+        Holm-adjusted over all rows of a factor (emmeans ``summary(contrast(emm, method),
+        by = NULL, adjust = "holm")``), not by emmeans' per-method default.
 
         Returns
         -------
         list of dict
-            ``factor``, ``method`` ("trt.vs.ctrl" | "pairwise"), ``ref`` (level or None),
-            ``by`` (list of factors).
+            ``factor``, ``method`` (emmeans' name: "trt.vs.ctrl", "pairwise" or
+            "revpairwise"), ``ref`` (level or None), ``by`` (list of factors).
         """
         plan = []
         if "group" in self.factors and self._between("group"):
@@ -326,12 +387,14 @@ class MixedResult:
             if f == "muscle":
                 continue
             levels, ref = self.factors[f], self.reference
-            if ref != "pairwise" and ref in levels:
+            if ref in ("pairwise", "revpairwise"):
+                plan.append({"factor": f, "method": ref, "ref": None})
+            elif ref in levels:
                 plan.append({"factor": f, "method": "trt.vs.ctrl", "ref": ref})
-            elif ref != "pairwise" and levels[0] in REFERENCE_LEVELS:
+            elif levels[0] in REFERENCE_LEVELS:
                 plan.append({"factor": f, "method": "trt.vs.ctrl", "ref": levels[0]})
             else:
-                plan.append({"factor": f, "method": "pairwise", "ref": None})
+                plan.append({"factor": f, "method": "revpairwise", "ref": None})
         for item in plan:
             item["by"] = self.interacting(item["factor"])
         return plan
@@ -390,7 +453,9 @@ class MixedResult:
         cell = (sub.groupby([self.groups] + cells, observed=True)[self.outcome].mean()
                 .groupby(level=0).mean())
         level = sub.groupby(self.groups, observed=True)[factor].first().astype(str)
-        a, b = row["contrast"].split(" - ")
+        levels = [str(v) for v in self.factors[factor]]
+        a, b = (x[len(factor):] if x not in levels and x.startswith(factor) else x
+                for x in row["contrast"].split(" - "))
         xa = cell[level.reindex(cell.index) == a].to_numpy()
         xb = cell[level.reindex(cell.index) == b].to_numpy()
         if len(xa) < 2 or len(xb) < 2:
@@ -557,12 +622,17 @@ class MixedResult:
                 f"use Satterthwaite df; Type III F tests use lmerTest's hypothesis "
                 f"matrices.")]
         for p in self.contrast_plan():
-            what = (f"each level of {p['factor']} against {p['ref']}"
-                    if p["method"] == "trt.vs.ctrl" else f"all pairs of {p['factor']} levels")
+            what = {"trt.vs.ctrl": f"each level of {p['factor']} against {p['ref']} "
+                                   f"(emmeans trt.vs.ctrl)",
+                    "pairwise": f"all pairs of {p['factor']} levels, earlier minus later "
+                                f"level (emmeans pairwise)",
+                    "revpairwise": f"all pairs of {p['factor']} levels, later minus earlier "
+                                   f"level (emmeans revpairwise)"}[p["method"]]
             by = f" within each level of {' × '.join(p['by'])}" if p["by"] else ""
             out.append(f"Estimated marginal means (equal weights over the other factors) "
                        f"compared {what}{by}; p values Holm-adjusted over these {p['factor']} "
-                       f"contrasts, 95 % CIs unadjusted.")
+                       f"contrasts (emmeans adjust = \"holm\", by = NULL), 95 % CIs "
+                       f"unadjusted.")
         return out
 
     # -- output -------------------------------------------------------------------------

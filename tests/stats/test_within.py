@@ -56,8 +56,13 @@ def test_within_contrasts_recover_the_planted_effect(within, tmp_path):
 
 def test_reference_choices(within):
     zyg = within[within["muscle"] == "zygomaticus"]
+    # emmeans' names: pairwise = earlier - later level, revpairwise = later - earlier
     pair = fit_model(zyg, "score ~ condition", reference="pairwise").reported_contrasts()
-    assert len(pair) == 6 and {"angry - neutral", "sad - happy"} <= set(pair["contrast"])
+    assert len(pair) == 6 and {"neutral - angry", "happy - sad"} <= set(pair["contrast"])
+    rev = fit_model(zyg, "score ~ condition", reference="revpairwise")
+    assert {"angry - neutral", "sad - happy"} <= set(rev.reported_contrasts()["contrast"])
+    assert "(emmeans revpairwise)" in rev.methods_sentences()[1]
+    np.testing.assert_allclose(np.sort(pair["p_adj"]), np.sort(rev.reported_contrasts()["p_adj"]))
     sad = fit_model(zyg, "score ~ condition", reference="sad").reported_contrasts()
     assert sorted(sad["contrast"]) == ["angry - sad", "happy - sad", "neutral - sad"]
     # no neutral level and no reference: all pairs
