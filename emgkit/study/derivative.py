@@ -12,7 +12,9 @@ reads) and makes the folder a valid derivative dataset around them:
 - ``participants.tsv`` with ``participants.json`` describing every column (the source's
   descriptions when its table has a sidecar);
 - ``.bidsignore`` naming emgkit's own files (:data:`BIDSIGNORE`), which BIDS has no names for;
-  lines a user added are kept;
+  lines a user added are kept. A run with sessions writes folders ``sub-<label>_ses-<label>``,
+  which the validator reads as unknown subjects: then ``participants.tsv`` is listed too
+  (:data:`SESSION_BIDSIGNORE`);
 - ``README.md`` saying what each file is (written once; a user's README is never replaced);
 - a JSON sidecar beside every TSV describing each column (:func:`write_table_sidecars` for the
   group tables; :mod:`emgkit.epochs.sidecar` for the participant tables).
@@ -144,14 +146,27 @@ def describe_dataset(root, source):
     return meta
 
 
-def write_bidsignore(root):
-    """Write ``root/.bidsignore`` with :data:`BIDSIGNORE`, keeping lines a user added."""
+#: extra ``.bidsignore`` lines of a run with session folders (``sub-01_ses-1/``): the
+#: validator counts such a folder as subject ``01_ses-1``, missing from ``participants.tsv``
+SESSION_BIDSIGNORE = ("/participants.tsv", "/participants.json")
+_HEADER = "# emgkit's own files: BIDS has no names for them (see README.md)"
+
+
+def write_bidsignore(root, *, sessions=False):
+    """Write ``root/.bidsignore`` with :data:`BIDSIGNORE` (and :data:`SESSION_BIDSIGNORE`
+    when the run has session folders), keeping lines a user added.
+
+    Returns
+    -------
+    pathlib.Path
+    """
     path = Path(root) / ".bidsignore"
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError:
-        lines = []
-    lines += [line for line in BIDSIGNORE if line not in lines]
+        lines = [_HEADER]
+    wanted = BIDSIGNORE + (SESSION_BIDSIGNORE if sessions else ())
+    lines += [line for line in wanted if line not in lines]
     return write_text("\n".join(lines) + "\n", path)
 
 
@@ -252,7 +267,7 @@ def describe_results(root, plan):
     describe_dataset(root, source_dataset(plan))
     write_participants_sidecar(root / "participants.tsv", plan.participants,
                                plan.inputs[0] if plan.inputs else None)
-    write_bidsignore(root)
+    write_bidsignore(root, sessions=any("_ses-" in f for f in plan.folders.values()))
     write_readme(root)
 
 
@@ -279,6 +294,7 @@ Every JSON sidecar describes each column of its table (BIDS `LongName`, `Descrip
 so that the BIDS validator checks the rest.
 """
 
-__all__ = ["BIDSIGNORE", "BIDS_VERSION", "MODEL_COLUMNS", "describe_dataset", "describe_results",
-           "model_sidecar", "participants_sidecar", "source_dataset", "write_bidsignore",
-           "write_participants_sidecar", "write_readme", "write_table_sidecars"]
+__all__ = ["BIDSIGNORE", "BIDS_VERSION", "MODEL_COLUMNS", "SESSION_BIDSIGNORE",
+           "describe_dataset", "describe_results", "model_sidecar", "participants_sidecar",
+           "source_dataset", "write_bidsignore", "write_participants_sidecar", "write_readme",
+           "write_table_sidecars"]

@@ -15,7 +15,7 @@ import pytest
 
 from emgkit._version import __version__
 from emgkit.epochs.tables import read_trials
-from emgkit.study.derivative import BIDSIGNORE, source_dataset
+from emgkit.study.derivative import BIDSIGNORE, describe_results, source_dataset
 from emgkit.study.run import run_study
 
 
@@ -128,3 +128,25 @@ def test_rerun_keeps_what_the_user_added(results, tmp_path):
     assert (copy / "README.md").read_text() == "my notes\n"
     # emgkit's readers find the tables where they always were
     assert len(read_trials(copy)) == len(read_trials(out / "group" / "trials.tsv"))
+
+
+@pytest.mark.skipif(_validator() is None, reason="bids-validator-deno is not installed")
+def test_session_folders_validate(results, tmp_path):
+    """A run with sessions writes ``sub-<label>_ses-<label>/`` folders; the folder still
+    validates (participants.tsv is then left to emgkit)."""
+    from types import SimpleNamespace
+
+    small, out = results
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy, ignore=shutil.ignore_patterns(".emgkit.lock"))
+    for sub in ("sub-03", "sub-04"):
+        shutil.copytree(copy / sub, copy / f"{sub}_ses-2")
+        (copy / sub).rename(copy / f"{sub}_ses-1")
+    plan = SimpleNamespace(inputs=[small / "participants.tsv"], source=str(small),
+                           participants=pd.read_csv(small / "participants.tsv", sep="\t"),
+                           folders={"sub-03_ses-1": "sub-03_ses-1", "sub-01": "sub-01"})
+    describe_results(copy, plan)
+    errors, _, _ = validate(copy)
+    assert errors == [], errors
+    lines = (copy / ".bidsignore").read_text().splitlines()
+    assert "/participants.tsv" in lines and lines[0].startswith("#")
