@@ -100,8 +100,18 @@ def source_dataset(plan):
     -------
     pathlib.Path
     """
-    start = Path(plan.inputs[0]) if plan.inputs else Path(plan.source)
-    start = start.resolve()
+    return source_folder(Path(plan.inputs[0]) if plan.inputs else Path(plan.source))
+
+
+def source_folder(path):
+    """The nearest folder at or above ``path`` (a file or folder) holding a
+    ``dataset_description.json``, else the folder of ``path``.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    start = Path(path).resolve()
     folder = start if start.is_dir() else start.parent
     for candidate in (folder, *folder.parents):
         if (candidate / MARKER).is_file():
@@ -152,20 +162,21 @@ SESSION_BIDSIGNORE = ("/participants.tsv", "/participants.json")
 _HEADER = "# emgkit's own files: BIDS has no names for them (see README.md)"
 
 
-def write_bidsignore(root, *, sessions=False):
-    """Write ``root/.bidsignore`` with :data:`BIDSIGNORE` (and :data:`SESSION_BIDSIGNORE`
-    when the run has session folders), keeping lines a user added.
+def write_bidsignore(root, *, sessions=False, lines=BIDSIGNORE):
+    """Write ``root/.bidsignore`` with ``lines`` (:data:`BIDSIGNORE` for a results folder of
+    ``emgkit run``; and :data:`SESSION_BIDSIGNORE` when the run has session folders), keeping
+    lines a user added.
 
     Returns
     -------
     pathlib.Path
     """
+    wanted = tuple(lines) + (SESSION_BIDSIGNORE if sessions else ())
     path = Path(root) / ".bidsignore"
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError:
         lines = [_HEADER]
-    wanted = BIDSIGNORE + (SESSION_BIDSIGNORE if sessions else ())
     lines += [line for line in wanted if line not in lines]
     return write_text("\n".join(lines) + "\n", path)
 
@@ -251,6 +262,25 @@ def write_table_sidecars(folder):
     return written
 
 
+def describe_processed(root, recording, written):
+    """Make the output folder of ``emgkit process`` a BIDS derivative dataset:
+    ``dataset_description.json`` (source: the BIDS dataset or folder of ``recording``) and a
+    ``.bidsignore`` naming the files written at its top (``/trials.tsv``, …).
+
+    Parameters
+    ----------
+    root : path-like
+        The ``--out`` folder.
+    recording : path-like
+        The recording processed.
+    written : iterable of path-like
+        The files written into ``root``.
+    """
+    root = Path(root)
+    describe_dataset(root, source_folder(recording))
+    write_bidsignore(root, lines=[f"/{Path(p).name}" for p in written])
+
+
 def describe_results(root, plan):
     """Make a results folder a BIDS derivative dataset: ``dataset_description.json``,
     ``participants.json`` beside ``participants.tsv``, ``.bidsignore`` and ``README.md``
@@ -295,6 +325,6 @@ so that the BIDS validator checks the rest.
 """
 
 __all__ = ["BIDSIGNORE", "BIDS_VERSION", "MODEL_COLUMNS", "SESSION_BIDSIGNORE",
-           "describe_dataset", "describe_results", "model_sidecar", "participants_sidecar",
-           "source_dataset", "write_bidsignore", "write_participants_sidecar", "write_readme",
-           "write_table_sidecars"]
+           "describe_dataset", "describe_processed", "describe_results", "model_sidecar",
+           "participants_sidecar", "source_dataset", "source_folder", "write_bidsignore",
+           "write_participants_sidecar", "write_readme", "write_table_sidecars"]

@@ -150,3 +150,20 @@ def test_session_folders_validate(results, tmp_path):
     assert errors == [], errors
     lines = (copy / ".bidsignore").read_text().splitlines()
     assert "/participants.tsv" in lines and lines[0].startswith("#")
+
+
+@pytest.mark.skipif(_validator() is None, reason="bids-validator-deno is not installed")
+def test_process_output_validates(small, tmp_path):
+    """``emgkit process --out`` also writes a derivative the validator accepts, naming the
+    recording's BIDS dataset as its source."""
+    from emgkit.cli import main
+
+    out = tmp_path / "proc"
+    rec = small / "sub-02" / "emg" / "sub-02_task-mimicry_emg.bdf"
+    assert main(["process", str(rec), "--config", str(small / "study.toml"), "--out",
+                 str(out)]) == 0
+    errors, _, _ = validate(out)
+    assert errors == [], errors
+    meta = json.loads((out / "dataset_description.json").read_text(encoding="utf-8"))
+    assert meta["SourceDatasets"] == [{"URL": Path(small).resolve().as_uri()}]
+    assert "/trials.tsv" in (out / ".bidsignore").read_text().splitlines()
