@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -69,3 +70,35 @@ def test_sample_data_is_small():
     """The sidecars add kilobytes, not megabytes: the shipped study stays ~13 MB."""
     size = sum(p.stat().st_size for p in SAMPLE.rglob("*") if p.is_file())
     assert size < 14e6
+
+
+
+def test_a_simulated_study_runs_as_emg_bids_with_a_minimal_config(small, tmp_path):
+    """Read as EMG-BIDS (``--bids``: muscles from ``target_muscle``, events from
+    ``*_events.tsv``), a simulated study with its config less ``[study]``, ``[channels]`` and
+    the trigger codes gives the trial values of the full ``study.toml``."""
+    import re
+
+    from emgkit.epochs.tables import read_trials
+    from emgkit.study.plan import plan_from_bids
+    from emgkit.study.run import run_study
+
+    full = (small / "study.toml").read_text()
+    text = re.sub(r"\[(study|channels|events)\][^\[]*", "", full)
+    text = re.sub(r"\[events\.conditions\][^\[]*", "", text)
+    minimal = tmp_path / "minimal.toml"
+    minimal.write_text("[events.conditions]\n" + "".join(
+        f'{c} = "{c}"\n' for c in ("happy", "angry", "sad", "neutral")) + text)
+    assert "[channels]" not in minimal.read_text()
+    kw = {"reports": False, "progress": False, "group_step": False}
+    assert run_study(small / "study.toml", tmp_path / "a", **kw)["status"] == "ok"
+    assert run_study(minimal, tmp_path / "b", plan=plan_from_bids(small), **kw)[
+        "status"] == "ok"
+    key = ["participant_id", "trial", "muscle"]
+    a = read_trials(tmp_path / "a").sort_values(key).reset_index(drop=True)
+    b = read_trials(tmp_path / "b").sort_values(key).reset_index(drop=True)
+    assert len(a) == len(b) == 4 * 8 * 3
+    for col in ("condition", "rejected"):
+        assert a[col].astype(str).tolist() == b[col].astype(str).tolist()
+    for col in ("onset_s", "baseline", "response", "score"):
+        assert np.allclose(a[col], b[col], rtol=0, atol=1e-9, equal_nan=True), col
