@@ -119,11 +119,12 @@ def source_folder(path):
     return folder
 
 
-def describe_dataset(root, source):
+def describe_dataset(root, source, *, what="emgkit run"):
     """Write or update ``root/dataset_description.json`` as emgkit's derivative description.
 
-    The keys emgkit owns (``BIDSVersion``, ``DatasetType``, ``GeneratedBy``,
-    ``SourceDatasets``) are set; any other key already there (``Name``, ``Authors``,
+    The keys emgkit owns (``BIDSVersion``, ``DatasetType``, ``GeneratedBy``) are set, and
+    ``SourceDatasets`` as a ``file://`` URL of ``source`` unless a user gave it another form
+    (a DOI or a web URL, kept); any other key already there (``Name``, ``Authors``,
     ``License``) is kept.
 
     Parameters
@@ -132,6 +133,8 @@ def describe_dataset(root, source):
         The results folder (already checked as emgkit's, :class:`OutputFolder`).
     source : path-like
         The source study folder (:func:`source_dataset`).
+    what : str
+        The command, in ``GeneratedBy`` ``Description``.
 
     Returns
     -------
@@ -149,9 +152,15 @@ def describe_dataset(root, source):
     meta.setdefault("Name", "emgkit outputs")
     meta.update(BIDSVersion=BIDS_VERSION, DatasetType="derivative",
                 GeneratedBy=[{"Name": "emgkit", "Version": __version__,
-                              "Description": "emgkit run: facial-EMG trial scores, time "
-                                             "courses, signal quality and group models"}],
-                SourceDatasets=[{"URL": Path(source).resolve().as_uri()}])
+                              "Description": f"{what}: facial-EMG trial scores, time courses "
+                                             f"and signal quality"
+                                             + (" and group models" if what == "emgkit run"
+                                                else "")}])
+    given = meta.get("SourceDatasets")
+    if not (isinstance(given, list) and given and not all(
+            isinstance(g, dict) and set(g) == {"URL"} and str(g["URL"]).startswith("file:")
+            for g in given)):
+        meta["SourceDatasets"] = [{"URL": Path(source).resolve().as_uri()}]
     write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", path)
     return meta
 
@@ -277,7 +286,7 @@ def describe_processed(root, recording, written):
         The files written into ``root``.
     """
     root = Path(root)
-    describe_dataset(root, source_folder(recording))
+    describe_dataset(root, source_folder(recording), what="emgkit process")
     write_bidsignore(root, lines=[f"/{Path(p).name}" for p in written])
 
 

@@ -114,7 +114,9 @@ def test_rerun_keeps_what_the_user_added(results, tmp_path):
     shutil.copytree(out, copy, ignore=shutil.ignore_patterns(".emgkit.lock"))
     desc = copy / "dataset_description.json"
     meta = json.loads(desc.read_text(encoding="utf-8"))
-    meta.update(Authors=["A. Researcher"], License="CC-BY-4.0", BIDSVersion="1.9.0")
+    doi = [{"DOI": "doi:10.1234/example", "URL": "https://example.org/study"}]
+    meta.update(Authors=["A. Researcher"], License="CC-BY-4.0", BIDSVersion="1.9.0",
+                SourceDatasets=doi)
     desc.write_text(json.dumps(meta))
     (copy / ".bidsignore").write_text("notes/\n")
     (copy / "README.md").write_text("my notes\n")
@@ -123,6 +125,7 @@ def test_rerun_keeps_what_the_user_added(results, tmp_path):
     meta = json.loads(desc.read_text(encoding="utf-8"))
     assert meta["Authors"] == ["A. Researcher"] and meta["License"] == "CC-BY-4.0"
     assert meta["BIDSVersion"] == "1.11.0"
+    assert meta["SourceDatasets"] == doi  # the published source a user named is kept
     lines = (copy / ".bidsignore").read_text().splitlines()
     assert lines[0] == "notes/" and set(BIDSIGNORE) <= set(lines)
     assert (copy / "README.md").read_text() == "my notes\n"
