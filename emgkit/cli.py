@@ -54,6 +54,7 @@ def _cmd_simulate(args):
 
 def _cmd_process(args):
     from .pipeline import process_recording
+    from .study.derivative import describe_processed
     from .study.outdir import OutputFolder, recording_inputs
 
     inputs = recording_inputs(args.recording, args.config, args.participant)
@@ -62,6 +63,7 @@ def _cmd_process(args):
                                keep_continuous=False)
     out = OutputFolder.open(args.out, inputs=inputs)
     written = result.write(out.root)
+    describe_processed(out.root, args.recording, written.values())  # a BIDS derivative
     print(repr(result))
     print(result.condition_means().round(3).to_string())
     for path in written.values():

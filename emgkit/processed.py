@@ -11,7 +11,7 @@ import pandas as pd
 
 from ._files import TABLE_FLOAT, write_tsv
 from .epochs.baseline import correct
-from .epochs.sidecar import write_sidecars
+from .epochs.sidecar import write_quality_sidecar, write_sidecars
 from .epochs.traces import FILE as TRACES_FILE
 from .epochs.traces import write_traces
 
@@ -204,7 +204,8 @@ class ProcessedRecording:
 
     def write(self, out_dir, automatic=None):
         """Write ``trials.tsv``, ``timecourses.tsv`` and ``quality.tsv`` atomically, with
-        the JSON sidecars ``trials.json`` and ``timecourses.json`` describing every column
+        the JSON sidecars ``trials.json``, ``timecourses.json`` and ``quality.json``
+        describing every column
         (:mod:`emgkit.epochs.sidecar`) and ``envelopes.npz``, the decimated baseline-corrected
         envelope of every trial × muscle for ``emgkit review`` (:mod:`emgkit.epochs.traces`).
 
@@ -232,5 +233,7 @@ class ProcessedRecording:
         for name, df in tables:
             written[name] = write_tsv(df, out / f"{name}.tsv", float_format=TABLE_FLOAT)
         written.update(write_sidecars(out, self.trials, self.timecourses, self.config))
+        if self.quality is not None:
+            written["quality.json"] = write_quality_sidecar(tables[-1][1], out / "quality.json")
         written["envelopes"] = write_traces(out / TRACES_FILE, self, automatic)
         return written

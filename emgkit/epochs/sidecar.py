@@ -1,5 +1,6 @@
-"""BIDS-style JSON sidecars of ``trials.tsv`` and ``timecourses.tsv``: every column's long
-name, description, unit and levels, so a table read without emgkit is self-explaining.
+"""BIDS-style JSON sidecars of ``trials.tsv``, ``timecourses.tsv`` and ``quality.tsv``: every
+column's long name, description, unit and levels, so a table read without emgkit is
+self-explaining.
 
 The sidecar describes the columns the table actually has (``session``, ``score_raw``,
 ``latency_s``, ``baseline_source`` and event columns appear only when present); the unit of
@@ -125,6 +126,41 @@ def column_descriptions(table, *, baseline_mode, standardise="none", channels=No
         for c in table.columns}
 
 
+#: columns of ``quality.tsv`` (:func:`emgkit.signal.quality.recording_quality`), one row per muscle
+QUALITY_COLUMNS = {
+    "participant_id": _col("Participant", "Participant label (BIDS sub-<label>)."),
+    "session": _col("Session", "Session label (BIDS ses-<label>)."),
+    "muscle": _col("Muscle", "Muscle, as named in [channels]."),
+    "snr_db": _col("Activity-to-floor ratio", "10·log10(P95 / P5) of the power of the "
+                   "band-passed signal in consecutive windows (0.5 s): how far the active "
+                   "stretches rise above the quietest ones (flat and saturated stretches left "
+                   "out).", "dB"),
+    "mains_ratio": _col("Mains share", "Share of the in-band power within ±1 Hz of the mains "
+                        "frequency and its harmonics, before the notch filter (0 to 1)."),
+    "flat_s": _col("Flat time", "Total time an input channel of the muscle stayed constant "
+                   "([reject] flat).", "s"),
+    "saturated_s": _col("Saturated time", "Total time an input channel of the muscle stayed "
+                        "at its minimum or maximum.", "s"),
+    "trials": _col("Trials", "Number of trials of the muscle."),
+    "kept": _col("Kept trials", "Number of trials of the muscle not rejected."),
+    "cms_out_s": _col("CMS out of range", "Total time the BioSemi CMS was out of range "
+                      "(bit 20 of the Status channel; 0 for other systems).", "s"),
+}
+
+
+def quality_descriptions(table):
+    """Describe every column of a ``quality.tsv`` table (:data:`QUALITY_COLUMNS`; a column
+    emgkit does not know is named as such).
+
+    Returns
+    -------
+    dict
+        Column -> ``{"LongName", "Description", "Units"?}`` in the table's column order.
+    """
+    return {str(c): QUALITY_COLUMNS.get(str(c)) or _col(
+        str(c), f"Signal-quality measure {c} of the muscle.") for c in table.columns}
+
+
 def write_sidecar(table, path, **kwargs):
     """Write the JSON sidecar of ``table`` to ``path`` (atomically).
 
@@ -160,5 +196,16 @@ def write_sidecars(folder, trials, timecourses, config):
             for name, table in (("trials", trials), ("timecourses", timecourses))}
 
 
-__all__ = ["REJECT_REASONS", "SCORE_UNITS", "column_descriptions", "write_sidecar",
-           "write_sidecars"]
+def write_quality_sidecar(table, path):
+    """Write ``quality.json`` (:func:`quality_descriptions`) for ``table`` to ``path``.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    text = json.dumps(quality_descriptions(table), indent=2, ensure_ascii=False)
+    return write_text(text + "\n", path)
+
+
+__all__ = ["QUALITY_COLUMNS", "REJECT_REASONS", "SCORE_UNITS", "column_descriptions",
+           "quality_descriptions", "write_quality_sidecar", "write_sidecar", "write_sidecars"]

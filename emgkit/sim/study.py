@@ -1,12 +1,15 @@
-"""Write a whole simulated study to disk in a BIDS-like layout, with its ``study.toml``.
+"""Write a whole simulated study to disk as an EMG-BIDS 1.11 dataset, with its ``study.toml``.
 
 Layout (``task`` defaults to ``mimicry``)::
 
-    OUT/dataset_description.json
-    OUT/participants.tsv                      participant_id, group, age, sex, trait
+    OUT/dataset_description.json, README.md
+    OUT/participants.tsv, participants.json    participant_id, group, age, sex, trait
     OUT/study.toml                            a ready config for `emgkit process`
+    OUT/.bidsignore                           study.toml and *_truth.tsv (not BIDS)
     OUT/sub-01/emg/sub-01_task-mimicry_emg.bdf
-    OUT/sub-01/emg/sub-01_task-mimicry_events.tsv
+    OUT/sub-01/emg/sub-01_task-mimicry_emg.json      EMG-BIDS sidecar
+    OUT/sub-01/emg/sub-01_task-mimicry_channels.tsv  target_muscle, group
+    OUT/sub-01/emg/sub-01_task-mimicry_events.tsv (+ .json)
     OUT/sub-01/emg/sub-01_task-mimicry_truth.tsv   ground truth per trial × muscle
     OUT/.emgkit-simulated.json                every file written, with its sha256
 
@@ -26,10 +29,37 @@ import pandas as pd
 from .._check import check_option, check_sfreq
 from .._files import sha256, write_text, write_tsv
 from ..errors import ConfigError
+from ..io.bids import TARGET_MUSCLES
 from ..io.write import write_edf
 from .recording import SimParams, simulate_recording
 
 EDF_RAIL = 3000.0  # µV: physical range of simulated 16-bit EDF files
+#: ``*_events.json``: the columns of a simulated ``*_events.tsv``
+EVENTS_SIDECAR = {
+    "onset": {"Description": "Onset of the face from the start of the recording.",
+              "Units": "s"},
+    "duration": {"Description": "How long the face was shown.", "Units": "s"},
+    "trial_type": {"Description": "Expression of the face (the condition)."},
+    "value": {"Description": "Trigger code of the condition in the recording's trigger "
+                             "channel (Status for BDF, Trigger for EDF)."},
+    "trial": {"Description": "Trial number, from 1."},
+}
+#: ``participants.json``: the columns of a simulated ``participants.tsv``
+PARTICIPANTS_SIDECAR = {
+    "participant_id": {"Description": "Participant label (BIDS sub-<label>)."},
+    "group": {"Description": "Group (between-participant factor): the drug the participant "
+                             "was simulated to take."},
+    "age": {"Description": "Age of the participant (simulated).", "Units": "year"},
+    "sex": {"Description": "Sex of the participant (simulated).",
+            "Levels": {"F": "female", "M": "male"}},
+    "trait": {"Description": "A simulated trait questionnaire score (standard normal; not "
+                             "related to the responses)."},
+    "response_scale": {"Description": "The participant's simulated response amplitude "
+                                      "factor (log-normal around 1; the ground truth of "
+                                      "between-participant variability)."},
+}
+#: ``.bidsignore`` of a simulated study: its config and ground-truth tables have no BIDS name
+SIM_BIDSIGNORE = "study.toml\n*_truth.tsv\n"
 
 
 def write_recording(rec, path, *, fmt="bdf", status_high=0x98):
@@ -59,24 +89,42 @@ def write_recording(rec, path, *, fmt="bdf", status_high=0x98):
     # EMG-BIDS sidecars: channels and recording metadata
     stim_name = "Status" if fmt == "bdf" else "Trigger"
     muscles = {lab: m for m, pair in rec.electrodes.items() for lab in pair}
+    role = {lab: k for pair in rec.electrodes.values() for k, lab in enumerate(pair)}
     chans = pd.DataFrame({
         "name": rec.ch_names + [stim_name],
         "type": ["EMG"] * len(rec.ch_names) + ["TRIG"],
         "units": ["uV"] * len(rec.ch_names) + ["n/a"],
-        "description": [f"{muscles.get(c, 'n/a')} electrode" for c in rec.ch_names]
-        + ["trigger"],
+        "description": [f"{muscles.get(c, 'n/a')} electrode"
+                        f"{(' (anode)', ' (cathode)')[role[c]] if c in role else ''}"
+                        for c in rec.ch_names] + ["trigger"],
         "sampling_frequency": rec.sfreq,
         "status": "good",
+        "target_muscle": [TARGET_MUSCLES.get(muscles[c], muscles[c]) if c in muscles
+                          else "n/a" for c in rec.ch_names] + ["n/a"],
+        "group": [muscles.get(c, "n/a") for c in rec.ch_names] + ["n/a"],
     })
     write_tsv(chans, path.with_name(f"{stem}_channels.tsv"))
     task = re.search(r"_task-([A-Za-z0-9]+)", path.name)
-    meta = {"TaskName": task.group(1) if task else "mimicry", "SamplingFrequency": rec.sfreq,
+    targets = list(dict.fromkeys(TARGET_MUSCLES.get(m, m) for m in rec.electrodes))
+    meta = {"TaskName": task.group(1) if task else "mimicry",
+            "TaskDescription": "Simulated facial mimicry: photographs of happy, angry, sad "
+                               "and neutral faces, one per trial.",
+            "SamplingFrequency": rec.sfreq,
             "PowerLineFrequency": 50, "EMGReference": "bipolar pairs of monopolar "
             "electrodes (anode - cathode) per muscle", "EMGGround": "n/a",
+            "EMGPlacementScheme": "Other",
+            "EMGPlacementSchemeDescription": "Surface electrode pairs over "
+            + ", ".join(targets) + " (see channels.tsv target_muscle and group).",
             "EMGChannelCount": len(rec.ch_names), "TriggerChannelCount": 1,
             "RecordingDuration": rec.duration, "RecordingType": "continuous",
+            "SoftwareFilters": "n/a", "HardwareFilters": "n/a",
+            "Manufacturer": "n/a (simulated by emgkit)",
             "SoftwareVersions": "emgkit simulate"}
     write_text(json.dumps(meta, indent=2), path.with_name(f"{stem}_emg.json"))
+    write_text(json.dumps(EVENTS_SIDECAR | {"trial_type": EVENTS_SIDECAR["trial_type"] | {
+        "Levels": {str(c): f"face with a {c} expression"
+                   for c in pd.unique(rec.events.trial_type)}}}, indent=2),
+        path.with_name(f"{stem}_events.json"))
     return path
 
 
@@ -184,21 +232,49 @@ def simulate_study(out_dir, n_subjects, *, seed=0, fmt="bdf", sfreq=None, params
         path = write_recording(rec, folder / f"sub-{sub}_task-{task}_emg.{fmt}", fmt=fmt,
                                status_high=params.status_high)
         written += [path] + [folder / f"sub-{sub}_task-{task}_{s}" for s in
-                             ("events.tsv", "truth.tsv", "channels.tsv", "emg.json")]
+                             ("events.tsv", "events.json", "truth.tsv", "channels.tsv",
+                              "emg.json")]
         rows.append(dict(participant_id=f"sub-{sub}", group=group,
                          age=int(rng.integers(19, 36)), sex=str(rng.choice(["F", "M"])),
                          trait=round(float(rng.normal()), 3), response_scale=round(scale, 4),
                          recording=str(path.relative_to(out))))
     participants = pd.DataFrame(rows)
     write_tsv(participants.drop(columns="recording"), out / "participants.tsv")
+    groups = sorted(participants["group"].unique())
+    write_text(json.dumps(PARTICIPANTS_SIDECAR | {"group": PARTICIPANTS_SIDECAR["group"] | {
+        "Levels": {g: f"group {g}" for g in groups}}}, indent=2), out / "participants.json")
+    write_text(SIM_BIDSIGNORE, out / ".bidsignore")
+    write_text(_readme(n_subjects, fmt, params.sfreq, seed, task), out / "README.md")
     write_text(json.dumps({"Name": "emgkit simulated facial-mimicry study",
                            "BIDSVersion": "1.11.0", "DatasetType": "raw",
                            "GeneratedBy": [{"Name": "emgkit simulate", "Seed": seed}]},
                           indent=2), out / "dataset_description.json")
     write_text(study_toml(params, fmt=fmt, task=task), out / "study.toml")
-    written += [out / "participants.tsv", out / "dataset_description.json", out / "study.toml"]
+    written += [out / "participants.tsv", out / "dataset_description.json", out / "study.toml",
+                out / "participants.json", out / ".bidsignore", out / "README.md"]
     _write_manifest(out, written)
     return participants
+
+
+def _readme(n_subjects, fmt, sfreq, seed, task):
+    """The README of a simulated study."""
+    return f"""# emgkit simulated facial-mimicry study
+
+An EMG-BIDS 1.11 dataset simulated by `emgkit simulate` (seed {seed}): {n_subjects} participants
+alternating between a placebo and a drug group, facial EMG of corrugator supercilii,
+zygomaticus major and depressor anguli oris as monopolar electrode pairs
+({fmt.upper()}, {sfreq:g} Hz), task `{task}` (faces with four expressions).
+
+- `sub-<label>/emg/*_emg.{fmt}` with `*_emg.json`, `*_channels.tsv` (`target_muscle`) and
+  `*_events.tsv`/`*_events.json`;
+- `participants.tsv`/`participants.json`: group, age, sex, a trait score and the simulated
+  response scale;
+- not BIDS (listed in `.bidsignore`): `study.toml`, the emgkit config that analyses the study
+  (`emgkit run study.toml --out OUT`), and `*_truth.tsv`, the simulated ground truth per
+  trial and muscle.
+
+The data are synthetic: no person was recorded.
+"""
 
 
 def _write_manifest(out, written):

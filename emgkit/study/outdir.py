@@ -50,7 +50,8 @@ SIMULATED = "emgkit simulate"
 SIMULATED_FILES = ".emgkit-simulated.json"
 #: files ``emgkit run`` writes into a participant folder
 PARTICIPANT_FILES = frozenset({"trials.tsv", "timecourses.tsv", "quality.tsv", "report.pdf",
-                               "trials.json", "timecourses.json", "envelopes.npz", DONE})
+                               "trials.json", "timecourses.json", "quality.json",
+                               "envelopes.npz", DONE})
 
 
 def subject_label(participant_id, *, where=""):
@@ -77,7 +78,7 @@ def inside(path, root):
 def _marker_text():
     from .._version import __version__
 
-    return json.dumps({"Name": "emgkit outputs", "BIDSVersion": "1.9.0",
+    return json.dumps({"Name": "emgkit outputs", "BIDSVersion": "1.11.0",
                        "DatasetType": "derivative",
                        "GeneratedBy": [{"Name": "emgkit", "Version": __version__}]}, indent=2)
 

@@ -33,6 +33,7 @@ from ..config import Config, load_config, require_channels
 from ..epochs.sidecar import write_sidecars
 from ..epochs.tables import read_trials
 from ..errors import ConfigError, EmgkitError, Interrupted
+from .derivative import describe_results, write_participants_sidecar, write_table_sidecars
 from .executors import run_tasks
 from .outdir import OutputFolder, verify
 from .plan import split_key
@@ -463,6 +464,7 @@ def _hash(path):
 
 def _run(record, plan, config, out, jobs, scheduler, reports, progress, group_step):
     write_tsv(plan.participants, out.root / "participants.tsv")
+    describe_results(out.root, plan)  # a BIDS derivative dataset (dataset_description, …)
     tasks, excluded = _tasks(plan, config, out, reports)
     for pid in excluded:
         record["participants"][pid] = dict(participant=pid, status="excluded",
@@ -589,6 +591,9 @@ def _group(out, plan, config, ok, reports, trials):
         write_tsv(plan.participants, staging / "participants.tsv")
         info["formula"] = fit_group(trials, plan.participants, config, staging, out.root,
                                     reports=reports)
+        write_participants_sidecar(staging / "participants.tsv", plan.participants,
+                                   plan.inputs[0] if plan.inputs else None)
+        write_table_sidecars(staging)  # every group table described, column by column
         _interrupts.check()
         out.publish(staging, "group", participants=[r["participant"] for r in ok],
                     finished=_now())

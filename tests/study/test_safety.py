@@ -82,7 +82,7 @@ def test_out_marked_as_bids_derivative(study, tmp_path):
     assert meta["GeneratedBy"][0]["Name"] == "emgkit"
     done = json.loads((out / "sub-01" / "done.json").read_text())
     assert set(done["files"]) == {"trials.tsv", "timecourses.tsv", "quality.tsv", "trials.json",
-                                  "timecourses.json", "envelopes.npz"}
+                                  "timecourses.json", "quality.json", "envelopes.npz"}
     assert json.loads((out / "group" / "done.json").read_text())["files"]["trials.tsv"]
 
 
