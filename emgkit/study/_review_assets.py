@@ -1,7 +1,20 @@
 """The style and script of the ``emgkit review`` page (inlined into its HTML).
 
 Plain JavaScript, no framework and no network: the traces are drawn on small ``<canvas>``
-elements (720 for 240 trials × 3 muscles draw in well under a second). ``applyMark`` mirrors
+elements (720 for 240 trials × 3 muscles draw in well under a second), and the selected
+trial's signal excerpt on a few larger ones with µV and time axes.
+
+Why a canvas renderer rather than Vega-Lite/Altair or Bokeh: the page must draw 720 small
+plots per participant within 1 s from ``file://`` with no network, and the review folder
+of 40 such participants must stay under 10 MB. Measured in headless Chromium on this
+project's machine (``benchmarks/review_speed.py``): the canvas page draws a 240-trial
+participant in about 0.1-0.2 s with a 10 MB folder budget met. vega-embed (vega + vega-lite,
+~1 MB of minified script per page, inlined since nothing may be fetched) spends tens of
+milliseconds per view just compiling the spec, i.e. several seconds for 720 views, and a
+single faceted view of 720 panels re-parses 70 000 data rows as JSON objects (≈ 6 MB of JSON
+per participant, 40 × that for the study); BokehJS (~1 MB) has the same per-figure cost.
+Neither meets "≤ 1 s per page, ≤ 10 MB per study"; the renderer here draws lines on canvases
+only (no axes framework, no layout engine) and is about 150 lines. ``applyMark`` mirrors
 :func:`emgkit.study.review_page.apply_mark`; ``tsvOf`` mirrors
 :func:`emgkit.study.review_page.overrides_text`.
 """
@@ -36,6 +49,12 @@ h3{margin:14px 0 4px}
  display:none;z-index:3;max-width:330px}
 .status{color:#555}
 .legend span{padding:0 4px;margin-right:4px}
+body.withex main{margin-right:420px}
+#excerpt{position:fixed;right:0;top:44px;bottom:0;width:404px;overflow-y:auto;background:#fff;
+ border-left:1px solid #ccc;padding:4px 6px;z-index:1;font-size:11px}
+#excerpt canvas{display:block;width:392px}
+#excerpt .m{margin-top:4px;font-weight:600}
+#excerpt .m.sel{color:#06c}
 """
 
 JS = r"""
@@ -104,11 +123,14 @@ function el(tag, attrs, ...kids) {
   kids.forEach(k => e.append(k));
   return e;
 }
+function int8s(b64) {
+  const bin = atob(b64), buf = new ArrayBuffer(bin.length), u8 = new Uint8Array(buf);
+  for (let k = 0; k < bin.length; k++) u8[k] = bin.charCodeAt(k);
+  return new Int8Array(buf);
+}
 function traces(p) {
   if (p._v || !p.data) return p._v;
-  const bin = atob(p.data), buf = new ArrayBuffer(bin.length), u8 = new Uint8Array(buf);
-  for (let k = 0; k < bin.length; k++) u8[k] = bin.charCodeAt(k);
-  const codes = new Int8Array(buf), n = p.times.length, v = new Float32Array(codes.length);
+  const codes = int8s(p.data), n = p.times.length, v = new Float32Array(codes.length);
   for (let k = 0; k < codes.length; k++) {
     v[k] = codes[k] === -128 ? NaN : codes[k] * p.scale[Math.floor(k / n)];
   }
@@ -145,6 +167,89 @@ function draw(cv, p, i, j) {
     pen = true;
   }
   g.stroke();
+}
+// the excerpt of the selected trial: per muscle [low, high, raw] × bins (µV), NaN missing
+function excerpts(p) {
+  if (p._ex || !p.ex) return p._ex;
+  const codes = int8s(p.ex), k = p.ex_times.length, v = new Float32Array(codes.length);
+  for (let q = 0; q < codes.length; q++) {
+    const part = Math.floor(q / k) % 3, trace = Math.floor(q / (3 * k));
+    v[q] = codes[q] === -128 ? NaN : codes[q] * p.ex_scale[2 * trace + (part === 2 ? 1 : 0)];
+  }
+  p._ex = v;
+  return v;
+}
+const fmt = x => Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toPrecision(2);
+// a plot with a µV axis on the left and, when asked, the time axis (s) below
+function panel(H, peak, label, timeAxis) {
+  const W = 392, L = 46, B = timeAxis ? 16 : 3, r = window.devicePixelRatio || 1;
+  const cv = el("canvas", {}); cv.style.height = H + "px";
+  cv.width = W * r; cv.height = H * r;
+  const g = cv.getContext("2d"); g.scale(r, r);
+  const t0 = D.tmin, t1 = D.tmax, lo = -peak, hi = peak;
+  const X = t => L + (t - t0) / (t1 - t0) * (W - L - 4);
+  const Y = y => 2 + (hi - y) / (hi - lo) * (H - B - 4);
+  if (D.response) { g.fillStyle = "rgba(80,120,220,0.13)";
+    g.fillRect(X(D.response[0]), 0, X(D.response[1]) - X(D.response[0]), H - B); }
+  g.strokeStyle = "#bbb"; g.beginPath(); g.moveTo(X(0), 0); g.lineTo(X(0), H - B);
+  g.moveTo(L, Y(0)); g.lineTo(W - 4, Y(0)); g.stroke();
+  g.strokeStyle = "#888"; g.beginPath(); g.moveTo(L, 0); g.lineTo(L, H - B); g.stroke();
+  g.fillStyle = "#333"; g.font = "10px system-ui,sans-serif"; g.textAlign = "right";
+  g.fillText(fmt(hi), L - 3, Y(hi) + 8); g.fillText(fmt(lo), L - 3, Y(lo));
+  g.fillText(label, L - 3, Y(0) + 3);
+  if (timeAxis) {
+    g.textAlign = "center"; g.beginPath();
+    for (let t = Math.ceil(t0); t <= t1; t++) {
+      g.moveTo(X(t), H - B); g.lineTo(X(t), H - B + 3); g.fillText(String(t), X(t), H - 3);
+    }
+    g.stroke(); g.textAlign = "right"; g.fillText("time (s)", L - 9, H - 3);
+  }
+  return {cv, g, X, Y};
+}
+function drawExcerpt(p) {
+  const box = document.getElementById("excerpt"); if (!box) return;
+  box.innerHTML = "";
+  const i = S.i, trial = p.trials[i];
+  if (trial === undefined) return;
+  box.append(el("b", {id: "excerpt-title"}, "trial " + trial + " (" + p.conditions[i] + ")"),
+    el("div", {}, "filtered signal: minimum–maximum per bin (band, µV); raw: bin means, " +
+      "the epoch's mean removed (line, µV); time from stimulus onset (s)"));
+  if (!p.ex) { box.append(el("p", {className: "flag"}, "No signal excerpt in these results " +
+    "(written by an older emgkit); rerun emgkit run to see it.")); return; }
+  const v = excerpts(p), k = p.ex_times.length, tt = p.ex_times;
+  M.forEach((m, j) => {
+    const base = (i * M.length + j) * 3 * k;
+    let pf = 0, pr = 0;
+    for (let q = 0; q < k; q++) {
+      const a = Math.abs(v[base + q]), b = Math.abs(v[base + k + q]), c = Math.abs(v[base + 2 * k + q]);
+      if (a > pf) pf = a; if (b > pf) pf = b; if (c > pr) pr = c;
+    }
+    box.append(el("div", {className: "m" + (S.m === j ? " sel" : "")}, m +
+      (S.m === j ? " (selected)" : "")));
+    const f = panel(64, pf || 1, "µV", false), g = f.g;
+    g.fillStyle = "rgba(30,70,150,0.55)"; g.beginPath();
+    let open = false;
+    const close = q => { for (let b = q - 1; b >= 0 && !isNaN(v[base + b]); b--)
+      g.lineTo(f.X(tt[b]), f.Y(v[base + k + b])); g.closePath(); };
+    for (let q = 0; q < k; q++) {  // a polygon per stretch of bins: minima forward, maxima back
+      const y = v[base + q];
+      if (isNaN(y)) { if (open) { close(q); open = false; } continue; }
+      if (open) g.lineTo(f.X(tt[q]), f.Y(y)); else { g.moveTo(f.X(tt[q]), f.Y(y)); open = true; }
+    }
+    if (open) close(k);
+    g.fill();
+    const r = panel(j === M.length - 1 ? 50 : 36, pr || 1, "raw µV", j === M.length - 1), h = r.g;
+    h.strokeStyle = "#a33"; h.lineWidth = 1.2; h.beginPath();
+    let pen = false;
+    for (let q = 0; q < k; q++) {
+      const y = v[base + 2 * k + q];
+      if (isNaN(y)) { pen = false; continue; }
+      if (pen) h.lineTo(r.X(tt[q]), r.Y(y)); else h.moveTo(r.X(tt[q]), r.Y(y));
+      pen = true;
+    }
+    h.stroke();
+    f.cv.id = "ex-" + m; box.append(f.cv, r.cv);
+  });
 }
 function save() {
   if (!D.token) return;
@@ -199,6 +304,7 @@ function help(show) {
 }
 function overview() {
   S.pid = null;
+  document.body.classList.remove("withex");
   const app = document.getElementById("app"); app.innerHTML = "";
   const cols = [["id", "participant"], ["status", "status"]];
   M.forEach(m => cols.push(["k:" + m, m + " kept"], ["r:" + m, m + " rejected"]));
@@ -266,7 +372,10 @@ function participant(pid) {
     el("b", {}, p.id + " (" + p.status + ")"), next ? el("a", {href: "#" + next.id}, next.id + " ▶") : "",
     el("span", {className: "legend"}, el("span", {className: "auto"}, "auto-rejected"),
       el("span", {className: "excl"}, "excluded ✕"), el("span", {className: "incl"}, "included"),
-      "shaded: response window; muscles top to bottom: " + M.join(", "))]), main);
+      "shaded: response window; muscles top to bottom: " + M.join(", "))]), main,
+    el("aside", {id: "excerpt"}));
+  document.body.classList.add("withex");
+  document.getElementById("excerpt").style.top = app.querySelector("header").offsetHeight + "px";
   refresh();
 }
 function select(i, j) { S.i = i; S.m = j; refresh(true); }
@@ -288,6 +397,7 @@ function refresh(scroll) {
   const note = document.getElementById("stale");
   if (note) note.replaceWith(staleNote(stale(p)) || el("span"));
   if (scroll && p._cards[S.i]) p._cards[S.i].scrollIntoView({block: "nearest"});
+  if (S.shown !== S.i + ":" + S.m + ":" + S.pid) { S.shown = S.i + ":" + S.m + ":" + S.pid; drawExcerpt(p); }
   status();
 }
 document.addEventListener("keydown", e => {
