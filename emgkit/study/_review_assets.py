@@ -137,9 +137,11 @@ function traces(p) {
   p._v = v;
   p._lim = M.map((m, j) => {
     const vals = [];
-    for (let i = 0; i < p.trials.length; i++) for (let t = 0; t < n; t++) {
-      const x = v[(i * M.length + j) * n + t]; if (!isNaN(x)) vals.push(x);
-    }
+    // the range of the trials the rules kept: one saturated trial must not flatten the rest
+    const kept = p.trials.map((t, i) => i).filter(i => !(p.auto && p.auto[i][j]));
+    (kept.length ? kept : p.trials.map((t, i) => i)).forEach(i => {
+      for (let t = 0; t < n; t++) { const x = v[(i * M.length + j) * n + t]; if (!isNaN(x)) vals.push(x); }
+    });
     vals.sort((a, b) => a - b);
     if (!vals.length) return [0, 1];
     const lo = vals[Math.floor(vals.length * 0.01)], hi = vals[Math.floor(vals.length * 0.99)];
@@ -187,12 +189,12 @@ function panel(H, peak, label, timeAxis) {
   cv.width = W * r; cv.height = H * r;
   const g = cv.getContext("2d"); g.scale(r, r);
   const t0 = D.tmin, t1 = D.tmax, lo = -peak, hi = peak;
-  const X = t => L + (t - t0) / (t1 - t0) * (W - L - 4);
+  const X = t => L + (t - t0) / (t1 - t0) * (W - L - 16);
   const Y = y => 2 + (hi - y) / (hi - lo) * (H - B - 4);
   if (D.response) { g.fillStyle = "rgba(80,120,220,0.13)";
     g.fillRect(X(D.response[0]), 0, X(D.response[1]) - X(D.response[0]), H - B); }
   g.strokeStyle = "#bbb"; g.beginPath(); g.moveTo(X(0), 0); g.lineTo(X(0), H - B);
-  g.moveTo(L, Y(0)); g.lineTo(W - 4, Y(0)); g.stroke();
+  g.moveTo(L, Y(0)); g.lineTo(X(t1), Y(0)); g.stroke();
   g.strokeStyle = "#888"; g.beginPath(); g.moveTo(L, 0); g.lineTo(L, H - B); g.stroke();
   g.fillStyle = "#333"; g.font = "10px system-ui,sans-serif"; g.textAlign = "right";
   g.fillText(fmt(hi), L - 3, Y(hi) + 8); g.fillText(fmt(lo), L - 3, Y(lo));
@@ -202,7 +204,7 @@ function panel(H, peak, label, timeAxis) {
     for (let t = Math.ceil(t0); t <= t1; t++) {
       g.moveTo(X(t), H - B); g.lineTo(X(t), H - B + 3); g.fillText(String(t), X(t), H - 3);
     }
-    g.stroke(); g.textAlign = "right"; g.fillText("time (s)", L - 9, H - 3);
+    g.stroke(); g.textAlign = "left"; g.fillText("s", W - 8, H - 3);
   }
   return {cv, g, X, Y};
 }
@@ -251,15 +253,24 @@ function drawExcerpt(p) {
     f.cv.id = "ex-" + m; box.append(f.cv, r.cv);
   });
 }
+// one post at a time, the latest rows last: a slow earlier post never overwrites a later one
+let saving = false, again = false;
 function save() {
   if (!D.token) return;
+  if (saving) { again = true; return; }
+  saving = true; again = false;
   S.status = "saving…"; status();
   fetch("/overrides?token=" + encodeURIComponent(D.token), {method: "POST",
     headers: {"Content-Type": "application/json"}, body: JSON.stringify({rows: rows})})
-    .then(r => r.text().then(t => { S.status = r.ok ? "saved to " + D.overrides : "NOT saved: " + t;
-      status(); }))
-    .catch(e => { S.status = "NOT saved: " + e; status(); });
+    .then(r => r.text().then(t => { S.status = r.ok ? "saved to " + D.overrides : "NOT saved: " + t; }))
+    .catch(e => { S.status = "NOT saved: " + e; })
+    .finally(() => { saving = false; if (again) save(); else status(); });
 }
+function place() {  // the excerpt panel starts below the header, whose height varies
+  const ex = document.getElementById("excerpt"), hd = document.querySelector("header");
+  if (ex && hd) ex.style.top = hd.offsetHeight + "px";
+}
+window.addEventListener("resize", place);
 function status() {
   const s = document.getElementById("status"); if (s) s.textContent = S.status;
   const c = document.getElementById("count");
@@ -270,6 +281,7 @@ function status() {
       mine.filter(r => r.action === "include").length + " include rows; " +
       rows.length + " rows in all";
   }
+  place();
 }
 function mark(action) {
   const p = byId[S.pid]; if (!p || !p.trials.length) return;
@@ -344,7 +356,10 @@ function participant(pid) {
   const prev = D.participants[k - 1], next = D.participants[k + 1];
   const app = document.getElementById("app"); app.innerHTML = "";
   const main = el("main", {});
-  main.append(staleNote(stale(p)));
+  main.append(el("div", {className: "legend"}, el("span", {className: "auto"}, "auto-rejected"),
+    el("span", {className: "excl"}, "excluded ✕"), el("span", {className: "incl"}, "included"),
+    "shaded: response window; envelope (" + (p.unit || "") + ") per trial, muscles top to bottom: " +
+    M.join(", ") + "; the selected trial's signal is on the right"), staleNote(stale(p)));
   if (!p.data) main.append(el("p", {className: "flag"}, p.status + ": no envelopes to show " +
     (p.message || []).join(" ") + " (rerun emgkit run to write envelopes.npz)"));
   const idx = {};
@@ -370,12 +385,11 @@ function participant(pid) {
   if (fresh) S.i = p._order.length ? p._order[0] : 0;
   app.append(headerBar([prev ? el("a", {href: "#" + prev.id}, "◀ " + prev.id) : "",
     el("b", {}, p.id + " (" + p.status + ")"), next ? el("a", {href: "#" + next.id}, next.id + " ▶") : "",
-    el("span", {className: "legend"}, el("span", {className: "auto"}, "auto-rejected"),
-      el("span", {className: "excl"}, "excluded ✕"), el("span", {className: "incl"}, "included"),
-      "shaded: response window; muscles top to bottom: " + M.join(", "))]), main,
+    el("button", {id: "exclude", title: "key x", onclick: () => mark("exclude")}, "exclude"),
+    el("button", {id: "include", title: "key i", onclick: () => mark("include")}, "include"),
+    el("button", {id: "undo", title: "key u", onclick: undo}, "undo")]), main,
     el("aside", {id: "excerpt"}));
   document.body.classList.add("withex");
-  document.getElementById("excerpt").style.top = app.querySelector("header").offsetHeight + "px";
   refresh();
 }
 function select(i, j) { S.i = i; S.m = j; refresh(true); }
@@ -430,7 +444,8 @@ document.body.append(el("div", {id: "help"}, el("b", {}, "Keys"), el("pre", {},
   "x  exclude the selection\ni  include the selection\nu  undo the last mark\n" +
   "→ / j  next trial     ← / k  previous trial\n↓ / ↑  muscle (top: whole trial)\n" +
   "n / p  next / previous participant\n?  this help   Esc  close\n\n" +
-  "Click a trace: that trial × muscle; click a trial title: the whole trial.\n" +
+  "Click a trace: that trial × muscle; click a trial title: the whole trial;\n" +
+  "then a key or the exclude / include / undo buttons.\n" +
   "Marks use the reason and initials in the bar. With emgkit review --serve each mark is\n" +
   "saved at once; otherwise use 'download overrides.tsv'.")));
 window.addEventListener("hashchange", () => { const t = performance.now(); route();
