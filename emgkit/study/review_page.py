@@ -142,19 +142,24 @@ def _participant(root, pid, info, muscles):
             entry["message"] = [problem]
         return entry
     trials = read_tsv(folder / "trials.tsv", what="Trials table", ids=False, text=True)
-    rej = trials["rejected"].str.lower() == "true"
-    entry["kept"] = {m: int((~rej[trials["muscle"] == m]).sum()) for m in muscles}
-    entry["rejected"] = {m: int(rej[trials["muscle"] == m].sum()) for m in muscles}
+    rej = (trials["rejected"].str.lower() == "true").to_numpy()
+    muscle = trials["muscle"].to_numpy()
+    entry["kept"] = {m: int((~rej[muscle == m]).sum()) for m in muscles}
+    entry["rejected"] = {m: int(rej[muscle == m].sum()) for m in muscles}
     if "quality.tsv" in done["files"]:
         q = read_tsv(folder / "quality.tsv", what="Quality table", ids=False)
         entry["quality"] = _quality(q)
-    first = trials.drop_duplicates("trial")
-    entry["trials"] = [int(t) for t in first["trial"]]
-    entry["conditions"] = list(first["condition"])
-    cur = {(int(t), m): (bool(r), str(why)) for t, m, r, why in
-           zip(trials["trial"], trials["muscle"], rej, trials["reject_reason"])}
-    entry["current"] = [[cur.get((t, m), (False, ""))[1] if cur.get((t, m), (False,))[0]
-                         else None for m in muscles] for t in entry["trials"]]
+    number = trials["trial"].astype(int).to_numpy()
+    first = np.sort(np.unique(number, return_index=True)[1])  # in the table's order
+    entry["trials"] = [int(number[k]) for k in first]
+    entry["conditions"] = [str(c) for c in trials["condition"].to_numpy()[first]]
+    row = {t: i for i, t in enumerate(entry["trials"])}
+    col = {m: j for j, m in enumerate(muscles)}
+    current = np.full((len(row), len(muscles)), None, dtype=object)
+    for t, m, why in zip(number[rej], muscle[rej], trials["reject_reason"].to_numpy()[rej]):
+        if m in col:
+            current[row[t], col[m]] = str(why)
+    entry["current"] = current.tolist()
     if FILE in done["files"]:
         entry.update(_traces(read_traces(folder / FILE), entry["trials"], muscles))
     return entry
