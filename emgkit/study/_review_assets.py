@@ -4,17 +4,19 @@ Plain JavaScript, no framework and no network: the traces are drawn on small ``<
 elements (720 for 240 trials × 3 muscles draw in well under a second), and the selected
 trial's signal excerpt on a few larger ones with µV and time axes.
 
-Why a canvas renderer rather than Vega-Lite/Altair or Bokeh: the page must draw 720 small
-plots per participant within 1 s from ``file://`` with no network, and the review folder
-of 40 such participants must stay under 10 MB. Measured in headless Chromium on this
-project's machine (``benchmarks/review_speed.py``): the canvas page draws a 240-trial
-participant in about 0.1-0.2 s with a 10 MB folder budget met. vega-embed (vega + vega-lite,
-~1 MB of minified script per page, inlined since nothing may be fetched) spends tens of
-milliseconds per view just compiling the spec, i.e. several seconds for 720 views, and a
-single faceted view of 720 panels re-parses 70 000 data rows as JSON objects (≈ 6 MB of JSON
-per participant, 40 × that for the study); BokehJS (~1 MB) has the same per-figure cost.
-Neither meets "≤ 1 s per page, ≤ 10 MB per study"; the renderer here draws lines on canvases
-only (no axes framework, no layout engine) and is about 150 lines. ``applyMark`` mirrors
+Why a canvas renderer rather than Vega-Lite or Bokeh (measured with
+``benchmarks/review_renderers.py`` on one participant of ``benchmarks/review_speed.py``:
+240 trials × 3 muscles = 720 plots of 99 points, headless Chromium, a 2-core machine under
+heavy shared load): Vega-Lite 5 through vega-embed, canvas renderer, took 2.5 s to paint as
+one faceted chart (a 5.4 MB page for one participant: the data are JSON rows) and 4.8 s as
+720 charts; a Bokeh 3.8 gridplot painted 60 figures in 5.3 s, 240 in 32 s, and 720 had
+not finished after 100 s. This page
+paints the same participant in 0.5-0.7 s, and 40 such participants fit in 9.5 MB. Each
+library is ~1 MB of script to inline (nothing may be fetched), and the goals are ≤ 1 s per
+page and ≤ 10 MB per study; so the plots are plain lines on ``<canvas>`` (no layout engine,
+no axes framework), about 150 lines of script.
+
+``applyMark`` mirrors
 :func:`emgkit.study.review_page.apply_mark`; ``tsvOf`` mirrors
 :func:`emgkit.study.review_page.overrides_text`.
 """
