@@ -10,14 +10,12 @@ Why a canvas renderer rather than Vega-Lite or Bokeh (measured with
 heavy shared load): Vega-Lite 5 through vega-embed, canvas renderer, took 2.5 s to paint as
 one faceted chart (a 5.4 MB page for one participant: the data are JSON rows) and 4.8 s as
 720 charts; a Bokeh 3.8 gridplot painted 60 figures in 5.3 s, 240 in 32 s, and 720 had
-not finished after 100 s. This page
-paints the same participant in 0.5-0.7 s, and 40 such participants fit in 9.5 MB. Each
-library is ~1 MB of script to inline (nothing may be fetched), and the goals are ≤ 1 s per
-page and ≤ 10 MB per study; so the plots are plain lines on ``<canvas>`` (no layout engine,
-no axes framework), about 150 lines of script.
+not finished after 100 s. This page paints the same participant in 0.5-0.7 s, and 40 such
+participants fit in 9.5 MB. Each library is ~1 MB of script to inline (nothing may be
+fetched), and the goals are ≤ 1 s per page and ≤ 10 MB per study; so the plots are plain
+lines on ``<canvas>`` (no layout engine, no axes framework), about 150 lines of script.
 
-``applyMark`` mirrors
-:func:`emgkit.study.review_page.apply_mark`; ``tsvOf`` mirrors
+``applyMark`` mirrors :func:`emgkit.study.review_page.apply_mark`; ``tsvOf`` mirrors
 :func:`emgkit.study.review_page.overrides_text`.
 """
 
