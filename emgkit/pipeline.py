@@ -39,7 +39,8 @@ def participant_from_path(path):
 
 
 def process_recording(path, config, *, participant_id=None, keep_continuous=False,
-                      quality=True, engine="auto", verbose="error", path_id=None):
+                      quality=True, engine="auto", verbose="error", path_id=None,
+                      excerpts=True):
     """Process one recording from file to trial table.
 
     Parameters
@@ -64,6 +65,9 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=Fals
     path_id : str | None
         What ``{participant_id}`` stands for in an event-log path (``[events] source``):
         the id as written in the participants table; None: ``participant_id``.
+    excerpts : bool
+        Keep the filtered and input signal of every epoch in bins, for ``emgkit review``
+        (:class:`emgkit.epochs.traces.TrialExcerpts`; written to ``envelopes.npz``).
 
     Returns
     -------
@@ -85,7 +89,7 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=Fals
         first, length = excerpt_window(loaded.n_times, sfreq, 10.0, float(onsets[0]) - 2.0)
         collect = QualityCollector(loaded.n_times, len(resolved), sfreq, (first, length))
     ex = extract_epochs(loaded, pp, ep, onsets, keep_continuous=keep_continuous,
-                        collect=collect)
+                        collect=collect, excerpts=excerpts)
     release_memory()  # the pass's blocks are freed: give their pages back
     check_inside(ex.inside, ep, loaded, path)
     sc = score_epochs(ex.epochs, ex.times, ep, events=events, blocks=config.blocks,
@@ -111,7 +115,8 @@ def process_recording(path, config, *, participant_id=None, keep_continuous=Fals
         events=events, times=ex.times, envelope_epochs=ex.epochs,
         baseline_level=sc.level, baseline_sd=sc.sd,
         trials=trials, timecourses=timecourses, meas_date=loaded.meas_date,
-        duration=loaded.n_times / sfreq, quality=summary, envelope=ex.envelope)
+        duration=loaded.n_times / sfreq, quality=summary, envelope=ex.envelope,
+        excerpts=ex.excerpts)
 
 
 def recording_config(path, config, notch=None):

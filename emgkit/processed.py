@@ -58,6 +58,9 @@ class ProcessedRecording:
         Signal-quality measures (see :func:`emgkit.signal.quality.recording_quality`).
     envelope : ndarray, shape (n_muscles, n_samples) | None
         Continuous envelope (µV).
+    excerpts : dict | None
+        The filtered and input signal of every epoch in bins (µV;
+        :meth:`emgkit.epochs.traces.TrialExcerpts.result`), written to ``envelopes.npz``.
     """
 
     participant_id: str
@@ -76,6 +79,7 @@ class ProcessedRecording:
     quality: dict | None = None
     envelope: np.ndarray | None = field(default=None)
     baseline_sd: np.ndarray | None = None
+    excerpts: dict | None = field(default=None)
 
     @cached_property
     def corrected(self):

@@ -56,3 +56,28 @@ def test_stats_speed_benchmark_runs_its_models():
         out = stats_speed.lme4_times(
             {"sleep_int": (stats_speed.DATA / "sleep_int_data.csv", spec[0], ["Subject"])}, 1)
         assert out["sleep_int"] > 0
+
+
+def test_review_benchmark_measures_a_small_study(tmp_path, capsys):
+    """The review benchmark's study, process timing, folder size and browser timings (the
+    browser part only where chromium, chromedriver and selenium are installed)."""
+    import shutil
+
+    from benchmarks import review_speed
+
+    figures = review_speed.main(3, 1, folder=tmp_path, n_trials=2)
+    out = capsys.readouterr().out
+    assert "3 participants × 8 trials × 3 muscles" in out
+    assert figures["review"] > 0 and 0 < figures["size"] < 1_000_000
+    assert (tmp_path / "out" / "sub-03" / "envelopes.npz").is_file()  # a copied participant
+    have = shutil.which("chromium") and shutil.which("chromedriver")
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        have = False
+    if have:
+        assert 0 < figures["overview"] <= figures["overview_paint"]
+        assert 0 < figures["participant"] <= figures["participant_paint"]
+        assert 0 < figures["route"] <= figures["route_paint"]
+    else:
+        assert "browser figures skipped" in out

@@ -88,7 +88,8 @@ def simulate_signal_study(models, n_per_group, trials_per_cell, config, formula,
         data, names = _electrodes(config, muscles, signals, rng)
         path = Path(workdir) / f"{pid}_emg.bdf"
         write_edf(path, data, names, sfreq, fmt="bdf", stim=status, stim_name="Status")
-        res = process_recording(path, cfg, participant_id=pid, quality=False)
+        res = process_recording(path, cfg, participant_id=pid, quality=False,
+                                excerpts=False)
         path.unlink()
         tables.append(res.trials)
         parts.append(dict(participant_id=pid, group=groups[g]))

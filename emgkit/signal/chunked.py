@@ -83,7 +83,8 @@ def process_blocks(source, sos, size, starts, n_epoch, *, kind="mean", workers=2
     collect : QualityCollector | None
         Given every block's input, filtered signal and envelope
         (:class:`emgkit.signal.quality.QualityCollector`): the quality measures are
-        gathered in the same pass.
+        gathered in the same pass. A collector whose ``every_block`` is False is given only
+        the blocks that hold an epoch.
 
     Returns
     -------
@@ -152,7 +153,8 @@ def process_variants(source, filters, envelopes, starts, n_epoch, *, workers=2, 
     def run(bounds):
         a, b = bounds
         want = np.flatnonzero(inside & (starts < b) & (ends > a))
-        if not want.size and not keep and collect is None:
+        every = collect is not None and getattr(collect, "every_block", True)
+        if not want.size and not keep and not every:
             source.read(a, b, core=(a, b))  # no epoch here: only the flat/saturated runs
             return
         s0 = 0 if len(blocks) == 1 else max(0, a - size_max // 2 - margin)

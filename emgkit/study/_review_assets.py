@@ -1,8 +1,21 @@
 """The style and script of the ``emgkit review`` page (inlined into its HTML).
 
 Plain JavaScript, no framework and no network: the traces are drawn on small ``<canvas>``
-elements (720 for 240 trials × 3 muscles draw in well under a second). ``applyMark`` mirrors
-:func:`emgkit.study.review_page.apply_mark`; ``tsvOf`` mirrors
+elements (720 for 240 trials × 3 muscles draw in well under a second), and the selected
+trial's signal excerpt on a few larger ones with µV and time axes.
+
+Why a canvas renderer rather than Vega-Lite or Bokeh (measured with
+``benchmarks/review_renderers.py`` on one participant of ``benchmarks/review_speed.py``:
+240 trials × 3 muscles = 720 plots of 99 points, headless Chromium, a 2-core machine under
+heavy shared load): Vega-Lite 5 through vega-embed, canvas renderer, took 2.5 s to paint as
+one faceted chart (a 5.4 MB page for one participant: the data are JSON rows) and 4.8 s as
+720 charts; a Bokeh 3.8 gridplot painted 60 figures in 5.3 s, 240 in 32 s, and 720 had
+not finished after 100 s. This page paints the same participant in 0.5-0.7 s, and 40 such
+participants fit in 9.5 MB. Each library is ~1 MB of script to inline (nothing may be
+fetched), and the goals are ≤ 1 s per page and ≤ 10 MB per study; so the plots are plain
+lines on ``<canvas>`` (no layout engine, no axes framework), about 150 lines of script.
+
+``applyMark`` mirrors :func:`emgkit.study.review_page.apply_mark`; ``tsvOf`` mirrors
 :func:`emgkit.study.review_page.overrides_text`.
 """
 
@@ -36,6 +49,12 @@ h3{margin:14px 0 4px}
  display:none;z-index:3;max-width:330px}
 .status{color:#555}
 .legend span{padding:0 4px;margin-right:4px}
+body.withex main{margin-right:420px}
+#excerpt{position:fixed;right:0;top:44px;bottom:0;width:404px;overflow-y:auto;background:#fff;
+ border-left:1px solid #ccc;padding:4px 6px;z-index:1;font-size:11px}
+#excerpt canvas{display:block;width:392px}
+#excerpt .m{margin-top:4px;font-weight:600}
+#excerpt .m.sel{color:#06c}
 """
 
 JS = r"""
@@ -104,20 +123,25 @@ function el(tag, attrs, ...kids) {
   kids.forEach(k => e.append(k));
   return e;
 }
+function int8s(b64) {
+  const bin = atob(b64), buf = new ArrayBuffer(bin.length), u8 = new Uint8Array(buf);
+  for (let k = 0; k < bin.length; k++) u8[k] = bin.charCodeAt(k);
+  return new Int8Array(buf);
+}
 function traces(p) {
   if (p._v || !p.data) return p._v;
-  const bin = atob(p.data), buf = new ArrayBuffer(bin.length), u8 = new Uint8Array(buf);
-  for (let k = 0; k < bin.length; k++) u8[k] = bin.charCodeAt(k);
-  const codes = new Int8Array(buf), n = p.times.length, v = new Float32Array(codes.length);
+  const codes = int8s(p.data), n = p.times.length, v = new Float32Array(codes.length);
   for (let k = 0; k < codes.length; k++) {
     v[k] = codes[k] === -128 ? NaN : codes[k] * p.scale[Math.floor(k / n)];
   }
   p._v = v;
   p._lim = M.map((m, j) => {
     const vals = [];
-    for (let i = 0; i < p.trials.length; i++) for (let t = 0; t < n; t++) {
-      const x = v[(i * M.length + j) * n + t]; if (!isNaN(x)) vals.push(x);
-    }
+    // the range of the trials the rules kept: one saturated trial must not flatten the rest
+    const kept = p.trials.map((t, i) => i).filter(i => !(p.auto && p.auto[i][j]));
+    (kept.length ? kept : p.trials.map((t, i) => i)).forEach(i => {
+      for (let t = 0; t < n; t++) { const x = v[(i * M.length + j) * n + t]; if (!isNaN(x)) vals.push(x); }
+    });
     vals.sort((a, b) => a - b);
     if (!vals.length) return [0, 1];
     const lo = vals[Math.floor(vals.length * 0.01)], hi = vals[Math.floor(vals.length * 0.99)];
@@ -146,15 +170,107 @@ function draw(cv, p, i, j) {
   }
   g.stroke();
 }
+// the excerpt of the selected trial: per muscle [low, high, raw] × bins (µV), NaN missing
+function excerpts(p) {
+  if (p._ex || !p.ex) return p._ex;
+  const codes = int8s(p.ex), k = p.ex_times.length, v = new Float32Array(codes.length);
+  for (let q = 0; q < codes.length; q++) {
+    const part = Math.floor(q / k) % 3, trace = Math.floor(q / (3 * k));
+    v[q] = codes[q] === -128 ? NaN : codes[q] * p.ex_scale[2 * trace + (part === 2 ? 1 : 0)];
+  }
+  p._ex = v;
+  return v;
+}
+const fmt = x => Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toPrecision(2);
+// a plot with a µV axis on the left and, when asked, the time axis (s) below
+function panel(H, peak, label, timeAxis) {
+  const W = 392, L = 46, B = timeAxis ? 16 : 3, r = window.devicePixelRatio || 1;
+  const cv = el("canvas", {}); cv.style.height = H + "px";
+  cv.width = W * r; cv.height = H * r;
+  const g = cv.getContext("2d"); g.scale(r, r);
+  const t0 = D.tmin, t1 = D.tmax, lo = -peak, hi = peak;
+  const X = t => L + (t - t0) / (t1 - t0) * (W - L - 16);
+  const Y = y => 2 + (hi - y) / (hi - lo) * (H - B - 4);
+  if (D.response) { g.fillStyle = "rgba(80,120,220,0.13)";
+    g.fillRect(X(D.response[0]), 0, X(D.response[1]) - X(D.response[0]), H - B); }
+  g.strokeStyle = "#bbb"; g.beginPath(); g.moveTo(X(0), 0); g.lineTo(X(0), H - B);
+  g.moveTo(L, Y(0)); g.lineTo(X(t1), Y(0)); g.stroke();
+  g.strokeStyle = "#888"; g.beginPath(); g.moveTo(L, 0); g.lineTo(L, H - B); g.stroke();
+  g.fillStyle = "#333"; g.font = "10px system-ui,sans-serif"; g.textAlign = "right";
+  g.fillText(fmt(hi), L - 3, Y(hi) + 8); g.fillText(fmt(lo), L - 3, Y(lo));
+  g.fillText(label, L - 3, Y(0) + 3);
+  if (timeAxis) {
+    g.textAlign = "center"; g.beginPath();
+    for (let t = Math.ceil(t0); t <= t1; t++) {
+      g.moveTo(X(t), H - B); g.lineTo(X(t), H - B + 3); g.fillText(String(t), X(t), H - 3);
+    }
+    g.stroke(); g.textAlign = "left"; g.fillText("s", W - 8, H - 3);
+  }
+  return {cv, g, X, Y};
+}
+function drawExcerpt(p) {
+  const box = document.getElementById("excerpt"); if (!box) return;
+  box.innerHTML = "";
+  const i = S.i, trial = p.trials[i];
+  if (trial === undefined) return;
+  box.append(el("b", {id: "excerpt-title"}, "trial " + trial + " (" + p.conditions[i] + ")"),
+    el("div", {}, "filtered signal: minimum–maximum per bin (band, µV); raw: bin means, " +
+      "the epoch's mean removed (line, µV); time from stimulus onset (s)"));
+  if (!p.ex) { box.append(el("p", {className: "flag"}, "No signal excerpt in these results " +
+    "(written by an older emgkit); rerun emgkit run to see it.")); return; }
+  const v = excerpts(p), k = p.ex_times.length, tt = p.ex_times;
+  M.forEach((m, j) => {
+    const base = (i * M.length + j) * 3 * k;
+    let pf = 0, pr = 0;
+    for (let q = 0; q < k; q++) {
+      const a = Math.abs(v[base + q]), b = Math.abs(v[base + k + q]), c = Math.abs(v[base + 2 * k + q]);
+      if (a > pf) pf = a; if (b > pf) pf = b; if (c > pr) pr = c;
+    }
+    box.append(el("div", {className: "m" + (S.m === j ? " sel" : "")}, m +
+      (S.m === j ? " (selected)" : "")));
+    const f = panel(64, pf || 1, "µV", false), g = f.g;
+    g.fillStyle = "rgba(30,70,150,0.55)"; g.beginPath();
+    let open = false;
+    const close = q => { for (let b = q - 1; b >= 0 && !isNaN(v[base + b]); b--)
+      g.lineTo(f.X(tt[b]), f.Y(v[base + k + b])); g.closePath(); };
+    for (let q = 0; q < k; q++) {  // a polygon per stretch of bins: minima forward, maxima back
+      const y = v[base + q];
+      if (isNaN(y)) { if (open) { close(q); open = false; } continue; }
+      if (open) g.lineTo(f.X(tt[q]), f.Y(y)); else { g.moveTo(f.X(tt[q]), f.Y(y)); open = true; }
+    }
+    if (open) close(k);
+    g.fill();
+    const r = panel(j === M.length - 1 ? 50 : 36, pr || 1, "raw µV", j === M.length - 1), h = r.g;
+    h.strokeStyle = "#a33"; h.lineWidth = 1.2; h.beginPath();
+    let pen = false;
+    for (let q = 0; q < k; q++) {
+      const y = v[base + 2 * k + q];
+      if (isNaN(y)) { pen = false; continue; }
+      if (pen) h.lineTo(r.X(tt[q]), r.Y(y)); else h.moveTo(r.X(tt[q]), r.Y(y));
+      pen = true;
+    }
+    h.stroke();
+    f.cv.id = "ex-" + m; box.append(f.cv, r.cv);
+  });
+}
+// one post at a time, the latest rows last: a slow earlier post never overwrites a later one
+let saving = false, again = false;
 function save() {
   if (!D.token) return;
+  if (saving) { again = true; return; }
+  saving = true; again = false;
   S.status = "saving…"; status();
   fetch("/overrides?token=" + encodeURIComponent(D.token), {method: "POST",
     headers: {"Content-Type": "application/json"}, body: JSON.stringify({rows: rows})})
-    .then(r => r.text().then(t => { S.status = r.ok ? "saved to " + D.overrides : "NOT saved: " + t;
-      status(); }))
-    .catch(e => { S.status = "NOT saved: " + e; status(); });
+    .then(r => r.text().then(t => { S.status = r.ok ? "saved to " + D.overrides : "NOT saved: " + t; }))
+    .catch(e => { S.status = "NOT saved: " + e; })
+    .finally(() => { saving = false; if (again) save(); else status(); });
 }
+function place() {  // the excerpt panel starts below the header, whose height varies
+  const ex = document.getElementById("excerpt"), hd = document.querySelector("header");
+  if (ex && hd) ex.style.top = hd.offsetHeight + "px";
+}
+window.addEventListener("resize", place);
 function status() {
   const s = document.getElementById("status"); if (s) s.textContent = S.status;
   const c = document.getElementById("count");
@@ -165,6 +281,7 @@ function status() {
       mine.filter(r => r.action === "include").length + " include rows; " +
       rows.length + " rows in all";
   }
+  place();
 }
 function mark(action) {
   const p = byId[S.pid]; if (!p || !p.trials.length) return;
@@ -199,6 +316,7 @@ function help(show) {
 }
 function overview() {
   S.pid = null;
+  document.body.classList.remove("withex");
   const app = document.getElementById("app"); app.innerHTML = "";
   const cols = [["id", "participant"], ["status", "status"]];
   M.forEach(m => cols.push(["k:" + m, m + " kept"], ["r:" + m, m + " rejected"]));
@@ -238,7 +356,10 @@ function participant(pid) {
   const prev = D.participants[k - 1], next = D.participants[k + 1];
   const app = document.getElementById("app"); app.innerHTML = "";
   const main = el("main", {});
-  main.append(staleNote(stale(p)));
+  main.append(el("div", {className: "legend"}, el("span", {className: "auto"}, "auto-rejected"),
+    el("span", {className: "excl"}, "excluded ✕"), el("span", {className: "incl"}, "included"),
+    "shaded: response window; envelope (" + (p.unit || "") + ") per trial, muscles top to bottom: " +
+    M.join(", ") + "; the selected trial's signal is on the right"), staleNote(stale(p)));
   if (!p.data) main.append(el("p", {className: "flag"}, p.status + ": no envelopes to show " +
     (p.message || []).join(" ") + " (rerun emgkit run to write envelopes.npz)"));
   const idx = {};
@@ -264,9 +385,11 @@ function participant(pid) {
   if (fresh) S.i = p._order.length ? p._order[0] : 0;
   app.append(headerBar([prev ? el("a", {href: "#" + prev.id}, "◀ " + prev.id) : "",
     el("b", {}, p.id + " (" + p.status + ")"), next ? el("a", {href: "#" + next.id}, next.id + " ▶") : "",
-    el("span", {className: "legend"}, el("span", {className: "auto"}, "auto-rejected"),
-      el("span", {className: "excl"}, "excluded ✕"), el("span", {className: "incl"}, "included"),
-      "shaded: response window; muscles top to bottom: " + M.join(", "))]), main);
+    el("button", {id: "exclude", title: "key x", onclick: () => mark("exclude")}, "exclude"),
+    el("button", {id: "include", title: "key i", onclick: () => mark("include")}, "include"),
+    el("button", {id: "undo", title: "key u", onclick: undo}, "undo")]), main,
+    el("aside", {id: "excerpt"}));
+  document.body.classList.add("withex");
   refresh();
 }
 function select(i, j) { S.i = i; S.m = j; refresh(true); }
@@ -288,6 +411,7 @@ function refresh(scroll) {
   const note = document.getElementById("stale");
   if (note) note.replaceWith(staleNote(stale(p)) || el("span"));
   if (scroll && p._cards[S.i]) p._cards[S.i].scrollIntoView({block: "nearest"});
+  if (S.shown !== S.i + ":" + S.m + ":" + S.pid) { S.shown = S.i + ":" + S.m + ":" + S.pid; drawExcerpt(p); }
   status();
 }
 document.addEventListener("keydown", e => {
@@ -320,14 +444,22 @@ document.body.append(el("div", {id: "help"}, el("b", {}, "Keys"), el("pre", {},
   "x  exclude the selection\ni  include the selection\nu  undo the last mark\n" +
   "→ / j  next trial     ← / k  previous trial\n↓ / ↑  muscle (top: whole trial)\n" +
   "n / p  next / previous participant\n?  this help   Esc  close\n\n" +
-  "Click a trace: that trial × muscle; click a trial title: the whole trial.\n" +
+  "Click a trace: that trial × muscle; click a trial title: the whole trial;\n" +
+  "then a key or the exclude / include / undo buttons.\n" +
   "Marks use the reason and initials in the bar. With emgkit review --serve each mark is\n" +
   "saved at once; otherwise use 'download overrides.tsv'.")));
+// the page's own timings (benchmarks/review_speed.py): ms to draw a view (routeMs: after a
+// click; renderMs: from navigation start) and until the frame after it has been painted
+// (routePaintMs, paintMs)
+const stamp = document.documentElement.dataset;
+function painted(key, t0) {
+  requestAnimationFrame(() => setTimeout(() => { stamp[key] = (performance.now() - t0).toFixed(1); }, 0));
+}
 window.addEventListener("hashchange", () => { const t = performance.now(); route();
-  document.documentElement.dataset.routeMs = (performance.now() - t).toFixed(1); });
+  stamp.routeMs = (performance.now() - t).toFixed(1); painted("routePaintMs", t); });
 route();
-// time from navigation start to the first view drawn (benchmarks read it with --dump-dom)
-document.documentElement.dataset.renderMs = performance.now().toFixed(1);
+stamp.renderMs = performance.now().toFixed(1);
+painted("paintMs", 0);
 // test hook: #sub-01&keys=x,j,x,click:3:corrugator,u then writes the table into a pre (id tsv)
 (function () {
   const m = /[&]keys=([^&]*)/.exec(decodeURIComponent(location.hash));

@@ -142,44 +142,82 @@ def _participant(root, pid, info, muscles):
             entry["message"] = [problem]
         return entry
     trials = read_tsv(folder / "trials.tsv", what="Trials table", ids=False, text=True)
-    rej = trials["rejected"].str.lower() == "true"
-    entry["kept"] = {m: int((~rej[trials["muscle"] == m]).sum()) for m in muscles}
-    entry["rejected"] = {m: int(rej[trials["muscle"] == m].sum()) for m in muscles}
+    rej = (trials["rejected"].str.lower() == "true").to_numpy()
+    muscle = trials["muscle"].to_numpy()
+    entry["kept"] = {m: int((~rej[muscle == m]).sum()) for m in muscles}
+    entry["rejected"] = {m: int(rej[muscle == m].sum()) for m in muscles}
     if "quality.tsv" in done["files"]:
         q = read_tsv(folder / "quality.tsv", what="Quality table", ids=False)
         entry["quality"] = _quality(q)
-    first = trials.drop_duplicates("trial")
-    entry["trials"] = [int(t) for t in first["trial"]]
-    entry["conditions"] = list(first["condition"])
-    cur = {(int(t), m): (bool(r), str(why)) for t, m, r, why in
-           zip(trials["trial"], trials["muscle"], rej, trials["reject_reason"])}
-    entry["current"] = [[cur.get((t, m), (False, ""))[1] if cur.get((t, m), (False,))[0]
-                         else None for m in muscles] for t in entry["trials"]]
+    number = trials["trial"].astype(int).to_numpy()
+    first = np.sort(np.unique(number, return_index=True)[1])  # in the table's order
+    entry["trials"] = [int(number[k]) for k in first]
+    entry["conditions"] = [str(c) for c in trials["condition"].to_numpy()[first]]
+    row = {t: i for i, t in enumerate(entry["trials"])}
+    col = {m: j for j, m in enumerate(muscles)}
+    current = np.full((len(row), len(muscles)), None, dtype=object)
+    for t, m, why in zip(number[rej], muscle[rej], trials["reject_reason"].to_numpy()[rej]):
+        if m in col:
+            current[row[t], col[m]] = str(why)
+    entry["current"] = current.tolist()
     if FILE in done["files"]:
-        tr = read_traces(folder / FILE)
-        order = {int(t): i for i, t in enumerate(tr["trial"])}
-        idx = np.array([order.get(t, -1) for t in entry["trials"]])
-        midx = [list(tr["muscles"]).index(m) if m in tr["muscles"] else -1 for m in muscles]
-        data = np.full((len(idx), len(muscles), tr["data"].shape[-1]), -32768, np.int16)
-        scale = np.ones((len(idx), len(muscles)), np.float32)
-        auto = [[None] * len(muscles) for _ in idx]
-        for i, k in enumerate(idx):
-            for j, mk in enumerate(midx):
-                if k < 0 or mk < 0:
-                    continue
-                data[i, j] = tr["data"][k, mk]
-                scale[i, j] = tr["scale"][k, mk]
-                if tr["auto_rejected"][k, mk]:
-                    auto[i][j] = str(tr["auto_reason"][k, mk]) or "rejected"
-        missing = data == -32768  # 8 bits are plenty for a 26-pixel plot, and halve the page
-        small = np.clip(np.round(data.astype(float) * 127 / 32767), -127, 127).astype(np.int8)
-        small[missing] = -128
-        entry["times"] = [round(float(t), 4) for t in tr["times"]]
-        entry["data"] = base64.b64encode(small.tobytes()).decode()
-        entry["scale"] = [float(f"{v * 32767 / 127:.5g}") for v in scale.ravel()]
-        entry["auto"] = auto
-        entry["unit"] = str(tr["unit"])
+        entry.update(_traces(read_traces(folder / FILE), entry["trials"], muscles))
     return entry
+
+
+def _int8(codes, scale):
+    """int8 codes (-128 missing) and their scales, from the int16 codes of older files."""
+    if codes.dtype == np.int8:
+        return codes, scale
+    small = np.clip(np.round(codes.astype(float) * 127 / 32767), -127, 127).astype(np.int8)
+    small[codes == -32768] = -128
+    return small, scale * np.float32(32767 / 127)
+
+
+def _scales(scale):
+    """Scales as short JSON numbers: 3 digits are far finer than a count (1/127 of a trace's
+    peak)."""
+    return [float(f"{v:.3g}") for v in np.asarray(scale, float).ravel()]
+
+
+def _b64(codes):
+    return base64.b64encode(np.ascontiguousarray(codes, np.int8).tobytes()).decode()
+
+
+def _traces(tr, trials, muscles):
+    """The page data of ``envelopes.npz`` in the order of ``trials`` × ``muscles``: the
+    envelope (``times``, ``data``, ``scale``, ``auto``, ``unit``) and, when the file has it,
+    the excerpt (``ex_times``; ``ex``: per trial × muscle the filtered signal's bin minimum
+    and maximum then the input's bin means, int8; ``ex_scale``: two scales (µV per count)
+    per trial × muscle)."""
+    order = {int(t): i for i, t in enumerate(tr["trial"])}
+    idx = np.array([order.get(t, -1) for t in trials], int)
+    have = list(tr["muscles"])
+    midx = np.array([have.index(m) if m in have else -1 for m in muscles], int)
+    ok = (idx[:, None] >= 0) & (midx[None, :] >= 0)
+    ii, jj = np.broadcast_arrays(idx[:, None], midx[None, :])
+
+    def pick(codes, scale):
+        out = np.full(ok.shape + codes.shape[2:], -128, np.int8)
+        sc = np.ones(ok.shape, np.float32)
+        out[ok], sc[ok] = codes[ii[ok], jj[ok]], scale[ii[ok], jj[ok]]
+        return out, sc
+
+    data, scale = pick(*_int8(tr["data"], tr["scale"]))
+    auto = [[str(tr["auto_reason"][k, j]) or "rejected" if ok[i, m] and
+             tr["auto_rejected"][k, j] else None for m, j in enumerate(midx)]
+            for i, k in enumerate(idx)]
+    out = {"times": [round(float(t), 4) for t in tr["times"]], "data": _b64(data),
+           "scale": _scales(scale), "auto": auto, "unit": str(tr["unit"])}
+    if tr.get("ex_low") is not None:
+        codes = np.stack([tr["ex_low"], tr["ex_high"], tr["ex_raw"]], axis=2)
+        scales = np.stack([tr["ex_scale"], tr["ex_raw_scale"]], axis=-1)
+        ex, _ = pick(codes, np.zeros(codes.shape[:2], np.float32))
+        sc = np.ones(ok.shape + (2,), np.float32)
+        sc[ok] = scales[ii[ok], jj[ok]]
+        out.update(ex_times=[round(float(t), 4) for t in tr["ex_times"]], ex=_b64(ex),
+                   ex_scale=_scales(sc))
+    return out
 
 
 def _quality(q):
@@ -209,8 +247,11 @@ def review_data(root):
         (current override rows) and ``participants`` (one dict each: ``id``, ``status``,
         ``kept``/``rejected`` per muscle, ``quality``, ``trials``, ``conditions``,
         ``current`` (reject reason or None per trial × muscle), ``auto`` (the automatic
-        decision), ``times`` (s), ``data`` (base64 int8 traces, -128 missing: 1/127 of each trace's
-        peak is finer than a pixel of the page's plots) and ``scale``).
+        decision), ``times`` (s), ``data`` (base64 int8 traces, -128 missing: 1/127 of each
+        trace's peak is finer than a pixel of the page's plots) and ``scale``, and the
+        excerpt of the signal: ``ex_times`` (s), ``ex`` (base64 int8: per trial × muscle the
+        filtered signal's bin minimum and maximum and the input's bin means) and
+        ``ex_scale`` (µV per count, two per trial × muscle)).
 
     Raises
     ------

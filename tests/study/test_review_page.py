@@ -17,7 +17,14 @@ import pytest
 
 from emgkit.cli import main
 from emgkit.epochs.baseline import correct
-from emgkit.epochs.traces import decimate, dequantise, quantise, read_traces, write_traces
+from emgkit.epochs.traces import (
+    TrialExcerpts,
+    decimate,
+    dequantise,
+    quantise,
+    read_traces,
+    write_traces,
+)
 from emgkit.errors import ConfigError
 from emgkit.sim.study import simulate_study
 from emgkit.study.review import read_overrides
@@ -65,13 +72,20 @@ def test_traces_are_block_means_of_the_corrected_envelope_within_budget(tmp_path
     trials = pd.DataFrame([{"trial": t, "muscle": m, "rejected": t == 3 and m == "depressor",
                             "reject_reason": "threshold" if t == 3 and m == "depressor" else ""}
                            for t in events["trial"] for m in MUSCLES])
+    k = 40  # the excerpt: random bins, the least compressible case
+    noise = rng.normal(0, 30, (n_trials, 3, k))
+    excerpts = {"times": np.linspace(-1, 6, k), "low": -np.abs(noise), "high": np.abs(noise),
+                "raw": rng.normal(0, 80, (n_trials, 3, k))}
     result = SimpleNamespace(
-        muscles=MUSCLES, events=events, times=times, trials=trials,
+        muscles=MUSCLES, events=events, times=times, trials=trials, excerpts=excerpts,
         config=SimpleNamespace(epochs=SimpleNamespace(baseline_mode="ratio")),
         corrected_muscle=lambda m: correct(env[:, m], base[:, m, None], "ratio", None))
     path = write_traces(tmp_path / "envelopes.npz", result)
     assert path.stat().st_size <= 200_000  # the budget for 3 muscles × 240 trials
     tr = read_traces(path)
+    assert tr["ex_low"].shape == (n_trials, 3, k)
+    got = dequantise(tr["ex_raw"], tr["ex_raw_scale"])
+    assert np.all(np.abs(got - excerpts["raw"]) <= tr["ex_raw_scale"][..., None] * 0.51)
     want = correct(env, base[..., None], "ratio", None)
     step = int(np.ceil(times.size / 100))
     n = times.size // step
@@ -80,7 +94,7 @@ def test_traces_are_block_means_of_the_corrected_envelope_within_budget(tmp_path
     assert np.isnan(got[7, 1]).all() and not np.isnan(np.delete(got, 7, 0)).any()
     ok = ~np.isnan(ref)
     peak = np.abs(np.where(ok, ref, 0)).max(axis=-1, keepdims=True)
-    assert np.all(np.abs(got - ref)[ok] <= (peak / 32767 * 0.5 + 1e-9).repeat(n, -1)[ok])
+    assert np.all(np.abs(got - ref)[ok] <= (peak / 127 * 0.5 + 1e-9).repeat(n, -1)[ok])
     np.testing.assert_allclose(tr["times"], times[:n * step].reshape(n, step).mean(-1),
                                rtol=1e-6)
     assert tr["auto_rejected"][2, 2] and tr["auto_reason"][2, 2] == "threshold"
@@ -92,7 +106,42 @@ def test_decimate_and_quantise_small_cases():
     np.testing.assert_allclose(v, [[1, 4, 7]])  # blocks of 3, the incomplete last dropped
     np.testing.assert_allclose(c, [1, 4, 7])
     codes, scale = quantise(np.array([[0.0, 0.0], [np.nan, np.nan]]))
-    assert scale.tolist() == [1.0, 1.0] and codes[1].tolist() == [-32768, -32768]
+    assert scale.tolist() == [1.0, 1.0] and codes[1].tolist() == [-128, -128]
+    codes, scale = quantise(np.array([[[1.0, -2.0], [4.0, np.nan]]]), 2)  # one shared scale
+    assert codes.dtype == np.int8 and scale.tolist() == [np.float32(4 / 127)]
+    assert codes.tolist() == [[[32, -64], [127, -128]]]
+    back = dequantise(codes, scale)
+    np.testing.assert_allclose(back[0, 0], [1.0, -2.0], atol=2 / 127)
+    assert np.isnan(back[0, 1, 1])
+
+
+def test_excerpts_gathered_block_by_block_equal_those_of_the_whole_signal():
+    rng = np.random.default_rng(3)
+    n_times, n_epoch = 5000, 333
+    x = rng.normal(0, 20, (2, n_times)).cumsum(-1) * 0.01 + rng.normal(0, 5, (2, n_times))
+    y = rng.normal(0, 10, (2, n_times))
+    starts = np.array([-50, 10, 900, 1234, 4667, 4700])  # the last ends after the recording
+    inside = (starts >= 0) & (starts + n_epoch <= n_times)
+    times = (np.arange(n_epoch) - 100) / 500.0
+    whole = TrialExcerpts(starts, n_epoch, inside, 2, points=40)
+    whole.add(0, n_times, x, 0, y, 0)
+    parts = TrialExcerpts(starts, n_epoch, inside, 2, points=40)
+    for a, b in [(0, 950), (950, 1300), (1300, 1301), (1301, 5000)]:  # blocks with margins
+        x0, y0 = max(0, a - 7), max(0, a - 3)
+        parts.add(a, b, x[:, x0:b + 5], x0, y[:, y0:b + 2], y0)
+    got, ref = parts.result(times), whole.result(times)
+    step = parts.step
+    assert step == 9 and parts.k == 37  # ceil(333 / 40) samples, the last bin shorter
+    for k in ("low", "high", "raw"):
+        np.testing.assert_allclose(got[k], ref[k])
+        assert np.isnan(got[k][[0, 5]]).all() and not np.isnan(got[k][1:5]).any()
+    s = starts[2]
+    seg_y, seg_x = y[:, s:s + n_epoch], x[:, s:s + n_epoch]
+    np.testing.assert_allclose(got["low"][2, :, 3], seg_y[:, 27:36].min(-1))
+    np.testing.assert_allclose(got["high"][2, :, -1], seg_y[:, 324:].max(-1))
+    np.testing.assert_allclose(got["raw"][2, :, 1],
+                               seg_x[:, 9:18].mean(-1) - seg_x.mean(-1))
+    np.testing.assert_allclose(got["times"][[0, -1]], [times[:9].mean(), times[324:].mean()])
 
 
 def test_run_writes_envelopes_in_the_manifest_within_budget(study):
@@ -110,6 +159,45 @@ def test_run_writes_envelopes_in_the_manifest_within_budget(study):
     win = (tr["times"] >= 0.5) & (tr["times"] <= 3.0)
     trace = dequantise(tr["data"], tr["scale"])[1, 1]
     assert trace[win].mean() == pytest.approx(one["score"], rel=0.05)
+
+
+def test_run_writes_the_signal_excerpt_of_every_trial_from_its_one_pass(study):
+    """The excerpts in envelopes.npz equal those of the whole filtered and input signals
+    (one block, no threads) within half a count."""
+    from emgkit import load_config
+    from emgkit.epochs.cut import epoch_starts, epoch_times
+    from emgkit.pipeline import open_recording, recording_config
+    from emgkit.signal.chunked import process_blocks
+    from emgkit.signal.filter import design_filter
+
+    root, out = study
+    rec = root / "sub-02" / "emg" / "sub-02_task-mimicry_emg.bdf"
+    config = recording_config(rec, load_config(root / "study.toml"))
+    pp, ep = config.preprocess, config.epochs
+    loaded, events = open_recording(rec, config, "sub-02")
+    sos = design_filter(loaded.sfreq, pp.l_freq, pp.h_freq, order=pp.order, notch=pp.notch,
+                        harmonics=pp.notch_harmonics)
+    times = epoch_times(loaded.sfreq, ep.tmin, ep.tmax)
+    starts = epoch_starts(events["onset_s"].to_numpy(), loaded.sfreq, ep.tmin, loaded.n_times)
+    _, inside, full = process_blocks(loaded.source, sos, 1, starts, len(times),
+                                     keep=("derived", "filtered"), workers=1,
+                                     block=loaded.n_times)
+    ref = TrialExcerpts(starts, len(times), inside, len(loaded.resolved))
+    ref.add(0, loaded.n_times, full["derived"], 0, full["filtered"], 0)
+    want = ref.result(times)
+    tr = read_traces(out / "sub-02" / "envelopes.npz")
+    assert tr["ex_low"].dtype == np.int8 and tr["ex_low"].shape == want["low"].shape
+    band = np.stack([tr["ex_low"], tr["ex_high"]], axis=2)
+    got = {"low": dequantise(band, tr["ex_scale"])[:, :, 0],
+           "high": dequantise(band, tr["ex_scale"])[:, :, 1],
+           "raw": dequantise(tr["ex_raw"], tr["ex_raw_scale"])}
+    for k, scale in [("low", tr["ex_scale"]), ("high", tr["ex_scale"]),
+                     ("raw", tr["ex_raw_scale"])]:
+        tol = scale[..., None].astype(float) * 0.5 + 1e-3 * np.abs(want[k]) + 1e-6
+        assert np.all(np.abs(got[k] - want[k]) <= tol), k
+    assert (want["low"] < 0).all() and (want["high"] > 0).all()  # a band around zero
+    np.testing.assert_allclose(tr["ex_times"], want["times"], atol=1e-5)
+    assert tr["ex_times"][0] < 0 < tr["ex_times"][-1] and len(tr["ex_times"]) <= 40
 
 
 def test_review_page_is_self_contained_and_shows_the_run(study, tmp_path, capsys):
