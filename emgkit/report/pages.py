@@ -17,7 +17,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 
 from .. import _interrupts
 from .._files import atomic_path
-from .._numbers import format_column
+from .._numbers import format_column, shared_decimals
 from ..viz.style import HEADING, Figure, style
 
 A4 = (8.27, 11.69)
@@ -167,8 +167,12 @@ def _rule(fig, x, y, width):
 
 def table_cells(df, digits=3):
     """The table's cells as strings, column by column through
-    :func:`emgkit._numbers.format_column` (shared decimals per column, APA p-values)."""
-    columns = [format_column(c, df[c].tolist(), digits) for c in df.columns]
+    :func:`emgkit._numbers.format_column` (shared decimals per column, and across an
+    estimate, its SE and CI limits (:func:`emgkit._numbers.shared_decimals`); APA
+    p-values)."""
+    values = {str(c): df[c].tolist() for c in df.columns}
+    shared = shared_decimals(values, digits)
+    columns = [format_column(c, v, digits, decimals=shared.get(c)) for c, v in values.items()]
     return [list(row) for row in zip(*columns)] if columns else []
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from .._numbers import fmt_num
 from ..signal.filter import notch_frequencies
 from .style import (
     UNITS,
@@ -240,11 +239,8 @@ def plot_scores(result, ax=None):
             kept = ~c["rejected"].to_numpy(bool)
             for keep in (True, False):
                 sel = kept == keep
-                mark_outliers(a, x[sel], y[sel], lim, color=colors[cond], filled=keep, size=26)
-            for v in y[(y > lim[1]) | (y < lim[0])]:
-                a.annotate(fmt_num(v), (i, lim[1] if v > lim[1] else lim[0]),
-                           xytext=(6, 0), textcoords="offset points", fontsize=7,
-                           va="center", annotation_clip=False)
+                mark_outliers(a, x[sel], y[sel], lim, color=colors[cond], filled=keep, size=26,
+                              label=True)
         a.set_xticks(range(len(result.conditions)), result.conditions, fontsize=8)
         a.set_title(muscle)
         a.set_ylabel(f"score ({UNITS.get(result.config.epochs.baseline_mode)})")

@@ -234,3 +234,34 @@ def test_mark_outliers_draws_at_the_edge():
     assert n == 2
     offsets = np.vstack([c.get_offsets() for c in ax.collections])
     assert sorted(offsets[:, 1]) == [0.0, 1.0]
+
+
+def test_robust_limits_take_in_a_value_just_beyond():
+    """A value just past the robust range widens the axis (no edge marker for 2.19 on an
+    axis ending at 2.17); only a far one is marked."""
+    v = np.append(np.linspace(0.8, 1.2, 30), 1.7)  # robust range: up to 1.59
+    lo, hi = robust_limits(v)
+    assert hi > 1.7 and lo < 0.8
+    assert robust_limits(v, k=2.0)[1] < 1.7  # twice the robust span away: marked
+    far = np.append(v[:-1], 9.0)
+    assert robust_limits(far)[1] < 2.0
+
+
+def test_table_estimates_share_decimals_with_their_ci():
+    """An estimate, its SE and CI limits print with one number of decimals ("0.443", not
+    "0.4432" beside "0.936"); SNR columns of several muscles too; p stays APA."""
+    import pandas as pd
+
+    from emgkit.report.pages import table_cells
+
+    df = pd.DataFrame({"term": ["a", "b"], "estimate": [0.689, -0.392], "se": [0.122, 0.132],
+                       "p": [0.0, 0.2], "ci_low": [0.4432, -0.6568],
+                       "ci_high": [0.936, -0.128], "snr_db_corrugator": [6.52, 7.97],
+                       "snr_db_zygomaticus": [8.7, 14.8], "trials": [48.0, 46.0]})
+    cells = table_cells(df)
+    assert cells[0] == ["a", "0.689", "0.122", "< .001", "0.443", "0.936", "6.52", "8.70",
+                        "48"]
+    assert cells[1][4:8] == ["-0.657", "-0.128", "7.97", "14.80"]
+    # whole-number families stay whole, and values orders of magnitude apart keep their own
+    ints = table_cells(pd.DataFrame({"ci_low": [1.0, 2.0], "ci_high": [3.0, 4.0]}))
+    assert ints == [["1", "3"], ["2", "4"]]
