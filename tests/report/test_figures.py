@@ -4,6 +4,7 @@ cannot squash an axis; every figure and PDF goes through the one style module.""
 
 import ast
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -46,10 +47,23 @@ def pdf_fonts(path):
     return out
 
 
+#: every module that writes a PDF (calls ``atomic_pdf``) and the kinds of PDF the fixture
+#: below makes through it: a new PDF writer fails
+#: :func:`test_every_pdf_writer_is_exercised` until it is added here and to the fixture
+WRITERS = {"report/subject.py": {"subject", "report_recording"},
+           "report/group.py": {"group"},
+           "commands.py": {"timecourse"},
+           "power/report.py": {"power"},
+           "multiverse/report.py": {"specification_curve"}}
+KINDS = sorted(set().union(*WRITERS.values()))
+
+
 @pytest.fixture(scope="module")
 def written(study_factory, tmp_path_factory):
-    """Every kind of PDF emgkit writes, from one small simulated study, with the drawn
-    extent of every page (matplotlib's tight bbox, inches) against its size."""
+    """Every kind of PDF emgkit writes, from one small simulated study (a trait page in
+    the group report, a multiverse of two specifications), with the drawn extent of every
+    page (matplotlib's tight bbox, inches) against its size, measured in the one class
+    that saves every page (``report.pages._Pages``)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     from emgkit.report import pages as pages_module
@@ -57,6 +71,8 @@ def written(study_factory, tmp_path_factory):
     root = tmp_path_factory.mktemp("figs")
     study = root / "study"
     shutil.copytree(study_factory("bdf", 512.0, n_subjects=4, seed=5), study)
+    toml = study / "study.toml"
+    toml.write_text(toml.read_text() + '\n[report]\ntraits = ["trait"]\n')
     extents = []
     original = pages_module._Pages.savefig
 
@@ -71,27 +87,41 @@ def written(study_factory, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(pages_module._Pages, "savefig", recording)
         res = root / "res"
-        assert main(["run", str(study / "study.toml"), "--out", str(res)]) == 0
+        assert main(["run", str(toml), "--out", str(res)]) == 0
+        assert main(["report", str(study / "sub-02" / "emg" / "sub-02_task-mimicry_emg.bdf"),
+                     "--config", str(toml), "--out", str(root / "sub-02_report.pdf")]) == 0
         assert main(["timecourse", str(res), "--at", "condition=happy", "--permutations",
                      "20", "--out", str(root / "tc")]) == 0
         assert main(["power", "--pilot", str(res / "group" / "trials.tsv"),
                      "--participants", str(study / "participants.tsv"), "--at",
                      "condition=happy", "--n-per-group", "4", "--trials-per-cell", "2",
                      "--simulations", "10", "--out", str(root / "pw")]) == 0
-        toml = study / "study.toml"
         toml.write_text(toml.read_text() + '\n[multiverse]\nsmooth = [0.025, 0.05]\n')
         assert main(["multiverse", str(toml), "--out", str(root / "mv")]) == 0
     pdfs = {"subject": res / "sub-01" / "report.pdf", "group": res / "group" / "group.pdf",
+            "report_recording": root / "sub-02_report.pdf",
             "timecourse": root / "tc" / "timecourse.pdf", "power": root / "pw" / "power.pdf",
             "specification_curve": root / "mv" / "specification_curve.pdf"}
-    return pdfs, extents
+    found = set(root.rglob("*.pdf"))  # every PDF the commands wrote, each participant's too
+    assert set(pdfs.values()) <= found
+    return pdfs, extents, sorted(found)
+
+
+def test_every_pdf_writer_is_exercised():
+    """The modules that write PDFs are exactly those the fixture runs."""
+    callers = set()
+    for path in PKG.rglob("*.py"):
+        rel = path.relative_to(PKG).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "atomic_pdf":
+                callers.add(rel)
+    assert callers == set(WRITERS), callers
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-@pytest.mark.parametrize("kind", ["subject", "group", "timecourse", "power",
-                                  "specification_curve"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_every_pdf_embeds_truetype_fonts(written, kind):
-    pdfs, _ = written
+    pdfs, _, _ = written
     fonts = pdf_fonts(pdfs[kind])
     assert fonts, f"{kind}: no fonts found"
     type3 = [f for f in fonts if f[1] == "/Type3"]
@@ -100,10 +130,17 @@ def test_every_pdf_embeds_truetype_fonts(written, kind):
     assert {sub for _, sub, _ in fonts} <= {"/Type0", "/TrueType"}
 
 
+def test_no_written_pdf_has_type3_fonts(written):
+    """Every PDF under the fixture's folders (all participants' reports included)."""
+    _, _, found = written
+    bad = {p.name: f for p in found for f in pdf_fonts(p) if f[1] == "/Type3" or not f[2]}
+    assert not bad, bad
+
+
 def test_nothing_drawn_outside_the_page(written):
-    pdfs, extents = written
-    n_pages = sum(len(pypdf.PdfReader(str(p)).pages) for p in pdfs.values())
-    assert len(extents) >= n_pages  # every page of every kind was measured
+    _, extents, found = written
+    n_pages = sum(len(pypdf.PdfReader(str(p)).pages) for p in found)
+    assert len(extents) == n_pages  # every page of every PDF was measured
     tol = 0.02  # inches
     outside = [(name, title[:60], (round(b.x0, 2), round(b.y0, 2), round(b.x1, 2),
                                    round(b.y1, 2)), size)
@@ -113,7 +150,7 @@ def test_nothing_drawn_outside_the_page(written):
 
 
 def test_subject_report_is_one_orientation_with_columns_explained(written):
-    pdfs, _ = written
+    pdfs, _, _ = written
     reader = pypdf.PdfReader(str(pdfs["subject"]))
     sizes = {(round(float(p.mediabox.width)), round(float(p.mediabox.height)))
              for p in reader.pages}
@@ -194,7 +231,7 @@ def test_group_summary_sentences_share_decimals(written):
     """Each model sentence prints b and its CI with one number of decimals, p in APA."""
     import re
 
-    pdfs, _ = written
+    pdfs, _, _ = written
     text = " ".join(p.read_text() for p in pdfs["group"].parent.glob("*/summary.txt"))
     found = re.findall(r"b = (-?[\d.]+), 95 % CI \[(-?[\d.]+), (-?[\d.]+)\]", text)
     assert found
@@ -265,3 +302,26 @@ def test_table_estimates_share_decimals_with_their_ci():
     # whole-number families stay whole, and values orders of magnitude apart keep their own
     ints = table_cells(pd.DataFrame({"ci_low": [1.0, 2.0], "ci_high": [3.0, 4.0]}))
     assert ints == [["1", "3"], ["2", "4"]]
+
+
+def _images(page):
+    xobjs = (page.get("/Resources") or {}).get_object().get("/XObject") or {}
+    return [k for k, v in xobjs.items() if v.get_object().get("/Subtype") == "/Image"]
+
+
+def test_group_report_is_vector_with_diagnostics_as_titled(written):
+    """Every group page is vector (the model diagnostics too, no embedded PNG) and the
+    diagnostics page has the random-effects panel its title promises, in the config's
+    muscle order; the trait page is there."""
+    pdfs, _, _ = written
+    reader = pypdf.PdfReader(str(pdfs["group"]))
+    assert not [i for i, p in enumerate(reader.pages) if _images(p)]
+    texts = [" ".join(p.extract_text().split()) for p in reader.pages]
+    diag = [t for t in texts if "Model diagnostics (" in t]
+    assert [re.search(r"Model diagnostics \((\S+)\)", t).group(1) for t in diag] == [
+        "muscle-corrugator", "muscle-zygomaticus", "muscle-depressor"]
+    for t in diag:
+        for needle in ("Residuals vs fitted", "Normal Q-Q of residuals",
+                       "Normal Q-Q of random intercepts", "residual (score (ratio))"):
+            assert needle in t, needle
+    assert any("Mean response against trait" in t for t in texts)
