@@ -128,6 +128,10 @@ def shared_decimals(columns, digits=3):
     """
     families = [[c for c in columns if c in fam] for fam in _FAMILIES]
     families += [[c for c in columns if c.startswith(pre)] for pre in _PREFIXES]
+    # one quantity as the primary specification's and as the median: primary_x, median_x
+    stems = [c.split("_", 1)[1] for c in columns if c.startswith(("primary_", "median_"))]
+    families += [[c for c in columns if c in (f"primary_{s}", f"median_{s}")]
+                 for s in dict.fromkeys(stems)]
     out = {}
     for fam in families:
         fam = [c for c in fam if c not in out and _floats(columns[c])

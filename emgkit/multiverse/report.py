@@ -95,6 +95,21 @@ def summary_sentence(s):
             f"primary's sign).")
 
 
+#: the summary table's columns as the PDF prints them
+_SHORT = {"n_specifications": "n", "primary_estimate": "primary_est",
+          "primary_effect_size": "primary_es", "primary_p_adj": "primary_p_adj",
+          "median_estimate": "median_est", "median_effect_size": "median_es",
+          "share_same_sign": "same_sign", "share_p05": "p<.05", "share_significant": "sig",
+          "share_significant_same_sign": "sig_same_sign"}
+_SHARES = ("share_same_sign", "share_p05", "share_significant", "share_significant_same_sign")
+_SHORT_NOTE = ("n: specifications. primary_est, primary_es, primary_p_adj: the primary "
+               "specification's estimate (outcome units), effect size (SD units) and Holm-"
+               "adjusted p; median_est, median_es: their medians over the specifications. "
+               "Shares of the specifications with the primary's sign (same_sign), with p < "
+               ".05, with p_adj < .05 (sig), and with p_adj < .05 and the primary's sign "
+               "(sig_same_sign). summary.tsv has the full names.")
+
+
 def specification_curve(specs, out, *, grid, summary):
     """Write ``specification_curve.pdf``: the summary, then one page per contrast.
 
@@ -139,13 +154,19 @@ def specification_curve(specs, out, *, grid, summary):
                       "appears with the opposite sign in the others. Read those "
                       "specifications' contrasts as differences from the participant's own "
                       "mean (group/baselines.tsv of a standardised run gives the raw levels)."))
-    shown = summary  # numbers through the one formatter: shared decimals, p as "< .001"
+    # short headers, explained in the note, so the table fits one page at a readable size;
+    # shares as percentages; numbers through the one formatter (shared decimals, "< .001")
+    shown = summary.rename(columns=_SHORT)
+    for c in _SHARES:
+        if c in summary:
+            shown[_SHORT[c]] = [f"{v:.0%}" if np.isfinite(v) else "–" for v in summary[c]]
     with atomic_pdf(out) as pdf:
         pdf.savefig(text_page("emgkit multiverse: specification curve", intro,
                               landscape=True))
         # the contrast's key columns (muscle, contrast, condition) on every page
         for fig in table_pages("How each contrast holds across specifications", shown,
-                               repeat=len([k for k in keys if k in shown]), landscape=True):
+                               repeat=len([k for k in keys if k in shown]), landscape=True,
+                               note=_SHORT_NOTE):
             pdf.savefig(fig)
         for _, s in summary.iterrows():
             sel = np.ones(len(specs), bool)

@@ -181,11 +181,17 @@ def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
                                                     "factor's rows, CIs unadjusted, effect "
                                                     "size in SD)")),
                                      ("fixed_effects", "Fixed effects")) if name in tables]
-        both = tables_page("Model tests", model[:2], vertical=True) if len(model) > 1 \
-            else None
-        if both is not None:  # the two short tables share a page
-            pages.append(both)
-            model = model[2:]
+        # the Type III table shares a page with the contrasts, or else with the fixed
+        # effects, rather than standing alone on a near-empty page
+        for pair in ([0, 1], [0, 2]):
+            if max(pair) >= len(model):
+                continue
+            both = tables_page("Model tests", [model[i] for i in pair], vertical=True,
+                               min_fontsize=6.5)
+            if both is not None:
+                pages.append(both)
+                model = [m for i, m in enumerate(model) if i not in pair]
+                break
         for title, table, note in model:
             pages += table_pages(title, table, note=note, landscape=True)
         if (gdir / "order_balance.tsv").exists():

@@ -13,6 +13,7 @@ import textwrap
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 from matplotlib.backends.backend_pdf import PdfPages
 
 from .. import _interrupts
@@ -232,7 +233,7 @@ def table_pages(title, df, *, note=None, landscape=None, repeat=1):
     return pages
 
 
-def tables_page(title, tables, *, fontsize=8.0, vertical=False):
+def tables_page(title, tables, *, fontsize=8.0, vertical=False, min_fontsize=None):
     """Small tables on one landscape page, side by side (or one below the other with
     ``vertical=True``), or None when they do not fit (the caller then gives each its own
     :func:`table_pages`), so that a 12-row table does not stand alone on an empty page.
@@ -248,11 +249,20 @@ def tables_page(title, tables, *, fontsize=8.0, vertical=False):
         Table font size (pt).
     vertical : bool
         Stack the tables instead of placing them side by side.
+    min_fontsize : float | None
+        Smallest font size (pt) to try, in half points below ``fontsize``, before giving
+        up (None: ``fontsize`` only).
 
     Returns
     -------
     Figure | None
     """
+    if min_fontsize is not None and min_fontsize < fontsize:
+        for size in np.arange(fontsize, min_fontsize - 1e-9, -0.5):
+            fig = tables_page(title, tables, fontsize=float(size), vertical=vertical)
+            if fig is not None:
+                return fig
+        return None
     w, h = A4_LANDSCAPE
     margin, gap = 0.6, 0.45                                    # inches
     char_in = _CHAR_EM * fontsize / 72

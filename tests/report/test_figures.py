@@ -325,3 +325,16 @@ def test_group_report_is_vector_with_diagnostics_as_titled(written):
                        "Normal Q-Q of random intercepts", "residual (score (ratio))"):
             assert needle in t, needle
     assert any("Mean response against trait" in t for t in texts)
+
+
+def test_specification_curve_table_pages_and_p_values(written):
+    """The summary table fits its page with the condition column (no column groups),
+    explains its short headers, and prints shares as percentages."""
+    pdfs, _, _ = written
+    texts = [" ".join(p.extract_text().split())
+             for p in pypdf.PdfReader(str(pdfs["specification_curve"])).pages]
+    tables = [t for t in texts if t.startswith("How each contrast holds")
+              or "How each contrast holds" in t]
+    assert tables and all("condition" in t and "sig_same_sign" in t for t in tables)
+    assert not any("columns 1/" in t for t in tables)
+    assert "primary_est" in tables[0] and "%" in tables[0]
