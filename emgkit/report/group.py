@@ -12,7 +12,7 @@ from .._files import read_tsv
 from ..epochs.tables import read_trials
 from ..errors import EmgkitError
 from ..viz import group as vizgroup
-from .pages import atomic_pdf, figure_page, table_pages, tables_page, text_pages
+from .pages import atomic_pdf, figure_page, short_table_pages, table_pages, tables_page, text_pages
 
 
 def _stack(root, name):
@@ -187,7 +187,7 @@ def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
             if max(pair) >= len(model):
                 continue
             both = tables_page("Model tests", [model[i] for i in pair], vertical=True,
-                               min_fontsize=6.5)
+                               fontsize=9.0, min_fontsize=6.5)
             if both is not None:
                 pages.append(both)
                 model = [m for i, m in enumerate(model) if i not in pair]
@@ -206,7 +206,12 @@ def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
                      "levels (µV) and raw scores, kept trials only.", landscape=True)
         pages += _diagnostics_pages(gdir, muscle_order, f"score ({outcome})")
         pages += _trait_pages(trials, participants, traits, mode)
-        pages += table_pages("Data quality per participant", dq, landscape=True)
+        pages += short_table_pages(
+            "Data quality per participant", dq,
+            note="trials: trial × muscle rows; rejected, kept: of them. snr_db_<muscle>: "
+                 "activity-to-floor ratio, dB (10·log10 of the 95th over the 5th "
+                 "percentile of the filtered signal's power in 0.5 s windows; the subject "
+                 "reports' quality table)." if not quality.empty else None)
         for fig in pages:
             pdf.savefig(fig)
     return Path(out)

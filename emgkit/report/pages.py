@@ -315,6 +315,24 @@ def tables_page(title, tables, *, fontsize=8.0, vertical=False, min_fontsize=Non
     return fig
 
 
+def short_table_pages(title, df, *, note=None, fontsize=10.0, min_fontsize=7.0,
+                      repeat=1):
+    """A short table on one landscape page at the largest font from ``fontsize`` down to
+    ``min_fontsize`` (pt) that fits, so that it does not sit small on an empty page; a
+    longer or wider one as :func:`table_pages`.
+
+    Returns
+    -------
+    list of Figure
+    """
+    if df is not None and len(df):
+        page = tables_page(title, [("", df, note)], fontsize=fontsize, vertical=True,
+                           min_fontsize=min_fontsize)
+        if page is not None:
+            return [page]
+    return table_pages(title, df, note=note, landscape=True, repeat=repeat)
+
+
 def figure_page(title, plot, nrows=1, ncols=1, *, landscape=True, bottom=0.65, **kwargs):
     """An A4 page with a title whose axes are drawn by ``plot(ax=axes, **kwargs)``.
 
