@@ -53,7 +53,7 @@ def plot_power(table, ax=None, *, target=0.8):
         a.set_title(f"{muscle}: {row['contrast']}{at}\neffect {fmt_num(row['effect'])} "
                     f"({row['effect_sd']:.2f} SD)", fontsize=9)
         a.set_xlabel("participants per group")
-        a.set_ylabel("power")
+        a.set_ylabel("power (share of simulated studies)")
     axes[0].legend(fontsize=7, frameon=False, loc="lower right")
     return fig
 
