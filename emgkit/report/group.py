@@ -204,7 +204,7 @@ def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
                 "muscle)", read_tsv(gdir / "baselines.tsv", what="Levels table").round(4),
                 note="Means and SDs over participants of their mean baseline and response "
                      "levels (µV) and raw scores, kept trials only.", landscape=True)
-        pages += _diagnostics_pages(gdir, muscle_order, f"score ({outcome})")
+        pages += _diagnostics_pages(gdir, muscle_order, outcome)
         pages += _trait_pages(trials, participants, traits, mode)
         pages += short_table_pages(
             "Data quality per participant", dq,
@@ -279,7 +279,7 @@ def _in_muscle_order(paths, muscles):
     return sorted(paths, key=lambda p: (rank.get(Path(p).parent.name, len(rank)), str(p)))
 
 
-def _diagnostics_pages(gdir, muscles=(), outcome="score"):
+def _diagnostics_pages(gdir, muscles=(), unit=None):
     """The model diagnostics, one page per model in the config's muscle order: residuals
     against fitted values and normal Q-Q plots of the residuals and of the random
     intercepts, drawn as vector plots from ``residuals.tsv`` (results written before it
@@ -295,7 +295,7 @@ def _diagnostics_pages(gdir, muscles=(), outcome="score"):
         if folder in tables:
             table = read_tsv(tables[folder], what="Residuals table")
             pages.append(figure_page(title, vizgroup.plot_model_diagnostics, 1, 3,
-                                     table=table, outcome=outcome, bottom=4.2))
+                                     table=table, unit=unit, bottom=4.2))
         else:
             pages.append(_image_page(title.split(":")[0] + ": residuals against fitted "
                                      "values and their normal Q-Q plot", images[folder]))

@@ -268,7 +268,7 @@ def plot_trait_scatter(means, participants, trait, correlations=None, ax=None, y
     return fig
 
 
-def plot_model_diagnostics(table, ax=None, *, outcome="score"):
+def plot_model_diagnostics(table, ax=None, *, outcome="score", unit=None):
     """A fitted mixed model's diagnostics: conditional residuals against fitted values, a
     normal Q-Q plot of the residuals, and one of the participants' random intercepts.
 
@@ -279,7 +279,9 @@ def plot_model_diagnostics(table, ax=None, *, outcome="score"):
         ``participant_id``, ``fitted``, ``residual``, ``random_intercept``.
     ax : array of three Axes | None
     outcome : str
-        The outcome's name and unit for the axis labels (e.g. "score (ratio)").
+        The outcome's name (x axis: "fitted <outcome>").
+    unit : str | None
+        The outcome's unit for every axis label (e.g. "ratio"); None: the outcome's name.
 
     Returns
     -------
@@ -304,7 +306,8 @@ def plot_model_diagnostics(table, ax=None, *, outcome="score"):
     dot = {"s": 6, "alpha": 0.5, "color": PALETTE[3], "lw": 0}
     axes[0].scatter(fitted, resid, **dot)
     axes[0].axhline(0, color="k", lw=0.7)
-    axes[0].set(xlabel=f"fitted {outcome}", ylabel=f"residual ({outcome})",
+    unit = unit or outcome
+    axes[0].set(xlabel=f"fitted {outcome} ({unit})", ylabel=f"residual ({unit})",
                 title="Residuals vs fitted")
     panels = ((axes[1], resid, "residual", "Normal Q-Q of residuals"),
               (axes[2], table.drop_duplicates("participant_id")["random_intercept"]
@@ -318,5 +321,5 @@ def plot_model_diagnostics(table, ax=None, *, outcome="score"):
             a.scatter(osm, np.sort(v), **(dot | {"s": 6 if v.size > 50 else 14}))
             lim = np.array([osm.min(), osm.max()])
             a.plot(lim, lim * v.std(ddof=1) + v.mean(), color="k", lw=0.7)
-        a.set(xlabel="normal quantile", ylabel=f"{what} ({outcome})", title=title)
+        a.set(xlabel="normal quantile", ylabel=f"{what} ({unit})", title=title)
     return fig

@@ -322,7 +322,8 @@ def test_group_report_is_vector_with_diagnostics_as_titled(written):
         "muscle-corrugator", "muscle-zygomaticus", "muscle-depressor"]
     for t in diag:
         for needle in ("Residuals vs fitted", "Normal Q-Q of residuals",
-                       "Normal Q-Q of random intercepts", "residual (score (ratio))"):
+                       "Normal Q-Q of random intercepts", "residual (ratio)",
+                       "random intercept (ratio)", "fitted score (ratio)"):
             assert needle in t, needle
     assert any("Mean response against trait" in t for t in texts)
 
