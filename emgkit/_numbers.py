@@ -99,15 +99,67 @@ def is_p_column(name):
             or n.endswith(("_p", "_p_adj")))
 
 
-def format_column(name, values, digits=3):
+#: columns printed with one number of decimals per row family: an estimate, its SE and CI
+#: ("0.689  0.122  0.443  0.936", never "0.689  0.122  0.4432  0.936")
+_FAMILIES = (frozenset({"estimate", "emmean", "power", "r", "se", "ci_low", "ci_high"}),)
+#: columns sharing a prefix share their decimals (snr_db_<muscle>, share_<what>)
+_PREFIXES = ("snr_db_", "share_")
+
+
+def _floats(values):
+    return [v for v in values if isinstance(v, (float, np.floating))]
+
+
+def shared_decimals(columns, digits=3):
+    """Decimals shared by related columns of one table: an estimate with its SE and CI
+    limits, and columns with a common prefix (``snr_db_<muscle>``).
+
+    Parameters
+    ----------
+    columns : dict of str to list
+        Column name -> values.
+    digits : int
+
+    Returns
+    -------
+    dict of str to int
+        Decimals per column of a family of two or more float columns; other columns are
+        absent (each keeps its own, :func:`format_column`).
+    """
+    families = [[c for c in columns if c in fam] for fam in _FAMILIES]
+    families += [[c for c in columns if c.startswith(pre)] for pre in _PREFIXES]
+    # one quantity as the primary specification's and as the median: primary_x, median_x
+    stems = [c.split("_", 1)[1] for c in columns if c.startswith(("primary_", "median_"))]
+    families += [[c for c in columns if c in (f"primary_{s}", f"median_{s}")]
+                 for s in dict.fromkeys(stems)]
+    out = {}
+    for fam in families:
+        fam = [c for c in fam if c not in out and _floats(columns[c])
+               and not is_p_column(c)]
+        if len(fam) < 2:
+            continue
+        arr = np.abs(np.asarray([v for c in fam for v in _floats(columns[c])], float))
+        arr = arr[np.isfinite(arr) & (arr > 0)]
+        if arr.size and (arr.max() / arr.min() > 1e4 or arr.max() >= _HUGE):
+            continue  # orders of magnitude apart: each column its own digits
+        if arr.size and np.all(arr == np.round(arr)):
+            continue  # whole numbers
+        dec = decimals_for(arr, digits)
+        out.update(dict.fromkeys(fam, dec))
+    return out
+
+
+def format_column(name, values, digits=3, *, decimals=None):
     """The strings of one table column: p-values in APA style, other floats with the
     column's shared decimals (see :func:`decimals_for`), everything else as text.
 
     A column whose values span more than four orders of magnitude (e.g. F from 0.01 to
-    900) is printed per value with ``digits`` significant digits instead.
+    900) is printed per value with ``digits`` significant digits instead. ``decimals``
+    (from :func:`shared_decimals`) sets the decimals of a column printed beside related
+    ones.
     """
     vals = list(values)
-    floats = [v for v in vals if isinstance(v, (float, np.floating))]
+    floats = _floats(vals)
     if not floats:
         return [fmt_num(v, digits) if isinstance(v, (int, np.integer)) else
                 ("–" if v is None else str(v)) for v in vals]
@@ -119,6 +171,8 @@ def format_column(name, values, digits=3):
     wide = arr.size and (arr.max() / arr.min() > 1e4 or arr.max() >= _HUGE)
     dec = None if wide else decimals_for(arr, digits)
     integral = arr.size and bool(np.all(arr == np.round(arr))) and arr.max() < _HUGE
+    if decimals is not None:
+        dec, integral = decimals, False
     out = []
     for v in vals:
         if isinstance(v, (float, np.floating)):

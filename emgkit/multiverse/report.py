@@ -31,16 +31,18 @@ def plot_specification_curve(rows, axes_names, ax=None, *, alpha=0.05):
     stay readable; specifications with ``p_adj < alpha`` are dots on the line (smaller as
     there are more), the primary one a diamond.
     """
+    from matplotlib.ticker import MaxNLocator
+
     from ..viz.style import PALETTE, new_figure
 
     if ax is None:
-        fig = new_figure((10, 6.5))
+        fig = new_figure((10, 6.5), layout="constrained")  # the choice labels not cut
         top, low = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1.3, 1]})
     else:
         top, low = np.ravel(ax)[:2]
         fig = top.figure
     d = rows.sort_values("effect_size", kind="stable").reset_index(drop=True)
-    x = np.arange(len(d))
+    x = np.arange(1, len(d) + 1)  # ranks, 1 = the smallest effect size
     es = d["effect_size"].to_numpy(float)
     sig = d["p_adj"].to_numpy(float) < alpha
     prim = d["primary"].to_numpy(bool)
@@ -56,7 +58,9 @@ def plot_specification_curve(rows, axes_names, ax=None, *, alpha=0.05):
                     edgecolor=hi_col, lw=1.5, zorder=4, label="primary (the config's)")
     top.axhline(0.0, color="0.3", lw=0.8)
     top.set_ylabel("effect size (SD units)\nwith 95 % CI")
-    top.legend(fontsize=7, frameon=False, loc="upper left", ncol=4)
+    # above the panel: a band over the whole width leaves no empty corner inside it
+    top.legend(fontsize=7, frameon=False, loc="lower left", bbox_to_anchor=(0.0, 1.0),
+               ncol=4, borderaxespad=0.2)
     labels, pos, y = [], [], 0.0
     for name in axes_names:  # one indicator row per value of each axis
         for v in dict.fromkeys(rows[name].astype(str)):
@@ -70,8 +74,9 @@ def plot_specification_curve(rows, axes_names, ax=None, *, alpha=0.05):
         y -= 0.5
     low.set_yticks(pos, labels, fontsize=7)
     low.set_ylim(y + 0.3, 0.7)
-    low.set_xlabel("specification (sorted by effect size)")
-    low.set_xlim(-1, len(d))
+    low.set_xlabel("specification (rank by effect size)")
+    low.set_xlim(0, len(d) + 1)
+    low.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     for a in (top, low):
         a.spines[["top", "right"]].set_visible(False)
     return fig
@@ -88,6 +93,21 @@ def summary_sentence(s):
             f"{s['share_same_sign']:.0%}; p < .05 in {s['share_p05']:.0%}, p_adj < .05 in "
             f"{s['share_significant']:.0%} ({s['share_significant_same_sign']:.0%} with the "
             f"primary's sign).")
+
+
+#: the summary table's columns as the PDF prints them
+_SHORT = {"n_specifications": "n", "primary_estimate": "primary_est",
+          "primary_effect_size": "primary_es", "primary_p_adj": "primary_p_adj",
+          "median_estimate": "median_est", "median_effect_size": "median_es",
+          "share_same_sign": "same_sign", "share_p05": "p<.05", "share_significant": "sig",
+          "share_significant_same_sign": "sig_same_sign"}
+_SHARES = ("share_same_sign", "share_p05", "share_significant", "share_significant_same_sign")
+_SHORT_NOTE = ("n: specifications. primary_est, primary_es, primary_p_adj: the primary "
+               "specification's estimate (outcome units), effect size (SD units) and Holm-"
+               "adjusted p; median_est, median_es: their medians over the specifications. "
+               "Shares of the specifications with the primary's sign (same_sign), with p < "
+               ".05, with p_adj < .05 (sig), and with p_adj < .05 and the primary's sign "
+               "(sig_same_sign). summary.tsv has the full names.")
 
 
 def specification_curve(specs, out, *, grid, summary):
@@ -134,13 +154,19 @@ def specification_curve(specs, out, *, grid, summary):
                       "appears with the opposite sign in the others. Read those "
                       "specifications' contrasts as differences from the participant's own "
                       "mean (group/baselines.tsv of a standardised run gives the raw levels)."))
-    shown = summary  # numbers through the one formatter: shared decimals, p as "< .001"
+    # short headers, explained in the note, so the table fits one page at a readable size;
+    # shares as percentages; numbers through the one formatter (shared decimals, "< .001")
+    shown = summary.rename(columns=_SHORT)
+    for c in _SHARES:
+        if c in summary:
+            shown[_SHORT[c]] = [f"{v:.0%}" if np.isfinite(v) else "–" for v in summary[c]]
     with atomic_pdf(out) as pdf:
         pdf.savefig(text_page("emgkit multiverse: specification curve", intro,
                               landscape=True))
         # the contrast's key columns (muscle, contrast, condition) on every page
         for fig in table_pages("How each contrast holds across specifications", shown,
-                               repeat=len([k for k in keys if k in shown]), landscape=True):
+                               repeat=len([k for k in keys if k in shown]), landscape=True,
+                               note=_SHORT_NOTE):
             pdf.savefig(fig)
         for _, s in summary.iterrows():
             sel = np.ones(len(specs), bool)
@@ -171,5 +197,5 @@ def _two_panels(ax, rows, axes_names, note):
     upper = fig.add_axes([box.x0, box.y0 + low_h + 0.02, box.width,
                           box.height - low_h - 0.05], sharex=lower)
     upper.tick_params(labelbottom=False)
-    upper.set_title(textwrap.fill(note, 150), fontsize=8, loc="left")
+    upper.set_title(textwrap.fill(note, 150), fontsize=8, loc="left", pad=16)  # legend below
     return plot_specification_curve(rows, axes_names, ax=[upper, lower])

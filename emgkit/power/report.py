@@ -53,7 +53,7 @@ def plot_power(table, ax=None, *, target=0.8):
         a.set_title(f"{muscle}: {row['contrast']}{at}\neffect {fmt_num(row['effect'])} "
                     f"({row['effect_sd']:.2f} SD)", fontsize=9)
         a.set_xlabel("participants per group")
-        a.set_ylabel("power")
+        a.set_ylabel("power (share of simulated studies)")
     axes[0].legend(fontsize=7, frameon=False, loc="lower right")
     return fig
 
@@ -129,9 +129,18 @@ def design_summary(settings, table):
     return "\n".join(f"  {k + ':':<{width}}{v}" for k, v in rows)
 
 
+#: the power table's columns, under the table
+_POWER_NOTE = ("level: trial or signal (simulated recordings). power with its 95 % Monte-Carlo "
+               "interval (ci_low, ci_high); effect: the planted contrast (outcome units; "
+               "effect_sd: in SD units); mean_estimate, mean_se, mean_df: over the simulated "
+               "studies; mde: the effect detectable with the target power (mde_sd: in SD "
+               "units); singular_rate, converged_rate (kept_rate): shares of the simulated "
+               "fits (of the trials kept).")
+
+
 def power_report(table, out, *, settings=None):
     """Write the power PDF: curves, the table and the design (atomically)."""
-    from ..report.pages import atomic_pdf, figure_page, table_pages, text_page
+    from ..report.pages import atomic_pdf, figure_page, short_table_pages, text_page
 
     attrs = table.attrs
     text = [("Design", design_summary(settings, table)),
@@ -158,6 +167,6 @@ def power_report(table, out, *, settings=None):
         pdf.savefig(figure_page("Power by design (95 % Monte-Carlo bands; dashed: target)",
                                 plot_power, 1, n, target=attrs.get("target_power", 0.8),
                                 table=table))
-        for fig in table_pages("Power table", shown, landscape=True):
+        for fig in short_table_pages("Power table", shown, note=_POWER_NOTE, repeat=2):
             pdf.savefig(fig)
     return out

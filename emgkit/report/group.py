@@ -12,7 +12,7 @@ from .._files import read_tsv
 from ..epochs.tables import read_trials
 from ..errors import EmgkitError
 from ..viz import group as vizgroup
-from .pages import atomic_pdf, figure_page, table_pages, tables_page, text_pages
+from .pages import atomic_pdf, figure_page, short_table_pages, table_pages, tables_page, text_pages
 
 
 def _stack(root, name):
@@ -181,11 +181,17 @@ def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
                                                     "factor's rows, CIs unadjusted, effect "
                                                     "size in SD)")),
                                      ("fixed_effects", "Fixed effects")) if name in tables]
-        both = tables_page("Model tests", model[:2], vertical=True) if len(model) > 1 \
-            else None
-        if both is not None:  # the two short tables share a page
-            pages.append(both)
-            model = model[2:]
+        # the Type III table shares a page with the contrasts, or else with the fixed
+        # effects, rather than standing alone on a near-empty page
+        for pair in ([0, 1], [0, 2]):
+            if max(pair) >= len(model):
+                continue
+            both = tables_page("Model tests", [model[i] for i in pair], vertical=True,
+                               fontsize=9.0, min_fontsize=6.5)
+            if both is not None:
+                pages.append(both)
+                model = [m for i, m in enumerate(model) if i not in pair]
+                break
         for title, table, note in model:
             pages += table_pages(title, table, note=note, landscape=True)
         if (gdir / "order_balance.tsv").exists():
@@ -198,9 +204,14 @@ def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
                 "muscle)", read_tsv(gdir / "baselines.tsv", what="Levels table").round(4),
                 note="Means and SDs over participants of their mean baseline and response "
                      "levels (µV) and raw scores, kept trials only.", landscape=True)
-        pages += _diagnostics_pages(gdir, muscle_order)
+        pages += _diagnostics_pages(gdir, muscle_order, outcome)
         pages += _trait_pages(trials, participants, traits, mode)
-        pages += table_pages("Data quality per participant", dq, landscape=True)
+        pages += short_table_pages(
+            "Data quality per participant", dq,
+            note="trials: trial × muscle rows; rejected, kept: of them. snr_db_<muscle>: "
+                 "activity-to-floor ratio, dB (10·log10 of the 95th over the 5th "
+                 "percentile of the filtered signal's power in 0.5 s windows; the subject "
+                 "reports' quality table)." if not quality.empty else None)
         for fig in pages:
             pdf.savefig(fig)
     return Path(out)
@@ -268,24 +279,42 @@ def _in_muscle_order(paths, muscles):
     return sorted(paths, key=lambda p: (rank.get(Path(p).parent.name, len(rank)), str(p)))
 
 
-def _diagnostics_pages(gdir, muscles=()):
-    """The model diagnostics figures (``diagnostics.png`` per model), one page each, in
-    the config's muscle order."""
+def _diagnostics_pages(gdir, muscles=(), unit=None):
+    """The model diagnostics, one page per model in the config's muscle order: residuals
+    against fitted values and normal Q-Q plots of the residuals and of the random
+    intercepts, drawn as vector plots from ``residuals.tsv`` (results written before it
+    existed show their ``diagnostics.png``)."""
+    pages = []
+    tables = {p.parent: p for p in Path(gdir).glob("**/residuals.tsv")}
+    images = {p.parent: p for p in Path(gdir).glob("**/diagnostics.png")}
+    for folder in _in_muscle_order([p / "x" for p in {**images, **tables}], muscles):
+        folder = folder.parent
+        where = folder.name if folder != Path(gdir) else "model"
+        title = (f"Model diagnostics ({where}): residuals against fitted values, normal Q-Q "
+                 f"plots of the residuals and of the participants' random intercepts")
+        if folder in tables:
+            table = read_tsv(tables[folder], what="Residuals table")
+            pages.append(figure_page(title, vizgroup.plot_model_diagnostics, 1, 3,
+                                     table=table, unit=unit, bottom=4.2))
+        else:
+            pages.append(_image_page(title.split(":")[0] + ": residuals against fitted "
+                                     "values and their normal Q-Q plot", images[folder]))
+    return pages
+
+
+def _image_page(title, png):
+    """A landscape page showing one PNG (diagnostics of results written by older
+    versions)."""
     import matplotlib.image as mpimg
 
     from ..viz.style import HEADING, Figure
 
-    pages = []
-    for png in _in_muscle_order(Path(gdir).glob("**/diagnostics.png"), muscles):
-        where = png.parent.name if png.parent != Path(gdir) else "model"
-        fig = Figure(figsize=(11.69, 8.27), layout="constrained")
-        a = fig.add_subplot()
-        a.imshow(mpimg.imread(png))
-        a.set_axis_off()
-        fig.suptitle(f"Model diagnostics ({where}): residuals against fitted values and their "
-                     f"normal Q-Q plot", fontsize=12, **HEADING)
-        pages.append(fig)
-    return pages
+    fig = Figure(figsize=(11.69, 8.27), layout="constrained")
+    a = fig.add_subplot()
+    a.imshow(mpimg.imread(png))
+    a.set_axis_off()
+    fig.suptitle(title, fontsize=12, **HEADING)
+    return fig
 
 
 def _trait_pages(trials, participants, traits, mode):

@@ -13,11 +13,12 @@ import textwrap
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 from matplotlib.backends.backend_pdf import PdfPages
 
 from .. import _interrupts
 from .._files import atomic_path
-from .._numbers import format_column
+from .._numbers import format_column, shared_decimals
 from ..viz.style import HEADING, Figure, style
 
 A4 = (8.27, 11.69)
@@ -167,8 +168,12 @@ def _rule(fig, x, y, width):
 
 def table_cells(df, digits=3):
     """The table's cells as strings, column by column through
-    :func:`emgkit._numbers.format_column` (shared decimals per column, APA p-values)."""
-    columns = [format_column(c, df[c].tolist(), digits) for c in df.columns]
+    :func:`emgkit._numbers.format_column` (shared decimals per column, and across an
+    estimate, its SE and CI limits (:func:`emgkit._numbers.shared_decimals`); APA
+    p-values)."""
+    values = {str(c): df[c].tolist() for c in df.columns}
+    shared = shared_decimals(values, digits)
+    columns = [format_column(c, v, digits, decimals=shared.get(c)) for c, v in values.items()]
     return [list(row) for row in zip(*columns)] if columns else []
 
 
@@ -228,7 +233,7 @@ def table_pages(title, df, *, note=None, landscape=None, repeat=1):
     return pages
 
 
-def tables_page(title, tables, *, fontsize=8.0, vertical=False):
+def tables_page(title, tables, *, fontsize=8.0, vertical=False, min_fontsize=None):
     """Small tables on one landscape page, side by side (or one below the other with
     ``vertical=True``), or None when they do not fit (the caller then gives each its own
     :func:`table_pages`), so that a 12-row table does not stand alone on an empty page.
@@ -244,11 +249,20 @@ def tables_page(title, tables, *, fontsize=8.0, vertical=False):
         Table font size (pt).
     vertical : bool
         Stack the tables instead of placing them side by side.
+    min_fontsize : float | None
+        Smallest font size (pt) to try, in half points below ``fontsize``, before giving
+        up (None: ``fontsize`` only).
 
     Returns
     -------
     Figure | None
     """
+    if min_fontsize is not None and min_fontsize < fontsize:
+        for size in np.arange(fontsize, min_fontsize - 1e-9, -0.5):
+            fig = tables_page(title, tables, fontsize=float(size), vertical=vertical)
+            if fig is not None:
+                return fig
+        return None
     w, h = A4_LANDSCAPE
     margin, gap = 0.6, 0.45                                    # inches
     char_in = _CHAR_EM * fontsize / 72
@@ -299,6 +313,24 @@ def tables_page(title, tables, *, fontsize=8.0, vertical=False):
         else:
             x += width + gap
     return fig
+
+
+def short_table_pages(title, df, *, note=None, fontsize=10.0, min_fontsize=7.0,
+                      repeat=1):
+    """A short table on one landscape page at the largest font from ``fontsize`` down to
+    ``min_fontsize`` (pt) that fits, so that it does not sit small on an empty page; a
+    longer or wider one as :func:`table_pages`.
+
+    Returns
+    -------
+    list of Figure
+    """
+    if df is not None and len(df):
+        page = tables_page(title, [("", df, note)], fontsize=fontsize, vertical=True,
+                           min_fontsize=min_fontsize)
+        if page is not None:
+            return [page]
+    return table_pages(title, df, note=note, landscape=True, repeat=repeat)
 
 
 def figure_page(title, plot, nrows=1, ncols=1, *, landscape=True, bottom=0.65, **kwargs):

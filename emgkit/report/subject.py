@@ -129,7 +129,8 @@ def subject_report(recording, config, out, *, result=None):
     def rejection_pages():  # both tables on one page when they fit, else one each
         page = tables_page("Trial rejection", [("Counts per condition × muscle", counts, None),
                                                ("Rejected trials", rejected.round(3),
-                                                reasons)])
+                                                reasons)],
+                           fontsize=10.0, min_fontsize=6.5)  # the largest that fits
         if page is not None:
             return [page]
         return (table_pages("Trial rejection: counts", counts, landscape=True)

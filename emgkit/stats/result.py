@@ -484,34 +484,63 @@ class MixedResult:
         fitted = fitted + self.crit.blups(self.G, self.s2, y - fitted)
         return fitted, y - fitted
 
+    def random_intercepts(self):
+        """The participants' random intercepts (conditional modes, BLUPs; outcome units).
+
+        Returns
+        -------
+        pandas.Series
+            One value per participant, indexed by the participant column's values.
+        """
+        y = self.data[self.outcome].to_numpy(float)
+        r = y - self.X @ self.beta
+        crit, G, s2 = self.crit, self.G, self.s2
+        if self.crossed:  # one block: the participant factor's levels come first
+            b = np.linalg.solve(s2 * np.eye(crit.q) + G @ crit.ZtZ[0], G @ (crit.Z.T @ r))
+            levels = np.unique(crit.factors[0])
+            return pd.Series(b[:len(levels)], index=levels, name="random_intercept")
+        levels = np.unique(crit.groups)
+        out = np.empty(len(levels))
+        for k, g in enumerate(levels):  # the intercept is Z's first column
+            m = crit.groups == g
+            Zi = crit.Z[m]
+            M = s2 * np.eye(crit.q) + G @ (Zi.T @ Zi)
+            out[k] = np.linalg.solve(M, G @ (Zi.T @ r[m]))[0]
+        return pd.Series(out, index=levels, name="random_intercept")
+
+    def diagnostics_table(self):
+        """Per row of the model's data: participant, fitted value (Xβ̂ + Zb̂), conditional
+        residual, and the participant's random intercept (what ``residuals.tsv`` holds and
+        the group report's diagnostics page draws, as vector plots).
+
+        Returns
+        -------
+        DataFrame
+            ``participant_id``, ``fitted``, ``residual``, ``random_intercept`` (outcome
+            units).
+        """
+        fitted, resid = self.residuals()
+        pid = self.data[self.groups].to_numpy()
+        ri = self.random_intercepts()
+        return pd.DataFrame({"participant_id": pid, "fitted": fitted, "residual": resid,
+                             "random_intercept": ri.reindex(pid).to_numpy(float)})
+
     def plot_diagnostics(self, ax=None):
-        """Residuals vs fitted and a normal QQ plot of the conditional residuals.
+        """Residuals vs fitted, a normal Q-Q plot of the conditional residuals and one of
+        the participants' random intercepts
+        (:func:`emgkit.viz.group.plot_model_diagnostics`).
 
         Parameters
         ----------
-        ax : array of two Axes | None
+        ax : array of three Axes | None
 
         Returns
         -------
         matplotlib.figure.Figure
         """
-        from ..viz.style import new_figure
+        from ..viz.group import plot_model_diagnostics
 
-        if ax is None:
-            fig = new_figure((9, 3.6), layout="constrained")
-            ax = fig.subplots(1, 2)
-        fig = ax[0].figure
-        fitted, resid = self.residuals()
-        ax[0].scatter(fitted, resid, s=4, alpha=0.4, color="#1f77b4")
-        ax[0].axhline(0, color="k", lw=0.7)
-        ax[0].set(xlabel=f"fitted {self.outcome}", ylabel="residual",
-                  title="Residuals vs fitted")
-        osm, osr = stats.probplot(resid, dist="norm", fit=False)
-        ax[1].scatter(osm, np.sort(resid), s=4, alpha=0.4, color="#1f77b4")
-        lim = np.array([osm.min(), osm.max()])
-        ax[1].plot(lim, lim * resid.std(ddof=1) + resid.mean(), color="k", lw=0.7)
-        ax[1].set(xlabel="normal quantile", ylabel="residual", title="Normal QQ")
-        return fig
+        return plot_model_diagnostics(self.diagnostics_table(), ax=ax, outcome=self.outcome)
 
     # -- text ---------------------------------------------------------------------------
     def lme4_formula(self):
@@ -688,6 +717,9 @@ class MixedResult:
         if not con.empty:
             written["summary"] = _atomic(out / "summary.txt", lambda p: p.write_text(
                 "\n".join(self.summary_sentences()) + "\n"))
+        written["residuals"] = _atomic(out / "residuals.tsv", lambda p: self.diagnostics_table()
+                                       .to_csv(p, sep="\t", index=False, float_format="%.10g",
+                                               na_rep="n/a"))
         if figures:
             fig = self.plot_diagnostics()
             written["diagnostics"] = _atomic(out / "diagnostics.png",

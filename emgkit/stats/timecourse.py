@@ -12,6 +12,8 @@ participant) and controls the false discovery rate over bins (Benjamini–Hochbe
 from __future__ import annotations
 
 import logging
+import os
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -58,6 +60,22 @@ def participant_timecourses(timecourses, participants, *, muscle, condition,
     data = {str(lv): per.loc[levels.index[levels == lv]].to_numpy()
             for lv in pd.unique(levels)}
     return per.columns.to_numpy(float), data
+
+
+@contextmanager
+def _plain_tqdm():
+    """MNE's progress bar as plain tqdm (its bar is off at ``verbose="error"`` anyway):
+    MNE's default, ``tqdm.auto``, imports the notebook bar in a Jupyter kernel and warns
+    (TqdmWarning) into the notebook's outputs when ipywidgets is missing. A user's own
+    ``MNE_TQDM`` is kept."""
+    if "MNE_TQDM" in os.environ:
+        yield
+        return
+    os.environ["MNE_TQDM"] = "tqdm"
+    try:
+        yield
+    finally:
+        os.environ.pop("MNE_TQDM", None)
 
 
 def cluster_test(timecourses, participants, *, muscle, condition, factor="group",
@@ -112,9 +130,10 @@ def cluster_test(timecourses, participants, *, muscle, condition, factor="group"
     import inspect
 
     key = "rng" if "rng" in inspect.signature(permutation_cluster_test).parameters else "seed"
-    _, clusters, pvals, _ = permutation_cluster_test(
-        [xa, xb], threshold=threshold, n_permutations=n_permutations, tail=1,
-        out_type="mask", verbose="error", **{key: np.random.default_rng(seed)})
+    with _plain_tqdm():
+        _, clusters, pvals, _ = permutation_cluster_test(
+            [xa, xb], threshold=threshold, n_permutations=n_permutations, tail=1,
+            out_type="mask", verbose="error", **{key: np.random.default_rng(seed)})
     fvals = _f_values(xa, xb)
     rows = []
     for cluster, p in zip(clusters, pvals):

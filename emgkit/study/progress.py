@@ -41,10 +41,13 @@ class Progress:
 
     @staticmethod
     def mode_for(progress, stream=None):
-        """``progress`` True/False/None (None: a bar on a terminal, else lines)."""
+        """``progress`` True/False/None (None: a bar on a terminal, nothing in a Jupyter
+        notebook, where every line would stay in the saved outputs, else lines)."""
         if progress is False:
             return None
         stream = stream or sys.stderr
+        if progress is None and type(stream).__module__.startswith("ipykernel"):
+            return None
         tty = hasattr(stream, "isatty") and stream.isatty()
         return "bar" if tty else "lines"
 

@@ -10,9 +10,12 @@ import pandas as pd
 
 from .._files import as_table
 from .._ids import normalise_ids
+from ..errors import ConfigError
 from .style import UNITS, Figure, no_change_line
 
-_GROUP_COLORS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860"]
+#: group colours from the Okabe–Ito palette (:data:`emgkit.viz.style.PALETTE`): blue and
+#: orange first, told apart with any colour vision
+_GROUP_COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00"]
 
 
 def group_colors(groups):
@@ -262,4 +265,61 @@ def plot_trait_scatter(means, participants, trait, correlations=None, ax=None, y
                 a.set_ylabel(f"mean {ylabel}", fontsize=8)
     if len(colors) > 1:
         axes[0, 0].legend(fontsize=7)
+    return fig
+
+
+def plot_model_diagnostics(table, ax=None, *, outcome="score", unit=None):
+    """A fitted mixed model's diagnostics: conditional residuals against fitted values, a
+    normal Q-Q plot of the residuals, and one of the participants' random intercepts.
+
+    Parameters
+    ----------
+    table : DataFrame | path-like
+        ``residuals.tsv`` of a model (:meth:`emgkit.stats.MixedResult.diagnostics_table`):
+        ``participant_id``, ``fitted``, ``residual``, ``random_intercept``.
+    ax : array of three Axes | None
+    outcome : str
+        The outcome's name (x axis: "fitted <outcome>").
+    unit : str | None
+        The outcome's unit for every axis label (e.g. "ratio"); None: the outcome's name.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from scipy import stats
+
+    from .style import PALETTE, new_figure
+
+    table = as_table(table, param="table", what="Residuals table")
+    if ax is None:
+        fig = new_figure((10, 3.4), layout="constrained")
+        axes = fig.subplots(1, 3)
+    else:
+        axes = np.atleast_1d(ax).ravel()
+        if len(axes) < 3:
+            raise ConfigError(f"ax: 3 axes are needed (residuals, their Q-Q plot, the random "
+                              f"intercepts' Q-Q plot), got {len(axes)}.")
+        fig = axes[0].figure
+    fitted = table["fitted"].to_numpy(float)
+    resid = table["residual"].to_numpy(float)
+    dot = {"s": 6, "alpha": 0.5, "color": PALETTE[3], "lw": 0}
+    axes[0].scatter(fitted, resid, **dot)
+    axes[0].axhline(0, color="k", lw=0.7)
+    unit = unit or outcome
+    axes[0].set(xlabel=f"fitted {outcome} ({unit})", ylabel=f"residual ({unit})",
+                title="Residuals vs fitted")
+    panels = ((axes[1], resid, "residual", "Normal Q-Q of residuals"),
+              (axes[2], table.drop_duplicates("participant_id")["random_intercept"]
+               .to_numpy(float), "random intercept", "Normal Q-Q of random intercepts"))
+    for a, v, what, title in panels:
+        v = v[np.isfinite(v)]
+        if v.size < 2:
+            a.text(0.5, 0.5, "fewer than 2 values", ha="center", transform=a.transAxes)
+        else:
+            osm = stats.probplot(v, dist="norm", fit=False)[0]
+            a.scatter(osm, np.sort(v), **(dot | {"s": 6 if v.size > 50 else 14}))
+            lim = np.array([osm.min(), osm.max()])
+            a.plot(lim, lim * v.std(ddof=1) + v.mean(), color="k", lw=0.7)
+        a.set(xlabel="normal quantile", ylabel=f"{what} ({unit})", title=title)
     return fig

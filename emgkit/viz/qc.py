@@ -38,6 +38,20 @@ def _legend_above(ax, ncol):
                   columnspacing=1.2)
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _power_of_ten(value, _pos=None):
+    """A log axis' tick as 10 with a Unicode superscript exponent ("10⁻⁵", "10³"): one
+    format for every decade, without mathtext."""
+    if not value > 0:
+        return ""
+    exp = int(round(np.log10(value)))
+    if not np.isclose(value, 10.0 ** exp):
+        return f"{value:g}"
+    return "10" + str(exp).translate(_SUPERSCRIPT)
+
+
 def _rows(ax, n, figsize, ncols=1):
     if ax is not None:
         axes = np.atleast_1d(ax).ravel()
@@ -98,7 +112,7 @@ def plot_psd(result, ax=None):
                 a.axvline(edge, color="k", lw=0.6, ls="--")
         floor = max(np.median(q["psd_filtered"][m][1:]) * 1e-4, 1e-12)
         a.set_ylim(bottom=floor)
-        a.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # no mathtext
+        a.yaxis.set_major_formatter(FuncFormatter(_power_of_ten))  # no mathtext
         a.yaxis.set_minor_formatter(NullFormatter())
         a.set_ylabel(f"{muscle}\nµV²/Hz")
         if m == 0:
@@ -142,17 +156,26 @@ def plot_session(result, ax=None, *, points=2000):
         env, k = _pooled(env_all[m], points)
         t = np.arange(len(env)) * k * step
         a.plot(t, env, color="k", lw=0.5)
-        finite = env[np.isfinite(env)]
+        spans = [(s0, s1, k) for s0, s1, k in q.get("bad_spans", {}).get(muscle, [])]
+        spans += [(s0, s1, "cms") for s0, s1 in q.get("cms_spans", [])]
+        # the y scale from the good stretches: a flat or saturated stretch's artefact (shaded)
+        # runs off the top instead of squashing the session
+        good = np.isfinite(env)
+        for s0, s1, _ in spans:
+            good &= ~((t >= s0 - k * step) & (t <= s1))
+        finite = env[good] if good.any() else env[np.isfinite(env)]
         top = (np.percentile(finite, 99.5) * 1.4 if finite.size else 1.0) + 1e-9
         a.set_ylim(0, top)
         a.set_xlim(0, result.duration or t[-1])
+        if np.nanmax(env, initial=0.0) > top:
+            a.text(0.995, 0.87, f"clipped at the top (maximum {fmt_num(np.nanmax(env))} µV)",
+                   transform=a.transAxes, ha="right", va="top", fontsize=6.5,
+                   bbox={"facecolor": "w", "edgecolor": "none", "pad": 1.0})
         for cond in result.conditions:  # onsets as ticks along the top edge
             on = result.events.loc[result.events["condition"] == cond, "onset_s"]
             a.vlines(on, 0.9, 1.0, transform=a.get_xaxis_transform(), color=colors[cond],
                      lw=0.8, label=cond if m == 0 else None)
         shown = set()
-        spans = [(s0, s1, k) for s0, s1, k in q.get("bad_spans", {}).get(muscle, [])]
-        spans += [(s0, s1, "cms") for s0, s1 in q.get("cms_spans", [])]
         for s0, s1, kind in spans:
             label = BAD_LABEL[kind] if kind not in shown else None
             shown.add(kind)
@@ -240,11 +263,8 @@ def plot_scores(result, ax=None):
             kept = ~c["rejected"].to_numpy(bool)
             for keep in (True, False):
                 sel = kept == keep
-                mark_outliers(a, x[sel], y[sel], lim, color=colors[cond], filled=keep, size=26)
-            for v in y[(y > lim[1]) | (y < lim[0])]:
-                a.annotate(fmt_num(v), (i, lim[1] if v > lim[1] else lim[0]),
-                           xytext=(6, 0), textcoords="offset points", fontsize=7,
-                           va="center", annotation_clip=False)
+                mark_outliers(a, x[sel], y[sel], lim, color=colors[cond], filled=keep, size=26,
+                              label=True)
         a.set_xticks(range(len(result.conditions)), result.conditions, fontsize=8)
         a.set_title(muscle)
         a.set_ylabel(f"score ({UNITS.get(result.config.epochs.baseline_mode)})")

@@ -124,23 +124,60 @@ def robust_limits(values, groups=None, *, k=4.0, pad=0.05):
             sd = 1.4826 * float(np.median(np.abs(v - np.median(v)))) or float(np.std(v))
         lo = min(lo, max(x.min(), med - k * sd))
         hi = max(hi, min(x.max(), med + k * sd))
+    # a value just beyond the robust range squashes nothing: the axis takes it in when
+    # that widens it by at most a half (only a far outlier is drawn at the edge)
+    span = hi - lo
+    if v.max() > hi and v.max() - lo <= 1.5 * span:
+        hi = float(v.max())
+    if v.min() < lo and hi - v.min() <= 1.5 * span:
+        lo = float(v.min())
     span = (hi - lo) or (abs(hi) * 0.1 or 1.0)
     return lo - pad * span, hi + pad * span
 
 
-def mark_outliers(ax, x, y, lim, *, color="k", filled=True, size=20):
-    """Draw the points of ``(x, y)`` outside ``lim`` as triangles at the axis edge.
+def mark_outliers(ax, x, y, lim, *, color="k", filled=True, size=20, label=False):
+    """Draw the points of ``(x, y)`` outside ``lim`` as triangles just inside the axis
+    edge (so neither marker nor label crosses the frame), optionally with each value
+    printed beside its triangle.
 
-    Returns the number of points marked, so a caption can say so.
+    Parameters
+    ----------
+    ax : Axes
+    x, y : array-like
+        Positions in data units.
+    lim : (float, float)
+        The axis limits (:func:`robust_limits`).
+    color : colour
+    filled : bool
+        Filled triangles (kept trials) or hollow ones (rejected).
+    size : float
+        Marker area, pt².
+    label : bool
+        Print each value (:func:`emgkit._numbers.fmt_num`) beside its triangle.
+
+    Returns
+    -------
+    int
+        The number of points marked, so a caption can say so.
     """
+    from matplotlib.transforms import offset_copy
+
+    from .._numbers import fmt_num
+
     x, y = np.asarray(x, float), np.asarray(y, float)
     lo, hi = lim
+    inset = np.sqrt(size) / 2 + 2  # points between the frame and the marker's centre
     n = 0
-    for mask, edge, marker in ((y > hi, hi, "^"), (y < lo, lo, "v")):
+    for mask, edge, marker, dy in ((y > hi, hi, "^", -inset), (y < lo, lo, "v", inset)):
         if mask.any():
+            shifted = offset_copy(ax.transData, fig=ax.figure, y=dy, units="points")
             ax.scatter(x[mask], np.full(int(mask.sum()), edge), marker=marker, s=size,
-                       clip_on=False, zorder=3, edgecolors=color,
+                       zorder=3, edgecolors=color, transform=shifted, clip_on=False,
                        facecolors=color if filled else "none")
+            if label:
+                for xi, v in zip(x[mask], y[mask]):
+                    ax.annotate(fmt_num(v), (xi, edge), xytext=(inset, dy), fontsize=7,
+                                textcoords="offset points", va="center", ha="left")
             n += int(mask.sum())
     return n
 

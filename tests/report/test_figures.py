@@ -4,6 +4,7 @@ cannot squash an axis; every figure and PDF goes through the one style module.""
 
 import ast
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -46,10 +47,23 @@ def pdf_fonts(path):
     return out
 
 
+#: every module that writes a PDF (calls ``atomic_pdf``) and the kinds of PDF the fixture
+#: below makes through it: a new PDF writer fails
+#: :func:`test_every_pdf_writer_is_exercised` until it is added here and to the fixture
+WRITERS = {"report/subject.py": {"subject", "report_recording"},
+           "report/group.py": {"group"},
+           "commands.py": {"timecourse"},
+           "power/report.py": {"power"},
+           "multiverse/report.py": {"specification_curve"}}
+KINDS = sorted(set().union(*WRITERS.values()))
+
+
 @pytest.fixture(scope="module")
 def written(study_factory, tmp_path_factory):
-    """Every kind of PDF emgkit writes, from one small simulated study, with the drawn
-    extent of every page (matplotlib's tight bbox, inches) against its size."""
+    """Every kind of PDF emgkit writes, from one small simulated study (a trait page in
+    the group report, a multiverse of two specifications), with the drawn extent of every
+    page (matplotlib's tight bbox, inches) against its size, measured in the one class
+    that saves every page (``report.pages._Pages``)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     from emgkit.report import pages as pages_module
@@ -57,6 +71,8 @@ def written(study_factory, tmp_path_factory):
     root = tmp_path_factory.mktemp("figs")
     study = root / "study"
     shutil.copytree(study_factory("bdf", 512.0, n_subjects=4, seed=5), study)
+    toml = study / "study.toml"
+    toml.write_text(toml.read_text() + '\n[report]\ntraits = ["trait"]\n')
     extents = []
     original = pages_module._Pages.savefig
 
@@ -71,27 +87,41 @@ def written(study_factory, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(pages_module._Pages, "savefig", recording)
         res = root / "res"
-        assert main(["run", str(study / "study.toml"), "--out", str(res)]) == 0
+        assert main(["run", str(toml), "--out", str(res)]) == 0
+        assert main(["report", str(study / "sub-02" / "emg" / "sub-02_task-mimicry_emg.bdf"),
+                     "--config", str(toml), "--out", str(root / "sub-02_report.pdf")]) == 0
         assert main(["timecourse", str(res), "--at", "condition=happy", "--permutations",
                      "20", "--out", str(root / "tc")]) == 0
         assert main(["power", "--pilot", str(res / "group" / "trials.tsv"),
                      "--participants", str(study / "participants.tsv"), "--at",
                      "condition=happy", "--n-per-group", "4", "--trials-per-cell", "2",
                      "--simulations", "10", "--out", str(root / "pw")]) == 0
-        toml = study / "study.toml"
         toml.write_text(toml.read_text() + '\n[multiverse]\nsmooth = [0.025, 0.05]\n')
         assert main(["multiverse", str(toml), "--out", str(root / "mv")]) == 0
     pdfs = {"subject": res / "sub-01" / "report.pdf", "group": res / "group" / "group.pdf",
+            "report_recording": root / "sub-02_report.pdf",
             "timecourse": root / "tc" / "timecourse.pdf", "power": root / "pw" / "power.pdf",
             "specification_curve": root / "mv" / "specification_curve.pdf"}
-    return pdfs, extents
+    found = set(root.rglob("*.pdf"))  # every PDF the commands wrote, each participant's too
+    assert set(pdfs.values()) <= found
+    return pdfs, extents, sorted(found)
+
+
+def test_every_pdf_writer_is_exercised():
+    """The modules that write PDFs are exactly those the fixture runs."""
+    callers = set()
+    for path in PKG.rglob("*.py"):
+        rel = path.relative_to(PKG).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "atomic_pdf":
+                callers.add(rel)
+    assert callers == set(WRITERS), callers
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-@pytest.mark.parametrize("kind", ["subject", "group", "timecourse", "power",
-                                  "specification_curve"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_every_pdf_embeds_truetype_fonts(written, kind):
-    pdfs, _ = written
+    pdfs, _, _ = written
     fonts = pdf_fonts(pdfs[kind])
     assert fonts, f"{kind}: no fonts found"
     type3 = [f for f in fonts if f[1] == "/Type3"]
@@ -100,10 +130,17 @@ def test_every_pdf_embeds_truetype_fonts(written, kind):
     assert {sub for _, sub, _ in fonts} <= {"/Type0", "/TrueType"}
 
 
+def test_no_written_pdf_has_type3_fonts(written):
+    """Every PDF under the fixture's folders (all participants' reports included)."""
+    _, _, found = written
+    bad = {p.name: f for p in found for f in pdf_fonts(p) if f[1] == "/Type3" or not f[2]}
+    assert not bad, bad
+
+
 def test_nothing_drawn_outside_the_page(written):
-    pdfs, extents = written
-    n_pages = sum(len(pypdf.PdfReader(str(p)).pages) for p in pdfs.values())
-    assert len(extents) >= n_pages  # every page of every kind was measured
+    _, extents, found = written
+    n_pages = sum(len(pypdf.PdfReader(str(p)).pages) for p in found)
+    assert len(extents) == n_pages  # every page of every PDF was measured
     tol = 0.02  # inches
     outside = [(name, title[:60], (round(b.x0, 2), round(b.y0, 2), round(b.x1, 2),
                                    round(b.y1, 2)), size)
@@ -113,7 +150,7 @@ def test_nothing_drawn_outside_the_page(written):
 
 
 def test_subject_report_is_one_orientation_with_columns_explained(written):
-    pdfs, _ = written
+    pdfs, _, _ = written
     reader = pypdf.PdfReader(str(pdfs["subject"]))
     sizes = {(round(float(p.mediabox.width)), round(float(p.mediabox.height)))
              for p in reader.pages}
@@ -194,7 +231,7 @@ def test_group_summary_sentences_share_decimals(written):
     """Each model sentence prints b and its CI with one number of decimals, p in APA."""
     import re
 
-    pdfs, _ = written
+    pdfs, _, _ = written
     text = " ".join(p.read_text() for p in pdfs["group"].parent.glob("*/summary.txt"))
     found = re.findall(r"b = (-?[\d.]+), 95 % CI \[(-?[\d.]+), (-?[\d.]+)\]", text)
     assert found
@@ -234,3 +271,71 @@ def test_mark_outliers_draws_at_the_edge():
     assert n == 2
     offsets = np.vstack([c.get_offsets() for c in ax.collections])
     assert sorted(offsets[:, 1]) == [0.0, 1.0]
+
+
+def test_robust_limits_take_in_a_value_just_beyond():
+    """A value just past the robust range widens the axis (no edge marker for 2.19 on an
+    axis ending at 2.17); only a far one is marked."""
+    v = np.append(np.linspace(0.8, 1.2, 30), 1.7)  # robust range: up to 1.59
+    lo, hi = robust_limits(v)
+    assert hi > 1.7 and lo < 0.8
+    assert robust_limits(v, k=2.0)[1] < 1.7  # twice the robust span away: marked
+    far = np.append(v[:-1], 9.0)
+    assert robust_limits(far)[1] < 2.0
+
+
+def test_table_estimates_share_decimals_with_their_ci():
+    """An estimate, its SE and CI limits print with one number of decimals ("0.443", not
+    "0.4432" beside "0.936"); SNR columns of several muscles too; p stays APA."""
+    import pandas as pd
+
+    from emgkit.report.pages import table_cells
+
+    df = pd.DataFrame({"term": ["a", "b"], "estimate": [0.689, -0.392], "se": [0.122, 0.132],
+                       "p": [0.0, 0.2], "ci_low": [0.4432, -0.6568],
+                       "ci_high": [0.936, -0.128], "snr_db_corrugator": [6.52, 7.97],
+                       "snr_db_zygomaticus": [8.7, 14.8], "trials": [48.0, 46.0]})
+    cells = table_cells(df)
+    assert cells[0] == ["a", "0.689", "0.122", "< .001", "0.443", "0.936", "6.52", "8.70",
+                        "48"]
+    assert cells[1][4:8] == ["-0.657", "-0.128", "7.97", "14.80"]
+    # whole-number families stay whole, and values orders of magnitude apart keep their own
+    ints = table_cells(pd.DataFrame({"ci_low": [1.0, 2.0], "ci_high": [3.0, 4.0]}))
+    assert ints == [["1", "3"], ["2", "4"]]
+
+
+def _images(page):
+    xobjs = (page.get("/Resources") or {}).get_object().get("/XObject") or {}
+    return [k for k, v in xobjs.items() if v.get_object().get("/Subtype") == "/Image"]
+
+
+def test_group_report_is_vector_with_diagnostics_as_titled(written):
+    """Every group page is vector (the model diagnostics too, no embedded PNG) and the
+    diagnostics page has the random-effects panel its title promises, in the config's
+    muscle order; the trait page is there."""
+    pdfs, _, _ = written
+    reader = pypdf.PdfReader(str(pdfs["group"]))
+    assert not [i for i, p in enumerate(reader.pages) if _images(p)]
+    texts = [" ".join(p.extract_text().split()) for p in reader.pages]
+    diag = [t for t in texts if "Model diagnostics (" in t]
+    assert [re.search(r"Model diagnostics \((\S+)\)", t).group(1) for t in diag] == [
+        "muscle-corrugator", "muscle-zygomaticus", "muscle-depressor"]
+    for t in diag:
+        for needle in ("Residuals vs fitted", "Normal Q-Q of residuals",
+                       "Normal Q-Q of random intercepts", "residual (ratio)",
+                       "random intercept (ratio)", "fitted score (ratio)"):
+            assert needle in t, needle
+    assert any("Mean response against trait" in t for t in texts)
+
+
+def test_specification_curve_table_pages_and_p_values(written):
+    """The summary table fits its page with the condition column (no column groups),
+    explains its short headers, and prints shares as percentages."""
+    pdfs, _, _ = written
+    texts = [" ".join(p.extract_text().split())
+             for p in pypdf.PdfReader(str(pdfs["specification_curve"])).pages]
+    tables = [t for t in texts if t.startswith("How each contrast holds")
+              or "How each contrast holds" in t]
+    assert tables and all("condition" in t and "sig_same_sign" in t for t in tables)
+    assert not any("columns 1/" in t for t in tables)
+    assert "primary_est" in tables[0] and "%" in tables[0]

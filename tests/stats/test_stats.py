@@ -205,7 +205,8 @@ def test_writes_outputs(tmp_path):
     files = res.write(tmp_path)
     assert {p.name for p in tmp_path.iterdir()} == {
         "fixed_effects.tsv", "anova.tsv", "contrasts.tsv", "emmeans.tsv", "variance.tsv",
-        "fit.json", "model.R", "model_data.tsv", "summary.txt", "diagnostics.png"}
+        "fit.json", "model.R", "model_data.tsv", "summary.txt", "diagnostics.png",
+        "residuals.tsv"}
     assert files["fit"].exists()
     fit = json.loads((tmp_path / "fit.json").read_text())
     assert {"reml_loglik", "n_obs", "n_groups", "converged", "optimizer"} <= set(fit)
@@ -221,7 +222,18 @@ def test_writes_outputs(tmp_path):
         "term", "num_df", "den_df", "F", "p"]
     assert "lmer(score ~ group * condition + (1 | participant_id)" in res.r_code()
     fig = res.plot_diagnostics()
-    assert len(fig.axes) == 2
+    assert [a.get_title() for a in fig.axes] == [
+        "Residuals vs fitted", "Normal Q-Q of residuals", "Normal Q-Q of random intercepts"]
+    resid = pd.read_csv(tmp_path / "residuals.tsv", sep="\t")
+    assert list(resid.columns) == ["participant_id", "fitted", "residual", "random_intercept"]
+    # fitted + residual is the outcome; one random intercept per participant, and for a
+    # random-intercept model each equals the participant's mean of fitted − Xβ̂
+    assert np.allclose(resid["fitted"] + resid["residual"], res.data["score"])
+    blup = resid.groupby("participant_id")["random_intercept"].nunique()
+    assert (blup == 1).all() and len(blup) == res.fit["n_groups"]
+    xb = res.X @ res.beta
+    assert np.allclose((resid["fitted"] - xb).groupby(resid["participant_id"]).mean(),
+                       resid.groupby("participant_id")["random_intercept"].first())
 
 
 def test_stats_cli_fits_per_muscle(tmp_path, capsys):
@@ -330,3 +342,28 @@ def test_true_false_group_column_is_two_labels(tmp_path):
     assert res.factors["group"] == ["False", "True"]
     pd.testing.assert_frame_equal(res.contrasts("group"), ref.contrasts("group"))
     assert set(res.emmeans()["group"]) == {"False", "True"}
+
+
+def test_random_intercepts_match_statsmodels():
+    """The participants' random intercepts (BLUPs) drawn on the diagnostics page equal
+    statsmodels' random_effects of the same REML fit (random intercept; intercept + slope)."""
+    import warnings
+
+    import statsmodels.formula.api as smf
+
+    trials, _ = simulate_scores(6, muscles=("corrugator",), n_trials=6, seed=11)
+    trials = trials.assign(x=(trials.condition == "happy").astype(float))
+    d = trials.assign(group=pd.Categorical(trials.group, ["placebo", "naltrexone"]),
+                      condition=pd.Categorical(trials.condition,
+                                               ["neutral", "angry", "happy", "sad"]))
+    for re_formula in ("1", "~ x"):
+        res = fit_model(trials, "score ~ group * condition",
+                        re_formula=None if re_formula == "1" else re_formula)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = smf.mixedlm("score ~ group * condition", d, groups="participant_id",
+                              re_formula=re_formula).fit(reml=True)
+        assert res.fit["reml_loglik"] == pytest.approx(ref.llf, abs=1e-3)
+        ours = res.random_intercepts()
+        theirs = pd.Series({k: float(v.iloc[0]) for k, v in ref.random_effects.items()})
+        np.testing.assert_allclose(ours.reindex(theirs.index), theirs, rtol=2e-3, atol=1e-4)

@@ -194,6 +194,11 @@ def test_progress_modes():
 
     assert Progress.mode_for(False) is None
     assert Progress.mode_for(None, io.StringIO()) == "lines"
+    # a Jupyter kernel's stderr (ipykernel.iostream.OutStream): off by default, since every
+    # line would stay in the saved notebook; asked for, lines
+    kernel_stream = type("OutStream", (io.StringIO,), {"__module__": "ipykernel.iostream"})()
+    assert Progress.mode_for(None, kernel_stream) is None
+    assert Progress.mode_for(True, kernel_stream) == "lines"
     buf = io.StringIO()
     p = Progress(2, "lines", stream=buf)
     p.update({"participant": "sub-01", "status": "done"})
