@@ -339,14 +339,35 @@ class SparseReml:
         x = np.maximum(np.asarray(res.x, float), self.lower)
         return x, self.profiled(x)
 
+    def _below(self):
+        """θ position of each bounded diagonal -> positions of its column below it."""
+        out = {}
+        for k, t in enumerate(self.terms):
+            base = self.theta_slices[k].start
+            pairs = _tri_index(t.p)
+            for a, (i, j) in enumerate(pairs):
+                if i == j:
+                    out[base + a] = [base + b for b, (ii, jj) in enumerate(pairs)
+                                     if jj == j and ii > i]
+        return out
+
     def _escape(self, x, f):
         """A point inside from a solution with bounded parameters at 0 where the criterion
-        still falls into the interior (a geometric grid along each); None if none."""
+        still falls into the interior; None if none. Tried along a geometric grid: each such
+        diagonal alone (its column below as it is, and reflected: a column ``(0, v)`` is the
+        same factor as ``(0, -v)``, but only one side descends) and all of them together."""
         best, fbest = None, f - 1e-10 * max(1.0, abs(f))
-        for k in np.flatnonzero(np.isfinite(self.lower) & (x <= 1e-8)):
+        at = [k for k in np.flatnonzero(np.isfinite(self.lower) & (x <= 1e-8))]
+        below = self._below()
+        moves = [[(k, 1.0)] for k in at] + [[(k, -1.0)] for k in at if np.any(x[below[k]])]
+        if len(at) > 1:
+            moves.append([(k, 1.0) for k in at])
+        for move in moves:
             for t in 10.0 ** np.arange(-6, 1.0):
                 xt = x.copy()
-                xt[k] = t
+                for k, sign in move:
+                    xt[k] = t
+                    xt[below[k]] *= sign
                 ft = self.profiled(xt)
                 if ft < fbest:
                     best, fbest = xt, ft
@@ -413,7 +434,7 @@ class SparseReml:
         runs = {}
         for name, x0 in starts.items():
             x, f = self._descend(x0, 1e-10)
-            for _ in range(3):
+            for _ in range(10):
                 x1 = self._escape(x, f) if np.isfinite(f) else None
                 if x1 is None:
                     break
