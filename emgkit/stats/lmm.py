@@ -44,6 +44,9 @@ from .satterthwaite import Satterthwaite
 #: the largest remainder (random effects outside the eliminated term) factored densely
 DENSE_SCHUR_MAX = 3000
 
+#: cross blocks Z_A'Z_R up to this many entries are kept dense
+DENSE_CROSS_MAX = 250_000
+
 
 @dataclass
 class ReTerm:
@@ -132,6 +135,10 @@ class SparseReml:
             self.ZRR = (ZR.T @ ZR).tocsc()
             self.ZRW = np.asarray(ZR.T @ W)
             self._lind = self._lambda_pattern(self.order[1:])
+            # small cross blocks are faster dense (sparse products cost overhead per call)
+            self.dense = A.q * self.qR <= DENSE_CROSS_MAX
+            if self.dense:
+                self.ZAR, self.ZRR = self.ZAR.toarray(), self.ZRR.toarray()
         self._ZA, self._ZR = ZA, (ZR if rest else None)
 
     # -- designs ---------------------------------------------------------------------------
@@ -197,16 +204,22 @@ class SparseReml:
             return _Factor(logdet, solve, TA, None), rA
         lamR = self._lambda_R(theta)
         rR = lamR.T @ self.ZRW
-        lamA_t = sparse.bsr_matrix((np.broadcast_to(TA.T, (A.levels, A.p, A.p)).copy(),
-                                    np.arange(A.levels), np.arange(A.levels + 1)),
-                                   shape=(A.q, A.q))
-        MAR = (lamA_t @ self.ZAR @ lamR).tocsr()
-        MRR = (lamR.T @ self.ZRR @ lamR).toarray() + np.eye(self.qR)
+        if self.dense:
+            lamRd = lamR.toarray()
+            MAR = (TA.T @ self.ZAR.reshape(A.levels, A.p, -1)).reshape(A.q, -1) @ lamRd
+            MRR = lamRd.T @ self.ZRR @ lamRd + np.eye(self.qR)
+        else:
+            lamA_t = sparse.bsr_matrix((np.broadcast_to(TA.T, (A.levels, A.p, A.p)).copy(),
+                                        np.arange(A.levels), np.arange(A.levels + 1)),
+                                       shape=(A.q, A.q))
+            MAR = (lamA_t @ self.ZAR @ lamR).tocsr()
+            MRR = (lamR.T @ self.ZRR @ lamR).toarray() + np.eye(self.qR)
         rhs = np.vstack([rA, rR])
         if self.qR > DENSE_SCHUR_MAX:
             MAA = sparse.bsr_matrix((BA, np.arange(A.levels), np.arange(A.levels + 1)),
                                     shape=(A.q, A.q))
-            M = sparse.bmat([[MAA, MAR], [MAR.T, sparse.csr_matrix(MRR)]]).tocsc()
+            M = sparse.bmat([[MAA, sparse.csr_matrix(MAR)],
+                             [sparse.csr_matrix(MAR).T, sparse.csr_matrix(MRR)]]).tocsc()
             lu = splu(M, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
                       options={"SymmetricMode": True})
             d = lu.U.diagonal()
@@ -214,10 +227,14 @@ class SparseReml:
                 return None
             return _Factor(float(np.log(d).sum()), lambda R: lu.solve(
                 np.asarray(R, float).reshape(self.q, -1)), TA, lamR), rhs
-        Binv = sparse.bsr_matrix((BinvA, np.arange(A.levels), np.arange(A.levels + 1)),
-                                 shape=(A.q, A.q))
-        BM = (Binv @ MAR).tocsr()
-        S = MRR - (MAR.T @ BM).toarray()
+        if self.dense:
+            BM = (BinvA @ MAR.reshape(A.levels, A.p, -1)).reshape(A.q, -1)
+            S = MRR - MAR.T @ BM
+        else:
+            Binv = sparse.bsr_matrix((BinvA, np.arange(A.levels), np.arange(A.levels + 1)),
+                                     shape=(A.q, A.q))
+            BM = (Binv @ MAR).tocsr()
+            S = MRR - (MAR.T @ BM).toarray()
         try:
             cho = linalg.cho_factor(S, lower=True, check_finite=False)
         except linalg.LinAlgError:
@@ -405,7 +422,7 @@ class SparseReml:
                         x, f = new, fn
                         break
                 t /= 2
-            if not moved:
+            if not moved or np.abs(t * step).max() <= 1e-9 * max(1.0, np.abs(x).max()):
                 break
         return x, f
 
