@@ -13,7 +13,9 @@ lmerTest on two simulated tables.
 Each case runs in a fresh Python process (its peak RSS from ``resource.getrusage``): the
 whole ``fit_model`` (multi-start REML, Satterthwaite df of the fixed effects) plus the Type
 III table. R times ``lmer`` + ``summary`` + ``anova(type = 3)`` inside one ``Rscript``
-process (start-up and reading not counted), when ``Rscript`` is present. The tables are
+process (start-up and reading not counted), when ``Rscript`` is present; both with
+single-threaded BLAS (:data:`ENV`). Wall and CPU
+times are both printed (on a shared machine the CPU ratio is the steadier one). The tables are
 written to a scratch folder for R and deleted afterwards.
 
 Run: ``python -m benchmarks.lmm_scale [insteval|femg ...]``
@@ -22,6 +24,7 @@ Run: ``python -m benchmarks.lmm_scale [insteval|femg ...]``
 from __future__ import annotations
 
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -32,6 +35,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+#: both sides run with single-threaded BLAS: on a shared, oversubscribed machine OpenBLAS's
+#: threads spin (a 1,128² Cholesky took 0.97 s with two threads vs 0.03 s with one)
+ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+       "MKL_NUM_THREADS": "1"}
 
 CASES = {
     "insteval": ("y ~ service + (1 | s) + (1 | d)", 3.0),
@@ -101,13 +109,13 @@ def run_emgkit(case):
     logging.getLogger("emgkit").setLevel(logging.ERROR)
     table = _table(case)
     levels = {"condition": ["neutral", "angry", "happy", "sad"]} if case == "femg" else None
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = fit_model(table, CASES[case][0], levels=levels)
     fe = res.fixed_effects()
     an = res.anova()
-    secs = time.perf_counter() - t0
+    secs, cpu = time.perf_counter() - t0, time.process_time() - c0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print(json.dumps({"seconds": secs, "rss_mb": rss, "loglik": res.fit["reml_loglik"],
+    print(json.dumps({"seconds": secs, "cpu": cpu, "rss_mb": rss, "loglik": res.fit["reml_loglik"],
                       "converged": res.fit["converged"], "df": fe["df"].tolist(),
                       "F": an["F"].tolist(), "den_df": an["den_df"].tolist()}))
 
@@ -124,15 +132,17 @@ def run_r(case, folder):
     script.write_text(
         "suppressPackageStartupMessages({library(lme4); library(lmerTest)})\n"
         f"d <- read.delim('{data}', stringsAsFactors = TRUE)\n{levels}"
-        "t0 <- proc.time()[['elapsed']]\n"
+        "p0 <- proc.time()\n"
         f"m <- lmerTest::lmer({CASES[case][0]}, data = d, REML = TRUE)\n"
         "s <- summary(m); a <- anova(m, type = 3)\n"
-        "t1 <- proc.time()[['elapsed']]\n"
-        "cat(t1 - t0, as.numeric(logLik(m)), paste(s$coefficients[, 3], collapse = ','),"
+        "p1 <- proc.time() - p0\n"
+        "cat(p1[['elapsed']], p1[['user.self']] + p1[['sys.self']], as.numeric(logLik(m)),"
+        " paste(s$coefficients[, 3], collapse = ','),"
         " paste(a$DenDF, collapse = ','), '\\n')\n")
-    out = subprocess.run(["Rscript", str(script)], capture_output=True, text=True, check=True)
-    secs, loglik, df, ddf = out.stdout.split()[-4:]
-    return float(secs), float(loglik), [float(v) for v in df.split(",")], \
+    out = subprocess.run(["Rscript", str(script)], capture_output=True, text=True, check=True,
+                         env=ENV)
+    secs, cpu, loglik, df, ddf = out.stdout.split()[-5:]
+    return float(secs), float(cpu), float(loglik), [float(v) for v in df.split(",")], \
         [float(v) for v in ddf.split(",")]
 
 
@@ -141,20 +151,22 @@ def main(cases):
     try:
         for case in cases:
             proc = subprocess.run([sys.executable, "-m", "benchmarks.lmm_scale", "--one", case],
-                                  capture_output=True, text=True, check=True)
+                                  capture_output=True, text=True, check=True, env=ENV)
             got = json.loads(proc.stdout.strip().splitlines()[-1])
-            print(f"{case}: emgkit {got['seconds']:.1f} s, peak RSS {got['rss_mb']:.0f} MB, "
+            print(f"{case}: emgkit {got['seconds']:.1f} s ({got['cpu']:.1f} s CPU), peak RSS "
+                  f"{got['rss_mb']:.0f} MB, "
                   f"REML logLik {got['loglik']:.4f}, converged {got['converged']}")
             r = run_r(case, scratch)
             if r is None:
                 print("  (Rscript not found: no lme4 comparison)")
                 continue
-            secs, loglik, df, ddf = r
+            secs, cpu, loglik, df, ddf = r
             rel = max(np.max(np.abs(np.array(got["df"]) - df) / np.array(df)),
                       np.max(np.abs(np.array(got["den_df"]) - ddf) / np.array(ddf)))
             goal = CASES[case][1]
-            print(f"  lme4 + lmerTest {secs:.1f} s, REML logLik {loglik:.4f}; ratio "
-                  f"{got['seconds'] / secs:.2f} (goal ≤ {goal:g}); logLik diff "
+            print(f"  lme4 + lmerTest {secs:.1f} s ({cpu:.1f} s CPU), REML logLik {loglik:.4f}; "
+                  f"ratio {got['seconds'] / secs:.2f} wall, {got['cpu'] / cpu:.2f} CPU (goal ≤ "
+                  f"{goal:g}); logLik diff "
                   f"{got['loglik'] - loglik:+.2e}; max rel. diff of df {rel:.1e}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -129,6 +129,7 @@ class SparseReml:
         self.qR = sum(t.q for t in rest)
         self.q = A.q + self.qR
         ZA = self._z(A)
+        self.dense = False
         if rest:
             ZR = sparse.hstack([self._z(t) for t in rest]).tocsc()
             self.ZAR = (ZA.T @ ZR).tocsr()
@@ -140,6 +141,29 @@ class SparseReml:
             if self.dense:
                 self.ZAR, self.ZRR = self.ZAR.toarray(), self.ZRR.toarray()
         self._ZA, self._ZR = ZA, (ZR if rest else None)
+        self.scalar = bool(rest) and not self.dense and A.p == 1 and all(
+            t.p == 1 for t in rest) and self.qR <= DENSE_SCHUR_MAX
+        if self.scalar:
+            self._scalar_setup()
+
+    def _scalar_setup(self):
+        """Scalar terms only (crossed intercepts, InstEval's case): ``M_AR' M_AA⁻¹ M_AR =
+        t_A² diag(λ) N' W N diag(λ)`` with ``N = Z_A'Z_R`` fixed and ``W`` diagonal, so its
+        entries are one sparse product ``K w`` (``K[(j, k), i] = N_ij N_ik``), built once."""
+        N = self.ZAR.tocsr()
+        rows, cols = [], []
+        vals = []
+        for i in range(N.shape[0]):
+            c = N.indices[N.indptr[i]:N.indptr[i + 1]]
+            v = N.data[N.indptr[i]:N.indptr[i + 1]]
+            rows.append((c[:, None] * self.qR + c[None, :]).ravel())
+            cols.append(np.full(len(c) ** 2, i))
+            vals.append(np.outer(v, v).ravel())
+        self._K = sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows),
+                                                            np.concatenate(cols))),
+                                    shape=(self.qR * self.qR, N.shape[0]))
+        self._N, self._NT = N, N.T.tocsr()
+        self._ZRRd = self.ZRR.toarray()
 
     # -- designs ---------------------------------------------------------------------------
     @staticmethod
@@ -203,6 +227,8 @@ class SparseReml:
                 return (BinvA @ R).reshape(A.q, -1)
             return _Factor(logdet, solve, TA, None), rA
         lamR = self._lambda_R(theta)
+        if self.scalar:
+            return self._scalar_factor(TA, BA[:, 0, 0], lamR, logdet, rA)
         rR = lamR.T @ self.ZRW
         if self.dense:
             lamRd = lamR.toarray()
@@ -246,6 +272,29 @@ class SparseReml:
             t = (BinvA @ R[:A.q].reshape(A.levels, A.p, -1)).reshape(A.q, -1)
             uR = linalg.cho_solve(cho, R[A.q:] - MAR.T @ t, check_finite=False)
             return np.vstack([t - BM @ uR, uR])
+
+        return _Factor(logdet, solve, TA, lamR), rhs
+
+    def _scalar_factor(self, TA, d, lamR, logdet, rA):
+        """:meth:`factor` for scalar terms (see :meth:`_scalar_setup`)."""
+        tA, lam = TA[0, 0], lamR.diagonal()
+        w = 1.0 / d
+        NWN = (self._K @ w).reshape(self.qR, self.qR)
+        S = lam[:, None] * (self._ZRRd - tA ** 2 * NWN) * lam[None, :] + np.eye(self.qR)
+        try:
+            cho = linalg.cho_factor(S, lower=True, check_finite=False)
+        except linalg.LinAlgError:
+            return None
+        logdet += 2 * np.log(np.diag(cho[0])).sum()
+        rhs = np.vstack([rA, lam[:, None] * self.ZRW])
+        qA = self.A.q
+
+        def solve(R):
+            R = np.asarray(R, float).reshape(self.q, -1)
+            t = w[:, None] * R[:qA]
+            uR = linalg.cho_solve(cho, R[qA:] - tA * lam[:, None] * (self._NT @ t),
+                                  check_finite=False)
+            return np.vstack([t - w[:, None] * (tA * (self._N @ (lam[:, None] * uR))), uR])
 
         return _Factor(logdet, solve, TA, lamR), rhs
 
