@@ -136,9 +136,10 @@ def run_r(case, folder):
         f"m <- lmerTest::lmer({CASES[case][0]}, data = d, REML = TRUE)\n"
         "s <- summary(m); a <- anova(m, type = 3)\n"
         "p1 <- proc.time() - p0\n"
-        "cat(p1[['elapsed']], p1[['user.self']] + p1[['sys.self']], as.numeric(logLik(m)),"
-        " paste(s$coefficients[, 3], collapse = ','),"
-        " paste(a$DenDF, collapse = ','), '\\n')\n")
+        "cat(p1[['elapsed']], p1[['user.self']] + p1[['sys.self']],"
+        " sprintf('%.10f', as.numeric(logLik(m))),"
+        " paste(sprintf('%.12g', s$coefficients[, 3]), collapse = ','),"
+        " paste(sprintf('%.12g', a$DenDF), collapse = ','), '\\n')\n")
     out = subprocess.run(["Rscript", str(script)], capture_output=True, text=True, check=True,
                          env=ENV)
     secs, cpu, loglik, df, ddf = out.stdout.split()[-5:]

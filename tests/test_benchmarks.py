@@ -56,3 +56,18 @@ def test_stats_speed_benchmark_runs_its_models():
         out = stats_speed.lme4_times(
             {"sleep_int": (stats_speed.DATA / "sleep_int_data.csv", spec[0], ["Subject"])}, 1)
         assert out["sleep_int"] > 0
+
+
+def test_lmm_scale_tables_have_the_documented_shape():
+    """InstEval's shape (73,421 rows, 2,972 students, 1,128 lecturers, unbalanced) and the
+    fEMG table (200 participants × 4 conditions × 3 muscles × 40 trials, 96 stimuli)."""
+    from benchmarks.lmm_scale import femg_table, insteval_table
+
+    ie = insteval_table()
+    assert ie.shape[0] == 73421 and ie["s"].nunique() == 2972 and ie["d"].nunique() == 1128
+    per_s = ie.groupby("s").size()
+    assert per_s.min() >= 1 and per_s.max() > 5 * per_s.median()
+    f = femg_table()
+    assert f.shape[0] == 200 * 4 * 3 * 40
+    assert f["stimulus"].nunique() == 96 and f["participant_id"].nunique() == 200
+    assert (f.groupby("stimulus")["condition"].nunique() == 1).all()

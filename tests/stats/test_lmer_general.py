@@ -24,10 +24,10 @@ MODELS = {
     "gen_pastes": ("strength ~ 1 + (1 | batch/cask)", "gen_pastes"),
     "gen_machines_ab": ("score ~ Machine + (1 | Worker) + (1 | Worker:Machine)",
                         "gen_machines_ab"),
-    "gen_femg_crossed": ("score ~ group * condition * muscle + (muscle | participant_id) + "
-                         "(1 | stimulus)", "gen_femg_crossed"),
-    "gen_femg_stimslope": ("score ~ group * condition + muscle + (1 | participant_id) + "
-                           "(group | stimulus)", "gen_femg_crossed"),
+    "gen_femg_crossed": (("score ~ group * condition * muscle + (muscle | participant_id) + "
+                          "(1 | stimulus)"), "gen_femg_crossed"),
+    "gen_femg_stimslope": (("score ~ group * condition + muscle + (1 | participant_id) + "
+                            "(group | stimulus)"), "gen_femg_crossed"),
 }
 
 
@@ -104,7 +104,7 @@ def test_variance_components(fitted):
 @pytest.mark.slow  # 2-8 s per model
 def test_bad_starts_reach_the_optimum(fitted):
     """From a large, a tiny and a boundary (all θ = 0) start, each alone: lme4's optimum."""
-    name, res = fitted
+    _, res = fitted
     crit = res.crit
     best = -0.5 * crit.profiled(res.theta)
     for start in (30.0, 1e-3, 0.0):
@@ -117,7 +117,7 @@ def test_bad_starts_reach_the_optimum(fitted):
 def test_fitted_values_use_the_blups(fitted):
     """Conditional residuals are smaller than marginal ones; the BLUPs of a fit equal
     Henderson's: b̂ = G Z' V⁻¹ (y - Xβ̂) (dense check on the small models)."""
-    name, res = fitted
+    _, res = fitted
     fitted_y, resid = res.residuals()
     y = res.data[res.outcome].to_numpy(float)
     assert resid.var() < (y - res.X @ res.beta).var()
