@@ -211,11 +211,12 @@ def fit_model(table, formula, *, participants=None, groups=None, re_formula=None
         ``participant_id``, or with random terms in the formula, the one grouped by
         ``participant_id`` (else the first).
     re_formula : str | None
-        Random slopes, e.g. ``"~ condition"`` (intercept included); None = intercept only.
-        Not combined with random terms in the formula.
+        Random slopes per ``groups``: ``"~ condition"`` is lme4's ``(1 + condition |
+        groups)``, ``"~ 0 + day"`` is ``(0 + day | groups)`` (no random intercept); None =
+        intercept only. Not combined with random terms in the formula.
     crossed : str | list of str | None
         Column(s) with a crossed random intercept, e.g. ``"stimulus_id"`` (lme4:
-        ``(1 | participant_id) + (1 | stimulus_id)``). Not combined with ``re_formula``.
+        ``(1 | participant_id) + (1 | stimulus_id)``); with ``re_formula`` too.
     levels : dict | None
         Column -> ordered levels (first = reference).
     drop_rejected : bool
@@ -253,9 +254,21 @@ def fit_model(table, formula, *, participants=None, groups=None, re_formula=None
     ------
     ModelError
         Bad table (missing columns, NaNs, unknown participants), several muscles without a
-        ``muscle`` term, a term with one level, or a design that is not identifiable; a :class:`~emgkit.errors.FormulaError` for a
-        formula outside the grammar (naming the token) or a random-effects structure emgkit
-        does not fit yet.
+        ``muscle`` term, a term with one level, a grouping with one level or as many levels
+        as rows, or a design that is not identifiable; a
+        :class:`~emgkit.errors.FormulaError` for a formula outside the grammar (naming the
+        token).
+
+    Notes
+    -----
+    Random terms are any lme4 writes: ``(x | g)``, uncorrelated ``(x || g)`` (expanded as
+    lme4 does into ``(1 | g) + (0 + x | g)``), ``(0 + x | g)``, nesting ``(1 | a/b)`` (=
+    ``(1 | a) + (1 | b:a)``), interactions ``(1 | a:b)``, several terms on one grouping,
+    slopes together with crossed terms. One correlated term on ``groups`` and (small)
+    crossed intercepts use the specialised exact criteria of :mod:`emgkit.stats.reml`;
+    everything else, and crossed designs with more than :data:`DENSE_CROSSED_MAX` levels,
+    lme4's sparse penalised least squares (:mod:`emgkit.stats.lmm`, Satterthwaite df as
+    lmerTest computes them; ``fit["engine"] == "sparse"``).
     """
     mf = model_formula(formula)
     text = formula if isinstance(formula, str) else deparse(mf.formula)
