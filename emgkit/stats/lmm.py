@@ -38,6 +38,7 @@ from scipy.sparse.linalg import splu
 from ..config.formula import Formula, Num, Op, deparse
 from ..errors import ModelError
 from .formula import design_matrix
+from .reml import psd_cholesky
 from .result import MixedResult
 from .satterthwaite import Satterthwaite
 
@@ -404,8 +405,22 @@ class SparseReml:
     def _bounds(self):
         return [(0.0, None) if np.isfinite(lo) else (None, None) for lo in self.lower]
 
+    def theta_from_start(self, start):
+        """θ of a start: a θ vector, or a relative covariance ``G/σ²`` (the terms' blocks on
+        its diagonal, in term order, as :func:`fit_general`'s ``G``; a larger matrix, e.g.
+        the q × q one other criteria take, gives its leading blocks)."""
+        start = np.asarray(start, float)
+        if start.ndim == 1:
+            return start
+        out, off = [], 0
+        for t in self.terms:
+            L = psd_cholesky(start[off:off + t.p, off:off + t.p], tol=0.0)
+            out.append([L[i, j] for i, j in _tri_index(t.p)])
+            off += t.p
+        return np.concatenate(out)
+
     def _descend(self, x0, ftol):
-        x0 = np.maximum(np.asarray(x0, float), self.lower)
+        x0 = np.maximum(self.theta_from_start(x0), self.lower)
         if not np.isfinite(self.profiled(x0)):
             return x0, np.inf
         res = optimize.minimize(self._fun_grad, x0, jac=True, method="L-BFGS-B",
@@ -512,7 +527,8 @@ class SparseReml:
         -------
         dict
             ``theta``, ``loglik`` (REML), ``converged``, ``start`` (winning start's name),
-            ``logliks`` (start -> REML log-likelihood reached).
+            ``logliks`` (start -> REML log-likelihood reached), ``G`` (the terms'
+            covariances, block diagonal in term order) and ``s2``.
         """
         starts = self.default_starts() if starts is None else dict(starts)
         runs = {}
@@ -539,8 +555,10 @@ class SparseReml:
             if f1 < f:
                 x, f = x1, f1
         x, f = self._newton(x, f)
+        s2 = self.fit_at(x)[2]
         return {"theta": x, "loglik": -f / 2, "converged": self.converged_at(x, f),
-                "start": name, "logliks": {k: -float(v) / 2 for k, (_, v) in runs.items()}}
+                "start": name, "logliks": {k: -float(v) / 2 for k, (_, v) in runs.items()},
+                "G": linalg.block_diag(*self.covariances(x, s2)), "s2": s2}
 
     # -- reporting -----------------------------------------------------------------------------
     def singular(self, theta, tol=1e-4):
@@ -697,6 +715,11 @@ class GeneralResult(MixedResult):
         return fixed + "".join(f" + {t}" for t in self.re_terms)
 
 
+def _z_cols(reterms):
+    """The columns of all terms' designs (the size of ``G``)."""
+    return [n for t in reterms for n in t.names]
+
+
 def _re_design(term, data, factors):
     """A random term's columns and names (``0 + x``: every level of a factor x)."""
     if term.slopes is None:
@@ -760,8 +783,11 @@ def fit_general(data, factors, mf, text, terms, groups, X, dinfo, y, *, start=No
     starts = crit.default_starts()
     if start is not None:
         given = getattr(start, "theta", start)
-        if given is not None and np.shape(given) == (crit.n_theta,):
-            starts = {"given": np.asarray(given, float), **starts}
+        if hasattr(start, "G") and np.shape(given) != (crit.n_theta,):
+            given = np.asarray(start.G) / start.s2
+        if given is not None and (np.shape(given) == (crit.n_theta,)
+                                  or np.ndim(given) == 2 and len(given) >= len(_z_cols(reterms))):
+            starts = {"given": crit.theta_from_start(given), **starts}
     opt = crit.optimise(starts)
     if opt["theta"] is None:
         raise ModelError(f"{tag}No optimum of the REML criterion was found for {text!r} "
@@ -774,11 +800,9 @@ def fit_general(data, factors, mf, text, terms, groups, X, dinfo, y, *, start=No
                        "correlation of ±1, as lme4's isSingular); its variance components are "
                        "at the boundary and the fixed-effects inference leans on them; "
                        "consider a simpler random-effects structure.", tag + text)
-    covs = crit.covariances(theta, s2)
-    order = sorted(range(len(terms)), key=lambda k: (terms[k].group != groups, k))
-    G = linalg.block_diag(*[covs[k] for k in order])
-    Z = np.column_stack([reterms[k].values for k in order])
-    z_names = [n for k in order for n in reterms[k].names]
+    G = linalg.block_diag(*crit.covariances(theta, s2))  # term order
+    Z = np.column_stack([t.values for t in reterms])
+    z_names = [n for t in reterms for n in t.names]
     re_text = " + ".join(str(t) for t in terms)
     fit = {"reml_loglik": float(loglik), "n_obs": len(y), "singular": singular,
            "small_groups": small_groups or {}, "n_groups": int(data[groups].nunique()),
