@@ -81,3 +81,18 @@ def test_review_benchmark_measures_a_small_study(tmp_path, capsys):
         assert 0 < figures["route"] <= figures["route_paint"]
     else:
         assert "browser figures skipped" in out
+
+
+def test_lmm_scale_tables_have_the_documented_shape():
+    """InstEval's shape (73,421 rows, 2,972 students, 1,128 lecturers, unbalanced) and the
+    fEMG table (200 participants × 4 conditions × 3 muscles × 40 trials, 96 stimuli)."""
+    from benchmarks.lmm_scale import femg_table, insteval_table
+
+    ie = insteval_table()
+    assert ie.shape[0] == 73421 and ie["s"].nunique() == 2972 and ie["d"].nunique() == 1128
+    per_s = ie.groupby("s").size()
+    assert per_s.min() >= 1 and per_s.max() > 5 * per_s.median()
+    f = femg_table()
+    assert f.shape[0] == 200 * 4 * 3 * 40
+    assert f["stimulus"].nunique() == 96 and f["participant_id"].nunique() == 200
+    assert (f.groupby("stimulus")["condition"].nunique() == 1).all()

@@ -426,15 +426,78 @@ def fixed_part(formula):
 
 @dataclass(frozen=True)
 class RandomTerm:
-    """A random term read from a formula: ``(1 + slopes | group)``."""
+    """A random term read from a formula: ``(1 + slopes | group)``, after lme4's expansions
+    (``||`` into one term per part of the left-hand side, ``a/b`` into ``a`` and ``b:a``).
+
+    Attributes
+    ----------
+    group : str
+        The grouping's name: a column, or ``a:b`` for the interaction of columns.
+    slopes : object | None
+        Expression of the slope terms (None: none).
+    pos : int
+        Position in the formula's text.
+    intercept : bool
+        The term has a random intercept (``(0 + x | g)`` has not).
+    columns : tuple of str
+        The grouping columns (one, or several for an interaction ``a:b``).
+    """
 
     group: str
-    slopes: object | None  # expression of the slope terms (None: intercept only)
+    slopes: object | None
     pos: int = 0
+    intercept: bool = True
+    columns: tuple = ()
+
+    @property
+    def grouping(self):
+        """The grouping columns (``(group,)`` for a plain term)."""
+        return self.columns or (self.group,)
+
+    def lhs(self):
+        """The left-hand side as lme4 reads it (``1``, ``1 + x``, ``0 + x``)."""
+        head = "1" if self.intercept else "0"
+        return head if self.slopes is None else f"{head} + {deparse(self.slopes, r=True)}"
+
+    def __str__(self):
+        lhs = self.lhs()
+        return f"({lhs} | {':'.join(r_name(c) for c in self.grouping)})"
+
+
+def _groupings(node, formula, what, shown):
+    """The grouping column tuples of a random term's right-hand side: ``g`` -> [(g,)],
+    ``a:b`` -> [(a, b)], ``a/b`` -> [(a,), (b, a)] (lme4's ``b:a``), ``a/b/c`` -> three."""
+    if isinstance(node, Var):
+        return [(node.name,)]
+    if isinstance(node, Op) and node.op == ":":
+        left = _groupings(node.left, formula, what, shown)
+        right = _groupings(node.right, formula, what, shown)
+        if len(left) == 1 and len(right) == 1:
+            return [left[0] + right[0]]
+    if isinstance(node, Op) and node.op == "/":
+        outer = _groupings(node.left, formula, what, shown)
+        inner = _groupings(node.right, formula, what, shown)
+        if len(inner) == 1:
+            return outer + [inner[0] + outer[-1]]
+    raise FormulaError(f"{what} = {formula.text!r}: the grouping of {shown} is not a column, "
+                       f"an interaction a:b or a nesting a/b; write e.g. (1 | school/class) "
+                       f"or (1 | school:class).")
+
+
+def _join(parts):
+    node = None
+    for s in parts:
+        node = s if node is None else Op("+", node, s)
+    return node
 
 
 def random_terms(formula, *, what="formula"):
-    """The random terms of a formula, in the structures emgkit fits.
+    """The random terms of a formula, expanded as lme4 expands them.
+
+    ``(x || g)`` becomes ``(1 | g) + (0 + x | g)`` (one term per part of the left-hand
+    side, as lme4's ``||``: a factor's columns stay correlated with each other);
+    ``(1 | a/b)`` becomes ``(1 | a) + (1 | b:a)``; ``(1 | a:b)`` groups by the combination
+    of the columns. The same grouping may carry several terms.
 
     Returns
     -------
@@ -443,21 +506,15 @@ def random_terms(formula, *, what="formula"):
     Raises
     ------
     FormulaError
-        Structures emgkit does not fit yet, with the spelling it does fit: uncorrelated
-        slopes ``(x || g)``, random effects without an intercept ``(0 + x | g)``, nested
-        or interacting groups ``(1 | a/b)``, ``(1 | a:b)``, the same group twice, slopes
-        with further random terms.
+        A grouping that is not a column, an interaction or a nesting, or a term without
+        any random effect (``(0 | g)``).
     """
     out = []
     for term in summands(formula.rhs):
         if not isinstance(term, Random):
             continue
         shown = deparse(term)
-        if not isinstance(term.group, Var):
-            raise FormulaError(f"{what} = {formula.text!r}: the grouping of {shown} is not one "
-                               f"column; nested or combined groups are not supported yet: make "
-                               f"a column with the combination (e.g. school_class) and write "
-                               f"(1 | school_class).")
+        groupings = _groupings(term.group, formula, what, shown)
         slopes, intercept = [], True
         for part in summands(term.lhs):
             if isinstance(part, Num):
@@ -466,27 +523,17 @@ def random_terms(formula, *, what="formula"):
                 intercept = part.operand.value == 0
             else:
                 slopes.append(part)
-        if not intercept:
-            raise FormulaError(f"{what} = {formula.text!r}: {shown} has no random intercept; "
-                               f"emgkit fits random slopes together with the intercept: write "
-                               f"(1 + ... | {term.group.name}).")
-        if term.double and slopes:
-            raise FormulaError(f"{what} = {formula.text!r}: uncorrelated random effects {shown} "
-                               f"are not supported yet; emgkit fits correlated slopes: write "
-                               f"({' + '.join(['1'] + [deparse(s) for s in slopes])} | "
-                               f"{term.group.name}).")
-        if any(r.group == term.group.name for r in out):
-            raise FormulaError(f"{what} = {formula.text!r}: {term.group.name!r} is the grouping "
-                               f"of two random terms; give it one term, e.g. "
-                               f"(1 + x | {term.group.name}).")
-        node = None
-        for s in slopes:
-            node = s if node is None else Op("+", node, s)
-        out.append(RandomTerm(term.group.name, node, term.pos))
-    if len(out) > 1 and any(r.slopes is not None for r in out):
-        raise FormulaError(f"{what} = {formula.text!r}: random slopes together with further "
-                           f"random terms are not supported yet; emgkit fits either "
-                           f"(1 + x | g) alone or random intercepts (1 | a) + (1 | b).")
+        if not intercept and not slopes:
+            raise FormulaError(f"{what} = {formula.text!r}: {shown} has no random effect; "
+                               f"write (1 | g) or (0 + x | g).")
+        if term.double:  # lme4's expandDoubleVerts: one term per part
+            parts = ([(True, None)] if intercept else []) + [(False, s) for s in slopes]
+        else:
+            parts = [(intercept, _join(slopes))]
+        for cols in groupings:
+            for icpt, sl in parts:
+                out.append(RandomTerm(":".join(cols), sl, term.pos, icpt,
+                                      cols if len(cols) > 1 else ()))
     return out
 
 
@@ -518,6 +565,34 @@ def slopes_formula(re_formula, *, what="re_formula"):
     for s in slopes:
         node = s if node is None else Op("+", node, s)
     return node
+
+
+def re_formula_term(re_formula, group, *, what="re_formula"):
+    """The random term of the ``re_formula`` shorthand: ``"~ condition"`` is ``(1 + condition
+    | group)``, ``"~ 0 + day"`` is ``(0 + day | group)`` (no random intercept, as lme4).
+
+    Returns
+    -------
+    RandomTerm
+
+    Raises
+    ------
+    FormulaError
+        Not in the grammar, or ``"~ 0"`` (no random effect at all).
+    """
+    tree = parse_formula(re_formula, what=what, one_sided=True)
+    slopes, intercept = [], True
+    for part in summands(tree.rhs):
+        if isinstance(part, Num):
+            intercept = part.value == 1
+        elif isinstance(part, Neg) and isinstance(part.operand, Num):
+            intercept = part.operand.value == 0
+        else:
+            slopes.append(part)
+    if not intercept and not slopes:
+        raise FormulaError(f"{what} = {re_formula!r} has no random effect; give slopes, e.g. "
+                           f"'~ 0 + condition', or leave it out.")
+    return RandomTerm(group, _join(slopes), 0, intercept)
 
 
 # -- writing it back -------------------------------------------------------------------

@@ -18,7 +18,7 @@ from ..epochs.standardise import STANDARDISE
 from ..errors import ConfigError
 from ..signal.filter import MIN_NOTCH, check_band, notch_frequencies
 from .blocks import blocks_config
-from .formula import fixed_part, parse_formula, random_terms, slopes_formula, variables
+from .formula import fixed_part, parse_formula, random_terms, re_formula_term, variables
 from .input import input_config
 from .keys import SECTIONS, section_keys
 from .schema import (
@@ -336,17 +336,14 @@ def _check_model_formulas(model, src):
     formula = parse_formula(model.get("formula", "score ~ group * condition"), what=what)
     terms = random_terms(formula, what=what)
     if "re_formula" in model:
-        slopes_formula(model["re_formula"], what=config_key(src, "model.re_formula"))
+        re_formula_term(model["re_formula"], "participant_id",
+                        what=config_key(src, "model.re_formula"))
     extra = [k for k in ("re_formula", "crossed") if k in model]
     if terms and extra:
         raise ConfigError(f"{what} has random terms and [model] {' and '.join(extra)} "
                           f"{'is' if len(extra) == 1 else 'are'} set too; write every random "
                           f"term in the formula, e.g. \"score ~ group * condition + "
                           f"(1 + condition | participant_id)\".")
-    if "re_formula" in model and "crossed" in model:
-        raise ConfigError(f"{config_key(src, 'model.re_formula')} (random slopes) and "
-                          f"{config_key(src, 'model.crossed')} cannot be combined yet; choose "
-                          f"one.")
 
 
 def config_from_dict(d, *, path=None):

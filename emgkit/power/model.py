@@ -107,7 +107,7 @@ def from_fit(res, factor="group", by="condition", label=None):
     """
     extra = [f for f in res.factors if f not in (factor, by)]
     if factor not in res.factors or by not in res.factors or extra or res.covariates \
-            or res.crossed or res.Z.shape[1] != 1:
+            or res.crossed or res.Z.shape[1] != 1 or res.fit.get("engine") == "sparse":
         raise ModelError(f"Power by simulation needs a random-intercept model of {factor!r} "
                          f"× {by!r} only (e.g. 'score ~ {factor} * {by}'); the pilot model is "
                          f"{res.formula!r}.")

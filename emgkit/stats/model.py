@@ -24,16 +24,18 @@ from ..config.formula import (
     Num,
     Op,
     Random,
+    RandomTerm,
     Var,
     deparse,
     r_name,
-    slopes_formula,
+    re_formula_term,
     summands,
     variables,
 )
 from ..errors import ModelError
 from .design import as_table, prepare_data
 from .formula import design_matrix, model_formula
+from .lmm import fit_general
 from .reml import CrossedReml, RemlCriterion, newton_refine
 from .result import MixedResult
 from .satterthwaite import Satterthwaite
@@ -42,6 +44,10 @@ logger = logging.getLogger("emgkit")
 
 #: lme4's ``isSingular`` tolerance on the relative Cholesky factor's diagonal
 SINGULAR_TOL = 1e-4
+
+#: crossed intercepts with more levels than this go to the sparse engine (CrossedReml keeps
+#: a dense n × levels design)
+DENSE_CROSSED_MAX = 300
 
 #: statsmodels optimizers tried (lbfgs, statsmodels' default, is slow with random slopes)
 OPTIMIZERS = ("bfgs", "lbfgs", "powell", "nm", "cg")
@@ -205,11 +211,12 @@ def fit_model(table, formula, *, participants=None, groups=None, re_formula=None
         ``participant_id``, or with random terms in the formula, the one grouped by
         ``participant_id`` (else the first).
     re_formula : str | None
-        Random slopes, e.g. ``"~ condition"`` (intercept included); None = intercept only.
-        Not combined with random terms in the formula.
+        Random slopes per ``groups``: ``"~ condition"`` is lme4's ``(1 + condition |
+        groups)``, ``"~ 0 + day"`` is ``(0 + day | groups)`` (no random intercept); None =
+        intercept only. Not combined with random terms in the formula.
     crossed : str | list of str | None
         Column(s) with a crossed random intercept, e.g. ``"stimulus_id"`` (lme4:
-        ``(1 | participant_id) + (1 | stimulus_id)``). Not combined with ``re_formula``.
+        ``(1 | participant_id) + (1 | stimulus_id)``); with ``re_formula`` too.
     levels : dict | None
         Column -> ordered levels (first = reference).
     drop_rejected : bool
@@ -249,14 +256,30 @@ def fit_model(table, formula, *, participants=None, groups=None, re_formula=None
     ------
     ModelError
         Bad table (missing columns, NaNs, unknown participants), several muscles without a
-        ``muscle`` term, a term with one level, or a design that is not identifiable; a :class:`~emgkit.errors.FormulaError` for a
-        formula outside the grammar (naming the token) or a random-effects structure emgkit
-        does not fit yet.
+        ``muscle`` term, a term with one level, a grouping with one level or as many levels
+        as rows, or a design that is not identifiable; a
+        :class:`~emgkit.errors.FormulaError` for a formula outside the grammar (naming the
+        token).
+
+    Notes
+    -----
+    Random terms are any lme4 writes: ``(x | g)``, uncorrelated ``(x || g)`` (expanded as
+    lme4 does into ``(1 | g) + (0 + x | g)``), ``(0 + x | g)``, nesting ``(1 | a/b)`` (=
+    ``(1 | a) + (1 | b:a)``), interactions ``(1 | a:b)``, several terms on one grouping,
+    slopes together with crossed terms. One correlated term on ``groups`` and (small)
+    crossed intercepts use the specialised exact criteria of :mod:`emgkit.stats.reml`;
+    everything else, and crossed designs with more than :data:`DENSE_CROSSED_MAX` levels,
+    lme4's sparse penalised least squares (:mod:`emgkit.stats.lmm`, Satterthwaite df as
+    lmerTest computes them; ``fit["engine"] == "sparse"``).
     """
     mf = model_formula(formula)
     text = formula if isinstance(formula, str) else deparse(mf.formula)
-    groups, slopes, crossed = _random_structure(mf, groups, re_formula, crossed)
-    extra = (variables(slopes) if slopes is not None else []) + crossed
+    groups, terms = _random_structure(mf, groups, re_formula, crossed)
+    legacy = _legacy_structure(terms, groups)
+    slopes, crossed = legacy if legacy is not None else (None, [])
+    extra = list(dict.fromkeys(
+        [v for t in terms for v in (variables(t.slopes) if t.slopes is not None else [])]
+        + [c for t in terms for c in t.grouping if c != groups]))
     table = as_table(table, param="table", what="Trial table")
     _check_pooled_muscles(table, mf, text, set(mf.predictors) | set(extra) | {groups})
     data, factors = prepare_data(table, mf, participants=participants, groups=groups,
@@ -277,6 +300,11 @@ def fit_model(table, formula, *, participants=None, groups=None, re_formula=None
     grp = data[groups].to_numpy()
     if len(y) <= X.shape[1]:
         raise ModelError(f"{len(y)} rows cannot estimate {X.shape[1]} fixed effects.")
+    if legacy is None or (crossed and sum(data[c].nunique() for c in [groups] + crossed)
+                          > DENSE_CROSSED_MAX):
+        return fit_general(data, factors, mf, text, terms, groups, X, dinfo, y,
+                           start=start, tag=tag, small_groups=small_groups,
+                           equivalence=equivalence, reference=reference)
 
     for c in crossed:
         data[c] = data[c].astype(str)
@@ -363,26 +391,25 @@ def _check_reference(reference, data, factors, groups, tag):
 
 
 def _random_structure(mf, groups, re_formula, crossed):
-    """The participant column, the slopes' tree (None: intercept only) and the crossed
-    intercepts, from the formula's random terms or the keywords (not both).
+    """The participant column and the random terms (lme4's expansions applied), from the
+    formula's random terms or the keywords (not both).
 
     Raises
     ------
     ModelError
-        Random terms in the formula and keywords both given, ``groups`` without a random
-        term, or slopes with crossed intercepts given as keywords.
+        Random terms in the formula and keywords both given, or ``groups`` without a
+        random term.
     """
     crossed = [crossed] if isinstance(crossed, str) else list(crossed or [])
     if not mf.random:
-        slopes = slopes_formula(re_formula) if re_formula else None
-        if crossed and slopes is not None:
-            raise ModelError("Random slopes (re_formula) and crossed random intercepts cannot "
-                             "be combined; choose one.")
-        return groups or "participant_id", slopes, crossed
+        groups = groups or "participant_id"
+        term = (re_formula_term(re_formula, groups) if re_formula
+                else RandomTerm(groups, None))
+        return groups, [term] + [RandomTerm(c, None) for c in crossed]
     names = [r.group for r in mf.random]
-    shown = " + ".join(f"(1 | {r_name(n)})" for n in names)
+    shown = " + ".join(str(r) for r in mf.random)
     if re_formula or crossed:
-        raise ModelError(f"The formula has random terms ({shown} ...) and re_formula/crossed "
+        raise ModelError(f"The formula has random terms ({shown}) and re_formula/crossed "
                          f"are given too; write every random term in the formula, e.g. "
                          f"'... + (1 + condition | participant_id) + (1 | stimulus_id)'.")
     if groups is None:
@@ -391,9 +418,20 @@ def _random_structure(mf, groups, re_formula, crossed):
         raise ModelError(f"groups={groups!r} has no random term in the formula (its groups: "
                          f"{', '.join(names)}); add (1 | {r_name(groups)}) or leave groups "
                          f"out.")
-    with_slopes = [r for r in mf.random if r.slopes is not None]
-    if with_slopes and with_slopes[0].group != groups:
-        raise ModelError(f"The random slopes are grouped by {with_slopes[0].group!r}, not by "
-                         f"groups={groups!r}.")
-    slopes = with_slopes[0].slopes if with_slopes else None
-    return groups, slopes, [n for n in names if n != groups]
+    return groups, list(mf.random)
+
+
+def _legacy_structure(terms, groups):
+    """(slopes, crossed) when the structure is one the specialised criteria fit (one
+    correlated term with an intercept on ``groups``: :class:`RemlCriterion`; random
+    intercepts of distinct columns: :class:`CrossedReml`), else None (the general sparse
+    engine, :mod:`emgkit.stats.lmm`)."""
+    if any(not t.intercept or t.columns for t in terms):
+        return None
+    if len({t.group for t in terms}) < len(terms):
+        return None
+    if len(terms) == 1 and terms[0].group == groups:
+        return terms[0].slopes, []
+    if all(t.slopes is None for t in terms) and groups in {t.group for t in terms}:
+        return None, [t.group for t in terms if t.group != groups]
+    return None

@@ -58,10 +58,15 @@ def test_lme4_random_term_as_written(study):
     _same_fit(a, c)
 
 
-def test_lme4_spelling_emgkit_cannot_fit_names_the_emgkit_one(study):
+def test_lme4_double_bar_is_expanded_as_lme4_does(study):
+    """``(condition || participant_id)`` is lme4's ``(1 | participant_id) + (0 + condition |
+    participant_id)`` (the condition columns stay correlated with each other)."""
     trials, _ = study
-    with pytest.raises(ModelError, match=r"write \(1 \+ condition \| participant_id\)"):
-        fit_model(trials, "score ~ condition*muscle + (condition||participant_id)")
+    a = fit_model(trials, "score ~ condition*muscle + (condition||participant_id)")
+    b = fit_model(trials, "score ~ condition*muscle + (1 | participant_id) + "
+                          "(0 + condition | participant_id)")
+    assert a.lme4_formula().endswith("(1 | participant_id) + (0 + condition | participant_id)")
+    assert a.fit["reml_loglik"] == pytest.approx(b.fit["reml_loglik"], rel=1e-10)
 
 
 def test_several_muscles_without_a_muscle_term_are_refused(study):

@@ -170,9 +170,11 @@ def test_crossed_stimulus_random_effect_matches_statsmodels_vc():
         "reml_loglik"] + 20
     # the condition effect is tested against stimuli (32 stimuli, 4 conditions), not trials
     assert res.anova().set_index("term").loc["condition", "den_df"] < 40
-    with pytest.raises(ModelError, match="cannot be combined"):
-        fit_model(trials, "score ~ group * condition", crossed="stimulus_id",
-                  re_formula="~ condition")
+    # the keywords combine as the formula's terms (the sparse engine fits slopes + crossed)
+    both = fit_model(trials, "score ~ group * condition", crossed="stimulus_id",
+                     re_formula="~ condition")
+    assert both.lme4_formula().endswith("(1 + condition | participant_id) + (1 | stimulus_id)")
+    assert both.fit["engine"] == "sparse" and both.fit["reml_loglik"] > res.fit["reml_loglik"]
 
 
 def test_bad_input_is_a_clear_error():
