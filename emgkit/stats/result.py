@@ -9,13 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from .._files import atomic_path
 from .._numbers import fmt_num, fmt_nums, fmt_p
 from ..config.formula import Formula, deparse, r_name
 from .design import REFERENCE_LEVELS, reference_grid
-from .evidence import equivalence_p, jzs_bf10
+from .evidence import adjust_p, equivalence_p, jzs_bf10
 from .reml import RemlCriterion
 from .satterthwaite import Satterthwaite
 from .type3 import type3_contrasts
@@ -266,7 +265,7 @@ class MixedResult:
             groups = [np.arange(len(p))] if family == "all" else \
                 [np.flatnonzero(np.array(fam) == k) for k in sorted(set(fam))]
             for idx in groups:
-                p_adj[idx] = multipletests(p[idx], method=adjust)[1]
+                p_adj[idx] = adjust_p(p[idx], adjust)[0]
         out = pd.DataFrame(rows).assign(estimate=est, se=se, df=df, t=t, p=p, p_adj=p_adj,
                                         ci_low=lo, ci_high=hi,
                                         effect_size=est / self.effect_sd())
