@@ -12,6 +12,7 @@ ever in memory. Blocks run in threads (scipy's ``sosfilt`` and numpy release the
 from __future__ import annotations
 
 import math
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -21,6 +22,20 @@ from .envelope import envelope_segment
 from .filter import filtfilt_segment, pad_length
 
 BLOCK = 1 << 18  # samples per block (2 MB per signal in float64; 128 s at 2048 Hz)
+#: environment variable capping the threads of a blockwise pass (``emgkit run --jobs N``
+#: sets it in its worker processes, whose number already keeps the cores busy)
+THREADS_ENV = "EMGKIT_THREADS"
+
+
+def thread_limit(workers):
+    """Threads a pass planned for ``workers`` runs in: at most ``$EMGKIT_THREADS`` (when
+    set to a positive integer). The block plan does not change with it, so the numbers do
+    not either."""
+    try:
+        limit = int(os.environ.get(THREADS_ENV, ""))
+    except ValueError:
+        return workers
+    return max(1, min(workers, limit))
 
 
 def filter_margin(sos, tol=1e-20):
@@ -74,7 +89,8 @@ def process_blocks(source, sos, size, starts, n_epoch, *, kind="mean", workers=2
     kind : "mean" | "rms"
         Envelope kind (see :func:`emgkit.signal.envelope.envelope`).
     workers : int
-        Threads.
+        Threads (at most ``$EMGKIT_THREADS``, :func:`thread_limit`); the blocks are planned
+        for this number whatever the limit.
     keep : tuple of str
         Full-length arrays to return as well: ``"derived"``, ``"filtered"``,
         ``"envelope"``.
@@ -180,8 +196,9 @@ def process_variants(source, filters, envelopes, starts, n_epoch, *, workers=2, 
                 out[k][i, :, p - starts[i]:q - starts[i]] = env[:, p - a:q - a]
         del x, ys
 
-    if workers > 1 and len(blocks) > 1:
-        with ThreadPoolExecutor(workers) as pool:
+    threads = thread_limit(workers)
+    if threads > 1 and len(blocks) > 1:
+        with ThreadPoolExecutor(threads) as pool:
             list(pool.map(run, blocks))
     else:
         for bounds in blocks:

@@ -602,7 +602,7 @@ def fit_group(trials, participants, config, gdir, root, *, reports=True, blinded
     from ..stats.split import write_models
 
     participants, formula, split, models = group_models(trials, participants, config, gdir)
-    write_models(split, models, gdir)
+    write_models(split, models, gdir, figures=reports)  # diagnostics.png: for the group PDF
     if reports:
         from ..report import group_report
 
