@@ -85,7 +85,7 @@ def summary(values):
 
 def ratio(num, den):
     """Median ratio of paired runs and its range (runs of one round are paired)."""
-    r = [a / b for a, b in zip(num, den)]
+    r = [a / b for a, b in zip(num, den, strict=True)]
     return statistics.median(r), min(r), max(r)
 
 
