@@ -16,6 +16,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from scipy.signal import sosfilt_zi
 
 from ..errors import ReadError
 from .envelope import envelope_segment
@@ -158,6 +159,7 @@ def process_variants(source, filters, envelopes, starts, n_epoch, *, workers=2, 
                         f"filter (zero-phase filtering needs more than {edge}); check the "
                         f"file.")
     margins = [filter_margin(sos) for sos in filters]
+    zis = [sosfilt_zi(sos) for sos in filters]  # once, not per block
     margin = None if None in margins else max(margins)
     size_max = max(size for _, size, _ in envelopes)
     blocks = plan_blocks(n, None if margin is None else margin + size_max, workers=workers,
@@ -179,7 +181,8 @@ def process_variants(source, filters, envelopes, starts, n_epoch, *, workers=2, 
         ys = {}
         for k, (fi, size, kind) in enumerate(envelopes):
             if fi not in ys:
-                ys[fi] = filtfilt_segment(filters[fi], x, left_end=s0 == 0, right_end=s1 == n)
+                ys[fi] = filtfilt_segment(filters[fi], x, left_end=s0 == 0, right_end=s1 == n,
+                                          zi=zis[fi])
             y = ys[fi]
             lo, hi = a - size // 2, b + size - 1 - size // 2  # filtered samples it needs
             env = envelope_segment(y[:, max(lo, 0) - s0:min(hi, n) - s0], lo, hi, n, size,
