@@ -5,7 +5,9 @@ band-pass 20–500 Hz (4th-order Butterworth, zero phase) and a 50 Hz notch, rec
 moving average, epochs −1…6 s, ratio to the pre-stimulus mean, trial scores over
 0.5–3 s and 0.5 s bins; the trial scores are saved as text.
 
-Run: ``python -m benchmarks.mne_reference RECORDING.bdf OUT.txt``
+Run: ``python -m benchmarks.mne_reference RECORDING.bdf OUT.txt`` (one file), or
+``python -m benchmarks.mne_reference --loop OUT_DIR A.bdf B.bdf ...`` (a lab script looping
+over a study's files in one process; one ``<stem>.txt`` per file in ``OUT_DIR``).
 """
 
 from __future__ import annotations
@@ -51,6 +53,19 @@ def mne_reference(path):
     return score, bins
 
 
+def main(argv):
+    if argv[:1] == ["--loop"]:
+        from pathlib import Path
+
+        out = Path(argv[1])
+        out.mkdir(parents=True, exist_ok=True)
+        for path in argv[2:]:
+            scores, _ = mne_reference(path)
+            np.savetxt(out / f"{Path(path).stem}.txt", scores)
+        return
+    scores, _ = mne_reference(argv[0])
+    np.savetxt(argv[1] if len(argv) > 1 else sys.stdout.buffer, scores)
+
+
 if __name__ == "__main__":
-    scores, _ = mne_reference(sys.argv[1])
-    np.savetxt(sys.argv[2] if len(sys.argv) > 2 else sys.stdout.buffer, scores)
+    main(sys.argv[1:])

@@ -18,7 +18,7 @@ MAX_N_PER_GROUP = 10_000
 MAX_TRIALS_PER_CELL = 10_000
 MAX_PERMUTATIONS = 1_000_000
 #: multiplicity corrections ``emgkit power --adjust`` accepts (statsmodels ``multipletests``
-#: methods, as :func:`emgkit.power.simulate.adjust_p` applies them)
+#: methods, as :func:`emgkit.stats.evidence.adjust_p` applies them)
 ADJUST_METHODS = ("holm", "bonferroni", "sidak", "holm-sidak", "hommel", "fdr_bh", "none")
 
 

@@ -97,7 +97,19 @@ def normalise_ids(table, column="participant_id"):
     if column not in getattr(table, "columns", ()):
         return table
     ids = table[column]
-    canonical = ids.map(normalise_id)
+    seen = {}  # a table repeats each id on many rows: normalised once per distinct value
+
+    def once(value):
+        key = (type(value), value)
+        try:
+            return seen[key]
+        except KeyError:
+            seen[key] = out = normalise_id(value)
+            return out
+        except TypeError:  # unhashable
+            return normalise_id(value)
+
+    canonical = ids.map(once)
     if canonical.equals(ids):
         return table
     table = table.copy()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from conftest import recording_of
 
 from emgkit.io.load import load_recording
@@ -96,3 +97,36 @@ def test_lmm_scale_tables_have_the_documented_shape():
     assert f.shape[0] == 200 * 4 * 3 * 40
     assert f["stimulus"].nunique() == 96 and f["participant_id"].nunique() == 200
     assert (f.groupby("stimulus")["condition"].nunique() == 1).all()
+
+
+def test_timed_marks_the_end_of_imports(tmp_path):
+    """benchmarks.timed records a command's imports, preloads them and prints when they end;
+    study_speed.measure turns that into seconds after imports."""
+    import sys
+
+    from benchmarks.study_speed import measure, ratio
+
+    modules = tmp_path / "modules.txt"
+    wall, after = measure([sys.executable, "-m", "benchmarks.timed", "--record", modules,
+                           "json.tool", "--help"])
+    assert "json.tool" not in modules.read_text().split()  # the command itself is not preloaded
+    assert 0 < after <= wall
+    wall, after = measure([sys.executable, "-m", "benchmarks.timed", "--preload", modules,
+                           "json.tool", "--help"])
+    assert 0 < after <= wall
+    assert ratio([4.0, 6.0, 9.0], [2.0, 2.0, 3.0]) == (3.0, 2.0, 3.0)
+
+
+@pytest.mark.slow
+def test_study_speed_quick_prints_every_ratio(tmp_path, capsys):
+    """``python -m benchmarks.study_speed --quick``: a small study through every measured
+    command; the four ratios and the drawing time are printed with their goals."""
+    from benchmarks import study_speed
+
+    study_speed.main(["--quick", "--dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    for label in ("a. run --no-reports --jobs 1 vs MNE loop", "b. run --jobs 2 vs --jobs 1",
+                  "c. run with reports / --no-reports", "d. process vs MNE script, after "
+                  "imports", "subject PDF drawing"):
+        assert label in out
+    assert out.count("goal") == 5

@@ -234,7 +234,8 @@ def write_traces(path, result, automatic=None):
     values = np.stack(per_muscle, axis=1) if per_muscle else np.zeros((len(trials), 0, 0))
     codes, scale = quantise(values)
     auto = result.trials if automatic is None else automatic
-    wide = auto.pivot(index="trial", columns="muscle")
+    wide = auto.pivot(index="trial", columns="muscle",  # only the columns read below
+                      values=[c for c in ("rejected", "reject_reason") if c in auto])
     rejected = np.zeros((len(trials), len(muscles)), bool)
     reason = np.full((len(trials), len(muscles)), "", dtype=object)
     for j, m in enumerate(muscles):

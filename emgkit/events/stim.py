@@ -104,7 +104,7 @@ def changes(values, mask, *, chunk=1 << 18):
     Computed in chunks, so a long trigger channel costs no full-length temporaries.
     """
     values = _integers(values)
-    if not np.can_cast(np.min_scalar_type(int(mask)), values.dtype):
+    if int(mask) > np.iinfo(values.dtype).max:  # a mask that fits (0xFF0000 in int32): no copy
         values = values.astype(np.int64)
     mask = values.dtype.type(int(mask))
     found = []

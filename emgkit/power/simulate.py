@@ -12,31 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..stats.cells import fit_cells
-
-
-def adjust_p(p, method):
-    """Adjusted p-values along the last axis (rows = simulated studies).
-
-    "holm" (step-down; as ``statsmodels.stats.multitest.multipletests``, whose every call
-    runs a garbage collection — 70 ms each in a loop of fits) and "bonferroni" are
-    vectorised over the studies; other ``multipletests`` methods are applied per study.
-    """
-    p = np.atleast_2d(np.asarray(p, float))
-    m = p.shape[-1]
-    if method == "none" or m == 1:
-        return p
-    if method == "bonferroni":
-        return np.minimum(p * m, 1.0)
-    if method == "holm":
-        order = np.argsort(p, axis=-1, kind="stable")
-        ranked = np.take_along_axis(p, order, -1) * (m - np.arange(m))
-        ranked = np.minimum(np.maximum.accumulate(ranked, axis=-1), 1.0)
-        out = np.empty_like(p)
-        np.put_along_axis(out, order, ranked, -1)
-        return out
-    from statsmodels.stats.multitest import multipletests
-
-    return np.vstack([multipletests(row, method=method)[1] for row in p])
+from ..stats.evidence import adjust_p
 
 
 def draw_sums(model, n_per_group, trials_per_cell, rng):

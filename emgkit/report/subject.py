@@ -48,7 +48,7 @@ def _counts(result):
     return result.events["condition"].value_counts().reindex(result.conditions)
 
 
-def subject_report(recording, config, out, *, result=None):
+def subject_report(recording, config, out, *, result=None, recording_sha256=None):
     """Write the per-recording PDF report.
 
     Parameters
@@ -61,6 +61,8 @@ def subject_report(recording, config, out, *, result=None):
         The PDF to write (atomically: a failure leaves no partial file).
     result : ProcessedRecording | None
         An already processed recording with its quality measures; None processes it.
+    recording_sha256 : str | None
+        The recording's sha256 when already known (``emgkit run`` hashed it); None hashes it.
 
     Returns
     -------
@@ -82,7 +84,7 @@ def subject_report(recording, config, out, *, result=None):
         f"Participant:      {pid}",
         f"Group:            {_group_of(config, pid)}",
         f"File:             {rec.name}",
-        f"sha256:           {sha256(rec)}",
+        f"sha256:           {recording_sha256 or sha256(rec)}",
         f"Recording date:   {result.meas_date}",
         f"Duration:         {result.duration:.1f} s",
         f"Sampling rate:    {result.sfreq:g} Hz",

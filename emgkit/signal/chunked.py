@@ -12,15 +12,31 @@ ever in memory. Blocks run in threads (scipy's ``sosfilt`` and numpy release the
 from __future__ import annotations
 
 import math
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from scipy.signal import sosfilt_zi
 
 from ..errors import ReadError
 from .envelope import envelope_segment
 from .filter import filtfilt_segment, pad_length
 
 BLOCK = 1 << 18  # samples per block (2 MB per signal in float64; 128 s at 2048 Hz)
+#: environment variable capping the threads of a blockwise pass (``emgkit run --jobs N``
+#: sets it in its worker processes, whose number already keeps the cores busy)
+THREADS_ENV = "EMGKIT_THREADS"
+
+
+def thread_limit(workers):
+    """Threads a pass planned for ``workers`` runs in: at most ``$EMGKIT_THREADS`` (when
+    set to a positive integer). The block plan does not change with it, so the numbers do
+    not either."""
+    try:
+        limit = int(os.environ.get(THREADS_ENV, ""))
+    except ValueError:
+        return workers
+    return max(1, min(workers, limit))
 
 
 def filter_margin(sos, tol=1e-20):
@@ -74,7 +90,8 @@ def process_blocks(source, sos, size, starts, n_epoch, *, kind="mean", workers=2
     kind : "mean" | "rms"
         Envelope kind (see :func:`emgkit.signal.envelope.envelope`).
     workers : int
-        Threads.
+        Threads (at most ``$EMGKIT_THREADS``, :func:`thread_limit`); the blocks are planned
+        for this number whatever the limit.
     keep : tuple of str
         Full-length arrays to return as well: ``"derived"``, ``"filtered"``,
         ``"envelope"``.
@@ -143,6 +160,7 @@ def process_variants(source, filters, envelopes, starts, n_epoch, *, workers=2, 
                         f"filter (zero-phase filtering needs more than {edge}); check the "
                         f"file.")
     margins = [filter_margin(sos) for sos in filters]
+    zis = [sosfilt_zi(sos) for sos in filters]  # once, not per block
     margin = None if None in margins else max(margins)
     size_max = max(size for _, size, _ in envelopes)
     blocks = plan_blocks(n, None if margin is None else margin + size_max, workers=workers,
@@ -165,7 +183,8 @@ def process_variants(source, filters, envelopes, starts, n_epoch, *, workers=2, 
         ys = {}
         for k, (fi, size, kind) in enumerate(envelopes):
             if fi not in ys:
-                ys[fi] = filtfilt_segment(filters[fi], x, left_end=s0 == 0, right_end=s1 == n)
+                ys[fi] = filtfilt_segment(filters[fi], x, left_end=s0 == 0, right_end=s1 == n,
+                                          zi=zis[fi])
             y = ys[fi]
             lo, hi = a - size // 2, b + size - 1 - size // 2  # filtered samples it needs
             env = envelope_segment(y[:, max(lo, 0) - s0:min(hi, n) - s0], lo, hi, n, size,
@@ -182,8 +201,9 @@ def process_variants(source, filters, envelopes, starts, n_epoch, *, workers=2, 
                 out[k][i, :, p - starts[i]:q - starts[i]] = env[:, p - a:q - a]
         del x, ys
 
-    if workers > 1 and len(blocks) > 1:
-        with ThreadPoolExecutor(workers) as pool:
+    threads = thread_limit(workers)
+    if threads > 1 and len(blocks) > 1:
+        with ThreadPoolExecutor(threads) as pool:
             list(pool.map(run, blocks))
     else:
         for bounds in blocks:

@@ -145,7 +145,7 @@ def pad_length(sos):
     return 3 * ntaps
 
 
-def filtfilt_segment(sos, x, *, left_end=True, right_end=True):
+def filtfilt_segment(sos, x, *, left_end=True, right_end=True, zi=None):
     """Forward-backward filtering of ``x`` (n_signals, n) along the last axis.
 
     At a true end of the recording (``left_end``/``right_end``) the signal is extended by
@@ -153,9 +153,10 @@ def filtfilt_segment(sos, x, *, left_end=True, right_end=True):
     conditions, so that with both ends true the result equals ``sosfiltfilt``. Elsewhere
     (a block cut out of a longer recording) the pass starts in the steady state of the
     first sample; the caller's margin absorbs the start-up transient
-    (:func:`emgkit.signal.chunked.filter_margin`).
+    (:func:`emgkit.signal.chunked.filter_margin`). ``zi``: ``scipy.signal.sosfilt_zi(sos)``
+    when already computed (a blockwise pass filters every block with the same cascade).
     """
-    zi = signal.sosfilt_zi(sos)[:, None, :]
+    zi = (signal.sosfilt_zi(sos) if zi is None else zi)[:, None, :]
     edge = min(pad_length(sos), x.shape[1] - 1)
     if left_end and edge:
         ext_left = 2 * x[:, :1] - x[:, edge:0:-1]

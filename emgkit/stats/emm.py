@@ -247,7 +247,7 @@ def adjust_p(t, df, p, adjust, families, *, n_means=None, pairwise=False, corr=N
     adjust : str
         The adjustment applied ("none" when every family has one row, as emmeans).
     """
-    from statsmodels.stats.multitest import multipletests
+    from .evidence import adjust_p as p_adjust
 
     if adjust not in ADJUSTMENTS:
         raise ModelError(f"adjust={adjust!r} is not an emmeans adjustment; use one of "
@@ -265,7 +265,7 @@ def adjust_p(t, df, p, adjust, families, *, n_means=None, pairwise=False, corr=N
             continue
         a, d = np.abs(t[rows]), df[rows]
         if adjust in P_ADJUST:
-            out[rows] = multipletests(p[rows], method=P_ADJUST[adjust])[1]
+            out[rows] = p_adjust(p[rows], P_ADJUST[adjust])[0]
         elif adjust == "sidak":
             out[rows] = 1 - (1 - p[rows]) ** n
         elif adjust == "tukey":

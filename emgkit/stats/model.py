@@ -17,7 +17,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from ..config.formula import (
     Formula,
@@ -160,8 +159,11 @@ def reml_optimum(crit, start=None):
 
 def _statsmodels_starts(y, X, grp, Z, optimizers):
     """statsmodels ``MixedLM`` REML fits with each optimizer (start values)."""
+    # the model module alone: statsmodels.api would import every model statsmodels has
+    from statsmodels.regression.mixed_linear_model import MixedLM
+
     attempts = []
-    model = sm.MixedLM(y, X, grp, exog_re=Z)
+    model = MixedLM(y, X, grp, exog_re=Z)
     for method in optimizers:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

@@ -83,8 +83,9 @@ def fit_models(table, formula, *, participants=None, by=None, **kwargs):
     return split, results
 
 
-def write_models(split, results, out_dir):
-    """Write each model's outputs (in ``split-level/`` folders) and stacked tables.
+def write_models(split, results, out_dir, *, figures=True):
+    """Write each model's outputs (in ``split-level/`` folders) and stacked tables
+    (``figures``: also each model's ``diagnostics.png``).
 
     Returns
     -------
@@ -95,11 +96,12 @@ def write_models(split, results, out_dir):
 
     out = Path(out_dir)
     if split is None:
-        results[None].write(out)
+        results[None].write(out, figures=figures)
         return out
     stacks = {}
     for level, res in results.items():
-        res.write(out / safe_part(f"{split}-{level}", what=f"Model folder for {split}"))
+        res.write(out / safe_part(f"{split}-{level}", what=f"Model folder for {split}"),
+                  figures=figures)
         tables = {"fixed_effects": res.fixed_effects(), "anova": res.anova(),
                   "emmeans": res.emmeans(), "variance": res.variance()}
         con = res.reported_contrasts()

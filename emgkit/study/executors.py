@@ -82,8 +82,11 @@ def failure(task, exc):
                 message=f"{name}: {exc}{why}", seconds=0.0)
 
 
-def _worker_init():
-    """Workers ignore Ctrl-C (the parent cancels them) and die with their parent."""
+def _worker_init(threads=1):
+    """Workers ignore Ctrl-C (the parent cancels them), die with their parent and use
+    ``threads`` threads each (blockwise passes, BLAS, numexpr): ``jobs`` workers already
+    keep the cores busy, and more threads than cores only add switching."""
+    _limit_threads(threads)
     _interrupts.forget()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -106,17 +109,42 @@ def _worker_init():
         os._exit(1)
 
 
+def _limit_threads(threads):
+    """Cap this process's compute threads: emgkit's blockwise passes
+    (:func:`emgkit.signal.chunked.thread_limit`) and, through the usual environment
+    variables, libraries loaded from now on; threadpoolctl, when installed, also caps
+    BLAS/OpenMP pools already loaded (a forked worker inherits its parent's)."""
+    from ..signal.chunked import THREADS_ENV
+
+    for name in (THREADS_ENV, "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                 "NUMEXPR_NUM_THREADS"):
+        os.environ[name] = str(threads)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        return
+    threadpool_limits(threads)
+
+
+def worker_threads(workers):
+    """Threads per worker process: the cores shared among ``workers`` (at least 1)."""
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
 @contextmanager
 def worker_pool(jobs, n_tasks):
     """A process pool of ``min(jobs, n_tasks)`` workers that die with this process.
 
+    Each worker computes in :func:`worker_threads` threads (the cores shared among them).
     Workers ignore Ctrl-C (this process cancels them) and are killed by the kernel when
     this process dies, even by SIGKILL (Linux ``PR_SET_PDEATHSIG``; elsewhere they poll
     their parent). When the block ends by an exception (Ctrl-C, SIGTERM, an error) the
     workers are killed and pending tasks dropped rather than waited for; otherwise
     the pool is shut down normally. Every pool emgkit starts comes from here.
     """
-    pool = ProcessPoolExecutor(max_workers=min(jobs, n_tasks), initializer=_worker_init)
+    workers = min(jobs, n_tasks)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
+                               initargs=(worker_threads(workers),))
     try:
         yield pool
     except BaseException:

@@ -13,6 +13,7 @@ participant's status; it never stays ``running`` (``interrupted`` after Ctrl-C).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -148,16 +149,17 @@ def process_participant(task):
                 status="failed", sha256=None, inputs={}, emgkit=None, message="",
                 seconds=0.0)
     out = OutputFolder(task.out)
-    staging = None
+    staging = hashing = None
     try:
         rec = Path(task.recording)
         if not rec.is_file():
             raise EmgkitError(f"Recording {rec} does not exist.")
         inputs = participant_inputs(rec, task.config, task.spelled or task.participant_id)
-        hashes = {str(p): sha256(p) for p in inputs}
-        key, parts = resume_key(task, hashes)
-        info.update(sha256=parts["inputs"][rec.name], inputs=hashes)
         done, problem = verify(out.path(task.folder))
+        if done is None:  # nothing to reuse: the inputs are hashed while they are processed
+            hashing = _background(_hashes, inputs)
+        else:  # the key decides whether the earlier results are reused
+            key, parts = _keyed(task, info, _hashes(inputs), rec)
         if done is not None and done.get("key") == key:
             info.update(status="skipped", message="unchanged",
                         emgkit=done.get("generated_by", {}).get("version"))
@@ -170,6 +172,9 @@ def process_participant(task):
                 logger.warning("%s: earlier results are not trusted (%s); recomputing.",
                                task.key, problem)
         result = _process(task, rec)
+        if hashing is not None:
+            key, parts = _keyed(task, info, hashing.result(), rec)
+            hashing = None
         automatic = result.trials.copy()  # the automatic decisions, kept for emgkit review
         if task.overrides:
             from .review import apply_overrides
@@ -184,7 +189,8 @@ def process_participant(task):
         if task.reports:
             from ..report.subject import subject_report
 
-            subject_report(rec, task.config, staging / "report.pdf", result=result)
+            subject_report(rec, task.config, staging / "report.pdf", result=result,
+                           recording_sha256=info["sha256"])
         mapping = result.events.attrs.get("mapping", {})
         ignored = events_ignored(result.events)
         _interrupts.check()  # a signal swallowed while drawing: never publish after it
@@ -204,12 +210,52 @@ def process_participant(task):
         info["message"] = f"{type(exc).__name__}: {exc}" + (
             "" if known else "\n" + traceback.format_exc(limit=3))
     finally:
+        if hashing is not None:  # failed while processing: its inputs are still recorded
+            with contextlib.suppress(OSError):
+                _keyed(task, info, hashing.result(), rec)
         if staging is not None:
             import shutil
 
             shutil.rmtree(staging, ignore_errors=True)
         info["seconds"] = round(time.perf_counter() - t0, 3)
     return info
+
+
+def _hashes(files):
+    """Path -> sha256 of each file."""
+    return {str(p): sha256(p) for p in files}
+
+
+def _keyed(task, info, hashes, rec):
+    """The resume key and its parts of ``hashes``; the inputs are recorded in ``info``."""
+    key, parts = resume_key(task, hashes)
+    info.update(sha256=parts["inputs"][rec.name], inputs=hashes)
+    return key, parts
+
+
+class _background:
+    """``func(*args)`` in a thread (hashlib and file reads release the GIL, so it overlaps
+    the processing of the same recording); :meth:`result` waits for it."""
+
+    def __init__(self, func, *args):
+        import threading
+
+        self._value, self._error = None, None
+
+        def run():
+            try:
+                self._value = func(*args)
+            except BaseException as exc:  # re-raised by result()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+
+    def result(self):
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def events_ignored(events):
@@ -623,7 +669,7 @@ def fit_group(trials, participants, config, gdir, root, *, reports=True, blinded
     from ..stats.split import write_models
 
     participants, formula, split, models = group_models(trials, participants, config, gdir)
-    write_models(split, models, gdir)
+    write_models(split, models, gdir, figures=reports)  # diagnostics.png: for the group PDF
     if reports:
         from ..report import group_report
 

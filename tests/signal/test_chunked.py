@@ -232,3 +232,18 @@ def test_pipeline_in_blocks_equals_straightforward_implementation(study_factory,
     np.testing.assert_allclose(res.envelope_epochs, full.envelope_epochs, rtol=1e-9)
     np.testing.assert_allclose(res.corrected, f(epochs / base[..., None]),
                                rtol=1e-6, atol=1e-9)
+
+
+def test_thread_limit_caps_threads_not_blocks(monkeypatch):
+    """$EMGKIT_THREADS caps a pass's threads (worker processes set it); invalid values are
+    ignored; the blocks are planned for ``workers`` whatever the limit."""
+    from emgkit.signal.chunked import THREADS_ENV, thread_limit
+
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    assert thread_limit(2) == 2
+    monkeypatch.setenv(THREADS_ENV, "1")
+    assert thread_limit(2) == 1
+    monkeypatch.setenv(THREADS_ENV, "0")
+    assert thread_limit(2) == 1
+    monkeypatch.setenv(THREADS_ENV, "lots")
+    assert thread_limit(2) == 2

@@ -48,6 +48,7 @@ def test_run_from_config_with_reports(study, tmp_path, capsys):
     for f in ("trials.tsv", "timecourses.tsv", "fixed_effects.tsv", "anova.tsv",
               "contrasts.tsv", "emmeans.tsv", "variance.tsv", "group.pdf"):
         assert (out / "group" / f).exists(), f
+    assert list((out / "group").rglob("diagnostics.png"))  # drawn for the group PDF
     run = json.loads((out / "run.json").read_text())
     assert run["status"] == "ok" and run["versions"]["emgkit"]
     assert {"mne", "numpy", "statsmodels"} <= set(run["versions"])
@@ -65,6 +66,8 @@ def test_parallel_and_dask_give_identical_tables(study, tmp_path):
     one, two = _tables(tmp_path / "j1"), _tables(tmp_path / "j2")
     for name in one:
         pd.testing.assert_frame_equal(one[name], two[name])
+    # --no-reports: no figures (the models' diagnostics are drawn only for the group PDF)
+    assert not list((tmp_path / "j1" / "group").rglob("*.png"))
     pytest.importorskip("distributed")
     rec = run_study(study / "study.toml", tmp_path / "dask", scheduler="local", reports=False,
                     progress=False)
@@ -88,6 +91,8 @@ def test_corrupt_file_fails_only_its_participant(study, tmp_path, capsys):
     assert {k for k, v in run["participants"].items() if v["status"] == "failed"} == {
         "sub-03", "sub-04"}
     assert "truncated" in run["participants"]["sub-03"]["message"]
+    # hashed while it was processed: a participant failing in processing keeps its inputs
+    assert len(run["participants"]["sub-03"]["sha256"]) == 64
     assert run["group"]["status"] == "done" and run["group"]["participants"] == 4
     assert not (out / "sub-03").exists()
     trials = pd.read_csv(out / "group" / "trials.tsv", sep="\t")
@@ -225,3 +230,23 @@ def test_run_json_summarises_event_mapping_problems(tmp_path):
     record = json.loads((tmp_path / "out" / "run.json").read_text())
     assert set(record["event_mapping"]) == {"sub-01", "sub-02"}
     assert all(m == {"absent": {"7": "surprise"}} for m in record["event_mapping"].values())
+
+
+def _threads_env(_):
+    import os
+
+    return os.environ.get("EMGKIT_THREADS")
+
+
+def test_workers_share_the_cores():
+    """Each worker process computes in the cores shared among the workers (no 2 threads ×
+    2 workers on 2 cores); the block plan, and so the numbers, do not change with it."""
+    import os
+
+    from emgkit.study.executors import worker_pool, worker_threads
+
+    assert worker_threads(1) == (os.cpu_count() or 1)
+    assert worker_threads(64) == 1
+    with worker_pool(2, 2) as pool:
+        got = list(pool.map(_threads_env, range(2)))
+    assert got == [str(worker_threads(2))] * 2
