@@ -43,13 +43,15 @@ def test_onset_benchmark_chain_finds_the_known_onsets(study_factory):
 
 
 def test_stats_speed_benchmark_runs_its_models():
-    """The benchmark times the reference models of the tests (and R when present)."""
+    """The benchmark times reference models of the tests (and R when present): the public
+    datasets it has timed since the first release, so their times stay comparable (the newer
+    references are checked for numbers, and the general engine has benchmarks.lmm_scale)."""
     import shutil
 
     from benchmarks import stats_speed
 
     tested = {p.name[:-len("_fit.csv")] for p in stats_speed.DATA.glob("*_fit.csv")}
-    assert set(stats_speed.MODELS) == tested
+    assert set(stats_speed.MODELS) <= tested and len(stats_speed.MODELS) >= 20
     data, levels = stats_speed._load("sleep_int")
     assert stats_speed.emgkit_time(data, stats_speed.MODELS["sleep_int"], levels, 1) > 0
     if shutil.which("Rscript"):
