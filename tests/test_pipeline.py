@@ -135,7 +135,7 @@ def test_writes_tables_atomically(bdf_study, tmp_path):
                 "response", "score", "rejected", "reject_reason"):
         assert col in trials.columns
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "envelopes.npz", "quality.tsv", "timecourses.json", "timecourses.tsv", "trials.json",
+        "envelopes.npz", "quality.json", "quality.tsv", "timecourses.json", "timecourses.tsv", "trials.json",
         "trials.tsv"]
 
 
