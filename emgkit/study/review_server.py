@@ -118,7 +118,7 @@ def make_server(root, *, port=0):
 
         def _allowed(self):
             url = urlsplit(self.path)
-            if parse_qs(url.query).get("token", [""])[0] != token:
+            if not secrets.compare_digest(parse_qs(url.query).get("token", [""])[0], token):
                 self._send(403, "wrong or missing token")
                 return None
             origin = self.headers.get("Origin")
@@ -151,11 +151,18 @@ def make_server(root, *, port=0):
                 size = int(self.headers.get("Content-Length", "0"))
                 if not 0 < size <= MAX_BODY:
                     raise ConfigError(f"request body of {size} bytes; send 1 to {MAX_BODY}.")
-                rows = json.loads(self.rfile.read(size).decode("utf-8")).get("rows")
+                body = json.loads(self.rfile.read(size).decode("utf-8"))
+                if not isinstance(body, dict) or "rows" not in body:
+                    raise ConfigError('The request body must be a JSON object {"rows": '
+                                      '[...]} (the marks the review page sends).')
+                rows = body["rows"]
                 text = check_rows(rows, path=path, participants=ids,
                                   muscles=data["muscles"], excluded=excluded)
                 write_text(text, path)
-            except (ValueError, AttributeError, EmgkitError) as exc:
+            except RecursionError:  # JSON nested deeper than the parser's stack
+                self._send(400, "The request body is nested too deeply to be marks.")
+                return
+            except (ValueError, EmgkitError) as exc:
                 self._send(400, str(exc))
                 return
             self._send(200, f"saved {len(rows)} rows to {path}")

@@ -303,6 +303,14 @@ def test_server_saves_valid_marks_and_refuses_bad_ones(study, tmp_path):
         assert code == 400 and "line 3: trial 'x' is not a trial number" in text
         assert str(root / "overrides.tsv") in text
         assert _request(post, {"rows": "nope"})[0] == 400
+        code, text = _request(post, [1, 2])  # not an object
+        assert code == 400 and '{"rows": [...]}' in text
+        # nested deeper than json's stack: a 400 answer, not a dropped connection
+        deep = urllib.request.Request(post, data=b"[" * 100_000 + b"]" * 100_000)
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(deep, timeout=10)
+        assert err.value.code == 400 and b"nested too deeply" in err.value.read()
+        assert _request(post + "x", good)[0] == 403  # a token it merely starts with
         assert (root / "overrides.tsv").read_bytes() == before  # kept as it was
         assert _request(base + "etc/passwd?" + token)[0] == 404
     finally:
