@@ -250,7 +250,11 @@ def overrides_of(config, participants, *, excluded=()):
         return {}
     resolved = config.resolve(path)
     if not resolved.is_file():
-        raise ConfigError(f"[study] overrides = {path!r}: {resolved} not found.")
+        header = ", ".join(COLUMNS)
+        raise ConfigError(f"[study] overrides = {path!r}: {resolved} not found. Create it "
+                          f"with its header line ({header}, separated by tabs) "
+                          f"before the first run, or run without the key first: `emgkit "
+                          f"review OUT --serve` creates the table with the first mark.")
     return read_overrides(resolved, participants=participants, muscles=list(config.channels),
                           excluded=excluded)
 
