@@ -291,7 +291,10 @@ def review_html(data, *, token=None):
     from ._review_assets import CSS, JS
 
     payload = json.dumps(dict(data, token=token), separators=(",", ":"))
-    payload = payload.replace("</", "<\\/")
+    # no markup character inside the script element: "</script" would end it and "<!--<script"
+    # (a reason typed in the overrides table) would swallow the page's own script
+    for char, code in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        payload = payload.replace(char, code)
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>emgkit review</title><style>{CSS}</style></head><body>"
             f"<div id=\"app\">Loading…</div>"

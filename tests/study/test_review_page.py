@@ -360,3 +360,22 @@ def test_the_page_marks_with_keys_and_mouse_like_apply_mark(study, tmp_path):
         shot = tmp_path / f"{name}.png"
         _chromium(page.as_uri() + hash_, tmp_path, f"--screenshot={shot}")
         assert shot.stat().st_size > 10_000
+
+
+def test_markup_typed_in_a_reason_cannot_break_the_page(study, tmp_path):
+    # a reason "<!--<script>" used to put the HTML parser in its double-escaped script state:
+    # the page's own script was swallowed and it stayed at "Loading…"
+    root, out = _fresh(study, tmp_path)
+    reason = "<!--<script>a & b</script>"
+    (root / "overrides.tsv").write_text(
+        "participant_id\ttrial\tmuscle\taction\treason\treviewer\n"
+        f"sub-01\t2\t*\texclude\t{reason}\tAB\n")
+    page = write_review(out)
+    html = page.read_text()
+    match = re.search(r'<script id="data" type="application/json">(.*?)</script>', html,
+                      re.DOTALL)
+    assert not set("<>&") & set(match.group(1))
+    assert json.loads(match.group(1))["rows"][0]["reason"] == reason
+    if CHROMIUM is not None:
+        dom = _chromium(page.as_uri(), tmp_path, "--dump-dom").stdout
+        assert 'id="overview"' in dom and "Loading…" not in dom
