@@ -265,7 +265,7 @@ def review_data(root):
     if not is_run_folder(root):
         raise ConfigError(f"{root} is not a results folder of emgkit run (no run.json); "
                           f"give the --out folder of a run.")
-    run = json.loads((root / "run.json").read_text(encoding="utf-8"))
+    run = run_record(root)
     cfg = run.get("config", {})
     muscles = list(cfg.get("channels", {}))
     order = list(dict.fromkeys((cfg.get("events", {}).get("conditions") or {}).values()))
@@ -283,6 +283,26 @@ def review_data(root):
             "response": epochs.get("response"), "reasons": list(REASONS),
             "overrides": None if path is None else str(path), "rows": rows,
             "participants": people, "root": str(root)}
+
+
+def run_record(root):
+    """``OUT/run.json`` of a results folder, as a dict.
+
+    Raises
+    ------
+    ConfigError
+        The file is not a JSON object (cut short, edited by hand, not UTF-8).
+    """
+    path = Path(root) / "run.json"
+    try:
+        run = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise ConfigError(f"{path} cannot be read ({exc}); rerun emgkit run on this folder "
+                          f"to write it again.") from None
+    if not isinstance(run, dict):
+        raise ConfigError(f"{path} is not a JSON object; rerun emgkit run on this folder to "
+                          f"write it again.")
+    return run
 
 
 def review_html(data, *, token=None):
@@ -327,4 +347,4 @@ def write_review(root, *, force=True):
 
 
 __all__ = ["QUALITY_FLAGS", "REASONS", "apply_mark", "overrides_path", "overrides_text",
-           "review_data", "review_html", "write_review"]
+           "review_data", "review_html", "run_record", "write_review"]

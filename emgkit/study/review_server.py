@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 from .._files import write_text
 from ..errors import ConfigError, EmgkitError
 from .review import COLUMNS, read_overrides
-from .review_page import overrides_text, review_data, review_html
+from .review_page import overrides_text, review_data, review_html, run_record
 
 #: largest request body accepted (bytes)
 MAX_BODY = 8 << 20
@@ -99,7 +99,7 @@ def make_server(root, *, port=0):
                       what="[study] overrides")
     token = secrets.token_urlsafe(16)
     ids = [str(p) for p in run_participants(root)["participant_id"]]
-    run = json.loads((Path(root) / "run.json").read_text(encoding="utf-8"))
+    run = run_record(root)
     excluded = (run.get("config", {}).get("study", {}) or {}).get("exclude_participants") or []
     state = {"data": data}
 

@@ -379,3 +379,13 @@ def test_markup_typed_in_a_reason_cannot_break_the_page(study, tmp_path):
     if CHROMIUM is not None:
         dom = _chromium(page.as_uri(), tmp_path, "--dump-dom").stdout
         assert 'id="overview"' in dom and "Loading…" not in dom
+
+
+def test_a_broken_run_json_is_named_not_a_traceback(study, tmp_path, capsys):
+    _, out = _fresh(study, tmp_path)
+    for text in ("{", "[1, 2]", "\udcff"):
+        (out / "run.json").write_text(text, errors="surrogateescape")
+        assert main(["review", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert f"{out / 'run.json'} " in err and "rerun emgkit run" in err
+        assert "Traceback" not in err
