@@ -285,6 +285,21 @@ def review_data(root):
             "participants": people, "root": str(root)}
 
 
+#: how every page :func:`review_html` writes begins (an existing page is replaced only when
+#: it begins so, or with ``force``)
+PAGE_START = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+              "<title>emgkit review</title>")
+
+
+def _is_review_page(path):
+    """True when ``path`` is a regular file that begins as :func:`review_html`'s pages do."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(PAGE_START.encode())) == PAGE_START.encode()
+    except OSError:
+        return False
+
+
 def run_record(root):
     """``OUT/run.json`` of a results folder, as a dict.
 
@@ -315,18 +330,19 @@ def review_html(data, *, token=None):
     # (a reason typed in the overrides table) would swallow the page's own script
     for char, code in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
         payload = payload.replace(char, code)
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>emgkit review</title><style>{CSS}</style></head><body>"
+    return (f"{PAGE_START}<style>{CSS}</style></head><body>"
             f"<div id=\"app\">Loading…</div>"
             f"<script id=\"data\" type=\"application/json\">{payload}</script>"
             f"<script>{JS}</script></body></html>\n")
 
 
-def write_review(root, *, force=True):
+def write_review(root, *, force=False):
     """``emgkit review OUT``: write ``OUT/review/index.html``.
 
     The ``review`` folder is the only thing written inside the results folder; it is checked
-    with the output guard (no link, not a file) and the page is written atomically.
+    with the output guard (no link, not a file) and the page is written atomically. An
+    existing page is replaced when emgkit wrote it (it begins with :data:`PAGE_START`);
+    any other file of that name only with ``force`` (``--force``).
 
     Returns
     -------
@@ -339,12 +355,13 @@ def write_review(root, *, force=True):
     data = review_data(root)
     inputs = [root / "run.json"] + ([data["overrides"]] if data["overrides"] else [])
     folder = guard_output(root / "review", kind="folder", inputs=inputs, what="review folder")
-    page = guard_output(folder / "index.html", kind="file", inputs=inputs, force=force,
+    ours = not (folder / "index.html").is_symlink() and _is_review_page(folder / "index.html")
+    page = guard_output(folder / "index.html", kind="file", inputs=inputs, force=force or ours,
                         what="review page")
     folder.mkdir(exist_ok=True)
     write_text(review_html(data), page)
     return page
 
 
-__all__ = ["QUALITY_FLAGS", "REASONS", "apply_mark", "overrides_path", "overrides_text",
+__all__ = ["PAGE_START", "QUALITY_FLAGS", "REASONS", "apply_mark", "overrides_path", "overrides_text",
            "review_data", "review_html", "run_record", "write_review"]

@@ -28,7 +28,13 @@ from emgkit.epochs.traces import (
 from emgkit.errors import ConfigError
 from emgkit.sim.study import simulate_study
 from emgkit.study.review import read_overrides
-from emgkit.study.review_page import apply_mark, overrides_text, review_data, write_review
+from emgkit.study.review_page import (
+    PAGE_START,
+    apply_mark,
+    overrides_text,
+    review_data,
+    write_review,
+)
 from emgkit.study.review_server import check_rows, make_server
 from emgkit.study.run import run_study
 
@@ -216,6 +222,12 @@ def test_review_page_is_self_contained_and_shows_the_run(study, tmp_path, capsys
     assert page.stat().st_size < 3 * 250_000  # ≈ 10 MB for 40 × 240 trials
     # the page is written again (it is emgkit's), but never through a link
     assert main(["review", str(out)]) == 0
+    page.write_text("<html>my notes on this study</html>")  # a file emgkit did not write
+    assert main(["review", str(out)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert page.read_text() == "<html>my notes on this study</html>"
+    assert main(["review", str(out), "--force"]) == 0
+    assert page.read_text().startswith(PAGE_START)
     page.unlink()
     page.symlink_to(root / "study.toml")
     assert main(["review", str(out)]) == 2
