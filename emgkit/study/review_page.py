@@ -115,12 +115,12 @@ def overrides_path(run, root):
     return Path(name) if Path(name).is_absolute() else folder / name
 
 
-def _rows_of(path, participants, muscles, excluded):
+def _rows_of(path, participants, muscles, excluded, recordings=()):
     """The current override rows (string cells) of a table, checked strictly."""
     if path is None or not path.is_file():
         return []
     parsed = read_overrides(path, participants=participants, muscles=muscles,
-                            excluded=excluded)
+                            excluded=excluded, recordings=recordings)
     return [{"participant_id": pid, "trial": "*" if r["trial"] is None else str(r["trial"]),
              "muscle": r["muscle"] or "*", "action": r["action"], "reason": r["reason"],
              "reviewer": r["reviewer"]} for pid, rs in parsed.items() for r in rs]
@@ -273,7 +273,7 @@ def review_data(root):
     ids = [str(p) for p in table["participant_id"]]
     excluded = (cfg.get("study", {}) or {}).get("exclude_participants") or []
     path = overrides_path(run, root)
-    rows = _rows_of(path, ids, muscles, excluded)
+    rows = _rows_of(path, ids, muscles, excluded, recordings=several_recordings(run))
     people = [_participant(root, pid, info, muscles)
               for pid, info in sorted((run.get("participants") or {}).items())]
     seen = {c for p in people for c in p.get("conditions", [])}
@@ -298,6 +298,14 @@ def _is_review_page(path):
             return f.read(len(PAGE_START.encode())) == PAGE_START.encode()
     except OSError:
         return False
+
+
+def several_recordings(run):
+    """The recording keys of a run whose keys carry entities (``sub-01_ses-post``): the
+    page marks such a recording by its key (see :func:`emgkit.study.review.read_overrides`)."""
+    from .plan import split_key
+
+    return [k for k in (run.get("participants") or {}) if split_key(k)[1]]
 
 
 def run_record(root):
@@ -364,4 +372,4 @@ def write_review(root, *, force=False):
 
 
 __all__ = ["PAGE_START", "QUALITY_FLAGS", "REASONS", "apply_mark", "overrides_path", "overrides_text",
-           "review_data", "review_html", "run_record", "write_review"]
+           "review_data", "review_html", "run_record", "several_recordings", "write_review"]

@@ -21,13 +21,19 @@ from urllib.parse import parse_qs, urlsplit
 from .._files import write_text
 from ..errors import ConfigError, EmgkitError
 from .review import COLUMNS, read_overrides
-from .review_page import overrides_text, review_data, review_html, run_record
+from .review_page import (
+    overrides_text,
+    review_data,
+    review_html,
+    run_record,
+    several_recordings,
+)
 
 #: largest request body accepted (bytes)
 MAX_BODY = 8 << 20
 
 
-def check_rows(rows, *, path, participants, muscles, excluded=()):
+def check_rows(rows, *, path, participants, muscles, excluded=(), recordings=()):
     """The overrides table text of ``rows`` after the strict check of ``emgkit run``.
 
     Parameters
@@ -36,7 +42,7 @@ def check_rows(rows, *, path, participants, muscles, excluded=()):
         Rows with the columns of :data:`emgkit.study.review.COLUMNS` (strings).
     path : path-like
         The overrides table (named in error messages).
-    participants, muscles, excluded
+    participants, muscles, excluded, recordings
         As for :func:`emgkit.study.review.read_overrides`.
 
     Returns
@@ -58,7 +64,7 @@ def check_rows(rows, *, path, participants, muscles, excluded=()):
         probe.write_text(text, encoding="utf-8")
         try:
             read_overrides(probe, participants=participants, muscles=muscles,
-                           excluded=excluded)
+                           excluded=excluded, recordings=recordings)
         except ConfigError as exc:
             raise ConfigError(str(exc).replace(str(probe), str(path))) from None
     return text
@@ -102,6 +108,7 @@ def make_server(root, *, port=0):
     run = run_record(root)
     excluded = (run.get("config", {}).get("study", {}) or {}).get("exclude_participants") or []
     state = {"data": data}
+    recordings = several_recordings(run)
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args):  # quiet
@@ -157,7 +164,8 @@ def make_server(root, *, port=0):
                                       '[...]} (the marks the review page sends).')
                 rows = body["rows"]
                 text = check_rows(rows, path=path, participants=ids,
-                                  muscles=data["muscles"], excluded=excluded)
+                                  muscles=data["muscles"], excluded=excluded,
+                                  recordings=recordings)
                 write_text(text, path)
             except RecursionError:  # JSON nested deeper than the parser's stack
                 self._send(400, "The request body is nested too deeply to be marks.")
