@@ -70,6 +70,46 @@ def check_rows(rows, *, path, participants, muscles, excluded=(), recordings=())
     return text
 
 
+def check_new_trials(rows, *, data, path):
+    """Refuse a row that names a trial its participant's results do not have, unless the
+    table already held it (a stale mark the page shows and keeps): ``emgkit run`` would
+    refuse it.
+
+    Parameters
+    ----------
+    rows : list of dict
+        The rows posted (string cells).
+    data : dict
+        :func:`emgkit.study.review_page.review_data` as served (its ``participants`` with
+        their ``trials``, its ``rows``: the table when the page was loaded).
+    path : path-like
+        The overrides table (named in error messages).
+
+    Raises
+    ------
+    ConfigError
+        Naming the line, the participant and the trials it has.
+    """
+    from .._ids import participant_label
+
+    have = {p["id"]: set(p["trials"]) for p in data["participants"] if p.get("trials")}
+    known = {tuple(str(r.get(c, "")) for c in COLUMNS) for r in data.get("rows", [])}
+    for line, row in enumerate(rows, start=2):
+        cells = tuple(str(row.get(c, "")) for c in COLUMNS)
+        trial = cells[1].strip()
+        if cells in known or not (trial.isascii() and trial.isdigit()):
+            continue  # kept as it was, or left to the strict parser
+        try:
+            pid = participant_label(cells[0].split("_")[0]) + (
+                cells[0][cells[0].index("_"):] if "_" in cells[0] else "")
+        except EmgkitError:
+            continue
+        if pid in have and int(trial) not in have[pid]:
+            span = f"{min(have[pid])}–{max(have[pid])}"
+            raise ConfigError(f"{path} line {line}: trial {trial} of {pid} is not in its "
+                              f"results (trials {span}); emgkit run would refuse the row.")
+
+
 def make_server(root, *, port=0):
     """The review server of a results folder (not yet serving).
 
@@ -163,6 +203,8 @@ def make_server(root, *, port=0):
                     raise ConfigError('The request body must be a JSON object {"rows": '
                                       '[...]} (the marks the review page sends).')
                 rows = body["rows"]
+                if isinstance(rows, list) and all(isinstance(r, dict) for r in rows):
+                    check_new_trials(rows, data=state["data"], path=path)
                 text = check_rows(rows, path=path, participants=ids,
                                   muscles=data["muscles"], excluded=excluded,
                                   recordings=recordings)
@@ -196,4 +238,4 @@ def serve(root):
     return 0
 
 
-__all__ = ["MAX_BODY", "check_rows", "make_server", "serve"]
+__all__ = ["MAX_BODY", "check_new_trials", "check_rows", "make_server", "serve"]

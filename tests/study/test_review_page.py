@@ -323,6 +323,17 @@ def test_server_saves_valid_marks_and_refuses_bad_ones(study, tmp_path):
             urllib.request.urlopen(deep, timeout=10)
         assert err.value.code == 400 and b"nested too deeply" in err.value.read()
         assert _request(post + "x", good)[0] == 403  # a token it merely starts with
+        # a new mark on a trial the results do not have: emgkit run would refuse the table
+        code, text = _request(post, {"rows": [dict(good["rows"][0], trial="999")]})
+        assert code == 400 and "line 2: trial 999 of sub-01 is not in its results" in text
+        assert (root / "overrides.tsv").read_bytes() == before
+        # ... but a stale mark the table already holds is kept (the page shows it as stale)
+        stale = dict(good["rows"][0], trial="99", reason="old mark", reviewer="ZZ")
+        (root / "overrides.tsv").write_text(overrides_text([stale]))
+        assert _request(server.url)[0] == 200  # the page as loaded now
+        code, text = _request(post, {"rows": [stale, dict(good["rows"][0], trial="3")]})
+        assert code == 200, text
+        (root / "overrides.tsv").write_bytes(before)
         assert (root / "overrides.tsv").read_bytes() == before  # kept as it was
         assert _request(base + "etc/passwd?" + token)[0] == 404
     finally:
