@@ -74,7 +74,7 @@ def _cmd_process(args):
 def _cmd_review(args):
     from .study.review_page import write_review
 
-    print(write_review(args.results))
+    print(write_review(args.results, force=args.force))
     if args.serve:
         from .study.review_server import serve
 
@@ -467,6 +467,8 @@ def build_parser():
     s.add_argument("results", help="results folder of emgkit run")
     s.add_argument("--serve", action="store_true", help="serve the page on 127.0.0.1 and "
                    "save marks to the [study] overrides table")
+    s.add_argument("--force", action="store_true", help="replace an OUT/review/index.html "
+                   "that emgkit did not write")
     s.set_defaults(func=_cmd_review)
 
     s = sub.add_parser("inspect", help="print channels, sampling rates, duration, trigger "

@@ -29,6 +29,18 @@ def test_simulate_process_inspect(tmp_path, capsys):
     assert "mask 0xffff, idle 0: 24 events, codes 1 ×6, 2 ×6, 3 ×6, 4 ×6" in out
 
 
+def test_simulate_at_100_hz_writes_a_config_that_runs(tmp_path):
+    # mains (50 Hz) is at Nyquist: the simulator plants none and the config asks for no notch
+    # (it used to write notch = 50.0, which every command then refused)
+    assert main(["simulate", str(tmp_path / "s"), "--subjects", "1", "--sfreq", "100",
+                 "--trials", "2"]) == 0
+    assert "\nnotch = 0.0 " in (tmp_path / "s" / "study.toml").read_text()
+    assert main(["process", str(recording_of(tmp_path / "s", "sub-01")), "--config",
+                 str(tmp_path / "s" / "study.toml"), "--out", str(tmp_path / "out")]) == 0
+    trials = pd.read_csv(tmp_path / "out" / "trials.tsv", sep="\t")
+    assert len(trials) == 2 * 4 * 3
+
+
 def test_errors_exit_2_with_message(bdf_study, tmp_path, capsys):
     cfg = tmp_path / "bad.toml"
     shutil.copy(bdf_study / "study.toml", cfg)

@@ -133,6 +133,8 @@ def study_toml(params, *, fmt="bdf", band=None, task="mimicry"):
     sfreq = params.sfreq
     if band is None:
         band = [20.0, 500.0] if sfreq > 1000 else [20.0, float(np.floor(0.45 * sfreq))]
+    # the simulator plants no mains at or above Nyquist, and a notch there is an error
+    notch = float(params.mains) if params.mains < sfreq / 2 else 0.0
     chans = "\n".join(f'{m} = "{a}-{c}"' for m, (a, c) in params.electrodes.items())
     if fmt == "bdf":
         events = 'source = "stim"\nmask = 65535\n[events.conditions]\n' + "\n".join(
@@ -153,7 +155,7 @@ recordings = "{{participant_id}}/emg/{{participant_id}}_task-{task}_emg.{fmt}"
 
 [preprocess]
 band = [{band[0]}, {band[-1]}]   # Hz
-notch = {params.mains}           # Hz, harmonics included; 0 = none
+notch = {notch}           # Hz, harmonics included; 0 = none
 smooth = 0.05          # s, moving-average envelope window
 
 [epochs]

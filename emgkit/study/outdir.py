@@ -278,14 +278,14 @@ def guard_output(path, *, kind, inputs=(), reads=(), force=False, what="--out"):
         if kind == "folder" and target in res.parents:
             raise OutputError(f"{what} {path} contains the input {item}; emgkit never "
                               f"writes where its inputs are. Use a separate folder, e.g. "
-                              f"{target / 'derivatives' / 'emgkit'}.")
+                              f"{_elsewhere(target / 'derivatives' / 'emgkit', reads)}.")
     for folder in reads:
         res = _resolved(folder)
         if res is None:
             continue
         if target == res or res in target.parents:
             raise OutputError(f"{what} {path} lies inside {folder}, which this command "
-                              f"reads; emgkit writes nothing into the results it reads. "
+                              f"reads; emgkit writes nothing into a folder it reads. "
                               f"Choose a {noun} outside it, e.g. {res.parent / target.name}.")
         if kind == "folder" and target in res.parents:
             raise OutputError(f"{what} {path} contains {folder}, which this command reads; "
@@ -321,6 +321,16 @@ def _refuse_links_inside(root, path, what="--out"):
         shown = ", ".join(links[:5]) + (" …" if len(links) > 5 else "")
         raise OutputError(f"{what} {path} holds symbolic links ({shown}); emgkit never "
                           f"writes through a link. Remove them or choose another folder.")
+
+
+def _elsewhere(suggestion, reads):
+    """``suggestion`` for an output folder, or, when it lies inside one of the folders
+    ``reads`` (which :func:`guard_output` would refuse too), a sibling of that folder."""
+    for folder in reads:
+        res = _resolved(folder)
+        if res is not None and (suggestion == res or res in suggestion.parents):
+            return res.parent / f"{res.name}-emgkit"
+    return suggestion
 
 
 def check_file_target(path, *, inputs=(), reads=(), force=False, what="--out"):

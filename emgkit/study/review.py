@@ -70,7 +70,29 @@ def _overlap(a, b):
     return all(a[k] is None or b[k] is None or a[k] == b[k] for k in ("trial", "muscle"))
 
 
-def read_overrides(path, *, participants, muscles, excluded=()):
+def _recording_of(written, where):
+    """``(participant, rest)`` of an id cell: ``"sub-01_ses-post"`` -> ``("sub-01",
+    "_ses-post")``; ``("sub-01", "")`` for a participant id alone."""
+    from ..errors import OutputError
+    from .plan import split_key
+
+    try:
+        raw, entities = split_key(written)
+    except OutputError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    if not entities:
+        return written, ""
+    return raw, written[len(raw):]
+
+
+def recording_id(key):
+    """A recording key (:func:`emgkit.study.plan.recording_key`) with its participant
+    written ``sub-<label>``: ``"01_ses-post"`` -> ``"sub-01_ses-post"``."""
+    raw, rest = _recording_of(str(key), f"recording {key!r}")
+    return participant_label(raw) + rest
+
+
+def read_overrides(path, *, participants, muscles, excluded=(), recordings=()):
     """Read and check an overrides table.
 
     Parameters
@@ -84,11 +106,17 @@ def read_overrides(path, *, participants, muscles, excluded=()):
     excluded : iterable of str
         Participants ``[study] exclude_participants`` leaves out: rows naming them are
         errors (they would do nothing).
+    recordings : iterable of str
+        The recording keys of a study with several recordings per participant
+        (``sub-01_ses-post``): a row whose ``participant_id`` is one of them concerns that
+        recording alone (the review page marks so); a participant id concerns all of its
+        recordings.
 
     Returns
     -------
     dict
-        Participant id (``sub-<label>``) -> list of row dicts (``trial`` int or None for all,
+        Participant id (``sub-<label>``), or recording key for a row naming one, -> list of
+        row dicts (``trial`` int or None for all,
         ``muscle`` or None for all, ``action``, ``reason``, ``reviewer``, and ``where``, the
         file and line, which :func:`override_table` names when the row matches nothing).
 
@@ -104,12 +132,19 @@ def read_overrides(path, *, participants, muscles, excluded=()):
                           f"table has {', '.join(COLUMNS)}.")
     known = {participant_label(p) for p in participants}
     excluded = {participant_label(p) for p in excluded}
-    out = {}
+    keys = {recording_id(k) for k in recordings}
+    out, owner = {}, {}
     for i, row in enumerate(table.to_dict("records"), start=2):  # line 1 is the header
         where = f"{path} line {i}"
         written = _cell(row, "participant_id", where)
-        pid = participant_label(written, where=f"{where}, column participant_id",
+        raw, rest = _recording_of(written, f"{where}, column participant_id") if keys \
+            else (written, "")
+        pid = participant_label(raw, where=f"{where}, column participant_id",
                                 error=ConfigError)
+        key = pid + rest
+        if rest and key not in keys:
+            raise ConfigError(f"{where}: {written!r} is not one of this study's recordings "
+                              f"({', '.join(sorted(keys))}); fix the id or delete the row.")
         if pid in excluded:
             raise ConfigError(f"{where}: participant {written!r} is excluded by [study] "
                               f"exclude_participants, so this row would do nothing; delete "
@@ -131,13 +166,16 @@ def read_overrides(path, *, participants, muscles, excluded=()):
         new = {"trial": trial, "muscle": muscle, "action": action,
                "reason": str(row.get("reason", "")).strip(),
                "reviewer": str(row.get("reviewer", "")).strip(), "where": where}
-        for old in out.get(pid, ()):
+        # a participant's rows meet those of each of its recordings
+        near = [k for k in out if owner[k] == pid and (not rest or k in (pid, key))]
+        for old in (r for k in near for r in out[k]):
             if old["action"] != action and _overlap(old, new):
                 raise ConfigError(
                     f"{where}: {action}s trial {trial or '*'} × muscle {muscle or '*'} of "
-                    f"{pid}, which {old['where']} {old['action']}s; a trial × muscle is "
+                    f"{key}, which {old['where']} {old['action']}s; a trial × muscle is "
                     f"either excluded or included: delete one of the rows.")
-        out.setdefault(pid, []).append(new)
+        out.setdefault(key, []).append(new)
+        owner[key] = pid
     return out
 
 
@@ -231,18 +269,21 @@ def reviewed_recordings(plan, config):
     for key, rec in plan.recordings.items():
         pid, entities = split_key(key)
         recorded.setdefault(normalise_id(pid), []).append((key, entities.get("session"), rec))
-    overrides = overrides_of(config, list(recorded), excluded=excluded)
+    several = [k for k in plan.recordings if split_key(k)[1]]
+    overrides = overrides_of(config, list(recorded), excluded=excluded, recordings=several)
     items = []
     for pid, recs in recorded.items():
         if pid in excluded:
             continue
         for key, ses, rec in recs:
-            items.append((key, pid, ses, str(Path(rec).absolute()),
-                          tuple(overrides.get(pid, ()))))
+            rows = list(overrides.get(pid, ()))
+            if split_key(key)[1]:  # rows naming this recording
+                rows += overrides.get(recording_id(key), ())
+            items.append((key, pid, ses, str(Path(rec).absolute()), tuple(rows)))
     return items, excluded
 
 
-def overrides_of(config, participants, *, excluded=()):
+def overrides_of(config, participants, *, excluded=(), recordings=()):
     """The overrides of ``[study] overrides`` (empty without one); see
     :func:`read_overrides`."""
     path = config.study.get("overrides")
@@ -250,11 +291,15 @@ def overrides_of(config, participants, *, excluded=()):
         return {}
     resolved = config.resolve(path)
     if not resolved.is_file():
-        raise ConfigError(f"[study] overrides = {path!r}: {resolved} not found.")
+        header = ", ".join(COLUMNS)
+        raise ConfigError(f"[study] overrides = {path!r}: {resolved} not found. Create it "
+                          f"with its header line ({header}, separated by tabs) "
+                          f"before the first run, or run without the key first: `emgkit "
+                          f"review OUT --serve` creates the table with the first mark.")
     return read_overrides(resolved, participants=participants, muscles=list(config.channels),
-                          excluded=excluded)
+                          excluded=excluded, recordings=recordings)
 
 
 __all__ = ["COLUMNS", "MANUAL_KEYS", "analysis_digest", "apply_overrides",
            "excluded_participants", "override_table", "overrides_of", "read_overrides",
-           "review_key", "reviewed_recordings"]
+           "recording_id", "review_key", "reviewed_recordings"]

@@ -115,12 +115,12 @@ def overrides_path(run, root):
     return Path(name) if Path(name).is_absolute() else folder / name
 
 
-def _rows_of(path, participants, muscles, excluded):
+def _rows_of(path, participants, muscles, excluded, recordings=()):
     """The current override rows (string cells) of a table, checked strictly."""
     if path is None or not path.is_file():
         return []
     parsed = read_overrides(path, participants=participants, muscles=muscles,
-                            excluded=excluded)
+                            excluded=excluded, recordings=recordings)
     return [{"participant_id": pid, "trial": "*" if r["trial"] is None else str(r["trial"]),
              "muscle": r["muscle"] or "*", "action": r["action"], "reason": r["reason"],
              "reviewer": r["reviewer"]} for pid, rs in parsed.items() for r in rs]
@@ -265,7 +265,7 @@ def review_data(root):
     if not is_run_folder(root):
         raise ConfigError(f"{root} is not a results folder of emgkit run (no run.json); "
                           f"give the --out folder of a run.")
-    run = json.loads((root / "run.json").read_text(encoding="utf-8"))
+    run = run_record(root)
     cfg = run.get("config", {})
     muscles = list(cfg.get("channels", {}))
     order = list(dict.fromkeys((cfg.get("events", {}).get("conditions") or {}).values()))
@@ -273,7 +273,7 @@ def review_data(root):
     ids = [str(p) for p in table["participant_id"]]
     excluded = (cfg.get("study", {}) or {}).get("exclude_participants") or []
     path = overrides_path(run, root)
-    rows = _rows_of(path, ids, muscles, excluded)
+    rows = _rows_of(path, ids, muscles, excluded, recordings=several_recordings(run))
     people = [_participant(root, pid, info, muscles)
               for pid, info in sorted((run.get("participants") or {}).items())]
     seen = {c for p in people for c in p.get("conditions", [])}
@@ -285,25 +285,72 @@ def review_data(root):
             "participants": people, "root": str(root)}
 
 
+#: how every page :func:`review_html` writes begins (an existing page is replaced only when
+#: it begins so, or with ``force``)
+PAGE_START = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+              "<title>emgkit review</title>")
+
+
+def _is_review_page(path):
+    """True when ``path`` is a regular file that begins as :func:`review_html`'s pages do."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(PAGE_START.encode())) == PAGE_START.encode()
+    except OSError:
+        return False
+
+
+def several_recordings(run):
+    """The recording keys of a run whose keys carry entities (``sub-01_ses-post``): the
+    page marks such a recording by its key (see :func:`emgkit.study.review.read_overrides`)."""
+    from .plan import split_key
+
+    return [k for k in (run.get("participants") or {}) if split_key(k)[1]]
+
+
+def run_record(root):
+    """``OUT/run.json`` of a results folder, as a dict.
+
+    Raises
+    ------
+    ConfigError
+        The file is not a JSON object (cut short, edited by hand, not UTF-8).
+    """
+    path = Path(root) / "run.json"
+    try:
+        run = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise ConfigError(f"{path} cannot be read ({exc}); rerun emgkit run on this folder "
+                          f"to write it again.") from None
+    if not isinstance(run, dict):
+        raise ConfigError(f"{path} is not a JSON object; rerun emgkit run on this folder to "
+                          f"write it again.")
+    return run
+
+
 def review_html(data, *, token=None):
     """The review page (HTML text) of :func:`review_data`; ``token`` (``--serve``) makes the
     page post each change of the overrides to ``/overrides?token=...``."""
     from ._review_assets import CSS, JS
 
     payload = json.dumps(dict(data, token=token), separators=(",", ":"))
-    payload = payload.replace("</", "<\\/")
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>emgkit review</title><style>{CSS}</style></head><body>"
+    # no markup character inside the script element: "</script" would end it and "<!--<script"
+    # (a reason typed in the overrides table) would swallow the page's own script
+    for char, code in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        payload = payload.replace(char, code)
+    return (f"{PAGE_START}<style>{CSS}</style></head><body>"
             f"<div id=\"app\">Loading…</div>"
             f"<script id=\"data\" type=\"application/json\">{payload}</script>"
             f"<script>{JS}</script></body></html>\n")
 
 
-def write_review(root, *, force=True):
+def write_review(root, *, force=False):
     """``emgkit review OUT``: write ``OUT/review/index.html``.
 
     The ``review`` folder is the only thing written inside the results folder; it is checked
-    with the output guard (no link, not a file) and the page is written atomically.
+    with the output guard (no link, not a file) and the page is written atomically. An
+    existing page is replaced when emgkit wrote it (it begins with :data:`PAGE_START`);
+    any other file of that name only with ``force`` (``--force``).
 
     Returns
     -------
@@ -316,12 +363,13 @@ def write_review(root, *, force=True):
     data = review_data(root)
     inputs = [root / "run.json"] + ([data["overrides"]] if data["overrides"] else [])
     folder = guard_output(root / "review", kind="folder", inputs=inputs, what="review folder")
-    page = guard_output(folder / "index.html", kind="file", inputs=inputs, force=force,
+    ours = not (folder / "index.html").is_symlink() and _is_review_page(folder / "index.html")
+    page = guard_output(folder / "index.html", kind="file", inputs=inputs, force=force or ours,
                         what="review page")
     folder.mkdir(exist_ok=True)
     write_text(review_html(data), page)
     return page
 
 
-__all__ = ["QUALITY_FLAGS", "REASONS", "apply_mark", "overrides_path", "overrides_text",
-           "review_data", "review_html", "write_review"]
+__all__ = ["PAGE_START", "QUALITY_FLAGS", "REASONS", "apply_mark", "overrides_path", "overrides_text",
+           "review_data", "review_html", "run_record", "several_recordings", "write_review"]

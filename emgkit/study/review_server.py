@@ -21,13 +21,19 @@ from urllib.parse import parse_qs, urlsplit
 from .._files import write_text
 from ..errors import ConfigError, EmgkitError
 from .review import COLUMNS, read_overrides
-from .review_page import overrides_text, review_data, review_html
+from .review_page import (
+    overrides_text,
+    review_data,
+    review_html,
+    run_record,
+    several_recordings,
+)
 
 #: largest request body accepted (bytes)
 MAX_BODY = 8 << 20
 
 
-def check_rows(rows, *, path, participants, muscles, excluded=()):
+def check_rows(rows, *, path, participants, muscles, excluded=(), recordings=()):
     """The overrides table text of ``rows`` after the strict check of ``emgkit run``.
 
     Parameters
@@ -36,7 +42,7 @@ def check_rows(rows, *, path, participants, muscles, excluded=()):
         Rows with the columns of :data:`emgkit.study.review.COLUMNS` (strings).
     path : path-like
         The overrides table (named in error messages).
-    participants, muscles, excluded
+    participants, muscles, excluded, recordings
         As for :func:`emgkit.study.review.read_overrides`.
 
     Returns
@@ -58,10 +64,50 @@ def check_rows(rows, *, path, participants, muscles, excluded=()):
         probe.write_text(text, encoding="utf-8")
         try:
             read_overrides(probe, participants=participants, muscles=muscles,
-                           excluded=excluded)
+                           excluded=excluded, recordings=recordings)
         except ConfigError as exc:
             raise ConfigError(str(exc).replace(str(probe), str(path))) from None
     return text
+
+
+def check_new_trials(rows, *, data, path):
+    """Refuse a row that names a trial its participant's results do not have, unless the
+    table already held it (a stale mark the page shows and keeps): ``emgkit run`` would
+    refuse it.
+
+    Parameters
+    ----------
+    rows : list of dict
+        The rows posted (string cells).
+    data : dict
+        :func:`emgkit.study.review_page.review_data` as served (its ``participants`` with
+        their ``trials``, its ``rows``: the table when the page was loaded).
+    path : path-like
+        The overrides table (named in error messages).
+
+    Raises
+    ------
+    ConfigError
+        Naming the line, the participant and the trials it has.
+    """
+    from .._ids import participant_label
+
+    have = {p["id"]: set(p["trials"]) for p in data["participants"] if p.get("trials")}
+    known = {tuple(str(r.get(c, "")) for c in COLUMNS) for r in data.get("rows", [])}
+    for line, row in enumerate(rows, start=2):
+        cells = tuple(str(row.get(c, "")) for c in COLUMNS)
+        trial = cells[1].strip()
+        if cells in known or not (trial.isascii() and trial.isdigit()):
+            continue  # kept as it was, or left to the strict parser
+        try:
+            pid = participant_label(cells[0].split("_")[0]) + (
+                cells[0][cells[0].index("_"):] if "_" in cells[0] else "")
+        except EmgkitError:
+            continue
+        if pid in have and int(trial) not in have[pid]:
+            span = f"{min(have[pid])}–{max(have[pid])}"
+            raise ConfigError(f"{path} line {line}: trial {trial} of {pid} is not in its "
+                              f"results (trials {span}); emgkit run would refuse the row.")
 
 
 def make_server(root, *, port=0):
@@ -99,9 +145,10 @@ def make_server(root, *, port=0):
                       what="[study] overrides")
     token = secrets.token_urlsafe(16)
     ids = [str(p) for p in run_participants(root)["participant_id"]]
-    run = json.loads((Path(root) / "run.json").read_text(encoding="utf-8"))
+    run = run_record(root)
     excluded = (run.get("config", {}).get("study", {}) or {}).get("exclude_participants") or []
     state = {"data": data}
+    recordings = several_recordings(run)
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args):  # quiet
@@ -118,7 +165,7 @@ def make_server(root, *, port=0):
 
         def _allowed(self):
             url = urlsplit(self.path)
-            if parse_qs(url.query).get("token", [""])[0] != token:
+            if not secrets.compare_digest(parse_qs(url.query).get("token", [""])[0], token):
                 self._send(403, "wrong or missing token")
                 return None
             origin = self.headers.get("Origin")
@@ -151,11 +198,21 @@ def make_server(root, *, port=0):
                 size = int(self.headers.get("Content-Length", "0"))
                 if not 0 < size <= MAX_BODY:
                     raise ConfigError(f"request body of {size} bytes; send 1 to {MAX_BODY}.")
-                rows = json.loads(self.rfile.read(size).decode("utf-8")).get("rows")
+                body = json.loads(self.rfile.read(size).decode("utf-8"))
+                if not isinstance(body, dict) or "rows" not in body:
+                    raise ConfigError('The request body must be a JSON object {"rows": '
+                                      '[...]} (the marks the review page sends).')
+                rows = body["rows"]
+                if isinstance(rows, list) and all(isinstance(r, dict) for r in rows):
+                    check_new_trials(rows, data=state["data"], path=path)
                 text = check_rows(rows, path=path, participants=ids,
-                                  muscles=data["muscles"], excluded=excluded)
+                                  muscles=data["muscles"], excluded=excluded,
+                                  recordings=recordings)
                 write_text(text, path)
-            except (ValueError, AttributeError, EmgkitError) as exc:
+            except RecursionError:  # JSON nested deeper than the parser's stack
+                self._send(400, "The request body is nested too deeply to be marks.")
+                return
+            except (ValueError, EmgkitError) as exc:
                 self._send(400, str(exc))
                 return
             self._send(200, f"saved {len(rows)} rows to {path}")
@@ -181,4 +238,4 @@ def serve(root):
     return 0
 
 
-__all__ = ["MAX_BODY", "check_rows", "make_server", "serve"]
+__all__ = ["MAX_BODY", "check_new_trials", "check_rows", "make_server", "serve"]

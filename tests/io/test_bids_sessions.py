@@ -140,3 +140,68 @@ def test_recordings_table_errors(sessions, tmp_path):
     bad.write_text("participant_id\trecording\n09\tx.bdf\n")
     with pytest.raises(ReadError, match="participant 'sub-09' is not in"):
         plan_from_recordings(config, bad, src)
+
+
+def test_review_marks_one_recording_of_a_participant(sessions, tmp_path):
+    """The review page names a recording by its key (``sub-01_ses-pre_acq-b_run-2``): the
+    server saves such a mark and emgkit run applies it to that recording alone (it used to
+    refuse the id as no BIDS label); a participant id still marks all its recordings."""
+    import json
+    import threading
+    import urllib.request
+
+    from emgkit.study.review_page import review_data
+    from emgkit.study.review_server import make_server
+
+    src, _, _ = sessions
+    root = tmp_path / "src"
+    shutil.copytree(src, root)
+    (root / "study.toml").write_text((root / "study.toml").read_text().replace(
+        "[study]\n", '[study]\noverrides = "overrides.tsv"\n'))
+    (root / "overrides.tsv").write_text("participant_id\ttrial\tmuscle\taction\n")
+    out = tmp_path / "out"
+    run = ["run", str(root / "study.toml"), "--recordings", str(root / "recordings.tsv"),
+           "--out", str(out), "--no-reports"]
+    assert main(run) == 0
+    one = "sub-01_ses-pre_acq-b_run-2"
+    assert one in [p["id"] for p in review_data(out)["participants"]]
+    server = make_server(out)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base, token = server.url.split("?")
+
+    def post(rows):
+        req = urllib.request.Request(base + "overrides?" + token,
+                                     data=json.dumps({"rows": rows}).encode())
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    mark = {"participant_id": one, "trial": "2", "muscle": "corrugator",
+            "action": "exclude", "reason": "yawn", "reviewer": "AB"}
+    try:
+        code, text = post([dict(mark, participant_id="sub-01_ses-mid")])
+        assert code == 400 and "'sub-01_ses-mid' is not one of this study's recordings" in text
+        code, text = post([mark, dict(mark, participant_id="sub-02", trial="*",
+                                      muscle="depressor"),
+                           dict(mark, participant_id="sub-02_ses-post", trial="1",
+                                muscle="depressor", action="include")])
+        assert code == 400 and "line 4: includes" in text and "line 3 excludes" in text
+        code, text = post([mark, dict(mark, participant_id="sub-02", trial="1",
+                                      muscle="depressor")])
+        assert code == 200, text
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert main(run) == 0
+    record = json.loads((out / "run.json").read_text())
+    done = sorted(k for k, v in record["participants"].items() if v["status"] == "done")
+    assert done == [one, "sub-02_ses-post", "sub-02_ses-pre_acq-b_run-2", "sub-02_ses-pre_run-1"]
+    trials = pd.read_csv(out / "group" / "trials.tsv", sep="\t", keep_default_na=False)
+    manual = trials[trials["reject_reason"] == "manual"]
+    first = manual[manual["participant_id"] == "sub-01"]
+    assert first[["session", "acquisition", "run", "trial", "muscle"]].values.tolist() == [
+        ["ses-pre", "acq-b", "run-2", 2, "corrugator"]]
+    second = manual[manual["participant_id"] == "sub-02"]
+    assert second[["trial", "muscle"]].values.tolist() == [[1, "depressor"]] * 3

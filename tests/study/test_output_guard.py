@@ -199,6 +199,21 @@ def test_messages_say_what_and_what_to_do(world):
         assert code == 2 and needle in err, (argv, err)
 
 
+def test_suggested_folder_is_one_the_guard_accepts(tmp_path):
+    # bids convert reads its source folder as a whole: the suggestion used to be
+    # SOURCE/derivatives/emgkit, which the same rule then refused
+    src = tmp_path / "study"
+    (src / "sub-01").mkdir(parents=True)
+    rec = src / "sub-01" / "rec.bdf"
+    rec.write_bytes(b"x")
+    for reads in ([], [src]):
+        with pytest.raises(OutputError, match="contains the input") as err:
+            guard_output(src, kind="folder", inputs=[rec], reads=reads)
+        suggested = Path(str(err.value).rsplit("e.g. ", 1)[1].rstrip("."))
+        assert guard_output(suggested, kind="folder", inputs=[rec], reads=reads) == suggested
+    assert suggested == tmp_path / "study-emgkit"
+
+
 def test_force_replaces_a_foreign_file_but_never_an_input(world, tmp_path):
     mine = tmp_path / "wide.tsv"
     mine.write_text("old export")

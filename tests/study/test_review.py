@@ -81,6 +81,13 @@ def test_bad_override_lines_are_named(study, tmp_path, line, message):
         run_study(cfg, tmp_path / "out", reports=False)
 
 
+def test_missing_overrides_table_says_how_to_start_one(study, tmp_path):
+    cfg = _config(study, 'overrides = "overrides.tsv"\n')
+    with pytest.raises(ConfigError, match=r"overrides.tsv not found\. Create it with its header "
+                       r"line \(participant_id, trial, .*review OUT --serve` creates"):
+        run_study(cfg, tmp_path / "out", reports=False)
+
+
 def test_unknown_excluded_participant_is_refused(study, tmp_path):
     cfg = _config(study, 'exclude_participants = ["sub-42"]\n')
     with pytest.raises(ConfigError, match="'sub-42'"):

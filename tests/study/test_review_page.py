@@ -28,7 +28,13 @@ from emgkit.epochs.traces import (
 from emgkit.errors import ConfigError
 from emgkit.sim.study import simulate_study
 from emgkit.study.review import read_overrides
-from emgkit.study.review_page import apply_mark, overrides_text, review_data, write_review
+from emgkit.study.review_page import (
+    PAGE_START,
+    apply_mark,
+    overrides_text,
+    review_data,
+    write_review,
+)
 from emgkit.study.review_server import check_rows, make_server
 from emgkit.study.run import run_study
 
@@ -216,6 +222,12 @@ def test_review_page_is_self_contained_and_shows_the_run(study, tmp_path, capsys
     assert page.stat().st_size < 3 * 250_000  # ≈ 10 MB for 40 × 240 trials
     # the page is written again (it is emgkit's), but never through a link
     assert main(["review", str(out)]) == 0
+    page.write_text("<html>my notes on this study</html>")  # a file emgkit did not write
+    assert main(["review", str(out)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert page.read_text() == "<html>my notes on this study</html>"
+    assert main(["review", str(out), "--force"]) == 0
+    assert page.read_text().startswith(PAGE_START)
     page.unlink()
     page.symlink_to(root / "study.toml")
     assert main(["review", str(out)]) == 2
@@ -303,6 +315,25 @@ def test_server_saves_valid_marks_and_refuses_bad_ones(study, tmp_path):
         assert code == 400 and "line 3: trial 'x' is not a trial number" in text
         assert str(root / "overrides.tsv") in text
         assert _request(post, {"rows": "nope"})[0] == 400
+        code, text = _request(post, [1, 2])  # not an object
+        assert code == 400 and '{"rows": [...]}' in text
+        # nested deeper than json's stack: a 400 answer, not a dropped connection
+        deep = urllib.request.Request(post, data=b"[" * 100_000 + b"]" * 100_000)
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(deep, timeout=10)
+        assert err.value.code == 400 and b"nested too deeply" in err.value.read()
+        assert _request(post + "x", good)[0] == 403  # a token it merely starts with
+        # a new mark on a trial the results do not have: emgkit run would refuse the table
+        code, text = _request(post, {"rows": [dict(good["rows"][0], trial="999")]})
+        assert code == 400 and "line 2: trial 999 of sub-01 is not in its results" in text
+        assert (root / "overrides.tsv").read_bytes() == before
+        # ... but a stale mark the table already holds is kept (the page shows it as stale)
+        stale = dict(good["rows"][0], trial="99", reason="old mark", reviewer="ZZ")
+        (root / "overrides.tsv").write_text(overrides_text([stale]))
+        assert _request(server.url)[0] == 200  # the page as loaded now
+        code, text = _request(post, {"rows": [stale, dict(good["rows"][0], trial="3")]})
+        assert code == 200, text
+        (root / "overrides.tsv").write_bytes(before)
         assert (root / "overrides.tsv").read_bytes() == before  # kept as it was
         assert _request(base + "etc/passwd?" + token)[0] == 404
     finally:
@@ -352,3 +383,32 @@ def test_the_page_marks_with_keys_and_mouse_like_apply_mark(study, tmp_path):
         shot = tmp_path / f"{name}.png"
         _chromium(page.as_uri() + hash_, tmp_path, f"--screenshot={shot}")
         assert shot.stat().st_size > 10_000
+
+
+def test_markup_typed_in_a_reason_cannot_break_the_page(study, tmp_path):
+    # a reason "<!--<script>" used to put the HTML parser in its double-escaped script state:
+    # the page's own script was swallowed and it stayed at "Loading…"
+    root, out = _fresh(study, tmp_path)
+    reason = "<!--<script>a & b</script>"
+    (root / "overrides.tsv").write_text(
+        "participant_id\ttrial\tmuscle\taction\treason\treviewer\n"
+        f"sub-01\t2\t*\texclude\t{reason}\tAB\n")
+    page = write_review(out)
+    html = page.read_text()
+    match = re.search(r'<script id="data" type="application/json">(.*?)</script>', html,
+                      re.DOTALL)
+    assert not set("<>&") & set(match.group(1))
+    assert json.loads(match.group(1))["rows"][0]["reason"] == reason
+    if CHROMIUM is not None:
+        dom = _chromium(page.as_uri(), tmp_path, "--dump-dom").stdout
+        assert 'id="overview"' in dom and "Loading…" not in dom
+
+
+def test_a_broken_run_json_is_named_not_a_traceback(study, tmp_path, capsys):
+    _, out = _fresh(study, tmp_path)
+    for text in ("{", "[1, 2]", "\udcff"):
+        (out / "run.json").write_text(text, errors="surrogateescape")
+        assert main(["review", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert f"{out / 'run.json'} " in err and "rerun emgkit run" in err
+        assert "Traceback" not in err
