@@ -169,3 +169,26 @@ def test_a_grouping_needs_fewer_levels_than_rows():
     data = _read("gen_pastes", "data").assign(obs=lambda d: np.arange(len(d)))
     with pytest.raises(Exception, match="needs fewer levels than observations"):
         fit_model(data, "strength ~ 1 + (1 | batch/obs)")
+
+
+def test_general_result_random_intercepts_diagnostics_and_write(tmp_path):
+    """Every result of the sparse engine draws its diagnostics and writes its folder (they
+    used the specialised criteria's attributes: AttributeError); the participants' random
+    intercepts are lme4's ``ranef`` (R 4, lme4 1.1: sleepstudy ``(Days || Subject)``)."""
+    import matplotlib
+
+    data = _read("gen_sleep_uncorr", "data")
+    res = fit_model(data, "Reaction ~ Days + (Days || Subject)", groups="Subject")
+    ri = res.random_intercepts()
+    want = {"308": 1.512664769, "309": -40.373872828, "310": -39.181027904}
+    for sid, v in want.items():
+        assert ri[sid] == pytest.approx(v, abs=2e-4)
+    table = res.diagnostics_table()
+    assert table["random_intercept"].notna().all()
+    assert isinstance(res.plot_diagnostics(), matplotlib.figure.Figure)
+    written = res.write(tmp_path / "m")
+    assert {"residuals", "diagnostics", "R"} <= set(written)
+    # no intercept on the participants: their random intercepts are 0 by the model
+    res0 = fit_model(data, "Reaction ~ Days + (0 + Days | Subject)", groups="Subject")
+    assert (res0.random_intercepts() == 0).all()
+    assert isinstance(res0.plot_diagnostics(), matplotlib.figure.Figure)
