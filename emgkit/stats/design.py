@@ -155,8 +155,13 @@ def prepare_data(trials, formula, *, participants=None, groups="participant_id",
         data = data.dropna()
     if len(data) == 0:
         raise ModelError("No rows left to fit the model.")
+    if outcome == groups:
+        raise ModelError(f"The outcome {outcome!r} is also the model's grouping (groups / a "
+                         f"random term's | {outcome}); group by a participant or stimulus "
+                         f"column, e.g. (1 | participant_id).")
     data[groups] = data[groups].astype(str)
-    if not np.issubdtype(data[outcome].dtype, np.number):
+    if not pd.api.types.is_numeric_dtype(data[outcome]) or pd.api.types.is_bool_dtype(
+            data[outcome]):
         raise ModelError(f"The outcome {outcome!r} must be numeric, got {data[outcome].dtype}.")
     factors = {}
     levels = levels or {}
