@@ -828,6 +828,12 @@ def fit_general(data, factors, mf, text, terms, groups, X, dinfo, y, *, start=No
                              f"{t.group!r} for {len(y)} rows; a grouping needs fewer levels "
                              f"than observations (as lme4 requires).")
         values, names = _re_design(t, data, factors)
+        if len(labels) * values.shape[1] >= len(y):  # lme4's checkZdims
+            raise ModelError(f"{tag}The random term {t} has {len(labels) * values.shape[1]} "
+                             f"random effects ({len(labels)} levels of {t.group!r} × "
+                             f"{values.shape[1]} columns) for {len(y)} rows; the variance "
+                             f"components are not identifiable (lme4 refuses it too); "
+                             f"drop slopes or use a grouping with fewer levels.")
         reterms.append(ReTerm(t.group, values, np.asarray(codes), names, list(labels)))
     crit = SparseReml(y, X, reterms)
     starts = crit.default_starts()

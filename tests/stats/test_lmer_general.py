@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from emgkit.errors import ModelError
 from emgkit.stats import fit_model
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "lmer"
@@ -192,3 +193,14 @@ def test_general_result_random_intercepts_diagnostics_and_write(tmp_path):
     res0 = fit_model(data, "Reaction ~ Days + (0 + Days | Subject)", groups="Subject")
     assert (res0.random_intercepts() == 0).all()
     assert isinstance(res0.plot_diagnostics(), matplotlib.figure.Figure)
+
+
+def test_a_term_needs_fewer_random_effects_than_rows():
+    """``(Days || Subject)`` on a grouping of 100 levels for 180 rows: 100 × 1 slopes fit,
+    but (0 + factor | g) with 100 levels × 3 columns is 300 random effects > 180 rows: lme4
+    refuses it (checkZdims); emgkit spent minutes on it (137 s for 500 × 3 on 864 rows)."""
+    data = _read("gen_sleep_uncorr", "data").copy()
+    data["g"] = [f"L{i % 100}" for i in range(len(data))]
+    data["f"] = [("a", "b", "c")[i % 3] for i in range(len(data))]
+    with pytest.raises(ModelError, match="300 random effects"):
+        fit_model(data, "Reaction ~ Days + (1 | Subject) + (0 + f | g)", groups="Subject")
