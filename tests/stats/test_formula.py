@@ -347,3 +347,23 @@ def test_interaction_grouping_alone_and_outcome_as_grouping(scores):
     assert res.diagnostics_table()["participant_id"].nunique() == data.participant_id.nunique()
     with pytest.raises(ModelError, match="also the model's grouping"):
         fit_model(data, "score ~ condition + (1 | score)")
+
+
+def test_float_factor_levels_are_r_labels():
+    """100 Hz bins as a factor: ``np.arange(0, 0.5, 0.01)`` gives 0.07000000000000001 where
+    ``round(k / 100, 2)`` gives 0.07; R's ``factor()`` labels both "0.07" (15 significant
+    digits), emgkit made two levels (53 instead of 50 here; Type III num df 52 for lmerTest's
+    49)."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for p in range(6):
+        grid = np.arange(0, 0.5, 0.01) if p % 2 else [round(k / 100, 2) for k in range(50)]
+        for t in grid:
+            rows.append({"participant_id": f"sub-{p + 1:02d}", "time_s": t,
+                         "score": rng.normal()})
+    data = pd.DataFrame(rows)
+    assert data["time_s"].nunique() > 50
+    res = fit_model(data, "score ~ C(time_s) + (1 | participant_id)")
+    assert len(res.factors["time_s"]) == 50 and "0.07" in res.factors["time_s"]
+    assert res.factors["time_s"][:3] == ["0", "0.01", "0.02"]
+    assert int(res.anova()["num_df"].iloc[0]) == 49
