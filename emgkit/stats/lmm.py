@@ -765,6 +765,14 @@ class GeneralResult(MixedResult):
         return fixed + "".join(f" + {t}" for t in self.re_terms)
 
 
+def _group_labels(column):
+    """A grouping column's level labels (numbers as R's ``factor()``: 15 significant
+    digits, so 0.07 and 0.07000000000000001 are one level)."""
+    if pd.api.types.is_float_dtype(column):
+        return column.map(lambda v: f"{v:.15g}")
+    return column.astype(str)
+
+
 def _z_cols(reterms):
     """The columns of all terms' designs (the size of ``G``)."""
     return [n for t in reterms for n in t.names]
@@ -816,9 +824,9 @@ def fit_general(data, factors, mf, text, terms, groups, X, dinfo, y, *, start=No
 
     reterms = []
     for t in terms:
-        key = data[t.grouping[0]].astype(str)
+        key = _group_labels(data[t.grouping[0]])
         for c in t.grouping[1:]:
-            key = key + ":" + data[c].astype(str)
+            key = key + ":" + _group_labels(data[c])
         codes, labels = pd.factorize(key, sort=True)
         if len(labels) < 2:
             raise ModelError(f"{tag}The random term {t} has one level of {t.group!r} only; "
