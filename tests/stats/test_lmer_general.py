@@ -207,16 +207,15 @@ def test_a_term_needs_fewer_random_effects_than_rows():
 
 
 def test_float_grouping_levels_are_r_labels():
-    """A float grouping column (100 Hz bins from ``np.arange``): 0.07 and
-    0.07000000000000001 are one level of ``(1 | participant_id:time_s)``, as R's
-    ``factor()`` (emgkit made two, and refused the term: as many levels as rows)."""
+    """A float grouping column (100 Hz bins summed up: ``np.cumsum``): 0.07 and
+    0.07000000000000001 are one level of ``(1 | time_s)``, as R's ``factor()`` (emgkit
+    made 28 levels of 20 bins)."""
     rng = np.random.default_rng(1)
     rows = [{"participant_id": f"p{p}", "time_s": t, "score": rng.normal()}
             for p in range(6)
-            for t in (np.arange(0, 0.2, 0.01) if p % 2 else [round(k / 100, 2)
+            for t in (np.cumsum([0.0] + [0.01] * 19) if p % 2 else [round(k / 100, 2)
                                                              for k in range(20)])
             for _ in range(2)]
     res = fit_model(pd.DataFrame(rows),
-                    "score ~ 1 + (1 | participant_id) + (1 | participant_id:time_s)")
-    assert sorted(t.levels for t in res.crit.terms) == [6, 120]
-    assert "p1:0.07" in res.crit.terms[[t.levels for t in res.crit.terms].index(120)].labels
+                    "score ~ 1 + (1 | participant_id) + (1 | time_s) + (1 | participant_id:time_s)")
+    assert sorted(t.levels for t in res.crit.terms) == [6, 20, 120]
