@@ -38,6 +38,12 @@ TRANSFORMS = {"log": "natural logarithm of a numeric column",
               "factor": "the column as a factor (categorical)",
               "poly": "orthogonal polynomials of a given degree, as R's poly(x, degree)"}
 
+#: the most tokens (names, numbers, operators) and the deepest parentheses a formula may hold
+MAX_TOKENS, MAX_DEPTH = 1000, 32
+
+#: the most random terms (after lme4's expansion of ``/`` and ``||``) a formula may hold
+MAX_RANDOM_TERMS = 16
+
 _HINT = ("formulas hold column names (backticks for any other name, e.g. `mood (1-7)`), the "
          "operators + - * : / ^ |, 0 and 1, and the functions "
          + ", ".join(f"{f}()" for f in TRANSFORMS))
@@ -169,7 +175,26 @@ def _tokens(text, what):
         out.append(("op", op, i))
         i += len(op)
     out.append(("end", "", len(text)))
+    _check_size(text, what, out)
     return out
+
+
+def _check_size(text, what, toks):
+    """Refuse formulas too long or too deeply parenthesised to parse and expand (the parser
+    and the tree walks recurse: a RecursionError instead of a message)."""
+    if len(toks) > MAX_TOKENS:
+        _fail(text, what, toks[MAX_TOKENS][2], f"the formula has {len(toks) - 1} tokens, "
+              f"more than the {MAX_TOKENS} emgkit reads", "shorten it (a model has a few "
+              "terms; several models are several formulas)")
+    depth = 0
+    for kind, value, pos in toks:
+        if kind == "op" and value == "(":
+            depth += 1
+            if depth > MAX_DEPTH:
+                _fail(text, what, pos, f"parentheses nest deeper than {MAX_DEPTH}",
+                      "remove the redundant parentheses")
+        elif kind == "op" and value == ")":
+            depth -= 1
 
 
 # -- parser ----------------------------------------------------------------------------
@@ -506,8 +531,9 @@ def random_terms(formula, *, what="formula"):
     Raises
     ------
     FormulaError
-        A grouping that is not a column, an interaction or a nesting, or a term without
-        any random effect (``(0 | g)``).
+        A grouping that is not a column, an interaction or a nesting, one that names a
+        column twice (``(1 | a/b/a)``), a term without any random effect (``(0 | g)``), or
+        more than :data:`MAX_RANDOM_TERMS` terms after the expansion.
     """
     out = []
     for term in summands(formula.rhs):
@@ -531,9 +557,18 @@ def random_terms(formula, *, what="formula"):
         else:
             parts = [(intercept, _join(slopes))]
         for cols in groupings:
+            if len(set(cols)) < len(cols):
+                raise FormulaError(f"{what} = {formula.text!r}: {shown} names a column twice "
+                                   f"in one grouping ({':'.join(cols)}); each column once, "
+                                   f"e.g. (1 | school/class).")
             for icpt, sl in parts:
                 out.append(RandomTerm(":".join(cols), sl, term.pos, icpt,
                                       cols if len(cols) > 1 else ()))
+        if len(out) > MAX_RANDOM_TERMS:
+            raise FormulaError(f"{what} = {formula.text!r}: the random part expands to "
+                               f"{len(out)} terms (lme4's expansion of / and ||); emgkit "
+                               f"fits at most {MAX_RANDOM_TERMS}; simplify the random "
+                               f"structure, e.g. (1 | participant_id) + (1 | stimulus).")
     return out
 
 

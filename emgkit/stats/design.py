@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..errors import ModelError
@@ -155,8 +154,13 @@ def prepare_data(trials, formula, *, participants=None, groups="participant_id",
         data = data.dropna()
     if len(data) == 0:
         raise ModelError("No rows left to fit the model.")
+    if outcome == groups:
+        raise ModelError(f"The outcome {outcome!r} is also the model's grouping (groups / a "
+                         f"random term's | {outcome}); group by a participant or stimulus "
+                         f"column, e.g. (1 | participant_id).")
     data[groups] = data[groups].astype(str)
-    if not np.issubdtype(data[outcome].dtype, np.number):
+    if not pd.api.types.is_numeric_dtype(data[outcome]) or pd.api.types.is_bool_dtype(
+            data[outcome]):
         raise ModelError(f"The outcome {outcome!r} must be numeric, got {data[outcome].dtype}.")
     factors = {}
     levels = levels or {}
@@ -165,10 +169,15 @@ def prepare_data(trials, formula, *, participants=None, groups="participant_id",
         boolean = pd.api.types.is_bool_dtype(data[col])
         numeric = pd.api.types.is_numeric_dtype(data[col]) and not boolean
         if col in levels or col in mf.categorical or not numeric:
+            if pd.api.types.is_float_dtype(data[col]):  # R's labels: 15 significant digits
+                data[col] = data[col].map(_float_label)
             present = list(pd.unique(data[col].astype(str)))
             if numeric:  # C(dose): levels in numeric order
-                present = [str(v) for v in sorted(pd.unique(data[col]))]
-            order = [str(v) for v in levels.get(col, [])]
+                present = list(dict.fromkeys(
+                    _float_label(v) if isinstance(v, float) else str(v)
+                    for v in sorted(pd.unique(pd.to_numeric(data[col])))))
+            order = [_float_label(v) if isinstance(v, float) else str(v)
+                     for v in levels.get(col, [])]
             unknown = [v for v in present if order and v not in order]
             if unknown:
                 raise ModelError(f"levels for {col!r} do not include {unknown}.")
@@ -188,6 +197,13 @@ def prepare_data(trials, formula, *, participants=None, groups="participant_id",
         raise ModelError(f"Only one participant ({data[groups].iloc[0]}) in the data; a mixed "
                          f"model needs several.")
     return data.reset_index(drop=True), factors
+
+
+def _float_label(value):
+    """A number's factor label as R's ``factor()`` makes it (``as.character``: 15
+    significant digits), so that 100 Hz bins ``0.07`` and ``0.07000000000000001`` (one
+    from ``k / 100``, one from ``np.arange``) are one level: ``"0.07"``, ``"1"``, ``"0.5"``."""
+    return f"{value:.15g}" if isinstance(value, float) else str(value)
 
 
 def reference_grid(data, factors, covariates):

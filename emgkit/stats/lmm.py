@@ -374,6 +374,29 @@ class SparseReml:
         fac, _ = self.factor(theta)
         return self._z_lam(fac, fac.solve(self._lam_zt(fac, r))[:, 0])
 
+    def ranef(self, theta, r):
+        """The conditional modes ``b̂ = Λ M⁻¹ Λ'Z'r`` per term (lme4's ``ranef``), for
+        residuals ``r = y - Xβ̂``.
+
+        Returns
+        -------
+        list of ndarray
+            One ``levels × p`` array per term (reporting order; rows follow the term's
+            ``labels``, columns its ``names``; outcome units).
+        """
+        fac, _ = self.factor(theta)
+        u = fac.solve(self._lam_zt(fac, r))[:, 0]
+        A = self.A
+        out = [None] * len(self.terms)
+        out[self.order[0]] = u[:A.q].reshape(A.levels, A.p) @ fac.TA.T
+        if self.qR:
+            bR, off = fac.lamR @ u[A.q:], 0
+            for k in self.order[1:]:
+                t = self.terms[k]
+                out[k] = bR[off:off + t.q].reshape(t.levels, t.p)
+                off += t.q
+        return out
+
     # -- optimisation -------------------------------------------------------------------------
     def start(self, scale):
         """θ with every relative Cholesky factor ``scale × I`` (lme4's start: 1)."""
@@ -701,6 +724,33 @@ class GeneralResult(MixedResult):
         fitted = fitted + self.crit.blups(self.theta, y - fitted)
         return fitted, y - fitted
 
+    def random_intercepts(self):
+        """The participants' random intercepts (conditional modes, BLUPs; outcome units):
+        the intercept of the first term grouped by the participant column alone, 0 for
+        every participant when no such term has one (``(0 + x | participant_id)``).
+
+        Returns
+        -------
+        pandas.Series
+            One value per participant, indexed by the participant column's values.
+        """
+        r = self.data[self.outcome].to_numpy(float) - self.X @ self.beta
+        levels = np.unique(self.data[self.groups].astype(str))
+        for t, b in zip(self.crit.terms, self.crit.ranef(self.theta, r)):
+            if t.group == self.groups and "(Intercept)" in t.names:
+                return pd.Series(b[:, t.names.index("(Intercept)")], index=list(t.labels),
+                                 name="random_intercept")
+        return pd.Series(np.zeros(len(levels)), index=levels, name="random_intercept")
+
+    def diagnostics_table(self):
+        """As :meth:`MixedResult.diagnostics_table` (participant = the ``groups`` column, as
+        text, the level labels of the random terms)."""
+        fitted, resid = self.residuals()
+        pid = self.data[self.groups].astype(str).to_numpy()
+        ri = self.random_intercepts()
+        return pd.DataFrame({"participant_id": pid, "fitted": fitted, "residual": resid,
+                             "random_intercept": ri.reindex(pid).to_numpy(float)})
+
     def effect_sd(self):
         """SD for standardised effects: sqrt(residual + the participants' random-intercept
         variance; 0 when their terms have no intercept)."""
@@ -713,6 +763,14 @@ class GeneralResult(MixedResult):
         fixed = deparse(Formula(self.model_formula.formula.outcome, self.model_formula.fixed),
                         r=True)
         return fixed + "".join(f" + {t}" for t in self.re_terms)
+
+
+def _group_labels(column):
+    """A grouping column's level labels (numbers as R's ``factor()``: 15 significant
+    digits, so 0.07 and 0.07000000000000001 are one level)."""
+    if pd.api.types.is_float_dtype(column):
+        return column.map(lambda v: f"{v:.15g}")
+    return column.astype(str)
 
 
 def _z_cols(reterms):
@@ -766,9 +824,9 @@ def fit_general(data, factors, mf, text, terms, groups, X, dinfo, y, *, start=No
 
     reterms = []
     for t in terms:
-        key = data[t.grouping[0]].astype(str)
+        key = _group_labels(data[t.grouping[0]])
         for c in t.grouping[1:]:
-            key = key + ":" + data[c].astype(str)
+            key = key + ":" + _group_labels(data[c])
         codes, labels = pd.factorize(key, sort=True)
         if len(labels) < 2:
             raise ModelError(f"{tag}The random term {t} has one level of {t.group!r} only; "
@@ -778,6 +836,12 @@ def fit_general(data, factors, mf, text, terms, groups, X, dinfo, y, *, start=No
                              f"{t.group!r} for {len(y)} rows; a grouping needs fewer levels "
                              f"than observations (as lme4 requires).")
         values, names = _re_design(t, data, factors)
+        if len(labels) * values.shape[1] >= len(y):  # lme4's checkZdims
+            raise ModelError(f"{tag}The random term {t} has {len(labels) * values.shape[1]} "
+                             f"random effects ({len(labels)} levels of {t.group!r} × "
+                             f"{values.shape[1]} columns) for {len(y)} rows; the variance "
+                             f"components are not identifiable (lme4 refuses it too); "
+                             f"drop slopes or use a grouping with fewer levels.")
         reterms.append(ReTerm(t.group, values, np.asarray(codes), names, list(labels)))
     crit = SparseReml(y, X, reterms)
     starts = crit.default_starts()

@@ -414,8 +414,13 @@ def _random_structure(mf, groups, re_formula, crossed):
         raise ModelError(f"The formula has random terms ({shown}) and re_formula/crossed "
                          f"are given too; write every random term in the formula, e.g. "
                          f"'... + (1 + condition | participant_id) + (1 | stimulus_id)'.")
-    if groups is None:
-        groups = "participant_id" if "participant_id" in names else names[0]
+    if groups is None:  # a column: an interaction grouping a:b names no column
+        plain = [r.group for r in mf.random if not r.columns]
+        cols = [c for r in mf.random for c in r.grouping]
+        groups = ("participant_id" if "participant_id" in cols
+                  else plain[0] if plain else cols[0])
+        if groups not in names:
+            return groups, list(mf.random)
     if groups not in names:
         raise ModelError(f"groups={groups!r} has no random term in the formula (its groups: "
                          f"{', '.join(names)}); add (1 | {r_name(groups)}) or leave groups "

@@ -103,8 +103,12 @@ def r_code(res, data_file="model_data.tsv", *, write_tables=True):
     plan = res.contrast_plan()
     if plan:
         lines += [_HELPERS.rstrip("\n"),
-                  "# effect sizes in SDs: sqrt(residual + participant-intercept variance)",
-                  f"sd_effect <- sqrt(sigma(m)^2 + VarCorr(m)[[{_s(res.groups)}]][1, 1])"]
+                  "# effect sizes in SDs: sqrt(residual + participant-intercept variance; 0",
+                  "# when no term grouped by the participants alone has an intercept)",
+                  (f"icpt <- which(names(m@cnms) == {_s(res.groups)} & "
+                   "vapply(m@cnms, function(x) \"(Intercept)\" %in% x, TRUE))"),
+                  ("sd_effect <- sqrt(sigma(m)^2 + if (length(icpt)) "
+                   "VarCorr(m)[[icpt[1]]][\"(Intercept)\", \"(Intercept)\"] else 0)")]
         parts = []
         for k, p in enumerate(plan, 1):
             by = f", by = {_c(p['by'])}" if p["by"] else ""

@@ -314,3 +314,56 @@ def test_names_reach_the_r_code_quoted(scores):
     code = res.r_code()
     assert 'd[["id`x"]] <- factor(d[["id`x"]])' in code
     assert '"ha\\"ppy"' in code
+
+
+@pytest.mark.parametrize("text, message", [
+    # left-deep trees and nested parentheses made the parser and the tree walks recurse
+    # past Python's limit (RecursionError, not a FormulaError)
+    ("score ~ condition + (1 | " + "/".join(f"a{i}" for i in range(5000)) + ")",
+     "more than the 1000"),
+    ("score ~ " + "(" * 3000 + "condition" + ")" * 3000, "more than the 1000"),
+    ("score ~ " + "(" * 40 + "condition" + ")" * 40, "parentheses nest deeper than 32"),
+    # (1 | a/b/a/b/...) expanded to ever longer groupings: a fit that did not return
+    ("score ~ condition + (1 | " + "/".join(["site", "participant_id"] * 30) + ")",
+     "names a column twice"),
+    ("score ~ condition + (1 | site/participant_id/site)", "names a column twice"),
+    ("score ~ condition + (1 | " + "/".join(f"a{i}" for i in range(40)) + ")",
+     "expands to 40 terms"),
+])
+def test_oversized_random_structures_are_refused(text, message):
+    with pytest.raises(FormulaError, match=message):
+        random_terms(parse_formula(text))
+
+
+def test_interaction_grouping_alone_and_outcome_as_grouping(scores):
+    """``(1 | site:participant_id)`` without a plain participant term fitted the
+    participants' column by the name 'site:participant_id' (ModelError: missing column);
+    ``(1 | score)`` on the outcome raised a TypeError."""
+    data = scores[0].copy()
+    ids = sorted(data["participant_id"].unique())
+    data["site"] = data["participant_id"].map(lambda p: f"s{ids.index(p) % 2}")
+    res = fit_model(data, "score ~ condition + (1 | site:participant_id)")
+    assert res.groups == "participant_id" and res.fit["converged"]
+    assert res.diagnostics_table()["participant_id"].nunique() == data.participant_id.nunique()
+    with pytest.raises(ModelError, match="also the model's grouping"):
+        fit_model(data, "score ~ condition + (1 | score)")
+
+
+def test_float_factor_levels_are_r_labels():
+    """100 Hz bins as a factor: ``np.arange(0, 0.5, 0.01)`` gives 0.07000000000000001 where
+    ``round(k / 100, 2)`` gives 0.07; R's ``factor()`` labels both "0.07" (15 significant
+    digits), emgkit made two levels (53 instead of 50 here; Type III num df 52 for lmerTest's
+    49)."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for p in range(6):
+        grid = np.arange(0, 0.5, 0.01) if p % 2 else [round(k / 100, 2) for k in range(50)]
+        for t in grid:
+            rows.append({"participant_id": f"sub-{p + 1:02d}", "time_s": t,
+                         "score": rng.normal()})
+    data = pd.DataFrame(rows)
+    assert data["time_s"].nunique() > 50
+    res = fit_model(data, "score ~ C(time_s) + (1 | participant_id)")
+    assert len(res.factors["time_s"]) == 50 and "0.07" in res.factors["time_s"]
+    assert res.factors["time_s"][:3] == ["0", "0.01", "0.02"]
+    assert int(res.anova()["num_df"].iloc[0]) == 49

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from emgkit.errors import ModelError
 from emgkit.stats import fit_model
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "lmer"
@@ -169,3 +170,52 @@ def test_a_grouping_needs_fewer_levels_than_rows():
     data = _read("gen_pastes", "data").assign(obs=lambda d: np.arange(len(d)))
     with pytest.raises(Exception, match="needs fewer levels than observations"):
         fit_model(data, "strength ~ 1 + (1 | batch/obs)")
+
+
+def test_general_result_random_intercepts_diagnostics_and_write(tmp_path):
+    """Every result of the sparse engine draws its diagnostics and writes its folder (they
+    used the specialised criteria's attributes: AttributeError); the participants' random
+    intercepts are lme4's ``ranef`` (R 4, lme4 1.1: sleepstudy ``(Days || Subject)``)."""
+    import matplotlib
+
+    data = _read("gen_sleep_uncorr", "data")
+    res = fit_model(data, "Reaction ~ Days + (Days || Subject)", groups="Subject")
+    ri = res.random_intercepts()
+    want = {"308": 1.512664769, "309": -40.373872828, "310": -39.181027904}
+    for sid, v in want.items():
+        assert ri[sid] == pytest.approx(v, abs=2e-4)
+    table = res.diagnostics_table()
+    assert table["random_intercept"].notna().all()
+    assert isinstance(res.plot_diagnostics(), matplotlib.figure.Figure)
+    written = res.write(tmp_path / "m")
+    assert {"residuals", "diagnostics", "R"} <= set(written)
+    # no intercept on the participants: their random intercepts are 0 by the model
+    res0 = fit_model(data, "Reaction ~ Days + (0 + Days | Subject)", groups="Subject")
+    assert (res0.random_intercepts() == 0).all()
+    assert isinstance(res0.plot_diagnostics(), matplotlib.figure.Figure)
+
+
+def test_a_term_needs_fewer_random_effects_than_rows():
+    """``(Days || Subject)`` on a grouping of 100 levels for 180 rows: 100 × 1 slopes fit,
+    but (0 + factor | g) with 100 levels × 3 columns is 300 random effects > 180 rows: lme4
+    refuses it (checkZdims); emgkit spent minutes on it (137 s for 500 × 3 on 864 rows)."""
+    data = _read("gen_sleep_uncorr", "data").copy()
+    data["g"] = [f"L{i % 100}" for i in range(len(data))]
+    data["f"] = [("a", "b", "c")[i % 3] for i in range(len(data))]
+    with pytest.raises(ModelError, match="300 random effects"):
+        fit_model(data, "Reaction ~ Days + (1 | Subject) + (0 + f | g)", groups="Subject")
+
+
+def test_float_grouping_levels_are_r_labels():
+    """A float grouping column (100 Hz bins summed up: ``np.cumsum``): 0.07 and
+    0.07000000000000001 are one level of ``(1 | time_s)``, as R's ``factor()`` (emgkit
+    made 28 levels of 20 bins)."""
+    rng = np.random.default_rng(1)
+    rows = [{"participant_id": f"p{p}", "time_s": t, "score": rng.normal()}
+            for p in range(6)
+            for t in (np.cumsum([0.0] + [0.01] * 19) if p % 2 else [round(k / 100, 2)
+                                                             for k in range(20)])
+            for _ in range(2)]
+    res = fit_model(pd.DataFrame(rows),
+                    "score ~ 1 + (1 | participant_id) + (1 | time_s) + (1 | participant_id:time_s)")
+    assert sorted(t.levels for t in res.crit.terms) == [6, 20, 120]
