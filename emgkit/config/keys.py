@@ -247,13 +247,16 @@ KEYS = (
         "Participants left out of the analysis (recorded in `run.json`).", ["sub-03"]),
     # [model]
     Key("model", "formula", "str", "score ~ group * condition", "", (),
-        "Fixed effects (a random intercept per participant is always included).",
+        "The model as lme4 writes it: fixed effects, and random terms such as "
+        "`(muscle | participant_id) + (1 | stimulus)`, `(x || g)`, `(1 | a/b)`; without random "
+        "terms a random intercept per participant is included.",
         "score ~ condition"),
     Key("model", "re_formula", "str", None, "", (),
-        "Random slopes, e.g. `\"~ condition\"`; none = intercept only.", "~ condition"),
+        "Random slopes per participant, e.g. `\"~ condition\"` (`\"~ 0 + x\"`: no intercept); "
+        "none = intercept only; not with random terms in `formula`.", "~ condition"),
     Key("model", "crossed", "str", None, "", (),
-        "Column with a crossed random intercept (lme4 `(1 | stimulus_id)`); not with "
-        "`re_formula`.", "stimulus_id"),
+        "Column with a crossed random intercept (lme4 `(1 | stimulus_id)`); not with random "
+        "terms in `formula`.", "stimulus_id"),
     Key("model", "equivalence", "float", None, "`equivalence_scale`", (),
         "Equivalence bound (> 0) for TOST tests of the contrasts; none = no test.", 0.3),
     Key("model", "equivalence_scale", "str", "sd", "", ("sd", "raw"),
