@@ -541,14 +541,7 @@ def random_terms(formula, *, what="formula"):
             continue
         shown = deparse(term)
         groupings = _groupings(term.group, formula, what, shown)
-        slopes, intercept = [], True
-        for part in summands(term.lhs):
-            if isinstance(part, Num):
-                intercept = part.value == 1
-            elif isinstance(part, Neg) and isinstance(part.operand, Num):
-                intercept = part.operand.value == 0
-            else:
-                slopes.append(part)
+        intercept, slopes = _lhs_parts(term.lhs)
         if not intercept and not slopes:
             raise FormulaError(f"{what} = {formula.text!r}: {shown} has no random effect; "
                                f"write (1 | g) or (0 + x | g).")
@@ -616,14 +609,7 @@ def re_formula_term(re_formula, group, *, what="re_formula"):
         Not in the grammar, or ``"~ 0"`` (no random effect at all).
     """
     tree = parse_formula(re_formula, what=what, one_sided=True)
-    slopes, intercept = [], True
-    for part in summands(tree.rhs):
-        if isinstance(part, Num):
-            intercept = part.value == 1
-        elif isinstance(part, Neg) and isinstance(part.operand, Num):
-            intercept = part.operand.value == 0
-        else:
-            slopes.append(part)
+    intercept, slopes = _lhs_parts(tree.rhs)
     if not intercept and not slopes:
         raise FormulaError(f"{what} = {re_formula!r} has no random effect; give slopes, e.g. "
                            f"'~ 0 + condition', or leave it out.")
@@ -678,3 +664,17 @@ def deparse(node, prec=0, *, r=False):
     right = deparse(node.right, p + 1, r=r)
     text = f"{left}{node.op}{right}" if node.op in ":^" else f"{left} {node.op} {right}"
     return f"({text})" if p < prec else text
+
+
+def _lhs_parts(tree):
+    """A random term's left side as lme4 reads it: (intercept?, slope terms); ``1``/``0``/
+    ``-1`` switch the intercept on or off."""
+    slopes, intercept = [], True
+    for part in summands(tree):
+        if isinstance(part, Num):
+            intercept = part.value == 1
+        elif isinstance(part, Neg) and isinstance(part.operand, Num):
+            intercept = part.operand.value == 0
+        else:
+            slopes.append(part)
+    return intercept, slopes

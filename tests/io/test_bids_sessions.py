@@ -67,7 +67,7 @@ def sessions(tmp_path_factory):
 
 
 def test_layout_and_validator(sessions):
-    from test_bids_convert_formats import validate
+    from bids_validator import validate
 
     src, out, _ = sessions
     emg = out / "sub-02" / "ses-pre" / "emg"
@@ -75,7 +75,7 @@ def test_layout_and_validator(sessions):
         (src / "p2_pre1_task-mimicry.bdf").read_bytes()
     assert (emg / "sub-02_ses-pre_task-mimicry_acq-b_run-2_emg.bdf").is_file()
     assert (out / "sub-02/ses-post/emg/sub-02_ses-post_task-mimicry_emg.bdf").is_file()
-    errors, report = validate(out)
+    errors, _, report = validate(out)
     assert errors == [], errors
     assert sorted(report["summary"]["sessions"]) == ["post", "pre"]
     # copies with BIDS names in sourcedata/ and derivatives/ are not raw data

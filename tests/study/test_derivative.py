@@ -6,33 +6,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from bids_validator import needs_validator, validate
 
 from emgkit._version import __version__
 from emgkit.epochs.tables import read_trials
 from emgkit.study.derivative import BIDSIGNORE, describe_results, source_dataset
 from emgkit.study.run import run_study
-
-
-def _validator():
-    """``bids-validator-deno`` beside this Python or on PATH; None without it."""
-    beside = Path(sys.executable).parent / "bids-validator-deno"
-    return str(beside) if beside.is_file() else shutil.which("bids-validator-deno")
-
-
-def validate(folder):
-    """Run the BIDS validator on ``folder``; return (errors, warnings, report)."""
-    proc = subprocess.run([_validator(), "--format", "json", str(folder)], capture_output=True,
-                          text=True, timeout=300, check=False)
-    report = json.loads(proc.stdout)
-    issues = report["issues"]["issues"]
-    return ([i for i in issues if i["severity"] == "error"],
-            [i for i in issues if i["severity"] == "warning"], report)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +26,7 @@ def results(small, tmp_path_factory):
     return small, out
 
 
-@pytest.mark.skipif(_validator() is None, reason="bids-validator-deno is not installed")
+@needs_validator
 def test_validator_accepts_the_results(results):
     _, out = results
     errors, warnings, report = validate(out)
@@ -53,7 +36,7 @@ def test_validator_accepts_the_results(results):
     assert report["summary"]["dataProcessed"] is True  # read as a derivative dataset
 
 
-@pytest.mark.skipif(_validator() is None, reason="bids-validator-deno is not installed")
+@needs_validator
 def test_validator_sees_emgkit_files_without_bidsignore(results, tmp_path):
     """The .bidsignore is what makes emgkit's own names acceptable (the test above is not
     vacuous): without it the validator names them."""
@@ -133,7 +116,7 @@ def test_rerun_keeps_what_the_user_added(results, tmp_path):
     assert len(read_trials(copy)) == len(read_trials(out / "group" / "trials.tsv"))
 
 
-@pytest.mark.skipif(_validator() is None, reason="bids-validator-deno is not installed")
+@needs_validator
 def test_session_folders_validate(results, tmp_path):
     """A run with sessions writes ``sub-<label>_ses-<label>/`` folders; the folder still
     validates (participants.tsv is then left to emgkit)."""
@@ -155,7 +138,7 @@ def test_session_folders_validate(results, tmp_path):
     assert "/participants.tsv" in lines and lines[0].startswith("#")
 
 
-@pytest.mark.skipif(_validator() is None, reason="bids-validator-deno is not installed")
+@needs_validator
 def test_process_output_validates(small, tmp_path):
     """``emgkit process --out`` also writes a derivative the validator accepts, naming the
     recording's BIDS dataset as its source."""
