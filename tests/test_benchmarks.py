@@ -128,7 +128,10 @@ def test_study_speed_quick_prints_every_ratio(tmp_path, capsys):
     study_speed.main(["--quick", "--dir", str(tmp_path)])
     out = capsys.readouterr().out
     for label in ("a. run --no-reports --jobs 1 vs MNE loop", "b. run --jobs 2 vs --jobs 1",
-                  "c. run with reports / --no-reports", "d. process vs MNE script, after "
-                  "imports", "subject PDF drawing"):
+                  "c. run with reports / --no-reports", "d. process vs MNE script",
+                  "a'. same, equal work", "d'. same, equal work",
+                  "subject PDF drawing"):
         assert label in out
-    assert out.count("goal") == 5
+    assert out.count("goal") == 7
+    equal = (tmp_path / "quick" / "study-equal.toml").read_text()  # the MNE script's filters
+    assert "notch_harmonics = false" in equal and "order = 4" in equal

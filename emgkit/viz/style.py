@@ -11,6 +11,7 @@ PDF a user writes with ``fig.savefig("x.pdf")`` embeds its fonts like emgkit's r
 
 from __future__ import annotations
 
+import contextvars
 import io
 from contextlib import contextmanager
 
@@ -59,11 +60,56 @@ RC = {
 HEADING = {"weight": "normal"}
 
 
+#: OpenType layout tables (ligatures, kerning pairs, positioning) left out of the font
+#: subsets emgkit's PDFs embed: a PDF names every glyph it draws, so a viewer never uses them,
+#: while subsetting them (fontTools decompiles DejaVu's large GSUB/GPOS) is most of the time
+#: of embedding a face — about a tenth of a subject report's drawing
+LAYOUT_TABLES = ("GSUB", "GPOS", "GDEF", "BASE", "JSTF", "MATH")
+_LEAN_FONTS = contextvars.ContextVar("emgkit_lean_fonts", default=False)
+
+
+class _LeanSubset:
+    """``fontTools.subset`` as matplotlib's PDF/PS font subsetting sees it: inside
+    :func:`style` its ``Options`` also drop :data:`LAYOUT_TABLES`; elsewhere (a user's own
+    matplotlib figures) it is ``fontTools.subset`` unchanged."""
+
+    def __init__(self, module):
+        self._module = module
+
+    def __getattr__(self, name):
+        return getattr(self._module, name)
+
+    def Options(self, *args, **kwargs):
+        options = self._module.Options(*args, **kwargs)
+        if _LEAN_FONTS.get():
+            options.drop_tables += [t for t in LAYOUT_TABLES if t not in options.drop_tables]
+        return options
+
+
+def _install_lean_subset():
+    """Route matplotlib's font subsetting through :class:`_LeanSubset` (once; a no-op
+    when this matplotlib subsets fonts some other way)."""
+    try:
+        from matplotlib.backends import _backend_pdf_ps as pdf_ps
+    except ImportError:  # pragma: no cover - matplotlib without the module
+        return
+    module = getattr(pdf_ps, "subset", None)
+    if module is not None and not isinstance(module, _LeanSubset) \
+            and hasattr(module, "Options"):
+        pdf_ps.subset = _LeanSubset(module)
+
+
 @contextmanager
 def style():
-    """Apply :data:`RC` while figures are drawn and written (restored afterwards)."""
-    with matplotlib.rc_context(RC):
-        yield
+    """Apply :data:`RC` while figures are drawn and written (restored afterwards); the
+    fonts embedded meanwhile leave out :data:`LAYOUT_TABLES`."""
+    _install_lean_subset()
+    token = _LEAN_FONTS.set(True)
+    try:
+        with matplotlib.rc_context(RC):
+            yield
+    finally:
+        _LEAN_FONTS.reset(token)
 
 
 class Figure(_MplFigure):

@@ -178,6 +178,49 @@ def test_user_saved_figure_embeds_truetype(tmp_path):
         assert matplotlib.rcParams["pdf.fonttype"] == 42 == RC["ps.fonttype"]
 
 
+def embedded_font_tables(path):
+    """The sfnt table tags of every TrueType font file embedded in a PDF."""
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    out = []
+    for page in pypdf.PdfReader(str(path)).pages:
+        for font in (page["/Resources"].get("/Font") or {}).values():
+            font = font.get_object()
+            if font.get("/Subtype") != "/Type0":
+                continue
+            desc = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+            data = desc["/FontFile2"].get_object().get_data()
+            out.append(set(TTFont(io.BytesIO(data)).keys()))
+    return out
+
+
+def test_embedded_fonts_leave_out_layout_tables(tmp_path):
+    """Inside the style the embedded subsets carry no OpenType layout tables (a PDF names
+    its glyphs; subsetting GSUB/GPOS was most of embedding's time), still Type 42 and
+    drawn the same; a plain matplotlib figure outside the style is subsetted as before."""
+    from matplotlib.figure import Figure as MplFigure
+
+    from emgkit.viz.style import LAYOUT_TABLES
+
+    def draw(fig):
+        ax = fig.add_subplot()
+        ax.plot([0, 1], [0, 1])
+        ax.set_title("fi ffl AV To µV ±")  # ligature and kerning candidates
+        return fig
+
+    draw(Figure(figsize=(3.5, 2.5))).savefig(tmp_path / "lean.pdf")
+    tables = embedded_font_tables(tmp_path / "lean.pdf")
+    assert tables and all(not (t & set(LAYOUT_TABLES)) for t in tables)
+    assert {"glyf", "loca", "cmap", "hmtx"} <= set.intersection(*tables)
+    assert pdf_fonts(tmp_path / "lean.pdf")[0][1] == "/Type0"
+    # outside emgkit's style: matplotlib's own subsetting, layout tables kept
+    with __import__("matplotlib").rc_context({"pdf.fonttype": 42}):
+        draw(MplFigure(figsize=(3.5, 2.5))).savefig(tmp_path / "plain.pdf")
+    assert any(t & {"GSUB", "GPOS"} for t in embedded_font_tables(tmp_path / "plain.pdf"))
+
+
 def test_figures_and_pdfs_go_through_the_style_module():
     """No module but the style builds a bare matplotlib Figure, and none but the pages
     module opens a PdfPages."""
@@ -339,3 +382,20 @@ def test_specification_curve_table_pages_and_p_values(written):
     assert tables and all("condition" in t and "sig_same_sign" in t for t in tables)
     assert not any("columns 1/" in t for t in tables)
     assert "primary_est" in tables[0] and "%" in tables[0]
+
+
+def test_trial_images_embedded_at_their_own_resolution(written):
+    """The single-trial images are embedded as their data (≤ 500 block-mean columns, one
+    row per trial), not resampled to 300 dpi in the PDF (a third of the page's bytes and
+    of its drawing time)."""
+    pdfs, _, _ = written
+    reader = pypdf.PdfReader(str(pdfs["subject"]))
+    sizes = []
+    for page in reader.pages:
+        xobjs = (page.get("/Resources") or {}).get_object().get("/XObject") or {}
+        for name in _images(page):
+            img = xobjs[name].get_object()
+            sizes.append((int(img["/Width"]), int(img["/Height"])))
+    trials = __import__("pandas").read_csv(pdfs["subject"].parent / "trials.tsv", sep="\t")
+    data = [s for s in sizes if s[1] == trials["trial"].nunique()]  # the colour bars: 1 wide
+    assert data and all(w <= 500 for w, _ in data), sizes
