@@ -18,9 +18,10 @@ from ..epochs.standardise import STANDARDISE
 from ..errors import ConfigError
 from ..signal.filter import MIN_NOTCH, check_band, notch_frequencies
 from .blocks import blocks_config
-from .formula import fixed_part, parse_formula, random_terms, re_formula_term, variables
+from .formula import fixed_part, parse_formula, variables
 from .input import input_config
 from .keys import SECTIONS, section_keys
+from .random_terms import random_terms, re_formula_term
 from .schema import (
     ENVELOPES,
     MAX_EPOCH_S,

@@ -28,9 +28,9 @@ from ..config.formula import (
     fixed_part,
     parse_formula,
     r_name,
-    random_terms,
     variables,
 )
+from ..config.random_terms import random_terms
 from ..errors import ModelError
 
 
@@ -287,7 +287,7 @@ def model_formula(formula, *, what="formula"):
     ------
     FormulaError
         Text outside the formula grammar, or a random-effects structure emgkit does not
-        fit (see :func:`emgkit.config.formula.random_terms`).
+        fit (see :func:`emgkit.config.random_terms.random_terms`).
     """
     if isinstance(formula, ModelFormula):
         return formula

@@ -23,14 +23,13 @@ from ..config.formula import (
     Num,
     Op,
     Random,
-    RandomTerm,
     Var,
     deparse,
     r_name,
-    re_formula_term,
     summands,
     variables,
 )
+from ..config.random_terms import RandomTerm, re_formula_term
 from ..errors import ModelError
 from .design import as_table, prepare_data
 from .formula import design_matrix, model_formula

@@ -9,7 +9,8 @@ import pytest
 
 from emgkit.cli import main
 from emgkit.config import load_config
-from emgkit.config.formula import deparse, parse_formula, random_terms
+from emgkit.config.formula import deparse, parse_formula
+from emgkit.config.random_terms import random_terms
 from emgkit.errors import ConfigError, FormulaError, ModelError
 from emgkit.sim.recording import simulate_scores
 from emgkit.stats import fit_model
