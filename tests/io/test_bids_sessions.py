@@ -140,6 +140,11 @@ def test_recordings_table_errors(sessions, tmp_path):
     bad.write_text("participant_id\trecording\n09\tx.bdf\n")
     with pytest.raises(ReadError, match="participant 'sub-09' is not in"):
         plan_from_recordings(config, bad, src)
+    # hostile entity labels never become folder names (../x, /abs)
+    for label in ("../x", "/abs", "pre_run-1"):
+        bad.write_text(f"participant_id\trecording\tsession\n01\tx.bdf\t{label}\n")
+        with pytest.raises(ReadError, match="is not a BIDS label"):
+            plan_from_recordings(config, bad, src)
 
 
 def test_review_marks_one_recording_of_a_participant(sessions, tmp_path):
