@@ -1,11 +1,11 @@
-"""Command-line interface: parses arguments and calls the library (nothing else)."""
+"""Command-line interface: parses arguments and calls the command handlers
+(:mod:`emgkit.data_commands`, :mod:`emgkit.commands`), nothing else."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
-from pathlib import Path
 
 from ._args import (
     ADJUST_METHODS,
@@ -35,162 +35,16 @@ from .commands import (
     cmd_timecourse,
     cmd_unblind,
 )
+from .data_commands import (
+    cmd_inspect,
+    cmd_process,
+    cmd_report,
+    cmd_review,
+    cmd_run,
+    cmd_simulate,
+    cmd_stats,
+)
 from .errors import EmgkitError
-
-
-def _cmd_simulate(args):
-    from .sim.recording import SimParams
-    from .sim.study import simulate_study
-    from .study.outdir import simulation_folder
-
-    simulation_folder(args.out_dir)  # new, empty, or a study emgkit simulated
-    params = SimParams(sfreq=args.sfreq, n_trials=args.trials)
-    table = simulate_study(args.out_dir, args.subjects, seed=args.seed, fmt=args.format,
-                           sfreq=args.sfreq, params=params)
-    print(f"Wrote {len(table)} participants ({args.format.upper()}, {args.sfreq:g} Hz) to "
-          f"{args.out_dir} with participants.tsv and study.toml")
-    return 0
-
-
-def _cmd_process(args):
-    from .pipeline import process_recording
-    from .study.derivative import describe_processed
-    from .study.outdir import OutputFolder, recording_inputs
-
-    inputs = recording_inputs(args.recording, args.config, args.participant)
-    OutputFolder.check(args.out, inputs=inputs)  # refused before processing
-    result = process_recording(args.recording, args.config, participant_id=args.participant,
-                               keep_continuous=False)
-    out = OutputFolder.open(args.out, inputs=inputs)
-    written = result.write(out.root)
-    describe_processed(out.root, args.recording, written.values())  # a BIDS derivative
-    print(repr(result))
-    print(result.condition_means().round(3).to_string())
-    for path in written.values():
-        print(f"wrote {path}")
-    return 0
-
-
-def _cmd_review(args):
-    from .study.review_page import write_review
-
-    print(write_review(args.results, force=args.force))
-    if args.serve:
-        from .study.review_server import serve
-
-        return serve(args.results)
-    return 0
-
-
-def _cmd_inspect(args):
-    from .config import load_config
-    from .io.inspect import inspect_recording
-
-    inp, stim = None, args.stim
-    if args.config:
-        cfg = load_config(args.config)
-        inp, stim = cfg.input, stim or cfg.events.stim_channel
-    print(inspect_recording(args.recording, mask=args.mask, stim_channel=stim,
-                            input_config=inp).text())
-    return 0
-
-
-def _cmd_stats(args):
-    from ._files import read_tsv, sidecar_of
-    from .stats.split import fit_models, write_models
-    from .study.outdir import OutputFolder
-
-    inputs = [args.trials] + ([args.participants, sidecar_of(args.participants)]
-                              if args.participants else [])
-    OutputFolder.check(args.out, inputs=inputs)
-    trials = read_tsv(args.trials, what="Trial table")
-    parts = read_tsv(args.participants, what="Participants table") if args.participants else None
-    split, results = fit_models(trials, args.formula, participants=parts, by=args.by,
-                                re_formula=args.re_formula, crossed=args.crossed,
-                                dropna=args.dropna, reference=args.reference,
-                                equivalence=(args.equivalence, args.equivalence_scale)
-                                if args.equivalence else None)
-    folder = OutputFolder.open(args.out, inputs=inputs)
-    out = write_models(split, results, folder.root)
-    for level, res in results.items():
-        print(repr(res))
-        for sentence in res.summary_sentences():
-            print("  " + sentence)
-    print(f"wrote {out}")
-    return 0
-
-
-def _cmd_report(args):
-    from .report import subject_report
-    from .study.export import results_inputs
-    from .study.outdir import check_file_target, recording_inputs
-    from .study.results import results_report
-
-    if args.group:  # the results folder is read as a whole: nothing is written inside it
-        check_file_target(args.out, inputs=results_inputs(args.group, args.participants),
-                          reads=[args.group], force=args.force)
-    elif args.recording and args.config:
-        check_file_target(args.out, inputs=recording_inputs(args.recording, args.config)
-                          + ([args.participants] if args.participants else []),
-                          force=args.force)
-    if Path(args.out).suffix.lower() != ".pdf":  # never a recording, table or config
-        from .errors import ConfigError
-
-        raise ConfigError(f"--out {args.out}: emgkit report writes a PDF; give a file name "
-                          f"ending in .pdf (e.g. sub-01_report.pdf).")
-    if args.group:
-        path = results_report(args.group, args.out, participants=args.participants)
-    else:
-        if not args.recording or not args.config:
-            from .errors import ConfigError
-
-            raise ConfigError("emgkit report needs RECORDING and --config (or --group "
-                              "RESULTS_DIR).")
-        path = subject_report(args.recording, args.config, args.out)
-    print(f"wrote {path}")
-    return 0
-
-
-def _cmd_run(args):
-    from .study.plan import plan_from_bids
-    from .study.run import run_study
-
-    plan = plan_from_bids(args.bids, args.task) if args.bids else None
-    if args.recordings:
-        from .config import load_config
-        from .errors import ConfigError
-        from .study.plan import plan_from_recordings
-
-        if args.bids:
-            raise ConfigError("emgkit run takes --bids ROOT or --recordings TABLE, not both: "
-                              "an EMG-BIDS dataset names its sessions and runs itself.")
-        config = load_config(args.config)
-        plan = plan_from_recordings(config, args.recordings, config.path.parent)
-        args.config = config
-    scheduler = "local" if args.dask and not args.scheduler else args.scheduler
-    record = run_study(args.config, args.out, plan=plan, jobs=args.jobs, scheduler=scheduler,
-                       reports=not args.no_reports, force=args.force,
-                       command=["emgkit"] + list(args.argv))
-    s = record["summary"]
-    print(f"{s['done']} processed, {s['skipped']} unchanged (skipped), {s['failed']} failed; "
-          f"group step: {record['group']['status']}")
-    failed = [pid for pid, info in record["participants"].items() if info["status"] == "failed"]
-    if failed:  # their messages were printed as they failed, and are in run.json
-        print(f"  failed: {', '.join(failed)}", file=sys.stderr)
-    if record["group"]["status"] == "failed":
-        print(f"  group step failed: {record['group']['message']}", file=sys.stderr)
-    print(f"results in {args.out} (provenance: {args.out}/run.json)")
-    cov = record.get("conditions", {})
-    if cov.get("never_seen"):
-        print(f"emgkit: error: {cov['message']}", file=sys.stderr)
-        return 2
-    if record["status"] != "ok":
-        return 1
-    if cov.get("missing") and not args.allow_missing:
-        print(f"emgkit: warning: {cov['message']} (exit 3: finished with warnings worth "
-              f"reading; --allow-missing accepts them)", file=sys.stderr)
-        return 3
-    return 0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -219,7 +73,7 @@ def build_parser():
                    help="Hz, 100 to 100000 (default 2048)")
     s.add_argument("--trials", type=arg_int(1, MAX_TRIALS, what="a number of trials"),
                    default=6, help=f"trials per condition, 1 to {MAX_TRIALS} (default 6)")
-    s.set_defaults(func=_cmd_simulate)
+    s.set_defaults(func=cmd_simulate)
 
     s = sub.add_parser("process", help="process one recording into trials.tsv/timecourses.tsv")
     s.add_argument("recording", help="BDF/EDF (or text) recording")
@@ -228,7 +82,7 @@ def build_parser():
                    "timecourses.tsv into (new, empty or emgkit's)")
     s.add_argument("--participant", default=None, help="participant id (default: sub-XX "
                    "from the file name)")
-    s.set_defaults(func=_cmd_process)
+    s.set_defaults(func=cmd_process)
 
     s = sub.add_parser("stats", help="fit the group mixed model to a trial table")
     s.add_argument("trials", help="trials.tsv (one or many participants)")
@@ -252,7 +106,7 @@ def build_parser():
                    "(default: per muscle when the formula has no muscle term)")
     s.add_argument("--dropna", action="store_true", help="drop rows with missing values")
     s.add_argument("--out", required=True, help="folder to write the model tables into")
-    s.set_defaults(func=_cmd_stats)
+    s.set_defaults(func=cmd_stats)
 
     s = sub.add_parser("power", help="power of a group contrast by simulating the analysis "
                        "from a pilot")
@@ -397,7 +251,7 @@ def build_parser():
     s.add_argument("--out", required=True, help="PDF file to write")
     s.add_argument("--force", action="store_true", help="replace an existing --out file "
                    "(never an input)")
-    s.set_defaults(func=_cmd_report)
+    s.set_defaults(func=cmd_report)
 
     s = sub.add_parser("run", help="process a whole study: participants, model, reports")
     s.add_argument("config", help="study.toml ([study] participants and recordings, "
@@ -419,7 +273,7 @@ def build_parser():
                    "missing in some participants (default: exit 3, listed in run.json)")
     s.add_argument("--force", action="store_true", help="recompute a folder holding results "
                    "of another config (only files emgkit wrote are replaced)")
-    s.set_defaults(func=_cmd_run)
+    s.set_defaults(func=cmd_run)
 
     s = sub.add_parser("multiverse", help="every preprocessing specification of [multiverse] "
                        "through the group model: a specification curve")
@@ -469,7 +323,7 @@ def build_parser():
                    "save marks to the [study] overrides table")
     s.add_argument("--force", action="store_true", help="replace an OUT/review/index.html "
                    "that emgkit did not write")
-    s.set_defaults(func=_cmd_review)
+    s.set_defaults(func=cmd_review)
 
     s = sub.add_parser("inspect", help="print channels, sampling rates, duration, trigger "
                                        "codes (before/after masking), annotations, CMS")
@@ -479,7 +333,7 @@ def build_parser():
     s.add_argument("--stim", default=None, help="trigger channel label")
     s.add_argument("--config", default=None,
                    help="study.toml whose [input] says how to read text files")
-    s.set_defaults(func=_cmd_inspect)
+    s.set_defaults(func=cmd_inspect)
     return p
 
 

@@ -27,7 +27,7 @@ LAYERS = [
     {"sim"},
     {"study"},
     {"power", "multiverse"},
-    {"cli", "commands", "__init__", "__main__"},
+    {"cli", "commands", "data_commands", "__init__", "__main__"},
 ]
 RANK = {name: k for k, names in enumerate(LAYERS) for name in names}
 
@@ -92,8 +92,8 @@ def test_no_stray_top_level_modules():
     lives in its subpackage."""
     top = {f.stem for f in PKG.glob("*.py")}
     assert top == {"__init__", "_args", "_check", "_files", "_ids", "_interrupts", "_lazy",
-                   "_memory", "_numbers", "_version", "cli", "commands", "errors", "pipeline",
-                   "processed"}
+                   "_memory", "_numbers", "_version", "cli", "commands", "data_commands", "errors",
+                   "pipeline", "processed"}
     subpackages = {d.name for d in PKG.iterdir() if (d / "__init__.py").exists()}
     assert subpackages == {"config", "epochs", "events", "io", "multiverse", "power", "report",
                            "signal",
