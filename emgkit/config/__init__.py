@@ -4,7 +4,8 @@ validates them (:mod:`.load`)."""
 from ..epochs.baseline import BASELINE_MODES
 from .blocks import BlocksConfig
 from .input import InputConfig
-from .load import check_sample_settings, config_from_dict, load_config, require_channels
+from .load import config_from_dict, load_config
+from .recording_checks import check_sample_settings, require_channels
 from .schema import (
     ENVELOPES,
     MAX_EPOCH_S,
