@@ -86,7 +86,9 @@ def test_sigterm_stops_a_run_with_143_and_a_rerun_resumes(study, tmp_path):
     deadline = time.time() + 120
     while not list(out.glob(".emgkit-tmp-*")) and time.time() < deadline:
         time.sleep(0.02)
-    workers = _workers(proc.pid)
+    # the pool's workers seen within a few seconds (a fast machine may have finished the
+    # participants by then: the signal then stops the group step, as a batch system would)
+    workers = _workers(proc.pid, timeout=5)
     proc.send_signal(signal.SIGTERM)  # as a batch system stops a job: the parent only
     try:
         _, err = proc.communicate(timeout=60)
