@@ -250,6 +250,12 @@ def main(argv=None):
                  f"{ratio(cpu['mne_loop'], cpu['run_equal'])[0]:.2f}x), MNE script / process "
                  f"(one file, with imports) {ratio(cpu['mne_one'], cpu['process'])[0]:.2f}x, "
                  f"reports / --no-reports {ratio(cpu['run_reports'], cpu['run_j1'])[0]:.2f}x")
+    from benchmarks.run_floor import JOINT_DIVISOR, joint_serial_bound
+
+    bound = joint_serial_bound(statistics.median(wall["mne_loop"]))
+    lines.append(f"   a. and b. together need a run's serial part <= MNE loop / "
+                 f"{JOINT_DIVISOR:.1f} = {bound:.2f} s (imports + group model; "
+                 f"python -m benchmarks.run_floor measures them)")
     for label, (med, lo, hi), op, goal in checks:
         met = med >= goal if op == ">=" else med <= goal
         lines.append(f"{label}: {med:.2f}x ({lo:.2f}–{hi:.2f}), goal {op} {goal:g}x "

@@ -135,3 +135,30 @@ def test_study_speed_quick_prints_every_ratio(tmp_path, capsys):
     assert out.count("goal") == 7
     equal = (tmp_path / "quick" / "study-equal.toml").read_text()  # the MNE script's filters
     assert "notch_harmonics = false" in equal and "order = 4" in equal
+
+
+def test_run_floor_bound_is_where_goals_a_and_b_meet():
+    """benchmarks.run_floor's bound on a run's serial part S: just below it some per-file
+    work W and some --jobs 1 thread speed-up s in [1, 2] meet both goals (T1 = S + W/s ≤
+    M/4 and T1 ≥ 1.7·T2 with T2 = S + W/2, the best two cores can do); just above, none."""
+    from benchmarks.run_floor import A_GOAL, B_GOAL, joint_serial_bound
+
+    mne_loop = 24.0
+    bound = joint_serial_bound(mne_loop)
+    w, s = np.meshgrid(np.linspace(0.0, 30.0, 3001), np.linspace(1.0, 2.0, 201))
+
+    def feasible(serial):
+        t1 = serial + w / s
+        return bool(np.any((t1 <= mne_loop / A_GOAL) & (t1 >= B_GOAL * (serial + w / 2))))
+
+    assert feasible(0.99 * bound) and not feasible(1.01 * bound)
+    assert abs(bound - mne_loop / 22.67) < 0.01
+
+
+def test_run_floor_measures_the_per_file_steps(study_factory):
+    from benchmarks.run_floor import per_file_floor
+
+    study = study_factory("bdf", 2048.0)
+    floor = per_file_floor(recording_of(study), study / "study.toml", repeats=1)
+    assert floor["signals"] == 3 and floor["sections"] > 4 and floor["samples"] > 2048
+    assert all(floor[k] > 0 for k in ("read", "filter", "filter_whole", "envelope"))
