@@ -80,13 +80,21 @@ class MixedResult:
         ctx = "".join(f" | {k} = {v}" for k, v in self.context.items())
         return (f"<MixedResult{ctx} | {self.lme4_formula()} | "
                 f"n={self.fit['n_obs']}, "
-                f"{self.fit['n_groups']} participants | REML logLik "
+                f"{self._groups_text()} | REML logLik "
                 f"{self.fit['reml_loglik']:.3f} | {state}>")
+
+    def _groups_text(self):
+        """``"12 participants"`` for the participant grouping, ``"30 levels of Subject"``
+        for any other (a model of stimuli alone does not count participants)."""
+        n = self.fit["n_groups"]
+        if self.groups == "participant_id":
+            return f"{n} participants"
+        return f"{n} levels of {self.groups}"
 
     def _repr_html_(self):
         return (f"<p><code>{self.lme4_formula()}</code> — REML logLik "
                 f"{self.fit['reml_loglik']:.3f}, n = {self.fit['n_obs']}, "
-                f"{self.fit['n_groups']} participants</p>" +
+                f"{self._groups_text()}</p>" +
                 self.fixed_effects().to_html(index=False, float_format=lambda v: f"{v:.4g}"))
 
     # -- tables ------------------------------------------------------------------------

@@ -219,3 +219,18 @@ def test_float_grouping_levels_are_r_labels():
     res = fit_model(pd.DataFrame(rows),
                     "score ~ 1 + (1 | participant_id) + (1 | time_s) + (1 | participant_id:time_s)")
     assert sorted(t.levels for t in res.crit.terms) == [6, 20, 120]
+
+
+def test_repr_counts_the_grouping_it_fitted():
+    """A model of stimuli alone does not say "participants" (it did: 12 stimuli were shown
+    as "12 participants")."""
+    rng = np.random.default_rng(1)
+    d = pd.DataFrame({"stimulus": np.repeat([f"s{i}" for i in range(12)], 10),
+                      "participant_id": np.tile([f"p{i}" for i in range(10)], 12)})
+    d["score"] = rng.normal(size=len(d)) + np.repeat(rng.normal(size=12), 10)
+    res = fit_model(d, "score ~ 1 + (1|stimulus)")
+    assert "12 levels of stimulus" in repr(res) and "participants" not in repr(res)
+    assert "12 levels of stimulus" in res._repr_html_()
+    d["score"] += np.tile(rng.normal(size=10), 12)
+    res = fit_model(d, "score ~ 1 + (1|participant_id)")
+    assert "10 participants" in repr(res)
