@@ -77,6 +77,33 @@ def test_lean_run_equals_full_run():
     np.testing.assert_allclose(lean, one, rtol=1e-9)
 
 
+def test_runs_restart_after_a_skipped_block_and_threads_change_no_number(monkeypatch):
+    """A run carries the forward pass from block to block; a block without epochs (lean
+    run) breaks the chain and the next block starts afresh with a margin. Either way the
+    epochs equal one whole-signal pass, and the threads used change no bit."""
+    n = int(600 * SF)
+    x = _signals(n, seed=4)
+    sos = design_filter(SF, 20.0, 500.0, notch=50.0)
+    blocks = plan_blocks(n, filter_margin(sos) + 102, block=1 << 14)
+    assert len(blocks) >= 6
+    # epochs in blocks 0, 2, 3 and the last: block 1 and 4.. are skipped
+    starts = np.array([blocks[0][0] + 100, blocks[2][0] + 50, blocks[3][1] - 3000,
+                       n - 14337])
+    one, _, _ = process_blocks(ArraySource(x, {}), sos, 102, starts, 14337, block=1 << 30)
+    monkeypatch.setenv(stream.THREADS_ENV, "1")
+    serial, _, _ = process_blocks(ArraySource(x, {}), sos, 102, starts, 14337,
+                                  block=1 << 14)
+    monkeypatch.setenv(stream.THREADS_ENV, "2")
+    threaded, _, _ = process_blocks(ArraySource(x, {}), sos, 102, starts, 14337,
+                                    block=1 << 14)
+    np.testing.assert_array_equal(serial, threaded)
+    np.testing.assert_allclose(threaded, one, rtol=1e-9, atol=1e-10 * np.abs(one).max())
+    _, _, full = process_blocks(ArraySource(x, {}), sos, 102, starts, 14337, block=1 << 14,
+                                keep=("filtered",))  # every block: unbroken runs
+    y = signal.sosfiltfilt(sos, x, axis=-1)
+    np.testing.assert_allclose(full["filtered"], y, rtol=0, atol=1e-9 * np.abs(y).max())
+
+
 def test_filter_margin_bounds_the_transient():
     sos = design_filter(SF, 20.0, 500.0, notch=50.0)
     m = filter_margin(sos)
