@@ -1,7 +1,7 @@
 """Filter → envelope → epochs in blocks of time, both cores busy, bounded memory.
 
-The recording is cut into blocks, and the blocks into two runs of consecutive blocks (one
-per thread). Each block is filtered forward and backward, rectified and smoothed, and its
+The recording is cut into blocks, and the blocks into runs of consecutive blocks that the
+threads take in turn. Each block is filtered forward and backward, rectified and smoothed, and its
 part of every epoch is copied out. The forward pass goes on from one block of a run to the
 next with its exact state, so it filters every sample once; the first block of a run starts
 a margin early, and every backward pass starts a margin late. The margin is long enough for
@@ -27,6 +27,8 @@ from .envelope import envelope_segment
 from .filter import pad_length
 
 BLOCK = 1 << 18  # samples per block (2 MB per signal in float64; 128 s at 2048 Hz)
+#: runs of consecutive blocks per planned thread (each run starts with a margin)
+RUNS_PER_WORKER = 4
 #: environment variable capping the threads of a blockwise pass (``emgkit run --jobs N``
 #: sets it in its worker processes, whose number already keeps the cores busy)
 THREADS_ENV = "EMGKIT_THREADS"
@@ -216,10 +218,12 @@ def process_variants(source, filters, envelopes, starts, n_epoch, *, workers=2, 
         for bounds in part:
             run(bounds, chain)
 
-    # consecutive blocks in ``workers`` runs, fixed by the plan (not by the threads): a
-    # run carries each forward pass from one block to the next
-    per = -(-len(blocks) // max(1, workers))
-    chains = [blocks[i:i + per] for i in range(0, len(blocks), per)]
+    # runs of consecutive blocks, fixed by the plan (not by the threads): a run carries
+    # each forward pass from one block to the next; four runs per planned thread, so that
+    # a thread slowed by other work on the machine leaves the rest to the others
+    count = min(len(blocks), RUNS_PER_WORKER * max(1, workers))
+    chains = [blocks[k * len(blocks) // count:(k + 1) * len(blocks) // count]
+              for k in range(count)]
     threads = thread_limit(workers)
     if threads > 1 and len(chains) > 1:
         with ThreadPoolExecutor(threads) as pool:

@@ -77,7 +77,8 @@ def test_lean_run_equals_full_run():
     np.testing.assert_allclose(lean, one, rtol=1e-9)
 
 
-def test_runs_restart_after_a_skipped_block_and_threads_change_no_number(monkeypatch):
+@pytest.mark.parametrize("runs", [1, 4])
+def test_runs_restart_after_a_skipped_block_and_threads_change_no_number(monkeypatch, runs):
     """A run carries the forward pass from block to block; a block without epochs (lean
     run) breaks the chain and the next block starts afresh with a margin. Either way the
     epochs equal one whole-signal pass, and the threads used change no bit."""
@@ -86,6 +87,7 @@ def test_runs_restart_after_a_skipped_block_and_threads_change_no_number(monkeyp
     sos = design_filter(SF, 20.0, 500.0, notch=50.0)
     blocks = plan_blocks(n, filter_margin(sos) + 102, block=1 << 14)
     assert len(blocks) >= 6
+    monkeypatch.setattr(stream, "RUNS_PER_WORKER", runs)  # 1: two runs of 5 blocks
     # epochs in blocks 0, 2, 3 and the last: block 1 and 4.. are skipped
     starts = np.array([blocks[0][0] + 100, blocks[2][0] + 50, blocks[3][1] - 3000,
                        n - 14337])
