@@ -58,8 +58,8 @@ def envelope(data, sfreq, window, *, kind="mean", out=None):
 def moving_average(x, size, *, out=None, square=False):
     """Centred moving average of ``size`` samples with edges extended by the end values.
 
-    The same as ``scipy.ndimage.uniform_filter1d(np.abs(x), size, mode="nearest")``
-    (:func:`running_mean`).
+    The same as ``scipy.ndimage.uniform_filter1d(np.abs(x), size, mode="nearest")`` (of
+    ``x**2`` with ``square=True``; :func:`running_mean`).
 
     Parameters
     ----------
@@ -150,6 +150,8 @@ def running_mean(y, lo, hi, n_times, size, *, square=False):
     if have1 < hi:
         ext[:, have1 - lo:] = body[:, -1:]
     # output i of uniform_filter1d averages ext[i - size // 2 .. i - size // 2 + size - 1]:
-    # the outputs kept never reach past ext's ends, so its own edge mode does not matter
+    # the outputs kept never reach past ext's ends, so its own edge mode does not matter;
+    # in place (ndimage copies each line to a buffer before writing it; tests compare
+    # against uniform_filter1d on separate arrays)
     uniform_filter1d(ext, size, axis=1, mode="nearest", output=ext)
     return ext[:, size // 2:size // 2 + length]
