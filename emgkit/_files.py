@@ -89,11 +89,36 @@ def as_written(df):
 
 
 def write_tsv(df, path, **kwargs):
-    """Write a DataFrame as TSV atomically (missing values as ``n/a``)."""
+    """Write a DataFrame as TSV atomically (missing values as ``n/a``).
+
+    With a ``float_format`` string, the float columns are formatted first
+    (:func:`formatted_floats`): the same bytes as ``to_csv`` writes, ~10× faster."""
     kwargs.setdefault("na_rep", "n/a")
+    if isinstance(kwargs.get("float_format"), str) and kwargs.get("decimal", ".") == ".":
+        # the rest (e.g. nullable Float64 columns) still formatted by pandas
+        df = formatted_floats(df, kwargs["float_format"], kwargs["na_rep"])
     with atomic_path(path) as tmp:
         df.to_csv(tmp, sep="\t", index=False, **kwargs)
     return Path(path)
+
+
+def formatted_floats(df, float_format, na_rep):
+    """``df`` with its numpy float columns as the strings ``to_csv`` writes for them:
+    ``float_format % value``, and ``na_rep`` for NaN (what pandas' formatter does one value
+    at a time through several layers of calls). Other columns are left to ``to_csv``."""
+    import numpy as np
+
+    cols = [i for i, dt in enumerate(df.dtypes)
+            if isinstance(dt, np.dtype) and dt.kind == "f"]
+    if not cols:
+        return df
+    out = df.copy(deep=False)
+    for i in cols:
+        values = df.iloc[:, i].to_numpy()
+        text = np.array([float_format % v for v in values.tolist()], dtype=object)
+        text[np.isnan(values)] = na_rep
+        out.isetitem(i, text)
+    return out
 
 
 def write_text(text, path):

@@ -1,12 +1,16 @@
 """Filter → envelope → epochs in blocks of time, both cores busy, bounded memory.
 
-The recording is cut into blocks; each block is read with a margin on both sides,
-filtered forward and backward, rectified and smoothed, and its part of every epoch is
-copied out. The margin is long enough for the filter's start-up transient to decay below
-``1e-20`` of the signal (from the largest pole radius of the cascade), so the result
-equals zero-phase filtering of the whole signal (``scipy.signal.sosfiltfilt`` with its
-odd padding at the recording's true ends) to rounding error, while only a few blocks are
-ever in memory. Blocks run in threads (scipy's ``sosfilt`` and numpy release the GIL).
+The recording is cut into blocks, and the blocks into runs of consecutive blocks that the
+threads take in turn. Each block is filtered forward and backward, rectified and smoothed, and its
+part of every epoch is copied out. The forward pass goes on from one block of a run to the
+next with its exact state, so it filters every sample once; the first block of a run starts
+a margin early, and every backward pass starts a margin late. The margin is long enough for
+the filter's start-up transient to decay below ``1e-20`` of the signal (from the largest
+pole radius of the cascade), so the result equals zero-phase filtering of the whole signal
+(``scipy.signal.sosfiltfilt`` with its odd padding at the recording's true ends) to
+rounding error, while only a few blocks are ever in memory. Blocks run in threads (scipy's
+``sosfilt`` and numpy release the GIL); the runs are fixed by the plan, not by the number of
+threads, so the numbers do not depend on it.
 """
 
 from __future__ import annotations
@@ -16,13 +20,15 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from scipy.signal import sosfilt_zi
+from scipy.signal import sosfilt, sosfilt_zi
 
 from ..errors import ReadError
 from .envelope import envelope_segment
-from .filter import filtfilt_segment, pad_length
+from .filter import pad_length
 
 BLOCK = 1 << 18  # samples per block (2 MB per signal in float64; 128 s at 2048 Hz)
+#: runs of consecutive blocks per planned thread (each run starts with a margin)
+RUNS_PER_WORKER = 4
 #: environment variable capping the threads of a blockwise pass (``emgkit run --jobs N``
 #: sets it in its worker processes, whose number already keeps the cores busy)
 THREADS_ENV = "EMGKIT_THREADS"
@@ -168,32 +174,38 @@ def process_variants(source, filters, envelopes, starts, n_epoch, *, workers=2, 
     reach = max(size_max - 1 - size_max // 2, collect.reach if collect is not None else 0)
     ends = starts + n_epoch
 
-    def run(bounds):
+    left = size_max // 2  # filtered samples an envelope needs before its block
+    single = len(blocks) == 1
+
+    def run(bounds, chain):
         a, b = bounds
         want = np.flatnonzero(inside & (starts < b) & (ends > a))
         every = collect is not None and getattr(collect, "every_block", True)
         if not want.size and not keep and not every:
             source.read(a, b, core=(a, b))  # no epoch here: only the flat/saturated runs
+            chain.clear()  # the next block starts afresh
             return
-        s0 = 0 if len(blocks) == 1 else max(0, a - size_max // 2 - margin)
-        s1 = n if len(blocks) == 1 else min(n, b + reach + margin)
+        lo = max(0, a - left)  # first sample of the zero-phase output kept
+        s1 = n if single else min(n, b + reach + margin)
+        # a block continuing its run needs no margin before it: the forward pass goes on
+        s0 = lo if chain else (0 if single else max(0, lo - margin))
         x = source.read(s0, s1, core=(a, b))
         if "derived" in full:
             full["derived"][:, a:b] = x[:, a - s0:b - s0]
         ys = {}
         for k, (fi, size, kind) in enumerate(envelopes):
             if fi not in ys:
-                ys[fi] = filtfilt_segment(filters[fi], x, left_end=s0 == 0, right_end=s1 == n,
-                                          zi=zis[fi])
+                ys[fi] = _zero_phase(filters[fi], zis[fi], x, s0, lo, s1, n, b - left,
+                                     chain, fi)
             y = ys[fi]
-            lo, hi = a - size // 2, b + size - 1 - size // 2  # filtered samples it needs
-            env = envelope_segment(y[:, max(lo, 0) - s0:min(hi, n) - s0], lo, hi, n, size,
-                                   kind)
+            lo_e, hi_e = a - size // 2, b + size - 1 - size // 2  # filtered samples it needs
+            env = envelope_segment(y[:, max(lo_e, 0) - lo:min(hi_e, n) - lo], lo_e, hi_e, n,
+                                   size, kind)
             if k == 0:
                 if "filtered" in full:
-                    full["filtered"][:, a:b] = y[:, a - s0:b - s0]
+                    full["filtered"][:, a:b] = y[:, a - lo:b - lo]
                 if collect is not None:
-                    collect.add(a, b, x, s0, y, s0, env)
+                    collect.add(a, b, x, s0, y, lo, env)
                 if "envelope" in full:
                     full["envelope"][:, a:b] = env
             for i in want:
@@ -201,11 +213,66 @@ def process_variants(source, filters, envelopes, starts, n_epoch, *, workers=2, 
                 out[k][i, :, p - starts[i]:q - starts[i]] = env[:, p - a:q - a]
         del x, ys
 
+    def run_chain(part):
+        chain = {}  # filter index -> the forward pass carried to the next block
+        for bounds in part:
+            run(bounds, chain)
+
+    # runs of consecutive blocks, fixed by the plan (not by the threads): a run carries
+    # each forward pass from one block to the next; four runs per planned thread, so that
+    # a thread slowed by other work on the machine leaves the rest to the others
+    count = min(len(blocks), RUNS_PER_WORKER * max(1, workers))
+    chains = [blocks[k * len(blocks) // count:(k + 1) * len(blocks) // count]
+              for k in range(count)]
     threads = thread_limit(workers)
-    if threads > 1 and len(blocks) > 1:
+    if threads > 1 and len(chains) > 1:
         with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(run, blocks))
+            list(pool.map(run_chain, chains))
     else:
-        for bounds in blocks:
-            run(bounds)
+        for part in chains:
+            run_chain(part)
     return out, inside, full
+
+
+def _zero_phase(sos, zi, x, x0, lo, hi, n, carry, chain, key):
+    """Zero-phase output ``[lo, hi)`` of one block, its forward pass carried along a run.
+
+    ``x`` holds input samples ``[x0, hi)``. Without ``chain[key]`` the forward pass starts
+    at ``x0`` (odd extension at the recording's start as ``sosfiltfilt`` does, else the
+    steady state of the first sample, ``x0`` being a margin before ``lo``); with it, it goes
+    on from where the previous block of the run stopped, with that block's output and
+    filter state. The backward pass starts at ``hi`` (odd extension at the recording's
+    end, else the steady state of the last forward output; the caller's margin absorbs the
+    transient) and stops at ``lo``. The forward output from ``carry`` on and the state at
+    ``hi`` are kept in ``chain[key]`` for the next block.
+    """
+    zi = zi[:, None, :]
+    edge = min(pad_length(sos), x.shape[1] - 1)  # as sosfiltfilt pads
+    kept = chain.get(key)
+    if kept is None:
+        if x0 == 0 and edge:
+            ext = 2 * x[:, :1] - x[:, edge:0:-1]
+            _, state = sosfilt(sos, ext, zi=zi * ext[:, 0][None, :, None])
+        else:
+            state = zi * x[:, 0][None, :, None]
+        fwd, state = sosfilt(sos, x, zi=state)
+        f0 = x0
+    else:
+        f0, tail, state = kept
+        stop = f0 + tail.shape[1]
+        if stop < hi:
+            more, state = sosfilt(sos, x[:, stop - x0:], zi=state)
+            fwd = np.concatenate([tail, more], axis=1)
+        else:
+            fwd = tail
+    chain[key] = (max(carry, f0), fwd[:, max(carry, f0) - f0:].copy(), state)
+    fwd = fwd[:, lo - f0:]
+    if hi == n and edge:
+        ext = 2 * x[:, -1:] - x[:, -2:-(edge + 2):-1]
+        tail_out, _ = sosfilt(sos, ext, zi=state)
+        rev = tail_out[:, ::-1]
+        _, back = sosfilt(sos, rev, zi=zi * rev[:, 0][None, :, None])
+    else:
+        back = zi * fwd[:, -1][None, :, None]
+    out, _ = sosfilt(sos, fwd[:, ::-1], zi=back)
+    return out[:, ::-1]

@@ -81,20 +81,32 @@ class QualityCollector:
         k0, k1 = -(-a // w), min(self.n_windows, -(-b // w))
         if k1 > k0:
             seg = y[:, k0 * w - y0:k1 * w - y0].reshape(self.n_signals, k1 - k0, w)
-            self.power[:, k0:k1] = (seg ** 2).mean(-1)
+            self.power[:, k0:k1] = np.einsum("skw,skw->sk", seg, seg) / w
         p, q = max(a, self.excerpt[0]), min(b, self.excerpt[1])
         if q > p:
             e0 = self.excerpt[0]
             self.ex_raw[:, p - e0:q - e0] = x[:, p - x0:q - x0]
             self.ex_filt[:, p - e0:q - e0] = y[:, p - y0:q - y0]
         if env is not None:
-            h = self.bin
-            j0, j1 = a // h, -(-b // h)
-            pad = np.full((self.n_signals, (j1 - j0) * h), -np.inf)
-            pad[:, a - j0 * h:b - j0 * h] = env
-            part = pad.reshape(self.n_signals, j1 - j0, h).max(-1)
-            with self._lock:  # a bin may straddle two blocks (threads)
-                np.maximum(self.session[:, j0:j1], part, out=self.session[:, j0:j1])
+            self._add_session(a, b, env)
+
+    def _add_session(self, a, b, env):
+        """The envelope's maximum in every bin of ``[a, b)``: whole bins from a view of
+        ``env``, the two partial ones (shared with the neighbouring blocks) apart."""
+        h = self.bin
+        j0, j1 = -(-a // h), b // h  # bins wholly inside the block
+        if j1 > j0:
+            part = env[:, j0 * h - a:j1 * h - a].reshape(self.n_signals, j1 - j0, h).max(-1)
+            self.session[:, j0:j1] = part  # no other block touches these bins
+        edges = [(a, min(b, j0 * h))] if j1 >= j0 else [(a, b)]
+        if j1 >= j0:
+            edges.append((max(a, j1 * h), b))
+        for p, q in edges:
+            if q > p:
+                peak = env[:, p - a:q - a].max(-1)
+                j = p // h
+                with self._lock:  # a bin may straddle two blocks (threads)
+                    np.maximum(self.session[:, j], peak, out=self.session[:, j])
 
     def result(self):
         """Dict of ``freqs`` (Hz), ``psd_raw``, ``psd_filtered`` (µV²/Hz), ``window_power``

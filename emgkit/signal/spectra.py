@@ -4,7 +4,14 @@
 each block of a recording, so that a blockwise pass (:mod:`emgkit.signal.chunked`) yields the
 spectrum of the whole signal without holding it: the same segments, window, detrending and
 scaling as ``scipy.signal.welch`` with its defaults (Hann window, 50 % overlap, constant
-detrend, density scaling, mean over segments).
+detrend, density scaling, mean over segments), in float64.
+
+The constant detrend is applied after the transform: the FFT is linear, so the transform of
+``(segment - mean) · window`` is ``FFT(segment · window) - mean · FFT(window)``, and the
+Hann window's transform is non-zero in two bins only (0 and 1). The segments are windowed
+once, straight from the signal into a reused buffer, and transformed in place; the result
+equals scipy's to rounding error (relative ~1e-12 where a signal's offset is 10⁴ times its
+noise).
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import threading
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from scipy import fft as sp_fft
 from scipy.signal import get_window
 
 
@@ -49,6 +57,9 @@ class WelchSum:
         self.step = self.nperseg - self.nperseg // 2
         self.count = max(0, (self.n_times - self.nperseg) // self.step + 1)
         self.window = get_window("hann", self.nperseg)
+        spectrum = sp_fft.rfft(self.window)  # the window's transform: the detrend's share
+        self._bins = np.flatnonzero(np.abs(spectrum) > 1e-9 * np.abs(spectrum).max())
+        self._window_bins = spectrum[self._bins]
         self._parts = {}
         self._lock = threading.Lock()
 
@@ -78,19 +89,37 @@ class WelchSum:
         """
         k0 = -(-max(a, 0) // self.step)
         k1 = min(self.count, -(-b // self.step))
-        total = np.zeros((self.n_signals, self.nperseg // 2 + 1))
+        nf, n_sig = self.nperseg // 2 + 1, self.n_signals
+        # |X|² summed over segments, real and imaginary parts interleaved (summed at the end)
+        total = np.zeros((n_sig, 2 * nf))
         if k1 > k0:
             first = k0 * self.step - x0
             part = x[:, first:(k1 - 1) * self.step - x0 + self.nperseg]
             view = sliding_window_view(part, self.nperseg, axis=-1)[:, ::self.step]
+            means = self._means(part, k1 - k0)
+            buf = np.empty((n_sig, min(batch, k1 - k0), self.nperseg))
             for k in range(0, k1 - k0, batch):
                 seg = view[:, k:k + batch]
-                seg = seg - seg.mean(axis=-1, keepdims=True)  # scipy's constant detrend
-                seg *= self.window
-                spec = np.fft.rfft(seg, axis=-1)
-                total += (spec.real ** 2 + spec.imag ** 2).sum(axis=1)
+                windowed = buf[:, :seg.shape[1]]
+                np.multiply(seg, self.window, out=windowed)
+                spec = sp_fft.rfft(windowed, axis=-1, overwrite_x=True)
+                # scipy's constant detrend: FFT((seg - mean)·w) = FFT(seg·w) - mean·FFT(w)
+                spec[..., self._bins] -= means[:, k:k + seg.shape[1], None] * self._window_bins
+                flat = spec.view(np.float64)
+                total += np.einsum("skf,skf->sf", flat, flat)  # no temporary
+        total = total[:, 0::2] + total[:, 1::2]
         with self._lock:
             self._parts[a] = (total, max(0, k1 - k0))
+
+    def _means(self, part, count):
+        """Mean of each of ``count`` consecutive segments of ``part`` (which starts at the
+        first one), from sums of half-segments when the step divides the segment."""
+        if self.nperseg == 2 * self.step:
+            halves = part[:, :(count + 1) * self.step].reshape(
+                self.n_signals, count + 1, self.step).sum(-1)
+            return (halves[:, :-1] + halves[:, 1:]) / self.nperseg
+        view = sliding_window_view(part, self.nperseg, axis=-1)[:, ::self.step]
+        return view[:, :count].mean(axis=-1)
 
     def result(self):
         """Frequencies (Hz) and power spectral density (µV²/Hz), shape (n_signals, n_freqs).

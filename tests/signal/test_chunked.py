@@ -77,6 +77,35 @@ def test_lean_run_equals_full_run():
     np.testing.assert_allclose(lean, one, rtol=1e-9)
 
 
+@pytest.mark.parametrize("runs", [1, 4])
+def test_runs_restart_after_a_skipped_block_and_threads_change_no_number(monkeypatch, runs):
+    """A run carries the forward pass from block to block; a block without epochs (lean
+    run) breaks the chain and the next block starts afresh with a margin. Either way the
+    epochs equal one whole-signal pass, and the threads used change no bit."""
+    n = int(600 * SF)
+    x = _signals(n, seed=4)
+    sos = design_filter(SF, 20.0, 500.0, notch=50.0)
+    blocks = plan_blocks(n, filter_margin(sos) + 102, block=1 << 14)
+    assert len(blocks) >= 6
+    monkeypatch.setattr(stream, "RUNS_PER_WORKER", runs)  # 1: two runs of 5 blocks
+    # epochs in blocks 0, 2, 3 and the last: block 1 and 4.. are skipped
+    starts = np.array([blocks[0][0] + 100, blocks[2][0] + 50, blocks[3][1] - 3000,
+                       n - 14337])
+    one, _, _ = process_blocks(ArraySource(x, {}), sos, 102, starts, 14337, block=1 << 30)
+    monkeypatch.setenv(stream.THREADS_ENV, "1")
+    serial, _, _ = process_blocks(ArraySource(x, {}), sos, 102, starts, 14337,
+                                  block=1 << 14)
+    monkeypatch.setenv(stream.THREADS_ENV, "2")
+    threaded, _, _ = process_blocks(ArraySource(x, {}), sos, 102, starts, 14337,
+                                    block=1 << 14)
+    np.testing.assert_array_equal(serial, threaded)
+    np.testing.assert_allclose(threaded, one, rtol=1e-9, atol=1e-10 * np.abs(one).max())
+    _, _, full = process_blocks(ArraySource(x, {}), sos, 102, starts, 14337, block=1 << 14,
+                                keep=("filtered",))  # every block: unbroken runs
+    y = signal.sosfiltfilt(sos, x, axis=-1)
+    np.testing.assert_allclose(full["filtered"], y, rtol=0, atol=1e-9 * np.abs(y).max())
+
+
 def test_filter_margin_bounds_the_transient():
     sos = design_filter(SF, 20.0, 500.0, notch=50.0)
     m = filter_margin(sos)
@@ -247,3 +276,47 @@ def test_thread_limit_caps_threads_not_blocks(monkeypatch):
     assert thread_limit(2) == 1
     monkeypatch.setenv(THREADS_ENV, "lots")
     assert thread_limit(2) == 2
+
+
+def test_blockwise_pipeline_equals_one_block_to_rounding_error(study_factory, monkeypatch):
+    """Every number process_recording produces (trial table, time courses, quality summary
+    and spectra, session envelope, trial excerpts) is the same, to 1e-9 relative, when the
+    recording is cut into many blocks and runs as when it is filtered in one block
+    (which is sosfiltfilt of the whole signal)."""
+    import pandas as pd
+    from conftest import recording_of
+
+    from emgkit import load_config, process_recording
+
+    study = study_factory("bdf", 2048.0)
+    rec, cfg = recording_of(study), load_config(study / "study.toml")
+    monkeypatch.setattr(stream, "BLOCK", 1 << 30)
+    one = process_recording(rec, cfg)
+    monkeypatch.setattr(stream, "BLOCK", 1 << 14)
+    calls = []
+    real = stream.plan_blocks
+    monkeypatch.setattr(stream, "plan_blocks",
+                        lambda *a, **k: calls.append(real(*a, **k)) or calls[-1])
+    many = process_recording(rec, cfg)
+    assert len(calls[0]) >= 4
+
+    def same(a, b, what):
+        a, b = np.asarray(a, float), np.asarray(b, float)
+        scale = np.nanmax(np.abs(a)) if np.isfinite(a).any() else 1.0
+        np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-12 * scale, err_msg=what)
+
+    for name in ("trials", "timecourses"):
+        a, b = getattr(one, name), getattr(many, name)
+        num = a.select_dtypes("number").columns
+        pd.testing.assert_frame_equal(a.drop(columns=num), b.drop(columns=num))
+        for col in num:
+            same(a[col], b[col], f"{name}.{col}")
+    qa, qb = one.quality, many.quality
+    for col in qa["summary"].select_dtypes("number").columns:
+        same(qa["summary"][col], qb["summary"][col], f"quality.{col}")
+    for key in ("psd_raw", "psd_filtered", "window_power", "excerpt_filtered",
+                "session_envelope"):
+        same(qa[key], qb[key], key)
+    for key in ("low", "high", "raw"):
+        same(one.excerpts[key], many.excerpts[key], f"excerpts.{key}")
+    same(one.envelope_epochs, many.envelope_epochs, "epochs")
