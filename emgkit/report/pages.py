@@ -382,7 +382,25 @@ def atomic_pdf(path):
     path.parent.mkdir(parents=True, exist_ok=True)
     # no creation date: the same inputs give the same bytes; the style is active while
     # pages are built, drawn and while the fonts are embedded on closing
-    with style(), atomic_path(path) as tmp, \
+    with style(cache_fonts=True), _gc_paused(), atomic_path(path) as tmp, \
             _Pages(tmp, metadata={"CreationDate": None}) as pdf:
         yield pdf
         _interrupts.check()
+
+
+@contextmanager
+def _gc_paused():
+    """No cyclic garbage collection while a PDF is built and drawn: matplotlib makes tens
+    of thousands of short-lived artists, transforms and paths per report, whose
+    collections (scanning every object of the process, the processed recording's too)
+    took a tenth of a subject report's time; the garbage is collected after the PDF.
+    Restores the collector's previous state."""
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

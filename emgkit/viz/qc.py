@@ -231,7 +231,10 @@ def plot_trial_images(result, ax=None):
         a.set_title(f"{muscle} ({int(rejected.sum())} rejected: red ◀)" if rejected.any()
                     else muscle, fontsize=10)
         a.set_xlabel("time from onset (s)")
-        fig.colorbar(im, ax=a, label=UNITS.get(mode, mode), shrink=0.8)
+        bar = fig.colorbar(im, ax=a, label=UNITS.get(mode, mode), shrink=0.8)
+        # the bar's 256 colour bands as vector rectangles: rasterising them (matplotlib's
+        # default for long bars) renders a whole page at 300 dpi for each bar
+        bar.solids.set_rasterized(False)
     return fig
 
 

@@ -66,6 +66,7 @@ HEADING = {"weight": "normal"}
 #: of embedding a face — about a tenth of a subject report's drawing
 LAYOUT_TABLES = ("GSUB", "GPOS", "GDEF", "BASE", "JSTF", "MATH")
 _LEAN_FONTS = contextvars.ContextVar("emgkit_lean_fonts", default=False)
+_CACHE_FONTS = contextvars.ContextVar("emgkit_cache_fonts", default=False)
 
 
 class _LeanSubset:
@@ -86,9 +87,80 @@ class _LeanSubset:
         return options
 
 
+#: font subsets embedded in PDFs written inside ``style(cache_fonts=True)`` (emgkit's
+#: reports, :func:`emgkit.report.pages.atomic_pdf`) in this process: (font file, face,
+#: glyphs) -> (the subset font's bytes, original -> subset glyph indices). Every report of
+#: a run embeds nearly the same glyphs, so a worker subsets each face once instead of once
+#: per PDF (fontTools: about a tenth of a second per face)
+_SUBSETS = {}
+_SUBSETS_MAX = 64
+#: glyphs every cached subset also carries (printable ASCII, and the
+#: signs emgkit's pages print), so that reports whose texts differ by a letter or a digit
+#: embed the same subset and share its cache entry (a few kB per face)
+_COMMON_TEXT = "".join(map(chr, range(32, 127))) + "−±×µ²·–—…▲▼◀≥≤"
+
+
+class _SubsetBytes:
+    """A cached subset as ``font_as_file`` returns it (the font's bytes)."""
+
+    def __init__(self, data):
+        self.data = data
+
+
+class _CachedSubset:
+    """What ``get_glyphs_subset`` yields: ``font`` and ``glyph_index_map``."""
+
+    def __init__(self, data, glyph_index_map):
+        self.font = _SubsetBytes(data)
+        self.glyph_index_map = glyph_index_map
+
+
+def _common_glyphs(fontfile):
+    """Glyph indices of :data:`_COMMON_TEXT` in ``fontfile`` (those it has)."""
+    from matplotlib.font_manager import get_font
+
+    font = get_font(fontfile)
+    return {g for g in (font.get_char_index(ord(c)) for c in _COMMON_TEXT) if g}
+
+
+def _install_subset_cache(pdf_ps):
+    """Route ``get_glyphs_subset``/``font_as_file`` through :data:`_SUBSETS` inside
+    ``style(cache_fonts=True)`` (once; elsewhere, e.g. PostScript, which needs the subset
+    as a font object, matplotlib's own functions unchanged)."""
+    original_subset, original_as_file = pdf_ps.get_glyphs_subset, pdf_ps.font_as_file
+    if getattr(original_subset, "_emgkit", False):
+        return
+
+    @contextmanager
+    def get_glyphs_subset(fontfile, glyphs):
+        if not (_LEAN_FONTS.get() and _CACHE_FONTS.get()):
+            with original_subset(fontfile, glyphs) as subset:
+                yield subset
+            return
+        glyphs = set(glyphs) | _common_glyphs(fontfile)
+        key = (str(getattr(fontfile, "path", fontfile)), getattr(fontfile, "face_index", 0),
+               frozenset(glyphs))
+        if key not in _SUBSETS:
+            with original_subset(fontfile, glyphs) as subset:
+                data = original_as_file(subset.font).getvalue()
+                if len(_SUBSETS) >= _SUBSETS_MAX:
+                    _SUBSETS.pop(next(iter(_SUBSETS)))
+                _SUBSETS[key] = (data, dict(subset.glyph_index_map))
+        data, index_map = _SUBSETS[key]
+        yield _CachedSubset(data, dict(index_map))
+
+    def font_as_file(font):
+        if isinstance(font, _SubsetBytes):
+            return io.BytesIO(font.data)
+        return original_as_file(font)
+
+    get_glyphs_subset._emgkit = True
+    pdf_ps.get_glyphs_subset, pdf_ps.font_as_file = get_glyphs_subset, font_as_file
+
+
 def _install_lean_subset():
-    """Route matplotlib's font subsetting through :class:`_LeanSubset` (once; a no-op
-    when this matplotlib subsets fonts some other way)."""
+    """Route matplotlib's font subsetting through :class:`_LeanSubset` and the subset
+    cache (once; a no-op when this matplotlib subsets fonts some other way)."""
     try:
         from matplotlib.backends import _backend_pdf_ps as pdf_ps
     except ImportError:  # pragma: no cover - matplotlib without the module
@@ -97,18 +169,25 @@ def _install_lean_subset():
     if module is not None and not isinstance(module, _LeanSubset) \
             and hasattr(module, "Options"):
         pdf_ps.subset = _LeanSubset(module)
+    if hasattr(pdf_ps, "get_glyphs_subset") and hasattr(pdf_ps, "font_as_file"):
+        _install_subset_cache(pdf_ps)
 
 
 @contextmanager
-def style():
+def style(*, cache_fonts=False):
     """Apply :data:`RC` while figures are drawn and written (restored afterwards); the
-    fonts embedded meanwhile leave out :data:`LAYOUT_TABLES`."""
+    fonts embedded meanwhile leave out :data:`LAYOUT_TABLES`. ``cache_fonts``: PDFs
+    written meanwhile reuse this process' font subsets (:data:`_SUBSETS`; for emgkit's
+    reports, which are PDFs only)."""
     _install_lean_subset()
     token = _LEAN_FONTS.set(True)
+    cache = _CACHE_FONTS.set(True) if cache_fonts else None
     try:
         with matplotlib.rc_context(RC):
             yield
     finally:
+        if cache is not None:
+            _CACHE_FONTS.reset(cache)
         _LEAN_FONTS.reset(token)
 
 
