@@ -232,9 +232,12 @@ def plot_trial_images(result, ax=None):
                     else muscle, fontsize=10)
         a.set_xlabel("time from onset (s)")
         bar = fig.colorbar(im, ax=a, label=UNITS.get(mode, mode), shrink=0.8)
-        # the bar's 256 colour bands as vector rectangles: rasterising them (matplotlib's
-        # default for long bars) renders a whole page at 300 dpi for each bar
+        # the bar's 256 colour bands as vector rectangles, each edged in its own colour
+        # so viewers show no seams between them: rasterising them (matplotlib's default
+        # for long bars) renders a whole page at 300 dpi for each bar
         bar.solids.set_rasterized(False)
+        bar.solids.set_edgecolor("face")
+        bar.solids.set_linewidth(0.3)
     return fig
 
 

@@ -79,3 +79,60 @@ def test_gc_paused_while_drawing_and_restored(tmp_path):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_reused_figures_draw_the_same_pdfs(study_factory, tmp_path):
+    """Subject reports drawn one after another in a process (their pages drawn on the
+    previous report's emptied figures) are byte for byte the PDFs drawn on new figures,
+    for recordings with different data (different rejections, limits, colour bars)."""
+    from emgkit.config import load_config
+    from emgkit.pipeline import process_recording
+    from emgkit.report import pages
+    from emgkit.report.subject import subject_report
+
+    study = study_factory("bdf", 512.0, n_subjects=3, seed=5)
+    config = load_config(study / "study.toml")
+    recs = sorted(study.glob("sub-*/emg/sub-*_emg.bdf"))
+    results = [process_recording(r, config) for r in recs]
+    pages._FIGURES.clear()
+    for i, (rec, res) in enumerate(zip(recs, results)):
+        subject_report(rec, config, tmp_path / f"seq{i}.pdf", result=res,
+                       recording_sha256="0" * 64)
+    assert any(p["free"] for kept in pages._FIGURES.values() for p in kept)
+    for i, (rec, res) in enumerate(zip(recs, results)):
+        pages._FIGURES.clear()  # new figures
+        subject_report(rec, config, tmp_path / f"new{i}.pdf", result=res,
+                       recording_sha256="0" * 64)
+        assert (tmp_path / f"seq{i}.pdf").read_bytes() == (tmp_path / f"new{i}.pdf").read_bytes()
+
+
+def test_figure_reused_only_after_it_was_written(tmp_path):
+    """Pages built before any is written (the group report) get a figure each; a written
+    one is handed out again, emptied; ``reuse=False`` never keeps one."""
+    import numpy as np
+
+    from emgkit.report import pages
+
+    def plot(ax, y):
+        for a in np.ravel(ax):
+            a.plot(y)
+            a.set_yscale("log")
+            a.set_title("t", loc="left")
+            a.set_ylabel("µV", color="r")
+        return ax[0].figure
+
+    pages._FIGURES.clear()
+    first = pages.figure_page("A", plot, 1, 2, reuse=True, y=[1, 10, 100])
+    second = pages.figure_page("B", plot, 1, 2, reuse=True, y=[1, 2])
+    assert first is not second
+    with atomic_pdf(tmp_path / "a.pdf") as pdf:
+        pdf.savefig(first)
+    third = pages.figure_page("C", plot, 1, 2, reuse=True, y=[3, 4])
+    assert third is first and len(third.axes) == 2
+    for a in third.axes:
+        assert len(a.lines) == 1 and a.get_yscale() == "log"
+        assert a.get_ylim()[0] < 3 and a.get_ylim()[1] > 4  # autoscaled to the new data
+    other = pages.figure_page("D", plot, 1, 2, y=[1, 2])
+    with atomic_pdf(tmp_path / "b.pdf") as pdf:
+        pdf.savefig(other)
+    assert pages.figure_page("E", plot, 1, 2, y=[1, 2]) is not other
