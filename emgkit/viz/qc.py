@@ -231,14 +231,25 @@ def plot_trial_images(result, ax=None):
         a.set_title(f"{muscle} ({int(rejected.sum())} rejected: red ◀)" if rejected.any()
                     else muscle, fontsize=10)
         a.set_xlabel("time from onset (s)")
-        bar = fig.colorbar(im, ax=a, label=UNITS.get(mode, mode), shrink=0.8)
-        # the bar's 256 colour bands as vector rectangles, each edged in its own colour
-        # so viewers show no seams between them: rasterising them (matplotlib's default
-        # for long bars) renders a whole page at 300 dpi for each bar
-        bar.solids.set_rasterized(False)
-        bar.solids.set_edgecolor("face")
-        bar.solids.set_linewidth(0.3)
+        _colorbar_image(fig.colorbar(im, ax=a, label=UNITS.get(mode, mode), shrink=0.8))
     return fig
+
+
+def _colorbar_image(bar):
+    """Draw a colour bar's gradient as one embedded 1 × 256 image instead of its mesh:
+    matplotlib rasterises a long bar's 256 bands by rendering the whole page at 300 dpi
+    (a tenth of the page's drawing), and drawn as vector bands they cost more still."""
+    lo, hi = bar.norm.vmin, bar.norm.vmax
+    if bar.solids is None or not (np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
+        return bar
+    bar.solids.set_visible(False)
+    values = np.linspace(lo, hi, 256)[:, None]
+    x0, x1 = bar.ax.get_xlim()
+    bar.ax.imshow(values, cmap=bar.cmap, norm=bar.norm, aspect="auto", origin="lower",
+                  extent=(x0, x1, lo, hi), interpolation="none", zorder=0)
+    bar.ax.set_xlim(x0, x1)
+    bar.ax.set_ylim(lo, hi)
+    return bar
 
 
 def plot_scores(result, ax=None):

@@ -158,6 +158,82 @@ def _install_subset_cache(pdf_ps):
     pdf_ps.get_glyphs_subset, pdf_ps.font_as_file = get_glyphs_subset, font_as_file
 
 
+#: text laid out and measured in PDFs written inside ``style(cache_fonts=True)`` in this
+#: process, per (text, font files, size, ...): the same tick labels, titles, axis labels
+#: and methods paragraphs recur on every page and in every report, and shaping them again
+#: (FreeType and libraqm, for the measuring and again for the drawing) was a fifth of a
+#: subject report's drawing
+_LAYOUTS = {}
+_METRICS = {}
+_TEXT_MAX = 20000
+#: the size (pt) of the text the cached PDF renderer is drawing (read by the layout cache)
+_DRAWING = contextvars.ContextVar("emgkit_drawing_text", default=None)
+
+
+def _remember(cache, key, value):
+    if len(cache) >= _TEXT_MAX:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
+    return value
+
+
+def _install_text_cache():
+    """Serve matplotlib's PDF renderer's text shaping from :data:`_LAYOUTS` and
+    :data:`_METRICS` inside ``style(cache_fonts=True)`` (once). Outside it, and for any
+    other caller of ``matplotlib._text_helpers.layout`` (PostScript, text paths), nothing
+    changes."""
+    from matplotlib import _text_helpers
+    from matplotlib.backends import backend_pdf
+
+    if getattr(backend_pdf.RendererPdf, "_emgkit", False) \
+            or not hasattr(_text_helpers, "layout"):
+        return
+    original_layout = _text_helpers.layout
+
+    def layout(string, font, *, features=None, language=None):
+        size = _DRAWING.get()
+        if size is None:  # not drawn by the PDF renderer below
+            return original_layout(string, font, features=features, language=language)
+        key = (string, font.fname, font.face_index, size,
+               tuple(features) if features else None,
+               language if isinstance(language, (str, type(None))) else tuple(language))
+        items = _LAYOUTS.get(key)
+        if items is None:  # the PDF renderer reads the items only, not the loaded glyph
+            items = _remember(_LAYOUTS, key, list(original_layout(
+                string, font, features=features, language=language)))
+        return iter(items)
+
+    class RendererPdf(backend_pdf.RendererPdf):
+        _emgkit = True
+
+        def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+            if not _CACHE_FONTS.get() or ismath:
+                return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+            token = _DRAWING.set(prop.get_size_in_points())
+            try:
+                return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+            finally:
+                _DRAWING.reset(token)
+
+        def get_text_width_height_descent(self, s, prop, ismath):
+            if not _CACHE_FONTS.get() or ismath \
+                    or matplotlib.rcParams["pdf.use14corefonts"]:
+                return super().get_text_width_height_descent(s, prop, ismath)
+            from matplotlib import font_manager
+
+            files = tuple(font_manager.fontManager._find_fonts_by_props(prop))
+            key = (s, tuple(str(f) for f in files), prop.get_size_in_points())
+            found = _METRICS.get(key)
+            if found is None:
+                found = _remember(_METRICS, key, super().get_text_width_height_descent(
+                    s, prop, ismath))
+            return found
+
+    layout.original = original_layout
+    _text_helpers.layout = layout
+    backend_pdf.RendererPdf = RendererPdf
+
+
 def _install_lean_subset():
     """Route matplotlib's font subsetting through :class:`_LeanSubset` and the subset
     cache (once; a no-op when this matplotlib subsets fonts some other way)."""
@@ -171,6 +247,7 @@ def _install_lean_subset():
         pdf_ps.subset = _LeanSubset(module)
     if hasattr(pdf_ps, "get_glyphs_subset") and hasattr(pdf_ps, "font_as_file"):
         _install_subset_cache(pdf_ps)
+    _install_text_cache()
 
 
 @contextmanager

@@ -136,3 +136,41 @@ def test_figure_reused_only_after_it_was_written(tmp_path):
     with atomic_pdf(tmp_path / "b.pdf") as pdf:
         pdf.savefig(other)
     assert pages.figure_page("E", plot, 1, 2, y=[1, 2]) is not other
+
+
+def test_text_cache_draws_the_same_bytes(tmp_path, monkeypatch):
+    """Text shaped once and served from the process' cache is drawn byte for byte as
+    shaped anew; outside emgkit's PDFs (a plain savefig) the cache is not used."""
+    from matplotlib import _text_helpers
+    from matplotlib.backends import backend_pdf
+
+    def write(path):
+        fig = Figure(figsize=(4, 3))
+        a = fig.add_subplot()
+        a.plot([0, 1, 2], [0, 10, 5])
+        a.set_title("µV ± AV To fi")
+        a.set_xlabel("time from onset (s)")
+        with atomic_pdf(path) as pdf:
+            pdf.savefig(fig)
+            pdf.savefig(text_page("Title", [("Heading", "AV To µV\n  mono  1.5")]))
+
+    style_module._LAYOUTS.clear()
+    style_module._METRICS.clear()
+    write(tmp_path / "first.pdf")
+    n = len(style_module._LAYOUTS)
+    assert n and style_module._METRICS
+    write(tmp_path / "cached.pdf")  # every text from the cache
+    assert len(style_module._LAYOUTS) == n
+    plain = backend_pdf.RendererPdf.__mro__[1]
+    assert plain.__module__ == backend_pdf.__name__
+    monkeypatch.setattr(backend_pdf, "RendererPdf", plain)
+    monkeypatch.setattr(_text_helpers, "layout", _text_helpers.layout.original)
+    write(tmp_path / "uncached.pdf")
+    first, cached = (tmp_path / "first.pdf").read_bytes(), (tmp_path / "cached.pdf").read_bytes()
+    assert first == cached == (tmp_path / "uncached.pdf").read_bytes()
+    monkeypatch.undo()
+    style_module._LAYOUTS.clear()
+    fig = Figure(figsize=(3, 2))
+    fig.add_subplot().set_title("outside")
+    fig.savefig(tmp_path / "user.pdf")  # the style, but not a report: no caching
+    assert not style_module._LAYOUTS
