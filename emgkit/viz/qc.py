@@ -243,6 +243,7 @@ def _colorbar_image(bar):
     if bar.solids is None or not (np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
         return bar
     bar.solids.set_visible(False)
+    bar.solids.set_rasterized(False)  # no 300 dpi page render for a hidden mesh
     values = np.linspace(lo, hi, 256)[:, None]
     x0, x1 = bar.ax.get_xlim()
     bar.ax.imshow(values, cmap=bar.cmap, norm=bar.norm, aspect="auto", origin="lower",

@@ -40,7 +40,9 @@ RC = {
     "pdf.fonttype": 42,
     "ps.fonttype": 42,
     "svg.fonttype": "none",
-    "pdf.compression": 6,
+    # zlib level 4: the content streams 4 % larger than at 6, compressed in a third of
+    # the time (a twentieth of a subject report's drawing)
+    "pdf.compression": 4,
     "font.family": "sans-serif",
     "font.sans-serif": ["DejaVu Sans"],
     "font.monospace": ["DejaVu Sans Mono"],
