@@ -4,6 +4,12 @@ stops between pages on Ctrl-C/SIGTERM (:mod:`emgkit._interrupts`).
 Every page is an emgkit :class:`~emgkit.viz.style.Figure` and every PDF is drawn and
 written inside :func:`emgkit.viz.style.style` (embedded TrueType fonts, no Type 3); numbers
 in tables go through :func:`emgkit._numbers.format_column`.
+
+Drawing speed (issue 30: a subject PDF in under a second): page layouts are fixed, never
+measured; :func:`figure_page` can reuse a written page's figure and axes within a process;
+:func:`atomic_pdf` pauses the garbage collector and has the style reuse this process' font
+subsets and shaped texts (:func:`emgkit.viz.style.style` with ``cache_fonts=True``), which
+leaves every PDF byte for byte as drawn without them.
 """
 
 from __future__ import annotations

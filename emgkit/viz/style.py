@@ -167,7 +167,7 @@ def _install_subset_cache(pdf_ps):
 #: subject report's drawing
 _LAYOUTS = {}
 _METRICS = {}
-_TEXT_MAX = 20000
+_TEXT_MAX = 5000  # a subject report shapes ~250 distinct texts, a group report ~400
 #: the size (pt) of the text the cached PDF renderer is drawing (read by the layout cache)
 _DRAWING = contextvars.ContextVar("emgkit_drawing_text", default=None)
 
