@@ -270,8 +270,9 @@ def plot_scores(result, ax=None):
             x = i + rng.uniform(-0.15, 0.15, len(c))
             kept = ~c["rejected"].to_numpy(bool)
             a.scatter(x[kept], c["score"][kept], s=14, color=colors[cond])
-            a.scatter(x[~kept], c["score"][~kept], s=14, facecolors="none",
-                      edgecolors=colors[cond])
+            if not kept.all():  # most conditions have no rejected trial: no empty artist
+                a.scatter(x[~kept], c["score"][~kept], s=14, facecolors="none",
+                          edgecolors=colors[cond])
             if kept.any():
                 a.hlines(c["score"][kept].mean(), i - 0.3, i + 0.3, color="k", lw=1.2)
         lim = robust_limits(t["score"], t["condition"])
