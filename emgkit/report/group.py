@@ -169,11 +169,11 @@ def group_report(results_dir, out, *, participants=None, mode=None, traits=(),
         if "emmeans" in tables:
             n_em = tables["emmeans"]["muscle"].nunique() if "muscle" in tables["emmeans"] else 1
             pages.append(figure_page("Estimated marginal means (95 % CI)",
-                                     vizgroup.plot_emmeans, 1, n_em,
+                                     vizgroup.plot_emmeans, 1, n_em, reuse=True,
                                      emmeans=tables["emmeans"], ylabel=outcome))
         pages.append(figure_page("Raw baseline levels by group (tonic differences that ratio "
                                  "or z scores hide)", vizgroup.plot_baselines, 1, len(muscles),
-                                 trials=trials, participants=participants))
+                                 reuse=True, trials=trials, participants=participants))
         cautions = model_cautions(gdir, muscle_order)
         model = [(title, tables[name], cautions if name != "fixed_effects" else None)
                  for name, title in (("anova", "Type III tests (Satterthwaite df)"),
@@ -295,7 +295,7 @@ def _diagnostics_pages(gdir, muscles=(), unit=None):
         if folder in tables:
             table = read_tsv(tables[folder], what="Residuals table")
             pages.append(figure_page(title, vizgroup.plot_model_diagnostics, 1, 3,
-                                     table=table, unit=unit, bottom=4.2))
+                                     table=table, unit=unit, bottom=4.2, reuse=True))
         else:
             pages.append(_image_page(title.split(":")[0] + ": residuals against fitted "
                                      "values and their normal Q-Q plot", images[folder]))
@@ -332,7 +332,7 @@ def _trait_pages(trials, participants, traits, mode):
     for trait in traits:
         n_m, n_c = means["muscle"].nunique(), means["condition"].nunique()
         pages.append(figure_page(f"Mean response against {trait} (Pearson r, 95 % CI)",
-                                 vizgroup.plot_trait_scatter, n_m, n_c, means=means,
+                                 vizgroup.plot_trait_scatter, n_m, n_c, reuse=True, means=means,
                                  participants=participants, trait=trait, correlations=corr,
                                  ylabel=mode))
     pages += table_pages("Trait correlations", corr.round(4), landscape=True)

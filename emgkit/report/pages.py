@@ -4,12 +4,19 @@ stops between pages on Ctrl-C/SIGTERM (:mod:`emgkit._interrupts`).
 Every page is an emgkit :class:`~emgkit.viz.style.Figure` and every PDF is drawn and
 written inside :func:`emgkit.viz.style.style` (embedded TrueType fonts, no Type 3); numbers
 in tables go through :func:`emgkit._numbers.format_column`.
+
+Drawing speed (issue 30: a subject PDF in under a second): page layouts are fixed, never
+measured; :func:`figure_page` can reuse a written page's figure and axes within a process;
+:func:`atomic_pdf` pauses the garbage collector and has the style reuse this process' font
+subsets and shaped texts (:func:`emgkit.viz.style.style` with ``cache_fonts=True``), which
+leaves every PDF byte for byte as drawn without them.
 """
 
 from __future__ import annotations
 
 import re
 import textwrap
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -333,32 +340,119 @@ def short_table_pages(title, df, *, note=None, fontsize=10.0, min_fontsize=7.0,
     return table_pages(title, df, note=note, landscape=True, repeat=repeat)
 
 
-def figure_page(title, plot, nrows=1, ncols=1, *, landscape=True, bottom=0.65, **kwargs):
+def figure_page(title, plot, nrows=1, ncols=1, *, landscape=True, bottom=0.65, reuse=False,
+                **kwargs):
     """An A4 page with a title whose axes are drawn by ``plot(ax=axes, **kwargs)``.
 
     The margins are fixed (in inches: room for two-line axis labels, a title and a legend
     row above each panel) rather than computed by constrained layout, which measures every
     text on every page and costs more than drawing it. ``bottom`` (inches) leaves room
     for legends below the axes.
+
+    ``reuse=True`` (for plots that leave no state :func:`_empty` does not reset, e.g. no
+    axes shared with ``Axes.sharey``): the figure and its axes are reused within a process
+    (:func:`_page_axes`): a page of the same plot and grid whose earlier figure has been
+    written to a PDF is drawn on that figure, emptied, instead of on new axes.
     """
     import matplotlib
 
     w, h = A4_LANDSCAPE if landscape else A4
-    fig = Figure(figsize=(w, h))
     # titles at a fixed height: no axes of a page has tick labels on top, and measuring
     # them for every title on every draw costs a tenth of a report
     with matplotlib.rc_context({"axes.titley": 1.0}):
-        axes = fig.subplots(nrows, ncols, squeeze=False)
-        left, right, top, vgap, hgap = 1.0, 0.45, 1.0, 0.5, 0.9  # inches
-        ax_h = (h - top - bottom - (nrows - 1) * vgap) / nrows
-        ax_w = (w - left - right - (ncols - 1) * hgap) / ncols
-        fig.subplots_adjust(left=left / w, right=1 - right / w, top=1 - top / h,
-                            bottom=bottom / h, hspace=vgap / ax_h, wspace=hgap / ax_w)
+        fig, axes = _page_axes((plot, nrows, ncols, w, h, bottom), reuse)
         plot(ax=axes if nrows > 1 and ncols > 1 else axes.ravel(), **kwargs)
     # a long title (e.g. a test's settings) wraps instead of running off the page
     title = "\n".join(textwrap.wrap(title, int((w - 0.8) * 72 / (0.62 * 12))))
     fig.suptitle(title, fontsize=12, **HEADING, y=1 - 0.25 / h, va="top")
     return fig
+
+
+#: figures of :func:`figure_page` kept for reuse in this process, per (plot, grid, page
+#: size): building a page's axes and their tick objects was a third of a subject report's
+#: drawing. A figure is handed out again only after a PDF wrote it (``_Pages.savefig``
+#: marks it free), so pages built before any is written (the group report) get their own.
+_FIGURES = {}
+#: figures kept per key (more are built, used once and not kept)
+_PER_KEY = 4
+_FIGURES_LOCK = threading.Lock()
+
+
+def _page_axes(spec, reuse=True):
+    """(figure, 2-D array of axes) for ``spec`` = (plot, nrows, ncols, width, height,
+    bottom): a kept free figure, emptied (:func:`_empty`), or a new one (kept for reuse
+    when ``reuse``)."""
+    plot, nrows, ncols, w, h, bottom = spec
+    plot = getattr(plot, "__func__", plot)  # a bound method: one entry per function
+    key = (getattr(plot, "__module__", None), getattr(plot, "__qualname__", repr(plot)),
+           nrows, ncols, w, h, bottom)
+    with _FIGURES_LOCK:
+        kept = _FIGURES.setdefault(key, []) if reuse else []
+        page = next((p for p in kept if p["free"]), None)
+        if page is not None:
+            page["free"] = False
+    if page is not None:
+        _empty(page)
+        return page["figure"], page["axes"]
+    fig = Figure(figsize=(w, h))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    left, right, top, vgap, hgap = 1.0, 0.45, 1.0, 0.5, 0.9  # inches
+    ax_h = (h - top - bottom - (nrows - 1) * vgap) / nrows
+    ax_w = (w - left - right - (ncols - 1) * hgap) / ncols
+    fig.subplots_adjust(left=left / w, right=1 - right / w, top=1 - top / h,
+                        bottom=bottom / h, hspace=vgap / ax_h, wspace=hgap / ax_w)
+    page = {"figure": fig, "axes": axes, "free": False,
+            "state": [(a, a.get_subplotspec(), a.get_position(original=True).frozen(),
+                       a.get_anchor()) for a in axes.flat]}
+    with _FIGURES_LOCK:
+        if reuse and len(kept) < _PER_KEY:
+            kept.append(page)
+            fig._emgkit_page = page
+    return fig, axes
+
+
+def _empty(page):
+    """Return a kept figure to the state :func:`_page_axes` built it in, keeping its axes
+    and their tick objects: every artist a plot added is removed (axes it added, e.g.
+    colour bars, too), the grid's positions, titles, labels, scales, locators,
+    formatters and autoscaling are reset."""
+    import matplotlib
+    from matplotlib.ticker import AutoLocator, NullLocator, ScalarFormatter
+
+    fig = page["figure"]
+    own = {id(a) for a, *_ in page["state"]}
+    for extra in [a for a in fig.axes if id(a) not in own]:
+        extra.remove()
+    for a, spec, pos, anchor in page["state"]:
+        for artist in list(a._children):
+            artist.remove()
+        if a.legend_ is not None:
+            a.legend_.remove()
+        a.containers.clear()
+        a._colorbars.clear()
+        a.set_subplotspec(spec)
+        a._set_position(pos, which="both")
+        a.set_anchor(anchor)
+        for t in (a.title, a._left_title, a._right_title):
+            t.set_text("")
+        for axis in (a.xaxis, a.yaxis):
+            if axis.get_scale() != "linear":
+                axis._set_axes_scale("linear")
+            axis.set_major_locator(AutoLocator())
+            axis.set_major_formatter(ScalarFormatter())
+            axis.set_minor_locator(NullLocator())
+            axis.label.set_text("")
+            axis.label.set_color(matplotlib.rcParams["axes.labelcolor"])
+            axis.label.set_fontsize(matplotlib.rcParams["axes.labelsize"])
+            axis.label.set_fontweight(matplotlib.rcParams["axes.labelweight"])
+        a.xaxis.set_tick_params(which="both", labelbottom=True)
+        a.yaxis.set_tick_params(which="both", labelleft=True)
+        a.set_aspect("auto")
+        a.ignore_existing_data_limits = True
+        a.relim()
+        a.set_xlim(0, 1, auto=True)  # not inverted (an image's y axis is), autoscaled
+        a.set_ylim(0, 1, auto=True)
+    fig.suptitle("")
 
 
 class _Pages(PdfPages):
@@ -368,6 +462,9 @@ class _Pages(PdfPages):
     def savefig(self, figure=None, **kwargs):
         _interrupts.check()
         super().savefig(figure, **kwargs)
+        page = getattr(figure, "_emgkit_page", None)
+        if page is not None:  # written: :func:`figure_page` may hand it out again
+            page["free"] = True
         _interrupts.check()
 
 
@@ -382,7 +479,25 @@ def atomic_pdf(path):
     path.parent.mkdir(parents=True, exist_ok=True)
     # no creation date: the same inputs give the same bytes; the style is active while
     # pages are built, drawn and while the fonts are embedded on closing
-    with style(), atomic_path(path) as tmp, \
+    with style(cache_fonts=True), _gc_paused(), atomic_path(path) as tmp, \
             _Pages(tmp, metadata={"CreationDate": None}) as pdf:
         yield pdf
         _interrupts.check()
+
+
+@contextmanager
+def _gc_paused():
+    """No cyclic garbage collection while a PDF is built and drawn: matplotlib makes tens
+    of thousands of short-lived artists, transforms and paths per report, whose
+    collections (scanning every object of the process, the processed recording's too)
+    took a tenth of a subject report's time; the garbage is collected after the PDF.
+    Restores the collector's previous state."""
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pandas as pd
@@ -120,7 +121,8 @@ def subject_report(recording, config, out, *, result=None, recording_sha256=None
         if c.name == "muscle" else c, kind="stable")
     # matplotlib is imported after processing, so its memory does not add to the pass's
     from ..viz import qc as vizqc
-    from .pages import atomic_pdf, figure_page, table_pages, tables_page, text_page
+    from . import pages as pages_module
+    from .pages import atomic_pdf, table_pages, tables_page, text_page
 
     n = len(result.muscles)
     reasons = ("Reasons: flat / saturated input channel, baseline_outlier, response_outlier"
@@ -139,7 +141,10 @@ def subject_report(recording, config, out, *, result=None, recording_sha256=None
                 + table_pages("Rejected trials", rejected.round(3), note=reasons,
                               landscape=True))
 
-    pages = [  # built and written one at a time: one page's figure in memory; all landscape
+    # built and written one at a time: one page's figure in memory; all landscape; the
+    # figures are reused by the next report this process draws
+    figure_page = functools.partial(pages_module.figure_page, reuse=True)
+    pages = [
         lambda: [text_page(f"emgkit report — {pid}", blocks, landscape=True, fontsize=8,
                            columns=[0.6, 0.4])],
         lambda: [figure_page("Raw and filtered signal", vizqc.plot_raw_excerpt, 2 * n,

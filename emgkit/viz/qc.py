@@ -231,8 +231,26 @@ def plot_trial_images(result, ax=None):
         a.set_title(f"{muscle} ({int(rejected.sum())} rejected: red ◀)" if rejected.any()
                     else muscle, fontsize=10)
         a.set_xlabel("time from onset (s)")
-        fig.colorbar(im, ax=a, label=UNITS.get(mode, mode), shrink=0.8)
+        _colorbar_image(fig.colorbar(im, ax=a, label=UNITS.get(mode, mode), shrink=0.8))
     return fig
+
+
+def _colorbar_image(bar):
+    """Draw a colour bar's gradient as one embedded 1 × 256 image instead of its mesh:
+    matplotlib rasterises a long bar's 256 bands by rendering the whole page at 300 dpi
+    (a tenth of the page's drawing), and drawn as vector bands they cost more still."""
+    lo, hi = bar.norm.vmin, bar.norm.vmax
+    if bar.solids is None or not (np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
+        return bar
+    bar.solids.set_visible(False)
+    bar.solids.set_rasterized(False)  # no 300 dpi page render for a hidden mesh
+    values = np.linspace(lo, hi, 256)[:, None]
+    x0, x1 = bar.ax.get_xlim()
+    bar.ax.imshow(values, cmap=bar.cmap, norm=bar.norm, aspect="auto", origin="lower",
+                  extent=(x0, x1, lo, hi), interpolation="none", zorder=0)
+    bar.ax.set_xlim(x0, x1)
+    bar.ax.set_ylim(lo, hi)
+    return bar
 
 
 def plot_scores(result, ax=None):
@@ -252,8 +270,9 @@ def plot_scores(result, ax=None):
             x = i + rng.uniform(-0.15, 0.15, len(c))
             kept = ~c["rejected"].to_numpy(bool)
             a.scatter(x[kept], c["score"][kept], s=14, color=colors[cond])
-            a.scatter(x[~kept], c["score"][~kept], s=14, facecolors="none",
-                      edgecolors=colors[cond])
+            if not kept.all():  # most conditions have no rejected trial: no empty artist
+                a.scatter(x[~kept], c["score"][~kept], s=14, facecolors="none",
+                          edgecolors=colors[cond])
             if kept.any():
                 a.hlines(c["score"][kept].mean(), i - 0.3, i + 0.3, color="k", lw=1.2)
         lim = robust_limits(t["score"], t["condition"])

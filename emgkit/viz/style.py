@@ -40,7 +40,9 @@ RC = {
     "pdf.fonttype": 42,
     "ps.fonttype": 42,
     "svg.fonttype": "none",
-    "pdf.compression": 6,
+    # zlib level 4: the content streams 4 % larger than at 6, compressed in a third of
+    # the time (a twentieth of a subject report's drawing)
+    "pdf.compression": 4,
     "font.family": "sans-serif",
     "font.sans-serif": ["DejaVu Sans"],
     "font.monospace": ["DejaVu Sans Mono"],
@@ -66,6 +68,7 @@ HEADING = {"weight": "normal"}
 #: of embedding a face — about a tenth of a subject report's drawing
 LAYOUT_TABLES = ("GSUB", "GPOS", "GDEF", "BASE", "JSTF", "MATH")
 _LEAN_FONTS = contextvars.ContextVar("emgkit_lean_fonts", default=False)
+_CACHE_FONTS = contextvars.ContextVar("emgkit_cache_fonts", default=False)
 
 
 class _LeanSubset:
@@ -86,9 +89,156 @@ class _LeanSubset:
         return options
 
 
+#: font subsets embedded in PDFs written inside ``style(cache_fonts=True)`` (emgkit's
+#: reports, :func:`emgkit.report.pages.atomic_pdf`) in this process: (font file, face,
+#: glyphs) -> (the subset font's bytes, original -> subset glyph indices). Every report of
+#: a run embeds nearly the same glyphs, so a worker subsets each face once instead of once
+#: per PDF (fontTools: about a tenth of a second per face)
+_SUBSETS = {}
+_SUBSETS_MAX = 64
+#: glyphs every cached subset also carries (printable ASCII, and the
+#: signs emgkit's pages print), so that reports whose texts differ by a letter or a digit
+#: embed the same subset and share its cache entry (a few kB per face)
+_COMMON_TEXT = "".join(map(chr, range(32, 127))) + "−±×µ²·–—…▲▼◀≥≤"
+
+
+class _SubsetBytes:
+    """A cached subset as ``font_as_file`` returns it (the font's bytes)."""
+
+    def __init__(self, data):
+        self.data = data
+
+
+class _CachedSubset:
+    """What ``get_glyphs_subset`` yields: ``font`` and ``glyph_index_map``."""
+
+    def __init__(self, data, glyph_index_map):
+        self.font = _SubsetBytes(data)
+        self.glyph_index_map = glyph_index_map
+
+
+def _common_glyphs(fontfile):
+    """Glyph indices of :data:`_COMMON_TEXT` in ``fontfile`` (those it has)."""
+    from matplotlib.font_manager import get_font
+
+    font = get_font(fontfile)
+    return {g for g in (font.get_char_index(ord(c)) for c in _COMMON_TEXT) if g}
+
+
+def _install_subset_cache(pdf_ps):
+    """Route ``get_glyphs_subset``/``font_as_file`` through :data:`_SUBSETS` inside
+    ``style(cache_fonts=True)`` (once; elsewhere, e.g. PostScript, which needs the subset
+    as a font object, matplotlib's own functions unchanged)."""
+    original_subset, original_as_file = pdf_ps.get_glyphs_subset, pdf_ps.font_as_file
+    if getattr(original_subset, "_emgkit", False):
+        return
+
+    @contextmanager
+    def get_glyphs_subset(fontfile, glyphs):
+        if not (_LEAN_FONTS.get() and _CACHE_FONTS.get()):
+            with original_subset(fontfile, glyphs) as subset:
+                yield subset
+            return
+        glyphs = set(glyphs) | _common_glyphs(fontfile)
+        key = (str(getattr(fontfile, "path", fontfile)), getattr(fontfile, "face_index", 0),
+               frozenset(glyphs))
+        if key not in _SUBSETS:
+            with original_subset(fontfile, glyphs) as subset:
+                data = original_as_file(subset.font).getvalue()
+                if len(_SUBSETS) >= _SUBSETS_MAX:
+                    _SUBSETS.pop(next(iter(_SUBSETS)))
+                _SUBSETS[key] = (data, dict(subset.glyph_index_map))
+        data, index_map = _SUBSETS[key]
+        yield _CachedSubset(data, dict(index_map))
+
+    def font_as_file(font):
+        if isinstance(font, _SubsetBytes):
+            return io.BytesIO(font.data)
+        return original_as_file(font)
+
+    get_glyphs_subset._emgkit = True
+    pdf_ps.get_glyphs_subset, pdf_ps.font_as_file = get_glyphs_subset, font_as_file
+
+
+#: text laid out and measured in PDFs written inside ``style(cache_fonts=True)`` in this
+#: process, per (text, font files, size, ...): the same tick labels, titles, axis labels
+#: and methods paragraphs recur on every page and in every report, and shaping them again
+#: (FreeType and libraqm, for the measuring and again for the drawing) was a fifth of a
+#: subject report's drawing
+_LAYOUTS = {}
+_METRICS = {}
+_TEXT_MAX = 5000  # a subject report shapes ~250 distinct texts, a group report ~400
+#: the size (pt) of the text the cached PDF renderer is drawing (read by the layout cache)
+_DRAWING = contextvars.ContextVar("emgkit_drawing_text", default=None)
+
+
+def _remember(cache, key, value):
+    if len(cache) >= _TEXT_MAX:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
+    return value
+
+
+def _install_text_cache():
+    """Serve matplotlib's PDF renderer's text shaping from :data:`_LAYOUTS` and
+    :data:`_METRICS` inside ``style(cache_fonts=True)`` (once). Outside it, and for any
+    other caller of ``matplotlib._text_helpers.layout`` (PostScript, text paths), nothing
+    changes."""
+    from matplotlib import _text_helpers
+    from matplotlib.backends import backend_pdf
+
+    if getattr(backend_pdf.RendererPdf, "_emgkit", False) \
+            or not hasattr(_text_helpers, "layout"):
+        return
+    original_layout = _text_helpers.layout
+
+    def layout(string, font, *, features=None, language=None):
+        size = _DRAWING.get()
+        if size is None:  # not drawn by the PDF renderer below
+            return original_layout(string, font, features=features, language=language)
+        key = (string, font.fname, font.face_index, size,
+               tuple(features) if features else None,
+               language if isinstance(language, (str, type(None))) else tuple(language))
+        items = _LAYOUTS.get(key)
+        if items is None:  # the PDF renderer reads the items only, not the loaded glyph
+            items = _remember(_LAYOUTS, key, list(original_layout(
+                string, font, features=features, language=language)))
+        return iter(items)
+
+    class RendererPdf(backend_pdf.RendererPdf):
+        _emgkit = True
+
+        def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+            if not _CACHE_FONTS.get() or ismath:
+                return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+            token = _DRAWING.set(prop.get_size_in_points())
+            try:
+                return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+            finally:
+                _DRAWING.reset(token)
+
+        def get_text_width_height_descent(self, s, prop, ismath):
+            if not _CACHE_FONTS.get() or ismath \
+                    or matplotlib.rcParams["pdf.use14corefonts"]:
+                return super().get_text_width_height_descent(s, prop, ismath)
+            from matplotlib import font_manager
+
+            files = tuple(font_manager.fontManager._find_fonts_by_props(prop))
+            key = (s, tuple(str(f) for f in files), prop.get_size_in_points())
+            found = _METRICS.get(key)
+            if found is None:
+                found = _remember(_METRICS, key, super().get_text_width_height_descent(
+                    s, prop, ismath))
+            return found
+
+    layout.original = original_layout
+    _text_helpers.layout = layout
+    backend_pdf.RendererPdf = RendererPdf
+
+
 def _install_lean_subset():
-    """Route matplotlib's font subsetting through :class:`_LeanSubset` (once; a no-op
-    when this matplotlib subsets fonts some other way)."""
+    """Route matplotlib's font subsetting through :class:`_LeanSubset` and the subset
+    cache (once; a no-op when this matplotlib subsets fonts some other way)."""
     try:
         from matplotlib.backends import _backend_pdf_ps as pdf_ps
     except ImportError:  # pragma: no cover - matplotlib without the module
@@ -97,18 +247,26 @@ def _install_lean_subset():
     if module is not None and not isinstance(module, _LeanSubset) \
             and hasattr(module, "Options"):
         pdf_ps.subset = _LeanSubset(module)
+    if hasattr(pdf_ps, "get_glyphs_subset") and hasattr(pdf_ps, "font_as_file"):
+        _install_subset_cache(pdf_ps)
+    _install_text_cache()
 
 
 @contextmanager
-def style():
+def style(*, cache_fonts=False):
     """Apply :data:`RC` while figures are drawn and written (restored afterwards); the
-    fonts embedded meanwhile leave out :data:`LAYOUT_TABLES`."""
+    fonts embedded meanwhile leave out :data:`LAYOUT_TABLES`. ``cache_fonts``: PDFs
+    written meanwhile reuse this process' font subsets (:data:`_SUBSETS`; for emgkit's
+    reports, which are PDFs only)."""
     _install_lean_subset()
     token = _LEAN_FONTS.set(True)
+    cache = _CACHE_FONTS.set(True) if cache_fonts else None
     try:
         with matplotlib.rc_context(RC):
             yield
     finally:
+        if cache is not None:
+            _CACHE_FONTS.reset(cache)
         _LEAN_FONTS.reset(token)
 
 
