@@ -172,6 +172,13 @@ _TEXT_MAX = 5000  # a subject report shapes ~250 distinct texts, a group report 
 _DRAWING = contextvars.ContextVar("emgkit_drawing_text", default=None)
 
 
+def _hashable(value):
+    """``value`` as part of a cache key (lists of OpenType features become tuples)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    return value
+
+
 def _remember(cache, key, value):
     if len(cache) >= _TEXT_MAX:
         cache.pop(next(iter(cache)))
@@ -192,17 +199,17 @@ def _install_text_cache():
         return
     original_layout = _text_helpers.layout
 
-    def layout(string, font, *, features=None, language=None):
+    def layout(string, font, **options):
+        # options: this matplotlib's (``features``/``language`` since 3.10, ``kern_mode``
+        # before), passed on as given and part of the key
         size = _DRAWING.get()
         if size is None:  # not drawn by the PDF renderer below
-            return original_layout(string, font, features=features, language=language)
-        key = (string, font.fname, font.face_index, size,
-               tuple(features) if features else None,
-               language if isinstance(language, (str, type(None))) else tuple(language))
+            return original_layout(string, font, **options)
+        key = (string, font.fname, getattr(font, "face_index", 0), size,
+               tuple(sorted((k, _hashable(v)) for k, v in options.items())))
         items = _LAYOUTS.get(key)
         if items is None:  # the PDF renderer reads the items only, not the loaded glyph
-            items = _remember(_LAYOUTS, key, list(original_layout(
-                string, font, features=features, language=language)))
+            items = _remember(_LAYOUTS, key, list(original_layout(string, font, **options)))
         return iter(items)
 
     class RendererPdf(backend_pdf.RendererPdf):
