@@ -1,16 +1,16 @@
 """A whole study: which recordings belong to whom (:mod:`.plan`, from the config or a BIDS
 folder), running them and the group step (:mod:`.run`) locally, in worker processes or on
 Dask (:mod:`.executors`), into an output folder emgkit owns (:mod:`.outdir`), with block
-and session order checks (:mod:`.order`)."""
+and session order checks (:mod:`.order`).
 
-from .plan import (
-    StudyPlan,
-    plan_from_bids,
-    plan_from_config,
-    plan_from_recordings,
-    read_participants,
-)
-from .run import run_study
+Names are imported on first use, so a command that needs one module of the package (``emgkit
+process`` writes through :mod:`.outdir` and :mod:`.derivative`) does not load the runner,
+its worker pools and the review code."""
 
-__all__ = ["StudyPlan", "plan_from_bids", "plan_from_config", "plan_from_recordings",
-           "read_participants", "run_study"]
+from .._lazy import lazy_names
+
+_LAZY = {"StudyPlan": "plan", "plan_from_bids": "plan", "plan_from_config": "plan",
+         "plan_from_recordings": "plan", "read_participants": "plan", "run_study": "run"}
+
+__all__ = list(_LAZY)
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)

@@ -355,7 +355,7 @@ def recording_inputs(recording, config=None, participant_id=None):
     """
     from ..config import Config, load_config
     from ..pipeline import participant_from_path
-    from .run import glob_escape, participant_inputs
+    from .inputs import glob_escape, participant_inputs
 
     rec = Path(recording)
     files = [rec]

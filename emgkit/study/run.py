@@ -20,7 +20,6 @@ import hashlib
 import json
 import logging
 import platform
-import re
 import sys
 import time
 import traceback
@@ -35,7 +34,8 @@ from ..epochs.sidecar import write_sidecars
 from ..epochs.tables import read_trials
 from ..errors import ConfigError, EmgkitError, Interrupted
 from .derivative import describe_results, write_participants_sidecar, write_table_sidecars
-from .executors import run_tasks
+from .executors import blas_threads, run_tasks
+from .inputs import glob_escape, participant_inputs
 from .outdir import OutputFolder, verify
 from .plan import split_key
 from .progress import Progress
@@ -89,24 +89,6 @@ class Task:
     #: the id as written in the participants table, for ``{participant_id}`` in an event-log
     #: path (None: ``participant_id``)
     spelled: str | None = None
-
-
-def participant_inputs(recording, config, participant_id):
-    """Every file besides the config that determines a participant's results: the
-    recording, its BIDS sidecars (``*_events.tsv``, ``*_channels.tsv``, ``*_emg.json``) and
-    the event log named by ``events.source``."""
-    from ..events import sidecar_events
-
-    rec = Path(recording)
-    stem = rec.name.rsplit("_", 1)[0] if "_" in rec.stem else rec.stem
-    files = [rec] + [rec.with_name(f"{stem}_{s}") for s in ("events.tsv", "channels.tsv",
-                                                             "emg.json")]
-    src = config.events.source
-    if src not in ("stim", "annotations", "analog", "events.tsv"):
-        files.append(config.resolve(src.replace("{participant_id}", participant_id)))
-    elif src == "events.tsv":
-        files.append(sidecar_events(rec))
-    return list(dict.fromkeys(p for p in files if p.is_file()))
 
 
 def _digest(obj):
@@ -386,11 +368,6 @@ def all_inputs(plan, config):
     return list(dict.fromkeys(Path(f) for f in files))
 
 
-def glob_escape(text):
-    """Escape glob metacharacters in a file-name part."""
-    return re.sub(r"([*?\[])", r"[\1]", text)
-
-
 def plan_config(plan, config):
     """The config as a plan runs it: for an EMG-BIDS dataset (``--bids``) events come from
     each recording's ``*_events.tsv`` unless the config reads annotations; without
@@ -668,14 +645,16 @@ def fit_group(trials, participants, config, gdir, root, *, reports=True, blinded
     """
     from ..stats.split import write_models
 
-    participants, formula, split, models = group_models(trials, participants, config, gdir)
-    write_models(split, models, gdir, figures=reports)  # diagnostics.png: for the group PDF
-    if reports:
-        from ..report import group_report
+    with blas_threads(1):  # small matrices: more BLAS threads only spin
+        participants, formula, split, models = group_models(trials, participants, config,
+                                                            gdir)
+        write_models(split, models, gdir, figures=reports)  # diagnostics.png: for the PDF
+        if reports:
+            from ..report import group_report
 
-        group_report(root, gdir / "group.pdf", participants=participants,
-                     mode=config.epochs.baseline_mode, traits=config.report_traits,
-                     group_dir=gdir, blinded=blinded)
+            group_report(root, gdir / "group.pdf", participants=participants,
+                         mode=config.epochs.baseline_mode, traits=config.report_traits,
+                         group_dir=gdir, blinded=blinded)
     return formula
 
 

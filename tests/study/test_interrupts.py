@@ -175,6 +175,22 @@ def test_interrupt_in_the_python_api_is_not_an_error(study, tmp_path, monkeypatc
 
 # -- worker pools die with their parent ------------------------------------------------------
 
+def test_worker_whose_parent_died_before_it_started_exits():
+    # the pool owner's pid comes from the owner: a worker forked just before its parent was
+    # killed used to read os.getppid() itself (init's pid by then), pass its own check and
+    # wait for tasks forever, holding the command's output pipe open
+    code = ("import os; from emgkit.study.executors import _worker_init; "
+            "_worker_init(1, parent=os.getppid() + 10**7); print('waiting for tasks')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=False)
+    assert out.returncode == 1 and "waiting" not in out.stdout, out.stderr
+    code = ("import os; from emgkit.study.executors import _worker_init; "
+            "_worker_init(1, parent=os.getppid()); print('waiting for tasks')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=False)
+    assert out.returncode == 0 and "waiting" in out.stdout, out.stderr
+
+
 
 
 def _power(tmp_path):
