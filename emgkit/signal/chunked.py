@@ -65,8 +65,9 @@ def plan_blocks(n_times, margin, *, workers=2, block=BLOCK):
     """Block boundaries ``[(start, stop), ...]`` covering ``n_times`` samples.
 
     One block when the margin is unknown or long compared with the recording; otherwise
-    blocks of at least ``block`` samples and eight margins, their number a multiple of
-    ``workers`` so that the threads finish together.
+    ``ceil(n_times / L)`` blocks of about ``L = max(block, 8 · margin)`` samples, their
+    number rounded up to a multiple of ``workers`` so that the threads finish together
+    (so blocks may be shorter than ``L``: ``2L + 1`` samples make 4 blocks of ~``L/2``).
     """
     if margin is None or n_times <= 2 * max(block, 8 * margin):
         return [(0, n_times)]
@@ -129,7 +130,8 @@ def process_variants(source, filters, envelopes, starts, n_epoch, *, workers=2, 
     """Several filters and envelopes of every signal from one read of ``source``.
 
     Each block is read once, filtered with every cascade of ``filters`` and turned into
-    every envelope of ``envelopes``; each envelope's epochs equal those of
+    every envelope of ``envelopes``; each envelope's epochs equal (to rounding, ~1e-15
+    relative: the summation order may differ) those of
     :func:`process_blocks` with that filter and window (a preprocessing multiverse reads
     the recording once).
 
