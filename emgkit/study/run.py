@@ -648,7 +648,9 @@ def fit_group(trials, participants, config, gdir, root, *, reports=True, blinded
     with blas_threads(1):  # small matrices: more BLAS threads only spin
         participants, formula, split, models = group_models(trials, participants, config,
                                                             gdir)
-        write_models(split, models, gdir, figures=reports)  # diagnostics.png: for the PDF
+        # no diagnostics.png: the group PDF draws the diagnostics as vector plots from
+        # each model's residuals.tsv (emgkit stats, which has no PDF, still writes it)
+        write_models(split, models, gdir, figures=False)
         if reports:
             from ..report import group_report
 

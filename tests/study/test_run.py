@@ -48,7 +48,9 @@ def test_run_from_config_with_reports(study, tmp_path, capsys):
     for f in ("trials.tsv", "timecourses.tsv", "fixed_effects.tsv", "anova.tsv",
               "contrasts.tsv", "emmeans.tsv", "variance.tsv", "group.pdf"):
         assert (out / "group" / f).exists(), f
-    assert list((out / "group").rglob("diagnostics.png"))  # drawn for the group PDF
+    # the group PDF draws the diagnostics from residuals.tsv; no PNG drawn twice
+    assert len(list((out / "group").rglob("residuals.tsv"))) == 3
+    assert not list((out / "group").rglob("diagnostics.png"))
     run = json.loads((out / "run.json").read_text())
     assert run["status"] == "ok" and run["versions"]["emgkit"]
     assert {"mne", "numpy", "statsmodels"} <= set(run["versions"])
