@@ -35,9 +35,9 @@ THREADS_ENV = "EMGKIT_THREADS"
 
 
 def thread_limit(workers):
-    """Threads a pass planned for ``workers`` runs in: at most ``$EMGKIT_THREADS`` (when
-    set to a positive integer). The block plan does not change with it, so the numbers do
-    not either."""
+    """Threads a pass planned for ``workers`` runs in: at most ``$EMGKIT_THREADS`` when it
+    is set to an integer (0 or less counts as 1; anything else is ignored). The block plan
+    does not change with it, so the numbers do not either."""
     try:
         limit = int(os.environ.get(THREADS_ENV, ""))
     except ValueError:
@@ -69,6 +69,8 @@ def plan_blocks(n_times, margin, *, workers=2, block=BLOCK):
     number rounded up to a multiple of ``workers`` so that the threads finish together
     (so blocks may be shorter than ``L``: ``2L + 1`` samples make 4 blocks of ~``L/2``).
     """
+    if workers < 1:
+        raise ValueError(f"workers={workers}: a pass needs at least one thread")
     if margin is None or n_times <= 2 * max(block, 8 * margin):
         return [(0, n_times)]
     length = max(block, 8 * margin)

@@ -320,3 +320,11 @@ def test_blockwise_pipeline_equals_one_block_to_rounding_error(study_factory, mo
     for key in ("low", "high", "raw"):
         same(one.excerpts[key], many.excerpts[key], f"excerpts.{key}")
     same(one.envelope_epochs, many.envelope_epochs, "epochs")
+
+
+def test_plan_blocks_refuses_zero_workers():
+    """workers=0 raised ZeroDivisionError deep in the plan (stranger audit)."""
+    from emgkit.signal.chunked import plan_blocks
+
+    with pytest.raises(ValueError, match="workers=0"):
+        plan_blocks(10_000_000, 100, workers=0)
