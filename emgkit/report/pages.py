@@ -479,7 +479,7 @@ def atomic_pdf(path):
     path.parent.mkdir(parents=True, exist_ok=True)
     # no creation date: the same inputs give the same bytes; the style is active while
     # pages are built, drawn and while the fonts are embedded on closing
-    with style(cache_fonts=True), _gc_paused(), atomic_path(path) as tmp, \
+    with style(cache_fonts=True, from_defaults=True), _gc_paused(), atomic_path(path) as tmp, \
             _Pages(tmp, metadata={"CreationDate": None}) as pdf:
         yield pdf
         _interrupts.check()

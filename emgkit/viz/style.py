@@ -260,16 +260,21 @@ def _install_lean_subset():
 
 
 @contextmanager
-def style(*, cache_fonts=False):
+def style(*, cache_fonts=False, from_defaults=False):
     """Apply :data:`RC` while figures are drawn and written (restored afterwards); the
     fonts embedded meanwhile leave out :data:`LAYOUT_TABLES`. ``cache_fonts``: PDFs
     written meanwhile reuse this process' font subsets (:data:`_SUBSETS`; for emgkit's
-    reports, which are PDFs only)."""
+    reports, which are PDFs only). ``from_defaults``: start from matplotlib's defaults, not
+    this session's settings (reports: the same PDF whatever style a notebook set, and
+    figures reused between reports never keep an earlier report's settings)."""
     _install_lean_subset()
     token = _LEAN_FONTS.set(True)
     cache = _CACHE_FONTS.set(True) if cache_fonts else None
     try:
-        with matplotlib.rc_context(RC):
+        with matplotlib.rc_context():
+            if from_defaults:
+                matplotlib.rcdefaults()  # backend and interactive mode are kept
+            matplotlib.rcParams.update(RC)
             yield
     finally:
         if cache is not None:

@@ -177,3 +177,33 @@ def test_text_cache_draws_the_same_bytes(tmp_path, monkeypatch):
     fig.add_subplot().set_title("outside")
     fig.savefig(tmp_path / "user.pdf")  # the style, but not a report: no caching
     assert not style_module._LAYOUTS
+
+
+def test_reports_ignore_the_session_style(study_factory, tmp_path):
+    """A notebook's matplotlib settings changed between two reports in one process
+    (plt.style.use, rcParams) change neither report: pages reused from the first report
+    kept its settings, and fresh pages took the session's (stranger audit)."""
+    import matplotlib
+
+    from emgkit.config import load_config
+    from emgkit.pipeline import process_recording
+    from emgkit.report import pages
+    from emgkit.report.subject import subject_report
+
+    study = study_factory("bdf", 512.0, n_subjects=1, seed=5)
+    config = load_config(study / "study.toml")
+    rec = sorted(study.glob("sub-*/emg/sub-*_emg.bdf"))[0]
+    res = process_recording(rec, config)
+    pages._FIGURES.clear()
+    subject_report(rec, config, tmp_path / "a.pdf", result=res, recording_sha256="0" * 64)
+    session = {"axes.facecolor": "#dddddd", "axes.grid": True, "xtick.direction": "in",
+               "ytick.color": "red", "lines.linewidth": 3.0, "font.size": 14.0}
+    with matplotlib.rc_context(session):
+        subject_report(rec, config, tmp_path / "b.pdf", result=res,
+                       recording_sha256="0" * 64)
+        pages._FIGURES.clear()  # new figures made under the session's settings
+        subject_report(rec, config, tmp_path / "c.pdf", result=res,
+                       recording_sha256="0" * 64)
+        assert matplotlib.rcParams["axes.facecolor"] == "#dddddd"  # the session's, kept
+    a = (tmp_path / "a.pdf").read_bytes()
+    assert a == (tmp_path / "b.pdf").read_bytes() == (tmp_path / "c.pdf").read_bytes()
