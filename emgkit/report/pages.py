@@ -64,7 +64,7 @@ def text_page(title, blocks, *, wrap=None, fontsize=9, landscape=False, columns=
     left, right, gutter = 0.7, 0.6, 0.35                 # inches
     fig = Figure(figsize=(w, h))
     top = h - 0.55
-    fig.text(left / w, top / h, title, fontsize=15, **HEADING, va="top")
+    fig.text(left / w, top / h, title, fontsize=15, **HEADING, va="top", parse_math=False)
     line_h = 0.193 * fontsize / 9                      # 1.55 × the font size, inches
     columns = columns or [1.0]
     per_column = blocks if len(columns) > 1 else [blocks]
@@ -77,13 +77,13 @@ def text_page(title, blocks, *, wrap=None, fontsize=9, landscape=False, columns=
         y = top - 0.53
         for heading, text in col_blocks:
             if heading:
-                fig.text(x / w, y / h, heading, fontsize=11, **HEADING, va="top")
+                fig.text(x / w, y / h, heading, fontsize=11, **HEADING, va="top", parse_math=False)
                 y -= 0.29
             for para in str(text).split("\n"):
                 mono = para.startswith("  ")
                 for line in _wrap(para, mono_chars if mono else prop_chars, mono):
                     fig.text(x / w, y / h, line, fontsize=fontsize, va="top",
-                             family="monospace" if mono else None)
+                             family="monospace" if mono else None, parse_math=False)
                     y -= line_h
             y -= 0.14
         x += col_w + gutter
@@ -220,21 +220,23 @@ def table_pages(title, df, *, note=None, landscape=None, repeat=1):
         for k in range(0, len(lines), per_page):
             fig = Figure(figsize=page)
             more = f" ({k // per_page + 1}/{n_pages}{part})" if n_pages > 1 or part else ""
-            fig.text(margin, 0.95, title + more, fontsize=13, **HEADING, va="top")
+            fig.text(margin, 0.95, title + more, fontsize=13, **HEADING, va="top", parse_math=False)
             y = 0.91
             if note:
                 for line in textwrap.wrap(note, 110):
-                    fig.text(margin, y, line, fontsize=8, va="top")
+                    fig.text(margin, y, line, fontsize=8, va="top", parse_math=False)
                     y -= 0.015
                 y -= 0.01
             # headers in the regular face with a rule below: a bold monospaced face
             # would be one more font to subset and embed in every PDF
-            fig.text(margin, y, header, family="monospace", fontsize=size, va="top")
+            fig.text(margin, y, header, family="monospace", fontsize=size, va="top",
+                     parse_math=False)
             y -= step * 1.05
             _rule(fig, margin, y, len(header) * _CHAR_EM * size / 72 / page[0])
             y -= step * 0.4
             for line in lines[k:k + per_page]:
-                fig.text(margin, y, line, family="monospace", fontsize=size, va="top")
+                fig.text(margin, y, line, family="monospace", fontsize=size, va="top",
+                         parse_math=False)
                 y -= step
             pages.append(fig)
     return pages
@@ -298,22 +300,24 @@ def tables_page(title, tables, *, fontsize=8.0, vertical=False, min_fontsize=Non
     if not fits:
         return None
     fig = Figure(figsize=(w, h))
-    fig.text(margin / w, 1 - 0.55 / h, title, fontsize=13, **HEADING, va="top")
+    fig.text(margin / w, 1 - 0.55 / h, title, fontsize=13, **HEADING, va="top", parse_math=False)
     x, y0 = margin, h - 1.1
     for sub, header, lines, note_lines, width, height in blocks:
         y = y0
-        fig.text(x / w, y / h, sub, fontsize=10, **HEADING, va="top")
+        fig.text(x / w, y / h, sub, fontsize=10, **HEADING, va="top", parse_math=False)
         y -= 0.3
         for line in note_lines:
-            fig.text(x / w, y / h, line, fontsize=7, va="top")
+            fig.text(x / w, y / h, line, fontsize=7, va="top", parse_math=False)
             y -= note_step
         y -= 0.05
-        fig.text(x / w, y / h, header, family="monospace", fontsize=fontsize, va="top")
+        fig.text(x / w, y / h, header, family="monospace", fontsize=fontsize, va="top",
+                 parse_math=False)
         y -= step * 1.05
         _rule(fig, x / w, y / h, len(header) * char_in / w)
         y -= step * 0.4
         for line in lines:
-            fig.text(x / w, y / h, line, family="monospace", fontsize=fontsize, va="top")
+            fig.text(x / w, y / h, line, family="monospace", fontsize=fontsize, va="top",
+                     parse_math=False)
             y -= step
         if vertical:
             y0 -= height + gap
@@ -364,7 +368,8 @@ def figure_page(title, plot, nrows=1, ncols=1, *, landscape=True, bottom=0.65, r
         plot(ax=axes if nrows > 1 and ncols > 1 else axes.ravel(), **kwargs)
     # a long title (e.g. a test's settings) wraps instead of running off the page
     title = "\n".join(textwrap.wrap(title, int((w - 0.8) * 72 / (0.62 * 12))))
-    fig.suptitle(title, fontsize=12, **HEADING, y=1 - 0.25 / h, va="top")
+    fig.suptitle(title, fontsize=12, **HEADING, y=1 - 0.25 / h, va="top",
+                 parse_math=False)
     return fig
 
 

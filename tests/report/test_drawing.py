@@ -207,3 +207,17 @@ def test_reports_ignore_the_session_style(study_factory, tmp_path):
         assert matplotlib.rcParams["axes.facecolor"] == "#dddddd"  # the session's, kept
     a = (tmp_path / "a.pdf").read_bytes()
     assert a == (tmp_path / "b.pdf").read_bytes() == (tmp_path / "c.pdf").read_bytes()
+
+
+def test_dollar_signs_in_labels_print_as_written(tmp_path):
+    """Group labels such as "$5 fee" and "$10 fee" turned a text page into mathtext
+    ("5*fee*(*vs*10 fee)" in italics; stranger audit): report text is never parsed as
+    maths."""
+    from pypdf import PdfReader
+
+    path = tmp_path / "d.pdf"
+    with atomic_pdf(path) as pdf:
+        pdf.savefig(text_page("Cost $5 fee vs $10 fee",
+                              [("Participants", "4 ($5 fee: 2, $10 fee: 2)")]))
+    text = PdfReader(path).pages[0].extract_text()
+    assert "Cost $5 fee vs $10 fee" in text and "4 ($5 fee: 2, $10 fee: 2)" in text
