@@ -382,13 +382,21 @@ def _main(argv):
     except KeyboardInterrupt:
         print("emgkit: interrupted.", file=sys.stderr)
         return _interrupts.exit_code()
-    except EmgkitError as exc:
-        print(f"emgkit: error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:  # the system refused a file operation (permissions, disk full)
-        where = f" ({exc.filename})" if exc.filename else ""
-        print(f"emgkit: error: {exc.strerror or exc}{where}.", file=sys.stderr)
-        return 1
+    except Exception as exc:
+        if _interrupts.received() is not None:
+            # an error the signal caused (a library stopped half-way, e.g. a PDF being
+            # closed: "Invalid affine transformation matrix", a zlib stream error) is the
+            # interrupt, not a failure of its own
+            print("emgkit: interrupted.", file=sys.stderr)
+            return _interrupts.exit_code()
+        if isinstance(exc, EmgkitError):
+            print(f"emgkit: error: {exc}", file=sys.stderr)
+            return 2
+        if isinstance(exc, OSError):  # the system refused (permissions, disk full)
+            where = f" ({exc.filename})" if exc.filename else ""
+            print(f"emgkit: error: {exc.strerror or exc}{where}.", file=sys.stderr)
+            return 1
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

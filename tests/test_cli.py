@@ -57,3 +57,40 @@ def test_console_script_installed():
     cmd = [exe] if exe else [sys.executable, "-m", "emgkit.cli"]
     out = subprocess.run(cmd + ["--version"], capture_output=True, text=True, check=True)
     assert out.stdout.startswith("emgkit ")
+
+
+def test_an_error_a_signal_caused_is_the_interrupt(monkeypatch, capsys):
+    """Ctrl-C in the middle of a library (matplotlib closing a PDF) can surface as another
+    error once the library swallowed the KeyboardInterrupt ("Invalid affine transformation
+    matrix", a zlib stream error; stranger audit): the command still ends as interrupted,
+    exit 130. The same error without a signal is still raised."""
+    import argparse
+    import os
+    import signal
+    import time
+
+    import pytest
+
+    from emgkit import cli
+
+    def interrupted_library(args):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)  # the handler raises KeyboardInterrupt here
+        except KeyboardInterrupt:
+            pass  # swallowed by the library
+        raise ValueError("Invalid affine transformation matrix")
+
+    def plain_bug(args):
+        raise ValueError("a bug")
+
+    for func in (interrupted_library, plain_bug):
+        parser = type("P", (), {"parse_args": lambda self, argv, f=func:
+                                argparse.Namespace(func=f)})()
+        monkeypatch.setattr(cli, "build_parser", lambda p=parser: p)
+        if func is plain_bug:
+            with pytest.raises(ValueError, match="a bug"):
+                cli.main(["x"])
+        else:
+            assert cli.main(["x"]) == 130
+            assert "emgkit: interrupted." in capsys.readouterr().err
