@@ -77,18 +77,37 @@ def _gone(pids, timeout=10):
 # -- SIGINT / SIGTERM ------------------------------------------------------------------------
 
 @needs_proc
+def _slowed(tmp_path, seconds):
+    """Environment whose Python processes (the command and its forked workers) take
+    ``seconds`` longer for each participant, via a ``sitecustomize`` on PYTHONPATH: the
+    small study otherwise finishes, group step included, before a signal can be sent in
+    the middle of it on a fast machine."""
+    folder = tmp_path / "slowed"
+    folder.mkdir()
+    (folder / "sitecustomize.py").write_text(
+        "import time\n"
+        "import emgkit.study.run as _run\n"
+        "_real = _run._process\n"
+        "def _slow(*args, **kwargs):\n"
+        f"    time.sleep({seconds})\n"
+        "    return _real(*args, **kwargs)\n"
+        "_run._process = _slow\n")
+    path = os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")]))
+    return dict(os.environ, PYTHONPATH=path)
+
+
 def test_sigterm_stops_a_run_with_143_and_a_rerun_resumes(study, tmp_path):
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "emgkit.cli", "run", str(study / "study.toml"), "--out",
            str(out), "--jobs", "2", "--no-reports"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, env=_slowed(tmp_path, 3.0))
     deadline = time.time() + 120
     while not list(out.glob(".emgkit-tmp-*")) and time.time() < deadline:
         time.sleep(0.02)
-    # the pool's workers seen within a few seconds (a fast machine may have finished the
-    # participants by then: the signal then stops the group step, as a batch system would)
+    # the first participants are being written; the others wait 3 s in their workers
     workers = _workers(proc.pid, timeout=5)
+    assert workers, "the pool's workers were not found"
     proc.send_signal(signal.SIGTERM)  # as a batch system stops a job: the parent only
     try:
         _, err = proc.communicate(timeout=60)
