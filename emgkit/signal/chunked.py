@@ -24,7 +24,7 @@ from scipy.signal import sosfilt, sosfilt_zi
 
 from ..errors import ReadError
 from .envelope import envelope_segment
-from .filter import pad_length
+from .filter import backward_state, forward_state, pad_length
 
 BLOCK = 1 << 18  # samples per block (2 MB per signal in float64; 128 s at 2048 Hz)
 #: runs of consecutive blocks per planned thread (each run starts with a margin)
@@ -251,15 +251,9 @@ def _zero_phase(sos, zi, x, x0, lo, hi, n, carry, chain, key):
     ``hi`` are kept in ``chain[key]`` for the next block.
     """
     zi = zi[:, None, :]
-    edge = min(pad_length(sos), x.shape[1] - 1)  # as sosfiltfilt pads
     kept = chain.get(key)
     if kept is None:
-        if x0 == 0 and edge:
-            ext = 2 * x[:, :1] - x[:, edge:0:-1]
-            _, state = sosfilt(sos, ext, zi=zi * ext[:, 0][None, :, None])
-        else:
-            state = zi * x[:, 0][None, :, None]
-        fwd, state = sosfilt(sos, x, zi=state)
+        fwd, state = sosfilt(sos, x, zi=forward_state(sos, x, zi, left_end=x0 == 0))
         f0 = x0
     else:
         f0, tail, state = kept
@@ -271,12 +265,6 @@ def _zero_phase(sos, zi, x, x0, lo, hi, n, carry, chain, key):
             fwd = tail
     chain[key] = (max(carry, f0), fwd[:, max(carry, f0) - f0:].copy(), state)
     fwd = fwd[:, lo - f0:]
-    if hi == n and edge:
-        ext = 2 * x[:, -1:] - x[:, -2:-(edge + 2):-1]
-        tail_out, _ = sosfilt(sos, ext, zi=state)
-        rev = tail_out[:, ::-1]
-        _, back = sosfilt(sos, rev, zi=zi * rev[:, 0][None, :, None])
-    else:
-        back = zi * fwd[:, -1][None, :, None]
+    back = backward_state(sos, x, fwd, state, zi, right_end=hi == n)
     out, _ = sosfilt(sos, fwd[:, ::-1], zi=back)
     return out[:, ::-1]

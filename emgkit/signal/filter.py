@@ -157,22 +157,37 @@ def filtfilt_segment(sos, x, *, left_end=True, right_end=True, zi=None):
     when already computed (a blockwise pass filters every block with the same cascade).
     """
     zi = (signal.sosfilt_zi(sos) if zi is None else zi)[:, None, :]
-    edge = min(pad_length(sos), x.shape[1] - 1)
-    if left_end and edge:
-        ext_left = 2 * x[:, :1] - x[:, edge:0:-1]
-        _, state = signal.sosfilt(sos, ext_left, zi=zi * ext_left[:, 0][None, :, None])
-    else:
-        state = zi * x[:, 0][None, :, None]
-    y, state = signal.sosfilt(sos, x, zi=state)
-    if right_end and edge:
-        ext_right = 2 * x[:, -1:] - x[:, -2:-(edge + 2):-1]
-        y_right, state = signal.sosfilt(sos, ext_right, zi=state)
-        rev = y_right[:, ::-1]
-        _, state = signal.sosfilt(sos, rev, zi=zi * rev[:, 0][None, :, None])
-    else:
-        state = zi * y[:, -1][None, :, None]
-    out, _ = signal.sosfilt(sos, y[:, ::-1], zi=state)
+    y, state = signal.sosfilt(sos, x, zi=forward_state(sos, x, zi, left_end=left_end))
+    back = backward_state(sos, x, y, state, zi, right_end=right_end)
+    out, _ = signal.sosfilt(sos, y[:, ::-1], zi=back)
     return out[:, ::-1]
+
+
+def forward_state(sos, x, zi, *, left_end):
+    """Initial state of the forward pass over ``x`` (n_signals, n): after ``sosfiltfilt``'s
+    odd extension at a true start of the recording (``left_end``), else the steady state of
+    the first sample. ``zi``: ``sosfilt_zi(sos)[:, None, :]``."""
+    edge = min(pad_length(sos), x.shape[1] - 1)  # as sosfiltfilt pads
+    if left_end and edge:
+        ext = 2 * x[:, :1] - x[:, edge:0:-1]
+        _, state = signal.sosfilt(sos, ext, zi=zi * ext[:, 0][None, :, None])
+        return state
+    return zi * x[:, 0][None, :, None]
+
+
+def backward_state(sos, x, y, state, zi, *, right_end):
+    """Initial state of the backward pass over the forward output ``y`` of input ``x``
+    (``state``: the forward pass's state after ``x``'s last sample): after ``sosfiltfilt``'s
+    odd extension at a true end of the recording (``right_end``), else the steady state of
+    ``y``'s last sample. ``zi``: ``sosfilt_zi(sos)[:, None, :]``."""
+    edge = min(pad_length(sos), x.shape[1] - 1)
+    if right_end and edge:
+        ext = 2 * x[:, -1:] - x[:, -2:-(edge + 2):-1]
+        y_right, _ = signal.sosfilt(sos, ext, zi=state)
+        rev = y_right[:, ::-1]
+        _, back = signal.sosfilt(sos, rev, zi=zi * rev[:, 0][None, :, None])
+        return back
+    return zi * y[:, -1][None, :, None]
 
 
 def apply_filter(data, sos, *, workers=2, out=None):
